@@ -1,0 +1,65 @@
+//! Errors of the engine.
+
+use std::path::PathBuf;
+
+use crate::deadline::Interrupted;
+use crate::query::QueryError;
+
+/// Anything that can go wrong while indexing or searching.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid query: {0}")]
+    Query(#[from] QueryError),
+    #[error("search timed out")]
+    Timeout,
+    #[error("search cancelled")]
+    Cancelled,
+    #[error("no index at {path} (build one with `verity index DIR --index {path}`)", path = .0.display())]
+    IndexMissing(PathBuf),
+    #[error("{path} is not a Verity index (no verity.json); refusing to touch it", path = .0.display())]
+    NotAnIndex(PathBuf),
+    #[error("index at {path} has format version {found}; this build reads version {expected} (rebuild it with `verity index --rebuild`)", path = .path.display())]
+    IndexVersion {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("index at {path} is corrupt: {detail}", path = .path.display())]
+    IndexCorrupt { path: PathBuf, detail: String },
+    #[error("corpus directory {path}: {source}", path = .path.display())]
+    Corpus {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+impl From<Interrupted> for EngineError {
+    fn from(i: Interrupted) -> Self {
+        match i {
+            Interrupted::TimedOut => EngineError::Timeout,
+            Interrupted::Cancelled => EngineError::Cancelled,
+        }
+    }
+}
+
+impl EngineError {
+    /// Is this about the user's input (query, paths, flags) rather than the engine or index?
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Query(_)
+                | EngineError::IndexMissing(_)
+                | EngineError::NotAnIndex(_)
+                | EngineError::IndexVersion { .. }
+                | EngineError::IndexCorrupt { .. }
+                | EngineError::Corpus { .. }
+        )
+    }
+}

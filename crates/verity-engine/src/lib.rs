@@ -1,0 +1,45 @@
+//! # verity-engine
+//!
+//! The system under test: an embedded code-search index over a directory of source files,
+//! built on [tantivy](https://docs.rs/tantivy).
+//!
+//! Exact answers come from *verification*, not from a tokenizer: the index proposes candidate
+//! files (a trigram field for literals, wildcards and regexes; a positional code-token field for
+//! phrases and proximity), and every candidate is checked against its stored text by
+//! [`matcher`], which implements docs/query-language.md to the letter. BM25 on the code field
+//! orders the results.
+//!
+//! ```no_run
+//! use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
+//! # fn main() -> Result<(), verity_engine::EngineError> {
+//! let (index, report) = CodeIndex::build("src".as_ref(), ".verity".as_ref(), &BuildOptions::default())?;
+//! println!("{} files, {} skipped", report.files, report.skipped.len());
+//! let results = index.search("Result<T, E>", &SearchOptions::default())?;
+//! for hit in results.hits {
+//!     println!("{} ({} lines)", hit.path, hit.line_count);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, in dependency order: [`text`] (bytes to text), [`tokenizer`], [`query`] (syntax and
+//! parser), [`matcher`] (exact verification), [`walk`] (which files), [`schema`], [`plan`]
+//! (candidates), [`index`] (build, update, open), [`search`], with [`deadline`] and [`error`].
+
+pub mod deadline;
+pub mod error;
+pub mod index;
+pub mod matcher;
+pub mod plan;
+pub mod query;
+pub mod schema;
+pub mod search;
+pub mod text;
+pub mod tokenizer;
+pub mod walk;
+
+pub use deadline::{CancelToken, Deadline, Interrupted};
+pub use error::EngineError;
+pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};
+pub use query::{parse, Query, QueryError};
+pub use search::{LineMatch, SearchHit, SearchOptions, SearchResults};
+pub use walk::{SkipReason, Skipped, WalkOptions};

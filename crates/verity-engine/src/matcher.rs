@@ -1,0 +1,421 @@
+//! Exact verification of a query against one file's text.
+//!
+//! Candidates come from the index; the answer comes from here. Each [`Query`] node is compiled
+//! once into a [`Matcher`] that decides, for a file's text, whether it matches and on which
+//! lines, following docs/query-language.md to the letter.
+
+use std::cell::OnceCell;
+
+use memchr::memmem;
+use regex::Regex;
+
+use crate::deadline::{Deadline, Interrupted};
+use crate::query::{Query, QueryError};
+use crate::text::LineIndex;
+use crate::tokenizer::code_tokens;
+
+/// How often (in lines or tokens) long loops look at the deadline.
+const CHECK_EVERY: usize = 4096;
+
+/// The character class of word characters, as a regex fragment.
+const WORD_CLASS: &str = r"\p{Alphabetic}\p{N}_";
+
+/// A file's text with lazily computed line starts and code tokens.
+pub struct FileText<'a> {
+    text: &'a str,
+    lines: OnceCell<LineIndex>,
+    tokens: OnceCell<Tokens>,
+}
+
+/// The code tokens of a text, and how many word tokens precede each token.
+struct Tokens {
+    spans: Vec<(usize, usize)>,
+    /// `words_before[i]` = number of word tokens among tokens `0..i`; one longer than `spans`.
+    words_before: Vec<u32>,
+}
+
+impl<'a> FileText<'a> {
+    pub fn new(text: &'a str) -> Self {
+        FileText {
+            text,
+            lines: OnceCell::new(),
+            tokens: OnceCell::new(),
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(self.text))
+    }
+
+    fn tokens(&self) -> &Tokens {
+        self.tokens.get_or_init(|| {
+            let mut spans = Vec::new();
+            let mut words_before = vec![0u32];
+            let mut words = 0u32;
+            for t in code_tokens(self.text) {
+                spans.push((t.start, t.end));
+                words += u32::from(t.is_word);
+                words_before.push(words);
+            }
+            Tokens {
+                spans,
+                words_before,
+            }
+        })
+    }
+
+    fn token_text(&self, i: usize) -> &'a str {
+        let (s, e) = self.tokens().spans[i];
+        &self.text[s..e]
+    }
+
+    /// Adds the 1-based lines covered by byte range `start..end` to `out`.
+    fn push_span_lines(&self, start: usize, end: usize, out: &mut Vec<usize>) {
+        let li = self.lines();
+        let first = li.line_of(start);
+        let last = li.line_of(end.saturating_sub(1).max(start));
+        out.extend(first..=last);
+    }
+}
+
+/// A compiled query.
+#[derive(Debug)]
+pub enum Matcher {
+    Literal(memmem::Finder<'static>),
+    /// Wildcards and regexes are both line-oriented regexes once compiled.
+    Line(Regex),
+    Phrase(Vec<String>),
+    Near {
+        left: Vec<String>,
+        right: Vec<String>,
+        distance: u32,
+    },
+    And(Vec<Matcher>),
+    Or(Vec<Matcher>),
+    Not(Box<Matcher>),
+}
+
+/// Translates a wildcard pattern into a line regex: whole words, `*` any run of word characters,
+/// `?` one word character, a run of whitespace one or more whitespace characters.
+pub fn wildcard_regex(pattern: &str) -> String {
+    let mut re = format!("(?:^|[^{WORD_CLASS}])");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str(&format!("[{WORD_CLASS}]*")),
+            '?' => re.push_str(&format!("[{WORD_CLASS}]")),
+            c if c.is_whitespace() => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                re.push_str(r"\s+");
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push_str(&format!("(?:[^{WORD_CLASS}]|$)"));
+    re
+}
+
+fn compile_regex(pattern: &str) -> Result<Regex, QueryError> {
+    Regex::new(pattern).map_err(|e| QueryError::new(1, format!("invalid regular expression: {e}")))
+}
+
+impl Matcher {
+    pub fn compile(query: &Query) -> Result<Matcher, QueryError> {
+        Ok(match query {
+            Query::Literal(s) => Matcher::Literal(memmem::Finder::new(s.as_bytes()).into_owned()),
+            Query::Wildcard(p) => Matcher::Line(compile_regex(&wildcard_regex(p))?),
+            Query::Regex(p) => Matcher::Line(compile_regex(p)?),
+            Query::Phrase(t) => Matcher::Phrase(t.clone()),
+            Query::Near {
+                left,
+                right,
+                distance,
+            } => Matcher::Near {
+                left: left.clone(),
+                right: right.clone(),
+                distance: *distance,
+            },
+            Query::And(qs) => {
+                Matcher::And(qs.iter().map(Matcher::compile).collect::<Result<_, _>>()?)
+            }
+            Query::Or(qs) => {
+                Matcher::Or(qs.iter().map(Matcher::compile).collect::<Result<_, _>>()?)
+            }
+            Query::Not(q) => Matcher::Not(Box::new(Matcher::compile(q)?)),
+        })
+    }
+
+    /// Does the file match? `Some(lines)` with its sorted, distinct 1-based matching lines if it
+    /// does (empty for a file that matches only by what it lacks), `None` if it does not.
+    pub fn matches(
+        &self,
+        file: &FileText<'_>,
+        deadline: &Deadline,
+    ) -> Result<Option<Vec<usize>>, Interrupted> {
+        let mut lines = Vec::new();
+        if self.collect(file, deadline, &mut lines)? {
+            lines.sort_unstable();
+            lines.dedup();
+            Ok(Some(lines))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Is there a match? Matching lines are appended to `out` (unsorted) when there is.
+    fn collect(
+        &self,
+        file: &FileText<'_>,
+        deadline: &Deadline,
+        out: &mut Vec<usize>,
+    ) -> Result<bool, Interrupted> {
+        match self {
+            Matcher::Literal(finder) => {
+                let hay = file.text().as_bytes();
+                let n = finder.needle().len();
+                let mut from = 0;
+                let mut found = false;
+                // Overlapping occurrences: each may cover different lines.
+                while let Some(i) = finder.find(&hay[from..]) {
+                    let start = from + i;
+                    file.push_span_lines(start, start + n, out);
+                    found = true;
+                    from = start + 1;
+                    if from >= hay.len() {
+                        break;
+                    }
+                }
+                Ok(found)
+            }
+            Matcher::Line(re) => {
+                let text = file.text();
+                let li = file.lines();
+                let mut found = false;
+                for line in 1..=li.line_count() {
+                    if line % CHECK_EVERY == 0 {
+                        deadline.check()?;
+                    }
+                    if re.is_match(&text[li.span(line, text)]) {
+                        out.push(line);
+                        found = true;
+                    }
+                }
+                Ok(found)
+            }
+            Matcher::Phrase(toks) => {
+                let occ = occurrences(file, toks, deadline)?;
+                for &(s, e) in &occ {
+                    let spans = &file.tokens().spans;
+                    file.push_span_lines(spans[s].0, spans[e - 1].1, out);
+                }
+                Ok(!occ.is_empty())
+            }
+            Matcher::Near {
+                left,
+                right,
+                distance,
+            } => near(file, left, right, *distance, deadline, out),
+            Matcher::And(ms) => {
+                let mut local = Vec::new();
+                for m in ms {
+                    if !m.collect(file, deadline, &mut local)? {
+                        return Ok(false);
+                    }
+                }
+                out.extend(local);
+                Ok(true)
+            }
+            Matcher::Or(ms) => {
+                let mut any = false;
+                for m in ms {
+                    any |= m.collect(file, deadline, out)?;
+                }
+                Ok(any)
+            }
+            Matcher::Not(m) => Ok(!m.collect(file, deadline, &mut Vec::new())?),
+        }
+    }
+}
+
+/// Token index ranges `[start, end)` where the token sequence `toks` occurs.
+fn occurrences(
+    file: &FileText<'_>,
+    toks: &[String],
+    deadline: &Deadline,
+) -> Result<Vec<(usize, usize)>, Interrupted> {
+    let n = file.tokens().spans.len();
+    let k = toks.len();
+    let mut out = Vec::new();
+    if k == 0 || k > n {
+        return Ok(out);
+    }
+    for i in 0..=n - k {
+        if i % CHECK_EVERY == 0 {
+            deadline.check()?;
+        }
+        if (0..k).all(|j| file.token_text(i + j) == toks[j]) {
+            out.push((i, i + k));
+        }
+    }
+    Ok(out)
+}
+
+/// `left NEAR/distance right`: occurrences that do not overlap, in either order, with at most
+/// `distance` word tokens between the end of the first and the start of the second.
+fn near(
+    file: &FileText<'_>,
+    left: &[String],
+    right: &[String],
+    distance: u32,
+    deadline: &Deadline,
+    out: &mut Vec<usize>,
+) -> Result<bool, Interrupted> {
+    let a = occurrences(file, left, deadline)?;
+    if a.is_empty() {
+        return Ok(false);
+    }
+    let b = occurrences(file, right, deadline)?;
+    let tokens = file.tokens();
+    let gap = |end: usize, start: usize| tokens.words_before[start] - tokens.words_before[end];
+    let mut found = false;
+    for (n, &(a0, a1)) in a.iter().enumerate() {
+        if n % CHECK_EVERY == 0 {
+            deadline.check()?;
+        }
+        // The nearest right occurrence starting at or after a1, and the nearest one ending at or
+        // before a0: fewer words between can only come from nearer occurrences.
+        let after = b.partition_point(|&(b0, _)| b0 < a1);
+        let mut pairs = Vec::new();
+        if let Some(&(b0, b1)) = b.get(after) {
+            if gap(a1, b0) <= distance {
+                pairs.push((a0, b1));
+            }
+        }
+        let before = b.partition_point(|&(_, b1)| b1 <= a0);
+        // Occurrences are sorted by start and have equal length, so also by end.
+        if before > 0 {
+            let (b0, b1) = b[before - 1];
+            if gap(b1, a0) <= distance {
+                pairs.push((b0, a1));
+            }
+        }
+        for (s, e) in pairs {
+            file.push_span_lines(tokens.spans[s].0, tokens.spans[e - 1].1, out);
+            found = true;
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::parse;
+
+    fn lines_of(query: &str, text: &str) -> Option<Vec<usize>> {
+        let m = Matcher::compile(&parse(query).unwrap()).unwrap();
+        m.matches(&FileText::new(text), &Deadline::none()).unwrap()
+    }
+
+    fn hit(query: &str, text: &str) -> bool {
+        lines_of(query, text).is_some()
+    }
+
+    #[test]
+    fn literal_is_exact_substring() {
+        assert!(hit("::", "use std::io;"));
+        assert!(hit("Result<T, E>", "fn f() -> Result<T, E> {}"));
+        assert!(!hit("Result<T, E>", "fn f() -> Result<E, T> {}"));
+        assert!(!hit("Result<T, E>", "fn f() -> Result<T,E> {}"));
+        assert!(!hit("result", "Result"));
+        assert_eq!(lines_of("a", "x\na\nb\naa"), Some(vec![2, 4]));
+        assert_eq!(lines_of("lit:b\nc", "a\nb\nc\nd"), Some(vec![2, 3]));
+    }
+
+    #[test]
+    fn phrase_crosses_lines_and_ignores_whitespace() {
+        let text = "use std::\n    collections::HashMap;\n";
+        assert_eq!(
+            lines_of("\"use std::collections::HashMap\"", text),
+            Some(vec![1, 2])
+        );
+        assert!(hit("\"std :: io\"", "std::io"));
+        // Whole tokens only.
+        assert!(!hit("\"Hash\"", "HashMap"));
+        assert!(!hit("\"Vec<u8>\"", "Vec<u16>"));
+        assert!(hit("\"Vec<u8>\"", "Vec<Vec<u8>>"));
+    }
+
+    #[test]
+    fn near_counts_words_between_in_either_order() {
+        let text = "word1 word2 word3 word4";
+        assert!(hit("word1 NEAR/3 word4", text));
+        assert!(hit("word1 NEAR/2 word4", text));
+        assert!(!hit("word1 NEAR/1 word4", text));
+        assert!(hit("word4 NEAR/2 word1", text));
+        assert!(hit("\"word1 word4\"~2", text));
+        // Punctuation does not count as distance.
+        assert!(hit("fn NEAR/1 Result", "fn foo() -> Result<()>"));
+        // Overlapping occurrences are not a pair.
+        assert!(!hit("a NEAR/5 a", "a"));
+        assert!(hit("a NEAR/0 a", "a a"));
+        assert_eq!(
+            lines_of("alpha NEAR/1 omega", "alpha\nbeta\nomega\nx\ny\nalpha"),
+            Some(vec![1, 2, 3])
+        );
+    }
+
+    #[test]
+    fn booleans_and_not_without_positive_clause() {
+        let text = "pub fn main() {}";
+        assert!(hit("pub AND fn", text));
+        assert!(!hit("pub AND test", text));
+        assert!(hit("Error OR main", text));
+        assert!(hit("function NOT test", "function f() {}"));
+        assert!(!hit("function NOT test", "function test() {}"));
+        assert_eq!(lines_of("NOT test", "nothing here"), Some(vec![]));
+        assert!(!hit("NOT test", "a test"));
+    }
+
+    #[test]
+    fn wildcards_match_whole_words() {
+        assert!(hit("Data*", "let d: DataFrame = x;"));
+        assert!(hit("Data*", "Data"));
+        assert!(!hit("Data*", "MyDataFrame"));
+        assert!(hit("*Error", "IoError"));
+        assert!(!hit("*Error", "ErrorKind"));
+        assert!(hit("fn m?in", "pub fn main()"));
+        assert!(hit("fn m?in", "fn   main"));
+        assert!(!hit("fn m?in", "fn mn"));
+        assert!(!hit("fn m?in", "fn\nmain"));
+        assert!(hit("test_*_validation", "fn test_query_validation()"));
+        assert!(!hit("test_*_validation", "fn test_validation()"));
+        assert!(hit("test_*_validation", "fn test__validation()"));
+    }
+
+    #[test]
+    fn regex_is_line_oriented() {
+        assert!(hit("/fn\\s+\\w+\\s*\\(/", "pub fn main() {}"));
+        assert!(!hit("/a\\sb/", "a\nb"));
+        assert!(hit("/^b$/", "a\nb\nc"));
+        assert!(!hit("/^b$/", "a\nb\r\nc"));
+        assert!(hit("regex:(?i)HELLO", "hello"));
+    }
+
+    #[test]
+    fn passed_deadline_interrupts_long_scans() {
+        let text = "x\n".repeat(100_000);
+        let m = Matcher::compile(&parse("/y/").unwrap()).unwrap();
+        let d = Deadline::at(std::time::Instant::now());
+        assert_eq!(
+            m.matches(&FileText::new(&text), &d),
+            Err(Interrupted::TimedOut)
+        );
+    }
+}

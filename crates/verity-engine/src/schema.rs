@@ -1,0 +1,81 @@
+//! The tantivy schema of a Verity index: one document per file.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::Index;
+
+use crate::tokenizer::{CodeTokenizer, TrigramTokenizer};
+
+/// Name under which [`CodeTokenizer`] is registered.
+pub const CODE_TOKENIZER: &str = "verity_code";
+/// Name under which [`TrigramTokenizer`] is registered.
+pub const TRIGRAM_TOKENIZER: &str = "verity_trigram";
+
+/// Handles to the fields of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Corpus-relative path with `/` separators: the document's identity.
+    pub path: Field,
+    /// The decoded text, stored for verification and display; not indexed itself.
+    pub content: Field,
+    /// Code tokens with positions: BM25 scoring, phrase and proximity candidates.
+    pub code: Field,
+    /// Folded character trigrams, doc ids only: candidates for literals, wildcards and regexes.
+    pub trigram: Field,
+    /// Modification time (ns since the epoch) and size when indexed: change detection.
+    pub mtime: Field,
+    pub size: Field,
+    /// xxh3 of the raw bytes: the corpus fingerprint.
+    pub hash: Field,
+}
+
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let path = b.add_text_field("path", STRING | STORED | FAST);
+    let content = b.add_text_field("content", STORED);
+    let code = b.add_text_field(
+        "code",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(CODE_TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
+    let trigram = b.add_text_field(
+        "trigram",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TRIGRAM_TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        ),
+    );
+    let mtime = b.add_u64_field("mtime", FAST | STORED);
+    let size = b.add_u64_field("size", FAST | STORED);
+    let hash = b.add_u64_field("hash", FAST | STORED);
+    (
+        b.build(),
+        Fields {
+            path,
+            content,
+            code,
+            trigram,
+            mtime,
+            size,
+            hash,
+        },
+    )
+}
+
+/// Registers the engine's tokenizers on an index (needed after every open).
+pub fn register_tokenizers(index: &Index) {
+    index
+        .tokenizers()
+        .register(CODE_TOKENIZER, TextAnalyzer::from(CodeTokenizer::default()));
+    index.tokenizers().register(
+        TRIGRAM_TOKENIZER,
+        TextAnalyzer::from(TrigramTokenizer::default()),
+    );
+}

@@ -1,0 +1,228 @@
+//! Searching an index: plan candidates, verify them exactly, rank, return.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+
+use crate::deadline::Deadline;
+use crate::error::EngineError;
+use crate::index::CodeIndex;
+use crate::matcher::{FileText, Matcher};
+use crate::plan::{candidates, scoring_terms};
+use crate::query::{parse, Query};
+use crate::text::display_line;
+
+/// How to run a search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// Return at most this many files (all when `None`).
+    pub limit: Option<usize>,
+    /// Give up once this passes.
+    pub deadline: Deadline,
+    /// Keep at most this many matching lines per file (all when `None`); the count is exact.
+    pub max_lines_per_file: Option<usize>,
+}
+
+/// One matching line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineMatch {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line, without its line terminator.
+    pub text: String,
+}
+
+/// One matching file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// Corpus-relative path with `/` separators.
+    pub path: String,
+    /// BM25 of the query's words in the code field; 0 for queries without words.
+    pub score: f32,
+    /// Number of matching lines (exact, even when `lines` is capped).
+    pub line_count: usize,
+    /// Matching lines, in order.
+    pub lines: Vec<LineMatch>,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// Matching files, best first: score descending, then path ascending.
+    pub hits: Vec<SearchHit>,
+    /// How many files match in total (before `limit`).
+    pub total: usize,
+    /// How many files the index proposed and verification examined.
+    pub candidates: usize,
+    /// Wall time of the search in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Collects every matching document with its score, and stops early once the deadline passes.
+struct AllScored {
+    deadline: Deadline,
+    scoring: bool,
+}
+
+struct AllScoredSegment {
+    segment: SegmentOrdinal,
+    deadline: Deadline,
+    stopped: bool,
+    hits: Vec<(DocAddress, Score)>,
+}
+
+impl Collector for AllScored {
+    type Fruit = Vec<(DocAddress, Score)>;
+    type Child = AllScoredSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        _reader: &SegmentReader,
+    ) -> tantivy::Result<AllScoredSegment> {
+        Ok(AllScoredSegment {
+            segment,
+            deadline: self.deadline.clone(),
+            stopped: false,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scoring
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(DocAddress, Score)>>) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for AllScoredSegment {
+    type Fruit = Vec<(DocAddress, Score)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.stopped {
+            return;
+        }
+        if self.hits.len() % 4096 == 0 && self.deadline.check().is_err() {
+            self.stopped = true;
+            return;
+        }
+        self.hits.push((DocAddress::new(self.segment, doc), score));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.hits
+    }
+}
+
+impl CodeIndex {
+    /// Parses and runs a query.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, EngineError> {
+        let q = parse(query)?;
+        self.search_query(&q, opts)
+    }
+
+    /// Runs a parsed query.
+    pub fn search_query(
+        &self,
+        q: &Query,
+        opts: &SearchOptions,
+    ) -> Result<SearchResults, EngineError> {
+        let started = Instant::now();
+        let deadline = &opts.deadline;
+        deadline.check()?;
+        let matcher = Matcher::compile(q)?;
+        let plan: Box<dyn TQuery> =
+            candidates(&self.fields, q).unwrap_or_else(|| Box::new(AllQuery));
+        let words = scoring_terms(q);
+        let scoring = !words.is_empty();
+        let tquery: Box<dyn TQuery> = if scoring {
+            let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
+                vec![(Occur::Must, Box::new(ConstScoreQuery::new(plan, 0.0)))];
+            for w in &words {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.code, w),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        } else {
+            plan
+        };
+
+        let searcher = self.reader.searcher();
+        let found = searcher.search(
+            &*tquery,
+            &AllScored {
+                deadline: deadline.clone(),
+                scoring,
+            },
+        )?;
+        deadline.check()?;
+        let candidates = found.len();
+
+        let fields = self.fields;
+        let verified: Vec<Option<SearchHit>> = found
+            .par_iter()
+            .map(|&(addr, score)| -> Result<Option<SearchHit>, EngineError> {
+                deadline.check()?;
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                let path = doc
+                    .get_first(fields.path)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let content = doc
+                    .get_first(fields.content)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let file = FileText::new(content);
+                let Some(lines) = matcher.matches(&file, deadline)? else {
+                    return Ok(None);
+                };
+                let line_count = lines.len();
+                let keep = opts.max_lines_per_file.unwrap_or(usize::MAX);
+                let li = file.lines();
+                let lines = lines
+                    .into_iter()
+                    .take(keep)
+                    .map(|n| LineMatch {
+                        line: n,
+                        text: display_line(&content[li.span(n, content)]).to_owned(),
+                    })
+                    .collect();
+                Ok(Some(SearchHit {
+                    path: path.to_owned(),
+                    score: if scoring { score } else { 0.0 },
+                    line_count,
+                    lines,
+                }))
+            })
+            .collect::<Result<_, _>>()?;
+
+        let mut hits: Vec<SearchHit> = verified.into_iter().flatten().collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        let total = hits.len();
+        if let Some(limit) = opts.limit {
+            hits.truncate(limit);
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            candidates,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}

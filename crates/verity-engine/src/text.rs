@@ -1,0 +1,145 @@
+//! How raw file bytes become searchable text.
+//!
+//! Every query is answered against the *text* of a file, which this module defines once so the
+//! index, the verifier and the documentation agree (docs/query-language.md, "Files and text"):
+//!
+//! * a file that contains a NUL byte anywhere is binary and is not indexed;
+//! * a leading UTF-8 byte-order mark is removed (as ripgrep does), so `^` anchors see line 1;
+//! * bytes that are not valid UTF-8 are replaced by U+FFFD, one per maximal invalid sequence
+//!   (`String::from_utf8_lossy`); the file is still indexed and counted as lossily decoded;
+//! * lines are separated by `\n` only; a `\r` before it stays part of the line (as in ripgrep
+//!   without `--crlf`), but is trimmed from the line text that results display.
+
+use std::borrow::Cow;
+
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Why raw bytes could not be turned into text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undecodable {
+    /// The bytes contain a NUL byte.
+    Binary,
+}
+
+/// Text decoded from a file, and whether decoding had to replace invalid bytes.
+#[derive(Debug, Clone)]
+pub struct DecodedText {
+    pub text: String,
+    pub lossy: bool,
+}
+
+/// Decodes file bytes according to the rules above.
+pub fn decode(bytes: &[u8]) -> Result<DecodedText, Undecodable> {
+    if memchr::memchr(0, bytes).is_some() {
+        return Err(Undecodable::Binary);
+    }
+    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    match String::from_utf8_lossy(body) {
+        Cow::Borrowed(s) => Ok(DecodedText {
+            text: s.to_owned(),
+            lossy: false,
+        }),
+        Cow::Owned(s) => Ok(DecodedText {
+            text: s,
+            lossy: true,
+        }),
+    }
+}
+
+/// Byte offsets where each line of a text starts; line numbers are 1-based.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        // An empty text has no lines at all (as in ripgrep: `^$` does not match an empty file).
+        if text.is_empty() {
+            return LineIndex {
+                starts: Vec::new(),
+                len: 0,
+            };
+        }
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        // A final "\n" ends the last line; it does not start an empty one.
+        let mut len = text.len();
+        if starts.len() > 1 && *starts.last().unwrap() == text.len() {
+            starts.pop();
+            len -= 1;
+        }
+        LineIndex { starts, len }
+    }
+
+    /// Number of lines (an empty text has none; a final `\n` does not start a line).
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The 1-based line number containing byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// Byte range of 1-based line `line`, without its `\n`. `line` must be in range.
+    pub fn span(&self, line: usize, text: &str) -> std::ops::Range<usize> {
+        let start = self.starts[line - 1];
+        let end = self.starts.get(line).map(|s| s - 1).unwrap_or(self.len);
+        debug_assert!(end <= text.len());
+        start..end
+    }
+}
+
+/// The display form of a line: without a trailing `\r`.
+pub fn display_line(line: &str) -> &str {
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_anywhere_is_binary() {
+        assert_eq!(decode(b"abc\0def").unwrap_err(), Undecodable::Binary);
+        let mut big = vec![b'a'; 100_000];
+        big.push(0);
+        assert!(decode(&big).is_err());
+    }
+
+    #[test]
+    fn bom_is_stripped_and_invalid_bytes_replaced() {
+        let d = decode(b"\xEF\xBB\xBFfn main() {}").unwrap();
+        assert_eq!(d.text, "fn main() {}");
+        assert!(!d.lossy);
+        let d = decode(b"caf\xE9 ok").unwrap();
+        assert_eq!(d.text, "caf\u{FFFD} ok");
+        assert!(d.lossy);
+    }
+
+    #[test]
+    fn line_index_counts_lines_like_editors() {
+        let t = "a\nbb\r\nccc";
+        let li = LineIndex::new(t);
+        assert_eq!(li.line_count(), 3);
+        assert_eq!(li.line_of(0), 1);
+        assert_eq!(li.line_of(2), 2);
+        assert_eq!(&t[li.span(2, t)], "bb\r");
+        assert_eq!(display_line(&t[li.span(2, t)]), "bb");
+        assert_eq!(&t[li.span(3, t)], "ccc");
+        let t = "x\n";
+        let li = LineIndex::new(t);
+        assert_eq!(li.line_count(), 1);
+        assert_eq!(&t[li.span(1, t)], "x");
+        assert_eq!(LineIndex::new("").line_count(), 0);
+        let t = "\n";
+        assert_eq!(LineIndex::new(t).line_count(), 1);
+        assert_eq!(&t[LineIndex::new(t).span(1, t)], "");
+    }
+}

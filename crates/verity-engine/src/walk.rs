@@ -1,0 +1,240 @@
+//! Which files of a directory tree are part of the corpus.
+//!
+//! The walk follows ripgrep's defaults, so that `rg` run with the same flags sees the same files:
+//! `.gitignore`, `.ignore` and `.git/info/exclude` rules are honoured (also outside a git
+//! repository, like `rg --no-require-git`), hidden files and directories are skipped, symbolic
+//! links are not followed. On top of that, directories named `.git`, `target` and
+//! `node_modules` are skipped unless [`WalkOptions::default_excludes`] is off.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Directory names skipped by default.
+pub const DEFAULT_EXCLUDED_DIRS: &[&str] = &[".git", "target", "node_modules"];
+
+/// Default size cap: files larger than this are skipped.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// Settings of a corpus walk; stored with the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkOptions {
+    /// Honour .gitignore / .ignore files.
+    pub respect_ignore_files: bool,
+    /// Include hidden files and directories.
+    pub hidden: bool,
+    /// Skip directories named in [`DEFAULT_EXCLUDED_DIRS`].
+    pub default_excludes: bool,
+    /// Files larger than this many bytes are skipped.
+    pub max_file_size: u64,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            respect_ignore_files: true,
+            hidden: false,
+            default_excludes: true,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// Why a file found by the walk is not in the corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Contains a NUL byte.
+    Binary,
+    /// Larger than the size cap.
+    TooLarge,
+    /// Could not be read (permissions, vanished, I/O error).
+    Unreadable,
+    /// A symbolic link (links are not followed).
+    Symlink,
+    /// Not a regular file (socket, FIFO, device).
+    NotAFile,
+    /// The walk itself failed here (unreadable directory, link loop).
+    WalkError,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Symlink => "symlink",
+            SkipReason::NotAFile => "not a regular file",
+            SkipReason::WalkError => "walk error",
+        })
+    }
+}
+
+/// A skipped entry: what, where and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: SkipReason,
+    pub detail: Option<String>,
+}
+
+/// A file the walk selected, before it is read.
+#[derive(Debug, Clone)]
+pub struct WalkedFile {
+    /// Absolute (or root-joined) path to read.
+    pub abs: PathBuf,
+    /// Corpus-relative path with `/` separators.
+    pub rel: String,
+    pub size: u64,
+    /// Modification time in ns since the epoch (0 when unknown).
+    pub mtime_ns: u64,
+}
+
+/// Result of a walk: the selected files (sorted by relative path) and what was skipped.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub files: Vec<WalkedFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Walk {
+    pub fn skipped_by_reason(&self) -> BTreeMap<SkipReason, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.skipped {
+            *m.entry(s.reason).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// Corpus-relative path of `path` under `root`, with `/` separators.
+pub fn relative_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// Walks `root` and returns the files of the corpus. `exclude` is a path (for example the index
+/// directory) that is never part of the corpus.
+pub fn walk(root: &Path, opts: &WalkOptions, exclude: Option<&Path>) -> Walk {
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
+        .hidden(!opts.hidden)
+        .parents(opts.respect_ignore_files)
+        .ignore(opts.respect_ignore_files)
+        .git_ignore(opts.respect_ignore_files)
+        .git_global(false)
+        .git_exclude(opts.respect_ignore_files)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b));
+    let default_excludes = opts.default_excludes;
+    let exclude = exclude.and_then(|p| p.canonicalize().ok());
+    builder.filter_entry(move |e| {
+        let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+        if is_dir && default_excludes && e.depth() > 0 {
+            if let Some(name) = e.file_name().to_str() {
+                if DEFAULT_EXCLUDED_DIRS.contains(&name) {
+                    return false;
+                }
+            }
+        }
+        if let (true, Some(ex)) = (is_dir, &exclude) {
+            if e.path().canonicalize().ok().as_ref() == Some(ex) {
+                return false;
+            }
+        }
+        true
+    });
+
+    let mut out = Walk::default();
+    for entry in builder.build() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                let path = error_path(&err)
+                    .map(|p| relative_path(root, &p))
+                    .unwrap_or_default();
+                out.skipped.push(Skipped {
+                    path,
+                    reason: SkipReason::WalkError,
+                    detail: Some(err.to_string()),
+                });
+                continue;
+            }
+        };
+        let Some(ft) = entry.file_type() else {
+            continue; // stdin; never produced for a directory walk
+        };
+        if ft.is_dir() {
+            continue;
+        }
+        let rel = relative_path(root, entry.path());
+        if ft.is_symlink() {
+            out.skipped.push(Skipped {
+                path: rel,
+                reason: SkipReason::Symlink,
+                detail: None,
+            });
+            continue;
+        }
+        if !ft.is_file() {
+            out.skipped.push(Skipped {
+                path: rel,
+                reason: SkipReason::NotAFile,
+                detail: None,
+            });
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(err) => {
+                out.skipped.push(Skipped {
+                    path: rel,
+                    reason: SkipReason::Unreadable,
+                    detail: Some(err.to_string()),
+                });
+                continue;
+            }
+        };
+        if meta.len() > opts.max_file_size {
+            out.skipped.push(Skipped {
+                path: rel,
+                reason: SkipReason::TooLarge,
+                detail: Some(format!("{} bytes", meta.len())),
+            });
+            continue;
+        }
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        out.files.push(WalkedFile {
+            abs: entry.into_path(),
+            rel,
+            size: meta.len(),
+            mtime_ns,
+        });
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
