@@ -1,0 +1,41 @@
+//! `verity demo`: index the sample corpus and run one example of every query type.
+
+use std::process::ExitCode;
+
+use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
+
+use crate::exit::{CmdResult, Failure};
+use crate::DemoArgs;
+
+/// One example per query type, with the type's name.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("special characters", "Result<T, E>"),
+    ("special characters", "#[derive(Debug)]"),
+    ("special characters", "&mut self"),
+    ("special characters", "[workspace]"),
+    ("boolean AND", "pub AND fn"),
+    ("boolean OR", "Error OR Result OR Option"),
+    ("boolean NOT", "function NOT test"),
+    ("phrase", "\"use std::collections::HashMap\""),
+    ("proximity", "word1 NEAR/3 word4"),
+    ("wildcard", "Data*"),
+    ("wildcard", "fn m?in"),
+    ("regex", "/fn\\s+\\w+\\s*\\(/"),
+];
+
+pub fn run(args: &DemoArgs) -> CmdResult {
+    let corpus = args.corpus.clone().unwrap_or_else(super::sample_corpus);
+    let tmp = tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+    let index_dir = tmp.path().join("index");
+    let (index, report) = CodeIndex::build(&corpus, &index_dir, &BuildOptions::default())?;
+    println!("corpus: {}", corpus.display());
+    super::index::print_summary(&report, index.size_on_disk(), &index_dir.display().to_string());
+    println!();
+    println!("{:<20} {:<40} {:>5}  files", "type", "query", "hits");
+    for (kind, query) in EXAMPLES {
+        let res = index.search(query, &SearchOptions::default())?;
+        let paths: Vec<&str> = res.hits.iter().map(|h| h.path.as_str()).collect();
+        println!("{:<20} {:<40} {:>5}  {}", kind, query, res.total, paths.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,98 @@
+//! `verity index DIR`: build or update an index.
+
+use std::process::ExitCode;
+
+use verity_engine::{BuildOptions, BuildReport, CodeIndex, WalkOptions};
+
+use crate::exit::{CmdResult, Failure};
+use crate::{IndexArgs, WalkArgs};
+
+impl WalkArgs {
+    pub fn options(&self) -> WalkOptions {
+        WalkOptions {
+            respect_ignore_files: !self.no_ignore,
+            hidden: self.hidden,
+            default_excludes: !self.no_default_excludes,
+            max_file_size: self.max_filesize,
+        }
+    }
+}
+
+pub fn run(args: &IndexArgs) -> CmdResult {
+    let index_dir = args.index.clone().unwrap_or_else(|| args.dir.join(".verity"));
+    let mut opts = BuildOptions {
+        walk: args.walk.options(),
+        rebuild: args.rebuild,
+        ..BuildOptions::default()
+    };
+    if let Some(t) = args.threads {
+        if t == 0 {
+            return Err(Failure::input("--threads must be at least 1"));
+        }
+        opts.threads = t;
+    }
+    let (index, report) = CodeIndex::build(&args.dir, &index_dir, &opts)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        );
+    } else {
+        print_summary(&report, index.size_on_disk(), &index_dir.display().to_string());
+        if args.verbose {
+            print_details(&report);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
+    println!(
+        "indexed {} files into {} in {:.2}s: {} added, {} updated, {} deleted, {} unchanged ({:.1} MiB read, index {:.1} MiB)",
+        r.files,
+        index_dir,
+        r.elapsed.as_secs_f64(),
+        r.added,
+        r.updated,
+        r.deleted,
+        r.unchanged,
+        r.bytes_indexed as f64 / (1024.0 * 1024.0),
+        size as f64 / (1024.0 * 1024.0),
+    );
+    let by_reason = {
+        let mut m = std::collections::BTreeMap::new();
+        for s in &r.skipped {
+            *m.entry(s.reason).or_insert(0usize) += 1;
+        }
+        m
+    };
+    if by_reason.is_empty() {
+        println!("skipped 0 files");
+    } else {
+        let parts: Vec<String> = by_reason.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        println!(
+            "skipped {} files: {}{}",
+            r.skipped.len(),
+            parts.join(", "),
+            if r.skipped.is_empty() { "" } else { " (--verbose lists them)" }
+        );
+    }
+    if !r.lossy.is_empty() {
+        println!(
+            "{} files were not valid UTF-8 and were decoded with U+FFFD replacements",
+            r.lossy.len()
+        );
+    }
+}
+
+fn print_details(r: &BuildReport) {
+    for s in &r.skipped {
+        match &s.detail {
+            Some(d) => println!("skipped\t{}\t{}\t{}", s.reason, s.path, d),
+            None => println!("skipped\t{}\t{}", s.reason, s.path),
+        }
+    }
+    for p in &r.lossy {
+        println!("lossy\t{p}");
+    }
+}

@@ -1,0 +1,10 @@
+pub mod demo;
+pub mod index;
+pub mod search;
+
+use std::path::PathBuf;
+
+/// The built-in sample corpus, shipped in the repository.
+pub fn sample_corpus() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sample-corpus"))
+}

@@ -1,0 +1,58 @@
+//! `verity search QUERY`: run one query against an index.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use verity_engine::{CodeIndex, Deadline, SearchOptions};
+
+use crate::exit::{CmdResult, Failure, NO_MATCH};
+use crate::SearchArgs;
+
+pub fn run(args: &SearchArgs) -> CmdResult {
+    let deadline = match args.timeout {
+        None => Deadline::none(),
+        Some(s) if s.is_finite() && s > 0.0 => Deadline::after(Duration::from_secs_f64(s)),
+        Some(s) => return Err(Failure::input(format!("--timeout must be a positive number of seconds, got {s}"))),
+    };
+    let index = CodeIndex::open(&args.index)?;
+    let results = index.search(
+        &args.query,
+        &SearchOptions {
+            limit: args.limit,
+            deadline,
+            max_lines_per_file: Some(args.max_lines),
+        },
+    )?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("results serialize")
+        );
+    } else if args.files_only {
+        for hit in &results.hits {
+            println!("{}", hit.path);
+        }
+    } else {
+        for hit in &results.hits {
+            println!("{}  (score {:.3}, {} lines)", hit.path, hit.score, hit.line_count);
+            for l in &hit.lines {
+                println!("{:>6}: {}", l.line, l.text);
+            }
+            if hit.line_count > hit.lines.len() {
+                println!("        … {} more lines", hit.line_count - hit.lines.len());
+            }
+        }
+        println!(
+            "{} of {} matching files shown ({} candidates verified, {:.1} ms)",
+            results.hits.len(),
+            results.total,
+            results.candidates,
+            results.elapsed_ms
+        );
+    }
+    Ok(if results.total == 0 {
+        ExitCode::from(NO_MATCH)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,41 @@
+//! Exit codes, documented in the README: 0 success, 1 no match, 2 input error, 3 internal.
+
+use std::process::ExitCode;
+
+use verity_engine::EngineError;
+
+pub const NO_MATCH: u8 = 1;
+pub const INPUT_ERROR: u8 = 2;
+pub const INTERNAL_ERROR: u8 = 3;
+
+/// A command that failed: the message for stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: INPUT_ERROR,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        let code = if e.is_user_error() {
+            INPUT_ERROR
+        } else {
+            INTERNAL_ERROR
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+pub type CmdResult = Result<ExitCode, Failure>;
