@@ -17,7 +17,9 @@ use crate::exit::Failure;
 /// Verity: a code-search engine and the system that proves it right.
 #[derive(Debug, Parser)]
 #[command(name = "verity", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 no match, 2 usage, query or input error, 3 internal error or timeout.\nQuery syntax: docs/query-language.md.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 no match, 2 usage, query or input error, 3 internal error or timeout.\nQuery syntax: docs/query-language.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -85,7 +85,7 @@ impl<'a> FileText<'a> {
 /// A compiled query.
 #[derive(Debug)]
 pub enum Matcher {
-    Literal(memmem::Finder<'static>),
+    Literal(Box<memmem::Finder<'static>>),
     /// Wildcards and regexes are both line-oriented regexes once compiled.
     Line(Regex),
     Phrase(Vec<String>),
@@ -128,7 +128,9 @@ fn compile_regex(pattern: &str) -> Result<Regex, QueryError> {
 impl Matcher {
     pub fn compile(query: &Query) -> Result<Matcher, QueryError> {
         Ok(match query {
-            Query::Literal(s) => Matcher::Literal(memmem::Finder::new(s.as_bytes()).into_owned()),
+            Query::Literal(s) => {
+                Matcher::Literal(Box::new(memmem::Finder::new(s.as_bytes()).into_owned()))
+            }
             Query::Wildcard(p) => Matcher::Line(compile_regex(&wildcard_regex(p))?),
             Query::Regex(p) => Matcher::Line(compile_regex(p)?),
             Query::Phrase(t) => Matcher::Phrase(t.clone()),
@@ -198,7 +200,7 @@ impl Matcher {
                 let li = file.lines();
                 let mut found = false;
                 for line in 1..=li.line_count() {
-                    if line % CHECK_EVERY == 0 {
+                    if line.is_multiple_of(CHECK_EVERY) {
                         deadline.check()?;
                     }
                     if re.is_match(&text[li.span(line, text)]) {
@@ -256,7 +258,7 @@ fn occurrences(
         return Ok(out);
     }
     for i in 0..=n - k {
-        if i % CHECK_EVERY == 0 {
+        if i.is_multiple_of(CHECK_EVERY) {
             deadline.check()?;
         }
         if (0..k).all(|j| file.token_text(i + j) == toks[j]) {
@@ -285,7 +287,7 @@ fn near(
     let gap = |end: usize, start: usize| tokens.words_before[start] - tokens.words_before[end];
     let mut found = false;
     for (n, &(a0, a1)) in a.iter().enumerate() {
-        if n % CHECK_EVERY == 0 {
+        if n.is_multiple_of(CHECK_EVERY) {
             deadline.check()?;
         }
         // The nearest right occurrence starting at or after a1, and the nearest one ending at or

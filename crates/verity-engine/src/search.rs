@@ -109,7 +109,7 @@ impl SegmentCollector for AllScoredSegment {
         if self.stopped {
             return;
         }
-        if self.hits.len() % 4096 == 0 && self.deadline.check().is_err() {
+        if self.hits.len().is_multiple_of(4096) && self.deadline.check().is_err() {
             self.stopped = true;
             return;
         }

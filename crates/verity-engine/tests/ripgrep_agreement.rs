@@ -92,7 +92,8 @@ fn engine_files(index: &CodeIndex, query: &str) -> BTreeSet<String> {
 
 fn check_agreement(root: &Path) -> usize {
     let tmp = tempfile::tempdir().unwrap();
-    let (index, _) = CodeIndex::build(root, &tmp.path().join("idx"), &BuildOptions::default()).unwrap();
+    let (index, _) =
+        CodeIndex::build(root, &tmp.path().join("idx"), &BuildOptions::default()).unwrap();
     let mut checked = 0;
     let mut non_empty = 0;
     for lit in LITERALS {
@@ -110,7 +111,10 @@ fn check_agreement(root: &Path) -> usize {
         non_empty += usize::from(!theirs.is_empty());
     }
     // Agreement on empty answers proves little: most queries must find something.
-    assert!(non_empty * 4 >= checked * 3, "only {non_empty} of {checked} queries matched anything");
+    assert!(
+        non_empty * 4 >= checked * 3,
+        "only {non_empty} of {checked} queries matched anything"
+    );
     checked
 }
 
@@ -138,8 +142,12 @@ fn fixture_walk_skips_and_counts_by_reason() {
     let dir = tempfile::tempdir().unwrap();
     build_fixture(dir.path());
     let tmp = tempfile::tempdir().unwrap();
-    let (index, report) =
-        CodeIndex::build(dir.path(), &tmp.path().join("idx"), &BuildOptions::default()).unwrap();
+    let (index, report) = CodeIndex::build(
+        dir.path(),
+        &tmp.path().join("idx"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
     let files: BTreeSet<String> = index.files().unwrap().into_iter().map(|(p, _)| p).collect();
     for present in [
         "empty.rs",
@@ -165,8 +173,11 @@ fn fixture_walk_skips_and_counts_by_reason() {
     ] {
         assert!(!files.contains(absent), "{absent} should not be indexed");
     }
-    let reasons: Vec<(String, SkipReason)> =
-        report.skipped.iter().map(|s| (s.path.clone(), s.reason)).collect();
+    let reasons: Vec<(String, SkipReason)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.path.clone(), s.reason))
+        .collect();
     assert!(reasons.contains(&("bin/data.bin".into(), SkipReason::Binary)));
     assert!(reasons.contains(&("link.rs".into(), SkipReason::Symlink)));
     assert!(reasons.contains(&("loop/up".into(), SkipReason::Symlink)));
@@ -194,26 +205,42 @@ fn match_locations_are_the_matching_lines() {
     let dir = tempfile::tempdir().unwrap();
     build_fixture(dir.path());
     let tmp = tempfile::tempdir().unwrap();
-    let (index, _) = CodeIndex::build(dir.path(), &tmp.path().join("idx"), &BuildOptions::default()).unwrap();
-    let res = index.search("MARKER_BOUNDARY_0002", &SearchOptions::default()).unwrap();
+    let (index, _) = CodeIndex::build(
+        dir.path(),
+        &tmp.path().join("idx"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let res = index
+        .search("MARKER_BOUNDARY_0002", &SearchOptions::default())
+        .unwrap();
     assert_eq!(res.hits.len(), 1);
     let hit = &res.hits[0];
     assert_eq!(hit.path, "big/five_mib.rs");
     assert_eq!(hit.line_count, 1);
     let content = std::fs::read_to_string(dir.path().join("big/five_mib.rs")).unwrap();
-    let expected_line = content.lines().position(|l| l.contains("MARKER_BOUNDARY_0002")).unwrap() + 1;
+    let expected_line = content
+        .lines()
+        .position(|l| l.contains("MARKER_BOUNDARY_0002"))
+        .unwrap()
+        + 1;
     assert_eq!(hit.lines[0].line, expected_line);
     assert!(hit.lines[0].text.ends_with("MARKER_BOUNDARY_0002"));
 
     // CRLF: the displayed line has no `\r`.
-    let res = index.search("io::Result<()>", &SearchOptions::default()).unwrap();
+    let res = index
+        .search("io::Result<()>", &SearchOptions::default())
+        .unwrap();
     let crlf = res.hits.iter().find(|h| h.path == "crlf.rs").unwrap();
     assert_eq!(crlf.lines[0].line, 2);
     assert_eq!(crlf.lines[0].text, "fn read() -> io::Result<()> {");
 
     // A phrase across the 64 KiB boundary chunking would split, found by token sequence.
     let res = index
-        .search("\"MARKER_BOUNDARY_0003 let value\"", &SearchOptions::default())
+        .search(
+            "\"MARKER_BOUNDARY_0003 let value\"",
+            &SearchOptions::default(),
+        )
         .unwrap();
     assert_eq!(res.total, 1);
     assert_eq!(res.hits[0].lines.len(), 2);

@@ -25,17 +25,28 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 
 pub fn run(args: &DemoArgs) -> CmdResult {
     let corpus = args.corpus.clone().unwrap_or_else(super::sample_corpus);
-    let tmp = tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+    let tmp =
+        tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
     let index_dir = tmp.path().join("index");
     let (index, report) = CodeIndex::build(&corpus, &index_dir, &BuildOptions::default())?;
     println!("corpus: {}", corpus.display());
-    super::index::print_summary(&report, index.size_on_disk(), &index_dir.display().to_string());
+    super::index::print_summary(
+        &report,
+        index.size_on_disk(),
+        &index_dir.display().to_string(),
+    );
     println!();
     println!("{:<20} {:<40} {:>5}  files", "type", "query", "hits");
     for (kind, query) in EXAMPLES {
         let res = index.search(query, &SearchOptions::default())?;
         let paths: Vec<&str> = res.hits.iter().map(|h| h.path.as_str()).collect();
-        println!("{:<20} {:<40} {:>5}  {}", kind, query, res.total, paths.join(", "));
+        println!(
+            "{:<20} {:<40} {:>5}  {}",
+            kind,
+            query,
+            res.total,
+            paths.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

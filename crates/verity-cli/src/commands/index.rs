@@ -19,7 +19,10 @@ impl WalkArgs {
 }
 
 pub fn run(args: &IndexArgs) -> CmdResult {
-    let index_dir = args.index.clone().unwrap_or_else(|| args.dir.join(".verity"));
+    let index_dir = args
+        .index
+        .clone()
+        .unwrap_or_else(|| args.dir.join(".verity"));
     let mut opts = BuildOptions {
         walk: args.walk.options(),
         rebuild: args.rebuild,
@@ -38,7 +41,11 @@ pub fn run(args: &IndexArgs) -> CmdResult {
             serde_json::to_string_pretty(&report).expect("report serializes")
         );
     } else {
-        print_summary(&report, index.size_on_disk(), &index_dir.display().to_string());
+        print_summary(
+            &report,
+            index.size_on_disk(),
+            &index_dir.display().to_string(),
+        );
         if args.verbose {
             print_details(&report);
         }
@@ -74,7 +81,11 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
             "skipped {} files: {}{}",
             r.skipped.len(),
             parts.join(", "),
-            if r.skipped.is_empty() { "" } else { " (--verbose lists them)" }
+            if r.skipped.is_empty() {
+                ""
+            } else {
+                " (--verbose lists them)"
+            }
         );
     }
     if !r.lossy.is_empty() {

@@ -12,7 +12,11 @@ pub fn run(args: &SearchArgs) -> CmdResult {
     let deadline = match args.timeout {
         None => Deadline::none(),
         Some(s) if s.is_finite() && s > 0.0 => Deadline::after(Duration::from_secs_f64(s)),
-        Some(s) => return Err(Failure::input(format!("--timeout must be a positive number of seconds, got {s}"))),
+        Some(s) => {
+            return Err(Failure::input(format!(
+                "--timeout must be a positive number of seconds, got {s}"
+            )))
+        }
     };
     let index = CodeIndex::open(&args.index)?;
     let results = index.search(
@@ -34,7 +38,10 @@ pub fn run(args: &SearchArgs) -> CmdResult {
         }
     } else {
         for hit in &results.hits {
-            println!("{}  (score {:.3}, {} lines)", hit.path, hit.score, hit.line_count);
+            println!(
+                "{}  (score {:.3}, {} lines)",
+                hit.path, hit.score, hit.line_count
+            );
             for l in &hit.lines {
                 println!("{:>6}: {}", l.line, l.text);
             }

@@ -16,7 +16,11 @@ pub fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
 /// Builds the fixture corpus: edge-case encodings, line endings, sizes and tree shapes.
 pub fn build_fixture(root: &Path) {
     write(root, "empty.rs", "");
-    write(root, "bom.rs", b"\xEF\xBB\xBFfn main() {\n    println!(\"bom\");\n}\n");
+    write(
+        root,
+        "bom.rs",
+        b"\xEF\xBB\xBFfn main() {\n    println!(\"bom\");\n}\n",
+    );
     write(
         root,
         "crlf.rs",
@@ -58,14 +62,30 @@ pub fn build_fixture(root: &Path) {
     }
     long.push('\n');
     write(root, "web/min.js", long);
-    write(root, "bin/data.bin", b"\x00\x01\x02MARKER_BOUNDARY binary Result<T, E>\n");
-    write(root, "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/deep.rs", "pub fn deep() -> usize { 42 }\n");
+    write(
+        root,
+        "bin/data.bin",
+        b"\x00\x01\x02MARKER_BOUNDARY binary Result<T, E>\n",
+    );
+    write(
+        root,
+        "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/deep.rs",
+        "pub fn deep() -> usize { 42 }\n",
+    );
     write(root, ".gitignore", "ignored/\n*.log\n");
     write(root, "ignored/skip.rs", "fn ignored_by_gitignore() {}\n");
     write(root, "run.log", "MARKER_BOUNDARY in a log\n");
     write(root, ".hidden.rs", "fn hidden() -> Result<T, E> {}\n");
-    write(root, "target/debug/out.rs", "fn in_target() -> Result<T, E> {}\n");
-    write(root, "node_modules/pkg/index.js", "function inNodeModules() {}\n");
+    write(
+        root,
+        "target/debug/out.rs",
+        "fn in_target() -> Result<T, E> {}\n",
+    );
+    write(
+        root,
+        "node_modules/pkg/index.js",
+        "function inNodeModules() {}\n",
+    );
     write(root, "trailing.txt", "no final newline -> here");
     write(root, "only_newlines.txt", "\n\n\n");
     #[cfg(unix)]
@@ -91,7 +111,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn sample_corpus() -> PathBuf {
@@ -100,7 +123,10 @@ pub fn sample_corpus() -> PathBuf {
 
 /// Is ripgrep on PATH? When `VERITY_REQUIRE_RG` is set (CI), its absence is a failure.
 pub fn have_rg() -> bool {
-    let ok = Command::new("rg").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("rg")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var_os("VERITY_REQUIRE_RG").is_none(),

@@ -1,0 +1,254 @@
+//! The `verity` binary: exit codes, error messages and output formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn verity(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .output()
+        .expect("run verity")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus")
+}
+
+/// Indexes the sample corpus into a fresh directory; returns (tempdir guard, index path).
+fn indexed_sample() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = tmp.path().join("idx");
+    let o = verity(&[
+        "index",
+        sample().to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (tmp, idx.to_str().unwrap().to_owned())
+}
+
+#[test]
+fn index_prints_a_summary_and_lists_skips_when_verbose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("c");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(corpus.join("a.rs"), "fn a() {}\n").unwrap();
+    std::fs::write(corpus.join("b.bin"), b"\0\0\0").unwrap();
+    std::fs::write(corpus.join("c.txt"), b"caf\xe9\n").unwrap();
+    let idx = tmp.path().join("idx");
+    let o = verity(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+        "--verbose",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("indexed 2 files"), "{out}");
+    assert!(out.contains("skipped 1 files: 1 binary"), "{out}");
+    assert!(out.contains("skipped\tbinary\tb.bin"), "{out}");
+    assert!(out.contains("lossy\tc.txt"), "{out}");
+
+    let o = verity(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"], 2);
+    assert_eq!(v["unchanged"], 2);
+    assert_eq!(v["skipped"][0]["reason"], "binary");
+}
+
+#[test]
+fn index_defaults_to_a_hidden_directory_inside_the_corpus_and_never_indexes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.rs"), "fn a() {}\n").unwrap();
+    let o = verity(&["index", tmp.path().to_str().unwrap(), "--hidden"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = verity(&["index", tmp.path().to_str().unwrap(), "--hidden"]);
+    assert!(stdout(&o).contains("indexed 1 files"), "{}", stdout(&o));
+    let idx = tmp.path().join(".verity");
+    let o = verity(&["search", "fn", "--index", idx.to_str().unwrap(), "-l"]);
+    assert_eq!(stdout(&o), "a.rs\n");
+}
+
+#[test]
+fn search_formats_and_exit_codes() {
+    let (_tmp, idx) = indexed_sample();
+    let o = verity(&["search", "Result<T, E>", "--index", &idx, "-l"]);
+    assert_eq!(o.status.code(), Some(0));
+    let files: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    assert!(files.contains(&"rust-app/src/error.rs"), "{files:?}");
+
+    let o = verity(&["search", "fn m?in", "--index", &idx]);
+    let out = stdout(&o);
+    assert!(out.contains("rust-app/src/main.rs"), "{out}");
+    assert!(out.contains("fn main() -> ExitCode {"), "{out}");
+
+    let o = verity(&[
+        "search",
+        "\"use std::collections::HashMap\"",
+        "--index",
+        &idx,
+        "--json",
+        "--limit",
+        "1",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+    assert!(v["total"].as_u64().unwrap() >= 3);
+    assert!(v["hits"][0]["lines"][0]["line"].as_u64().unwrap() >= 1);
+
+    let o = verity(&["search", "zz_nothing_matches_this", "--index", &idx]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn bad_queries_exit_2_and_name_the_column() {
+    let (_tmp, idx) = indexed_sample();
+    let long = "a".repeat(10_001);
+    let cases: &[(&str, &str)] = &[
+        ("", "column 1: empty query"),
+        ("\"unclosed phrase", "column 1: unbalanced `\"`"),
+        ("(pub AND fn", "column 1: unbalanced `(`"),
+        ("pub AND fn)", "column 11: unbalanced `)`"),
+        ("/fn(/", "column 4: invalid regular expression"),
+        ("regex:[a-", "invalid regular expression"),
+        ("pub AND", "column 8: expected a term"),
+        (&long, "limit is 10000"),
+    ];
+    for (q, needle) in cases {
+        let o = verity(&["search", q, "--index", &idx]);
+        assert_eq!(o.status.code(), Some(2), "{q}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{q}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn bad_indexes_and_corpora_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    let o = verity(&["search", "x", "--index", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no index at"), "{}", stderr(&o));
+
+    let (_t, idx) = indexed_sample();
+    let meta = Path::new(&idx).join("verity.json");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(
+        &meta,
+        original.replace("\"format_version\": 1", "\"format_version\": 7"),
+    )
+    .unwrap();
+    let o = verity(&["search", "x", "--index", &idx]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("format version 7"), "{}", stderr(&o));
+
+    std::fs::write(&meta, "{ not json").unwrap();
+    let o = verity(&["search", "x", "--index", &idx]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is corrupt"), "{}", stderr(&o));
+
+    let o = verity(&[
+        "index",
+        tmp.path().join("no-such-dir").to_str().unwrap(),
+        "--index",
+        tmp.path().join("i").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-dir"), "{}", stderr(&o));
+
+    let file = tmp.path().join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    let o = verity(&[
+        "index",
+        file.to_str().unwrap(),
+        "--index",
+        tmp.path().join("i").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a directory"), "{}", stderr(&o));
+
+    let o = verity(&["search", "x", "--index", &idx, "--timeout", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = verity(&["search", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn killing_an_index_run_leaves_the_previous_index_usable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("c");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(corpus.join("keep.rs"), "fn keep_me() {}\n").unwrap();
+    let idx = tmp.path().join("idx");
+    let o = verity(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    // A larger update, killed wherever it is: before or after its commit, the index opens.
+    for i in 0..300 {
+        std::fs::write(
+            corpus.join(format!("f{i}.rs")),
+            "fn filler() {}\n".repeat(500),
+        )
+        .unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args([
+            "index",
+            corpus.to_str().unwrap(),
+            "--index",
+            idx.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let o = verity(&["search", "keep_me", "--index", idx.to_str().unwrap(), "-l"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "keep.rs\n");
+}
+
+#[test]
+fn demo_runs_every_query_type_on_the_sample_corpus() {
+    let o = verity(&["demo"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for kind in [
+        "special characters",
+        "boolean AND",
+        "boolean OR",
+        "boolean NOT",
+        "phrase",
+        "proximity",
+        "wildcard",
+        "regex",
+    ] {
+        assert!(
+            out.contains(kind),
+            "{kind} missing from demo output:\n{out}"
+        );
+    }
+    assert!(out.contains("rust-app/tests/integration.rs"), "{out}");
+}

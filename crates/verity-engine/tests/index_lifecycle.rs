@@ -1,0 +1,252 @@
+//! Index lifecycle: incremental updates, format versions, corruption, deadlines.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use verity_engine::{
+    BuildOptions, CancelToken, CodeIndex, Deadline, EngineError, SearchOptions, FORMAT_VERSION,
+};
+
+fn paths(index: &CodeIndex, q: &str) -> BTreeSet<String> {
+    index
+        .search(q, &SearchOptions::default())
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.path)
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Sets a file's mtime explicitly, so a change is seen even within one clock tick.
+fn touch_later(path: &std::path::Path) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+}
+
+#[test]
+fn reindex_updates_added_changed_and_deleted_files_only() {
+    let corpus = tempfile::tempdir().unwrap();
+    let root = corpus.path();
+    write(root, "a.rs", "fn alpha() {}\n");
+    write(root, "b.rs", "fn beta() {}\n");
+    write(root, "c.rs", "fn gamma() {}\n");
+    let idx = tempfile::tempdir().unwrap();
+    let dir = idx.path().join("idx");
+    let (index, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    assert_eq!(
+        (r.files, r.added, r.updated, r.deleted, r.unchanged),
+        (3, 3, 0, 0, 0)
+    );
+    assert_eq!(paths(&index, "fn"), set(&["a.rs", "b.rs", "c.rs"]));
+    drop(index);
+
+    // Nothing changed: nothing is read again.
+    let (_, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    assert_eq!(
+        (
+            r.files,
+            r.added,
+            r.updated,
+            r.deleted,
+            r.unchanged,
+            r.bytes_indexed
+        ),
+        (3, 0, 0, 0, 3, 0)
+    );
+
+    write(root, "b.rs", "fn beta_changed() {}\n");
+    touch_later(&root.join("b.rs"));
+    std::fs::remove_file(root.join("c.rs")).unwrap();
+    write(root, "d.rs", "fn delta() {}\n");
+    let (index, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    assert_eq!(
+        (r.files, r.added, r.updated, r.deleted, r.unchanged),
+        (3, 1, 1, 1, 1)
+    );
+    assert_eq!(paths(&index, "fn"), set(&["a.rs", "b.rs", "d.rs"]));
+    assert_eq!(paths(&index, "beta_changed"), set(&["b.rs"]));
+    assert!(paths(&index, "gamma").is_empty());
+    assert!(paths(&index, "lit:fn beta()").is_empty());
+
+    // A file that becomes binary leaves the index.
+    write(root, "a.rs", b"fn alpha\0() {}\n");
+    touch_later(&root.join("a.rs"));
+    let (index, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    assert_eq!((r.files, r.deleted), (2, 1));
+    assert_eq!(paths(&index, "fn"), set(&["b.rs", "d.rs"]));
+}
+
+#[test]
+fn uncommitted_work_leaves_the_previous_index_usable() {
+    // An interrupted build never commits: simulate it with a writer dropped mid-way.
+    let corpus = tempfile::tempdir().unwrap();
+    write(corpus.path(), "a.rs", "fn alpha() {}\n");
+    let idx = tempfile::tempdir().unwrap();
+    let dir = idx.path().join("idx");
+    CodeIndex::build(corpus.path(), &dir, &BuildOptions::default()).unwrap();
+    {
+        let index = tantivy::Index::open_in_dir(&dir).unwrap();
+        verity_engine::schema::register_tokenizers(&index);
+        let writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 20_000_000).unwrap();
+        let (_, fields) = verity_engine::schema::build_schema();
+        writer.delete_term(tantivy::Term::from_field_text(fields.path, "a.rs"));
+        // dropped without commit
+    }
+    let index = CodeIndex::open(&dir).unwrap();
+    assert_eq!(paths(&index, "alpha"), set(&["a.rs"]));
+}
+
+#[test]
+fn open_reports_missing_corrupt_and_foreign_indexes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    assert!(matches!(
+        CodeIndex::open(&missing),
+        Err(EngineError::IndexMissing(_))
+    ));
+
+    let corpus = tempfile::tempdir().unwrap();
+    write(corpus.path(), "a.rs", "fn a() {}\n");
+    let dir = tmp.path().join("idx");
+    CodeIndex::build(corpus.path(), &dir, &BuildOptions::default()).unwrap();
+
+    // Another format version.
+    let meta_path = dir.join("verity.json");
+    let meta = std::fs::read_to_string(&meta_path).unwrap();
+    let other = meta.replace(
+        &format!("\"format_version\": {FORMAT_VERSION}"),
+        "\"format_version\": 999",
+    );
+    std::fs::write(&meta_path, &other).unwrap();
+    let err = CodeIndex::open(&dir).err().unwrap();
+    assert!(
+        matches!(err, EngineError::IndexVersion { found: 999, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--rebuild"));
+    // --rebuild recovers.
+    let opts = BuildOptions {
+        rebuild: true,
+        ..Default::default()
+    };
+    CodeIndex::build(corpus.path(), &dir, &opts).unwrap();
+    assert!(CodeIndex::open(&dir).is_ok());
+
+    // Corrupt meta: the error names the line and column.
+    std::fs::write(&meta_path, "{\n  \"format_version\": 1,\n  oops\n}").unwrap();
+    let err = CodeIndex::open(&dir).err().unwrap();
+    assert!(matches!(err, EngineError::IndexCorrupt { .. }), "{err}");
+    assert!(err.to_string().contains("line 3"), "{err}");
+    std::fs::write(&meta_path, meta).unwrap();
+
+    // Corrupt tantivy files.
+    std::fs::write(dir.join("meta.json"), "garbage").unwrap();
+    let err = CodeIndex::open(&dir).err().unwrap();
+    assert!(matches!(err, EngineError::IndexCorrupt { .. }), "{err}");
+
+    // A directory that is not an index is never overwritten.
+    let foreign = tmp.path().join("foreign");
+    write(&foreign, "precious.txt", "keep me");
+    let err = CodeIndex::build(corpus.path(), &foreign, &BuildOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, EngineError::NotAnIndex(_)), "{err}");
+    assert!(foreign.join("precious.txt").exists());
+
+    // A corpus that does not exist.
+    let err = CodeIndex::build(
+        &tmp.path().join("no-corpus"),
+        &tmp.path().join("i2"),
+        &BuildOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, EngineError::Corpus { .. }), "{err}");
+}
+
+#[test]
+fn deadlines_and_cancellation_stop_searches_with_distinct_errors() {
+    let corpus = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        write(
+            corpus.path(),
+            &format!("f{i:03}.rs"),
+            "fn x() {}\n".repeat(2000),
+        );
+    }
+    let idx = tempfile::tempdir().unwrap();
+    let (index, _) = CodeIndex::build(
+        corpus.path(),
+        &idx.path().join("idx"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+
+    let opts = |deadline| SearchOptions {
+        deadline,
+        ..Default::default()
+    };
+    let err = index
+        .search("/x\\(\\)/", &opts(Deadline::at(Instant::now())))
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Timeout), "{err}");
+
+    let token = CancelToken::new();
+    token.cancel();
+    let err = index
+        .search("/x\\(\\)/", &opts(Deadline::none().with_cancel(token)))
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Cancelled), "{err}");
+
+    // A generous deadline lets the same search finish.
+    let res = index
+        .search(
+            "/x\\(\\)/",
+            &opts(Deadline::after(Duration::from_secs(600))),
+        )
+        .unwrap();
+    assert_eq!(res.total, 200);
+}
+
+#[test]
+fn results_are_ordered_by_score_then_path_and_limited() {
+    let corpus = tempfile::tempdir().unwrap();
+    write(corpus.path(), "one.rs", "Error\n");
+    write(corpus.path(), "many.rs", "Error Error Error Error\n");
+    write(corpus.path(), "z.rs", "Error\n");
+    write(corpus.path(), "a.rs", "Error\n");
+    let idx = tempfile::tempdir().unwrap();
+    let (index, _) = CodeIndex::build(
+        corpus.path(),
+        &idx.path().join("idx"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let res = index.search("Error", &SearchOptions::default()).unwrap();
+    let order: Vec<&str> = res.hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(order[0], "many.rs");
+    assert_eq!(&order[1..], ["a.rs", "one.rs", "z.rs"]);
+    let res = index
+        .search(
+            "Error",
+            &SearchOptions {
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(res.hits.len(), 2);
+    assert_eq!(res.total, 4);
+    // Regexes have no words to score: path order.
+    let res = index.search("/Err/", &SearchOptions::default()).unwrap();
+    let order: Vec<&str> = res.hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(order, ["a.rs", "many.rs", "one.rs", "z.rs"]);
+}
