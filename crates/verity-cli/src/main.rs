@@ -33,6 +33,42 @@ enum Command {
     Search(SearchArgs),
     /// Index the built-in sample corpus and run an example query of every type.
     Demo(DemoArgs),
+    /// Measure the engine against a named baseline in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Index build figures, then per-query latency beside `rg -l` with file-set comparison.
+    Search(BenchSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSearchArgs {
+    /// Directory to index and search.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: PathBuf,
+    /// Query file: one query per line (`lit:` and `regex:` queries are also run through rg).
+    #[arg(long, value_name = "FILE")]
+    pub queries: PathBuf,
+    /// Where to build the index [default: a temporary directory].
+    #[arg(long, value_name = "PATH")]
+    pub index: Option<PathBuf>,
+    /// Timed runs per query and tool.
+    #[arg(long, default_value_t = 5)]
+    pub iterations: usize,
+    /// Untimed runs per query and tool before timing.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Do not run ripgrep.
+    #[arg(long)]
+    pub no_rg: bool,
+    /// Print JSON instead of a Markdown table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub walk: WalkArgs,
 }
 
 /// Which files of the tree are indexed (ripgrep's defaults unless changed).
@@ -119,6 +155,7 @@ fn main() -> ExitCode {
         Command::Index(args) => commands::index::run(&args),
         Command::Search(args) => commands::search::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.
 
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
@@ -64,47 +64,81 @@ fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
     }
 }
 
-/// Candidates for a regex: any match starts with one of the extracted prefix literals and ends
-/// with one of the suffix literals, when those sets are finite.
-fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
-    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
-        return None;
-    };
-    let mut parts = Vec::new();
-    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
-        let mut ex = Extractor::new();
-        ex.kind(kind);
-        let seq = ex.extract(&hir);
-        let Some(lits) = seq.literals() else { continue };
-        if lits.is_empty() {
-            continue;
-        }
-        let mut alternatives = Vec::new();
-        let mut complete = true;
-        for lit in lits {
-            let bytes = lit.as_bytes();
-            let valid = match std::str::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
-            };
-            match trigram_plan(fields, valid) {
-                Some(q) => alternatives.push((Occur::Should, q)),
-                None => {
-                    // One unconstrained alternative makes the whole set unconstrained.
-                    complete = false;
-                    break;
+/// What a regex match must contain, as a boolean formula over literal substrings.
+#[derive(Debug, Clone, PartialEq)]
+enum Required {
+    /// No constraint.
+    Nothing,
+    Literal(String),
+    All(Vec<Required>),
+    Any(Vec<Required>),
+}
+
+/// The literals every match of `hir` contains (Russ Cox's trigram-index analysis, on literals):
+/// a concatenation needs what each part needs, with adjacent literals joined; an alternation
+/// needs one branch's requirements; `x+` needs what `x` needs; classes and `x*` need nothing.
+fn required(hir: &Hir) -> Required {
+    match hir.kind() {
+        HirKind::Literal(lit) => Required::Literal(String::from_utf8_lossy(&lit.0).into_owned()),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Concat(parts) => {
+            let mut all = Vec::new();
+            let mut run = String::new();
+            for part in parts {
+                if let HirKind::Literal(lit) = part.kind() {
+                    run.push_str(&String::from_utf8_lossy(&lit.0));
+                    continue;
+                }
+                if !run.is_empty() {
+                    all.push(Required::Literal(std::mem::take(&mut run)));
+                }
+                match required(part) {
+                    Required::Nothing => {}
+                    r => all.push(r),
                 }
             }
+            if !run.is_empty() {
+                all.push(Required::Literal(run));
+            }
+            match all.len() {
+                0 => Required::Nothing,
+                1 => all.pop().unwrap(),
+                _ => Required::All(all),
+            }
         }
-        if complete && !alternatives.is_empty() {
-            parts.push(if alternatives.len() == 1 {
-                alternatives.pop().unwrap().1
+        HirKind::Alternation(branches) => {
+            let reqs: Vec<Required> = branches.iter().map(required).collect();
+            if reqs.contains(&Required::Nothing) {
+                Required::Nothing
             } else {
-                Box::new(BooleanQuery::new(alternatives)) as Box<dyn TQuery>
-            });
+                Required::Any(reqs)
+            }
+        }
+        _ => Required::Nothing,
+    }
+}
+
+fn required_plan(fields: &Fields, r: &Required) -> Plan {
+    match r {
+        Required::Nothing => None,
+        Required::Literal(s) => trigram_plan(fields, s),
+        Required::All(rs) => and(rs.iter().filter_map(|r| required_plan(fields, r)).collect()),
+        Required::Any(rs) => {
+            let mut alternatives = Vec::with_capacity(rs.len());
+            for r in rs {
+                // One unconstrained branch makes the whole alternation unconstrained.
+                alternatives.push((Occur::Should, required_plan(fields, r)?));
+            }
+            Some(Box::new(BooleanQuery::new(alternatives)))
         }
     }
-    and(parts)
+}
+
+/// Candidates for a regex: files containing the trigrams of its required literals.
+fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    required_plan(fields, &required(&hir))
 }
 
 /// The candidate plan of a query.
@@ -160,4 +194,38 @@ pub fn scoring_terms(q: &Query) -> Vec<String> {
     }
     go(q, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(p: &str) -> Required {
+        required(&regex_syntax::Parser::new().parse(p).unwrap())
+    }
+
+    fn lit(s: &str) -> Required {
+        Required::Literal(s.into())
+    }
+
+    #[test]
+    fn required_literals_of_regexes() {
+        assert_eq!(
+            req(r"fn\s+poll_\w+\s*\("),
+            Required::All(vec![lit("fn"), lit("poll_"), lit("(")])
+        );
+        assert_eq!(
+            req(r"\bAtomicU(32|64)\b"),
+            Required::All(vec![
+                lit("AtomicU"),
+                Required::Any(vec![lit("32"), lit("64")])
+            ])
+        );
+        assert_eq!(req(r"(ab)+c"), Required::All(vec![lit("ab"), lit("c")]));
+        assert_eq!(req(r"(ab)*c"), lit("c"));
+        assert_eq!(req(r"a|b*"), Required::Nothing);
+        assert_eq!(req(r"[a-z]+"), Required::Nothing);
+        // Case-insensitive literals become classes: no constraint, still correct.
+        assert_eq!(req(r"(?i)hello"), Required::Nothing);
+    }
 }
