@@ -87,7 +87,7 @@ impl<'a> FileText<'a> {
 pub enum Matcher {
     Literal(Box<memmem::Finder<'static>>),
     /// Wildcards and regexes are both line-oriented regexes once compiled.
-    Line(Regex),
+    Line(LineRegex),
     Phrase(Vec<String>),
     Near {
         left: Vec<String>,
@@ -121,8 +121,40 @@ pub fn wildcard_regex(pattern: &str) -> String {
     re
 }
 
-fn compile_regex(pattern: &str) -> Result<Regex, QueryError> {
-    Regex::new(pattern).map_err(|e| QueryError::new(1, format!("invalid regular expression: {e}")))
+/// A regex applied to each line, with an optional whole-text prefilter.
+#[derive(Debug)]
+pub struct LineRegex {
+    line: Regex,
+    /// The same pattern in multi-line mode over the whole text. Any per-line match is also a
+    /// match of this one (`^`/`$` match at line breaks, and the character before or after a
+    /// line is `\n`, a non-word character, as for a line's edges), so when it finds nothing
+    /// there is no matching line. Unsound only with `\A`/`\z`, so absent for those patterns.
+    whole: Option<Regex>,
+}
+
+fn compile_regex(pattern: &str) -> Result<LineRegex, QueryError> {
+    let err = |e: regex::Error| QueryError::new(1, format!("invalid regular expression: {e}"));
+    let line = Regex::new(pattern).map_err(err)?;
+    let whole = match regex_syntax::Parser::new().parse(pattern) {
+        Ok(hir) if !has_text_anchor(&hir) => regex::RegexBuilder::new(pattern)
+            .multi_line(true)
+            .build()
+            .ok(),
+        _ => None,
+    };
+    Ok(LineRegex { line, whole })
+}
+
+/// Does the pattern use `\A` or `\z` (also `^`/`$` with multi-line mode turned off)?
+fn has_text_anchor(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    match hir.kind() {
+        HirKind::Look(Look::Start | Look::End) => true,
+        HirKind::Capture(c) => has_text_anchor(&c.sub),
+        HirKind::Repetition(r) => has_text_anchor(&r.sub),
+        HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().any(has_text_anchor),
+        _ => false,
+    }
 }
 
 impl Matcher {
@@ -195,8 +227,11 @@ impl Matcher {
                 }
                 Ok(found)
             }
-            Matcher::Line(re) => {
+            Matcher::Line(LineRegex { line: re, whole }) => {
                 let text = file.text();
+                if whole.as_ref().is_some_and(|w| !w.is_match(text)) {
+                    return Ok(false);
+                }
                 let li = file.lines();
                 let mut found = false;
                 for line in 1..=li.line_count() {
@@ -408,12 +443,19 @@ mod tests {
         assert!(hit("/^b$/", "a\nb\nc"));
         assert!(!hit("/^b$/", "a\nb\r\nc"));
         assert!(hit("regex:(?i)HELLO", "hello"));
+        // Text anchors mean line anchors, per line; the whole-text prefilter must not reject.
+        assert!(hit("regex:\\Ab\\z", "a\nb\nc"));
+        assert!(hit("regex:(?-m)^b$", "a\nb\nc"));
+        assert!(hit("regex:\\bb\\b", "a\nb\nc"));
     }
 
     #[test]
     fn passed_deadline_interrupts_long_scans() {
         let text = "x\n".repeat(100_000);
-        let m = Matcher::compile(&parse("/y/").unwrap()).unwrap();
+        // `x\sx` matches across lines in the whole-text prefilter, never within a line: the
+        // per-line loop runs, and must notice the deadline.
+        let m = Matcher::compile(&parse("/x\\sx/").unwrap()).unwrap();
+        assert_eq!(m.matches(&FileText::new(&text), &Deadline::none()), Ok(None));
         let d = Deadline::at(std::time::Instant::now());
         assert_eq!(
             m.matches(&FileText::new(&text), &d),

@@ -6,6 +6,7 @@
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.
 
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -135,10 +136,42 @@ fn required_plan(fields: &Fields, r: &Required) -> Plan {
     }
 }
 
-/// Candidates for a regex: files containing the trigrams of its required literals.
+/// Candidates from regex-syntax's prefix or suffix literal sets: every match starts (ends)
+/// with one of them, when the set is finite. This catches what [`required`] cannot, such as
+/// `AtomicU(32|64)` where the alternatives are too short for trigrams on their own.
+fn extracted_plan(fields: &Fields, hir: &Hir, kind: ExtractKind) -> Plan {
+    let mut ex = Extractor::new();
+    ex.kind(kind);
+    let seq = ex.extract(hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    let mut alternatives = Vec::with_capacity(lits.len());
+    for lit in lits {
+        let bytes = lit.as_bytes();
+        // Literals may be cut inside a character: keep the valid prefix.
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        };
+        alternatives.push((Occur::Should, trigram_plan(fields, valid)?));
+    }
+    Some(Box::new(BooleanQuery::new(alternatives)))
+}
+
+/// Candidates for a regex: files containing the trigrams of its required literals and of one
+/// of its prefix and suffix literals. Each part is a superset, so their intersection is too.
 fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    required_plan(fields, &required(&hir))
+    and([
+        required_plan(fields, &required(&hir)),
+        extracted_plan(fields, &hir, ExtractKind::Prefix),
+        extracted_plan(fields, &hir, ExtractKind::Suffix),
+    ]
+    .into_iter()
+    .flatten()
+    .collect())
 }
 
 /// The candidate plan of a query.
