@@ -455,7 +455,10 @@ mod tests {
         // `x\sx` matches across lines in the whole-text prefilter, never within a line: the
         // per-line loop runs, and must notice the deadline.
         let m = Matcher::compile(&parse("/x\\sx/").unwrap()).unwrap();
-        assert_eq!(m.matches(&FileText::new(&text), &Deadline::none()), Ok(None));
+        assert_eq!(
+            m.matches(&FileText::new(&text), &Deadline::none()),
+            Ok(None)
+        );
         let d = Deadline::at(std::time::Instant::now());
         assert_eq!(
             m.matches(&FileText::new(&text), &d),

@@ -1,0 +1,43 @@
+//! # verity-oracle
+//!
+//! A second, independent implementation of docs/query-language.md, written from the document
+//! alone and sharing no code with `verity-engine` (this crate does not depend on it). It loads
+//! every file of a corpus into memory and answers a query by scanning all of them: slow by
+//! design, and simple enough to be obviously correct. Ground truth is what it computes.
+//!
+//! * [`corpus`] — which files, and their text (section 1 of the document), and the corpus
+//!   fingerprint;
+//! * [`syntax`] — modes and the structured grammar (sections 2 to 4);
+//! * [`eval`] — the meaning of every term, evaluated by brute force.
+
+pub mod corpus;
+pub mod eval;
+pub mod syntax;
+
+pub use corpus::{Corpus, CorpusFile, CorpusRules};
+pub use syntax::{read_query, Expr, SyntaxError};
+
+use std::collections::BTreeSet;
+
+/// Answers queries over a loaded corpus.
+pub struct Oracle<'c> {
+    corpus: &'c Corpus,
+}
+
+impl<'c> Oracle<'c> {
+    pub fn new(corpus: &'c Corpus) -> Self {
+        Oracle { corpus }
+    }
+
+    /// The exact set of files (corpus-relative paths) matching `query`.
+    pub fn files(&self, query: &str) -> Result<BTreeSet<String>, SyntaxError> {
+        let expr = read_query(query)?;
+        Ok(self
+            .corpus
+            .files()
+            .iter()
+            .filter(|f| eval::file_matches(&expr, f))
+            .map(|f| f.path.clone())
+            .collect())
+    }
+}
