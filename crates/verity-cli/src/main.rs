@@ -33,9 +33,60 @@ enum Command {
     Search(SearchArgs),
     /// Index the built-in sample corpus and run an example query of every type.
     Demo(DemoArgs),
+    /// Generate, check and convert ground truth.
+    #[command(subcommand)]
+    Truth(TruthCommand),
     /// Measure the engine against a named baseline in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TruthCommand {
+    /// Mine cases of every text query type from a corpus; the oracle computes expected files.
+    Generate {
+        /// The corpus directory.
+        corpus: PathBuf,
+        /// Number of cases (balanced across the eight text query types).
+        #[arg(long, default_value_t = 1000)]
+        cases: usize,
+        /// Random seed: the same seed and corpus give the same truth.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        walk: WalkArgs,
+    },
+    /// Check a ground-truth file; with --corpus, also its fingerprint and the oracle's agreement.
+    Check {
+        truth: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        corpus: Option<PathBuf>,
+        #[command(flatten)]
+        walk: WalkArgs,
+    },
+    /// Print the JSON Schema of ground-truth files.
+    Schema,
+    /// Write the truth as TREC qrels.
+    ExportQrels {
+        truth: PathBuf,
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Build truth from TREC qrels and a topics file (ID<TAB>QUERY_TYPE<TAB>QUERY per line).
+    ImportQrels {
+        qrels: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        topics: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        walk: WalkArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +207,7 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
+        Command::Truth(cmd) => commands::truth::run(&cmd),
     };
     match result {
         Ok(code) => code,

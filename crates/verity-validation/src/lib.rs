@@ -1,1 +1,29 @@
-//! placeholder
+//! # verity-validation
+//!
+//! Proves a search engine right. This crate holds:
+//!
+//! * [`truth`] — the ground-truth data model (docs/ground-truth.md), its loading with
+//!   positioned errors, the JSON Schema, TREC qrels import and export;
+//! * [`generator`] — mines cases of every text query type from a corpus; expected files come
+//!   from the independent oracle (`verity-oracle`), never from the engine;
+//! * [`backend`] — the [`backend::SearchBackend`] trait the validator talks to, with the engine
+//!   and the oracle behind it;
+//! * [`validator`] — [`validator::CorrectnessValidator`]: one case in, a verdict out, saying
+//!   exactly what is wrong (precision, recall, F1, missing and unexpected files, content rules,
+//!   counts, latency, ranked metrics). A wrong answer is a *failure*; a query that could not run
+//!   is an *error*, and only errors are worth retrying.
+
+pub mod backend;
+pub mod generator;
+mod locate;
+pub mod truth;
+pub mod validator;
+
+pub use backend::{
+    BackendError, BackendHit, BackendResponse, EngineBackend, OracleBackend, SearchBackend,
+};
+pub use generator::{generate, GeneratorOptions};
+pub use truth::{
+    CountRange, GroundTruthCase, GroundTruthDataset, Priority, QueryType, TruthErrors, TruthProblem,
+};
+pub use validator::{CorrectnessValidator, ValidationResult, ValidatorOptions};

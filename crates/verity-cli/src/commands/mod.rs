@@ -2,6 +2,7 @@ pub mod bench;
 pub mod demo;
 pub mod index;
 pub mod search;
+pub mod truth;
 
 use std::path::PathBuf;
 

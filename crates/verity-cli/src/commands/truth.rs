@@ -1,0 +1,173 @@
+//! `verity truth …`: generate, check, convert and describe ground truth.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use verity_engine::Deadline;
+use verity_oracle::{Corpus, CorpusRules};
+use verity_validation::truth::json_schema;
+use verity_validation::{
+    generate, CorrectnessValidator, GeneratorOptions, GroundTruthDataset, OracleBackend,
+    ValidatorOptions,
+};
+
+use crate::exit::{CmdResult, Failure};
+use crate::{TruthCommand, WalkArgs};
+
+impl WalkArgs {
+    /// The oracle's corpus rules for the same walk flags.
+    pub fn corpus_rules(&self) -> CorpusRules {
+        CorpusRules {
+            hidden: self.hidden,
+            ignore_files: !self.no_ignore,
+            skip_build_dirs: !self.no_default_excludes,
+            max_bytes: self.max_filesize,
+        }
+    }
+}
+
+pub fn load_corpus(dir: &Path, walk: &WalkArgs) -> Result<Corpus, Failure> {
+    Corpus::load(dir, &walk.corpus_rules())
+        .map_err(|e| Failure::input(format!("corpus {}: {e}", dir.display())))
+}
+
+pub fn load_truth(path: &Path) -> Result<GroundTruthDataset, Failure> {
+    GroundTruthDataset::load(path).map_err(|e| Failure::input(e.to_string().trim_end()))
+}
+
+pub fn run(cmd: &TruthCommand) -> CmdResult {
+    match cmd {
+        TruthCommand::Generate {
+            corpus,
+            cases,
+            seed,
+            output,
+            walk,
+        } => {
+            let c = load_corpus(corpus, walk)?;
+            let ds = generate(
+                &c,
+                &GeneratorOptions {
+                    cases: *cases,
+                    seed: *seed,
+                },
+            );
+            ds.save(output)
+                .map_err(|e| Failure::input(format!("{}: {e}", output.display())))?;
+            let mut per_type = std::collections::BTreeMap::new();
+            for case in &ds.cases {
+                *per_type.entry(case.query_type.name()).or_insert(0usize) += 1;
+            }
+            let parts: Vec<String> = per_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!(
+                "wrote {} cases for {} files ({}) to {}: {}",
+                ds.cases.len(),
+                c.files().len(),
+                ds.corpus_fingerprint,
+                output.display(),
+                parts.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TruthCommand::Check {
+            truth,
+            corpus,
+            walk,
+        } => {
+            let ds = load_truth(truth)?;
+            println!(
+                "{}: {} cases, format version {}",
+                truth.display(),
+                ds.cases.len(),
+                ds.format_version
+            );
+            let Some(dir) = corpus else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            let c = load_corpus(dir, walk)?;
+            if c.fingerprint() != ds.corpus_fingerprint {
+                return Err(Failure::input(format!(
+                    "{} was made for corpus {}, but {} is {}: regenerate the truth",
+                    truth.display(),
+                    ds.corpus_fingerprint,
+                    dir.display(),
+                    c.fingerprint()
+                )));
+            }
+            let v = CorrectnessValidator::new(
+                Arc::new(OracleBackend::new(c)),
+                ValidatorOptions::default(),
+            );
+            let mut disagreements = 0;
+            for case in &ds.cases {
+                let r = v
+                    .validate(case, &Deadline::none())
+                    .map_err(|e| Failure::input(format!("{}: {e}", case.id)))?;
+                if !r.is_correct {
+                    disagreements += 1;
+                    println!(
+                        "{} {:?}: oracle disagrees: {} (missing {:?}, unexpected {:?})",
+                        case.id,
+                        case.query,
+                        r.failure_reasons.join("; "),
+                        r.missing_files,
+                        r.unexpected_files
+                    );
+                }
+            }
+            if disagreements > 0 {
+                println!(
+                    "{disagreements} of {} cases disagree with the oracle",
+                    ds.cases.len()
+                );
+                return Ok(ExitCode::from(crate::exit::NO_MATCH));
+            }
+            println!(
+                "fingerprint matches; the oracle agrees with all {} cases",
+                ds.cases.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TruthCommand::Schema => {
+            print!("{}", json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        TruthCommand::ExportQrels { truth, output } => {
+            let ds = load_truth(truth)?;
+            std::fs::write(output, ds.to_qrels())
+                .map_err(|e| Failure::input(format!("{}: {e}", output.display())))?;
+            println!(
+                "wrote qrels for {} cases to {}",
+                ds.cases.len(),
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TruthCommand::ImportQrels {
+            qrels,
+            topics,
+            corpus,
+            output,
+            walk,
+        } => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p)
+                    .map_err(|e| Failure::input(format!("{}: {e}", p.display())))
+            };
+            let c = load_corpus(corpus, walk)?;
+            let ds = GroundTruthDataset::from_qrels(
+                &read(qrels)?,
+                qrels,
+                &read(topics)?,
+                topics,
+                c.fingerprint(),
+            )
+            .map_err(|e| Failure::input(e.to_string().trim_end()))?;
+            ds.save(output)
+                .map_err(|e| Failure::input(format!("{}: {e}", output.display())))?;
+            println!("wrote {} cases to {}", ds.cases.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! What the validator talks to: any search engine behind [`SearchBackend`].
+
+use std::path::Path;
+
+use verity_engine::{CodeIndex, Deadline, EngineError, SearchOptions};
+use verity_oracle::{Corpus, Oracle};
+
+/// One returned file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendHit {
+    pub path: String,
+    pub score: f32,
+    /// Reported matching lines: (1-based number, text).
+    pub lines: Vec<(usize, String)>,
+}
+
+/// A backend's answer, best first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackendResponse {
+    pub hits: Vec<BackendHit>,
+}
+
+/// A query that could not run. These are *errors*, retried by the parallel engine; a wrong
+/// answer is a *failure* and is reported by the validator instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("timed out")]
+    Timeout,
+    #[error("cancelled")]
+    Cancelled,
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("i/o error: {0}")]
+    Io(String),
+    /// The backend refused the query as invalid. The truth holds only valid queries, so this
+    /// is a wrong answer, not a transient error: the validator reports it as a failure.
+    #[error("query rejected: {0}")]
+    Rejected(String),
+}
+
+impl BackendError {
+    /// Is another attempt worthwhile?
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Timeout | BackendError::Unavailable(_) | BackendError::Io(_)
+        )
+    }
+}
+
+/// A search engine under validation.
+pub trait SearchBackend: Send + Sync {
+    /// A short name for reports.
+    fn name(&self) -> &str;
+    /// Does the backend report matching lines (so content rules can be checked)?
+    fn reports_lines(&self) -> bool {
+        true
+    }
+    /// Runs a query; must give up with [`BackendError::Timeout`] once `deadline` passes.
+    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError>;
+}
+
+/// The embedded engine.
+pub struct EngineBackend {
+    index: CodeIndex,
+}
+
+impl EngineBackend {
+    pub fn new(index: CodeIndex) -> Self {
+        EngineBackend { index }
+    }
+
+    pub fn open(dir: &Path) -> Result<Self, EngineError> {
+        Ok(EngineBackend {
+            index: CodeIndex::open(dir)?,
+        })
+    }
+
+    pub fn index(&self) -> &CodeIndex {
+        &self.index
+    }
+}
+
+impl SearchBackend for EngineBackend {
+    fn name(&self) -> &str {
+        "verity-engine"
+    }
+
+    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+        let opts = SearchOptions {
+            deadline: deadline.clone(),
+            ..SearchOptions::default()
+        };
+        match self.index.search(query, &opts) {
+            Ok(r) => Ok(BackendResponse {
+                hits: r
+                    .hits
+                    .into_iter()
+                    .map(|h| BackendHit {
+                        path: h.path,
+                        score: h.score,
+                        lines: h.lines.into_iter().map(|l| (l.line, l.text)).collect(),
+                    })
+                    .collect(),
+            }),
+            Err(EngineError::Timeout) => Err(BackendError::Timeout),
+            Err(EngineError::Cancelled) => Err(BackendError::Cancelled),
+            Err(EngineError::Query(e)) => Err(BackendError::Rejected(e.to_string())),
+            Err(e @ (EngineError::Io { .. } | EngineError::Corpus { .. })) => {
+                Err(BackendError::Io(e.to_string()))
+            }
+            Err(e) => Err(BackendError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+/// The oracle as a backend: file sets only (it reports no lines), in path order. Validating
+/// the oracle against truth it generated checks the plumbing; validating it against curated
+/// truth checks the oracle.
+pub struct OracleBackend {
+    corpus: Corpus,
+}
+
+impl OracleBackend {
+    pub fn new(corpus: Corpus) -> Self {
+        OracleBackend { corpus }
+    }
+}
+
+impl SearchBackend for OracleBackend {
+    fn name(&self) -> &str {
+        "verity-oracle"
+    }
+
+    fn reports_lines(&self) -> bool {
+        false
+    }
+
+    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+        if deadline.check().is_err() {
+            return Err(BackendError::Timeout);
+        }
+        let files = Oracle::new(&self.corpus)
+            .files(query)
+            .map_err(|e| BackendError::Rejected(e.to_string()))?;
+        Ok(BackendResponse {
+            hits: files
+                .into_iter()
+                .map(|path| BackendHit {
+                    path,
+                    score: 0.0,
+                    lines: Vec::new(),
+                })
+                .collect(),
+        })
+    }
+}

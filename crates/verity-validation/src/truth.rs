@@ -1,0 +1,574 @@
+//! The ground-truth data model (docs/ground-truth.md) and its loading, checking and TREC
+//! qrels import/export.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::locate::{line_col, spans, Spans};
+
+/// Version of the ground-truth file format.
+pub const TRUTH_FORMAT_VERSION: u32 = 1;
+
+/// The kind of query a case exercises.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum QueryType {
+    SpecialCharacters,
+    BooleanAnd,
+    BooleanOr,
+    BooleanNot,
+    Proximity,
+    Phrase,
+    Wildcard,
+    Regex,
+    Vector,
+    Hybrid,
+}
+
+impl QueryType {
+    /// Every query type, in report order.
+    pub const ALL: [QueryType; 10] = [
+        QueryType::SpecialCharacters,
+        QueryType::BooleanAnd,
+        QueryType::BooleanOr,
+        QueryType::BooleanNot,
+        QueryType::Proximity,
+        QueryType::Phrase,
+        QueryType::Wildcard,
+        QueryType::Regex,
+        QueryType::Vector,
+        QueryType::Hybrid,
+    ];
+
+    /// The eight exact text query types.
+    pub const TEXT: [QueryType; 8] = [
+        QueryType::SpecialCharacters,
+        QueryType::BooleanAnd,
+        QueryType::BooleanOr,
+        QueryType::BooleanNot,
+        QueryType::Proximity,
+        QueryType::Phrase,
+        QueryType::Wildcard,
+        QueryType::Regex,
+    ];
+
+    /// Scheduling priority when a case does not set its own.
+    pub fn default_priority(self) -> Priority {
+        match self {
+            QueryType::SpecialCharacters
+            | QueryType::BooleanAnd
+            | QueryType::BooleanOr
+            | QueryType::BooleanNot => Priority::High,
+            QueryType::Proximity | QueryType::Phrase | QueryType::Wildcard | QueryType::Regex => {
+                Priority::Normal
+            }
+            QueryType::Vector | QueryType::Hybrid => Priority::Low,
+        }
+    }
+
+    /// Is the answer a ranking (scored by recall@k, nDCG@k) rather than an exact set?
+    pub fn is_ranked(self) -> bool {
+        matches!(self, QueryType::Vector | QueryType::Hybrid)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryType::SpecialCharacters => "SpecialCharacters",
+            QueryType::BooleanAnd => "BooleanAnd",
+            QueryType::BooleanOr => "BooleanOr",
+            QueryType::BooleanNot => "BooleanNot",
+            QueryType::Proximity => "Proximity",
+            QueryType::Phrase => "Phrase",
+            QueryType::Wildcard => "Wildcard",
+            QueryType::Regex => "Regex",
+            QueryType::Vector => "Vector",
+            QueryType::Hybrid => "Hybrid",
+        }
+    }
+}
+
+impl fmt::Display for QueryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Scheduling priority of a case.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Priority {
+    High,
+    Normal,
+    Low,
+}
+
+/// An inclusive range for the number of returned files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountRange {
+    pub min: usize,
+    /// No upper bound when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<usize>,
+}
+
+impl CountRange {
+    pub fn contains(&self, n: usize) -> bool {
+        n >= self.min && self.max.is_none_or(|m| n <= m)
+    }
+}
+
+/// One validation case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroundTruthCase {
+    /// Stable, unique identifier.
+    pub id: String,
+    /// The query, in the syntax of docs/query-language.md.
+    pub query: String,
+    pub query_type: QueryType,
+    /// The exact set of matching files (corpus-relative, `/`-separated). For ranked types, the
+    /// relevant files.
+    pub expected_files: Vec<String>,
+    /// Bounds on the number of returned files, checked in addition to the exact set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_count: Option<CountRange>,
+    /// Each string must occur in at least one reported matching line of every returned file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_contain: Vec<String>,
+    /// No reported matching line of any returned file may contain any of these strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_not_contain: Vec<String>,
+    /// Graded relevance per file (0 = not relevant), for ranked metrics.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub relevance: BTreeMap<String, u32>,
+    /// Overrides the query type's default priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// The case fails if the search takes longer than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl GroundTruthCase {
+    /// A case with only the required fields set.
+    pub fn new(
+        id: impl Into<String>,
+        query: impl Into<String>,
+        query_type: QueryType,
+        expected_files: Vec<String>,
+    ) -> Self {
+        GroundTruthCase {
+            id: id.into(),
+            query: query.into(),
+            query_type,
+            expected_files,
+            expected_count: None,
+            must_contain: Vec::new(),
+            must_not_contain: Vec::new(),
+            relevance: BTreeMap::new(),
+            priority: None,
+            max_latency_ms: None,
+            tags: Vec::new(),
+        }
+    }
+
+    pub fn priority(&self) -> Priority {
+        self.priority
+            .unwrap_or_else(|| self.query_type.default_priority())
+    }
+}
+
+/// How a dataset was generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSettings {
+    /// Generator name and version, e.g. `verity-truth-generator 1`.
+    pub generator: String,
+    pub seed: u64,
+    /// Number of cases asked for.
+    pub cases: usize,
+}
+
+/// A ground-truth file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroundTruthDataset {
+    pub format_version: u32,
+    /// Fingerprint of the corpus the truth was computed for (`sha256:…`).
+    pub corpus_fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<GeneratorSettings>,
+    pub cases: Vec<GroundTruthCase>,
+}
+
+/// One problem in a ground-truth file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruthProblem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The field, as a path such as `cases[3].expected_files[0]`.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for TruthProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Everything wrong with a ground-truth file (never empty).
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct TruthErrors(pub Vec<TruthProblem>);
+
+impl fmt::Display for TruthErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "{n} problem{} in ground truth:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Extracts the field a serde_json message names (`unknown field `x``, `missing field `x``).
+fn field_of_serde_message(msg: &str) -> Option<String> {
+    for marker in ["unknown field `", "missing field `", "unknown variant `"] {
+        if let Some(rest) = msg.split(marker).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// Is this a corpus-relative path in the required form?
+fn path_problem(p: &str) -> Option<&'static str> {
+    if p.is_empty() {
+        Some("empty path")
+    } else if p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') {
+        Some("absolute path; paths are relative to the corpus root")
+    } else if p.contains('\\') {
+        Some("backslash in path; use `/` separators")
+    } else if p.split('/').any(|c| c == ".." || c == "." || c.is_empty()) {
+        Some("path has an empty, `.` or `..` component")
+    } else {
+        None
+    }
+}
+
+impl GroundTruthDataset {
+    /// Reads and checks a ground-truth file.
+    pub fn load(path: &Path) -> Result<GroundTruthDataset, TruthErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            TruthErrors(vec![TruthProblem {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                field: None,
+                message: e.to_string(),
+            }])
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks ground truth from text; `file` names it in problems.
+    pub fn parse(text: &str, file: &Path) -> Result<GroundTruthDataset, TruthErrors> {
+        let ds: GroundTruthDataset = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            // serde_json appends " at line L column C"; the position has its own fields.
+            let message = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m)
+                .to_owned();
+            TruthErrors(vec![TruthProblem {
+                file: file.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                field: field_of_serde_message(&message),
+                message,
+            }])
+        })?;
+        let problems = ds.check(text, file);
+        if problems.is_empty() {
+            Ok(ds)
+        } else {
+            Err(TruthErrors(problems))
+        }
+    }
+
+    /// Semantic checks; every problem is reported, with its position in `text`.
+    fn check(&self, text: &str, file: &Path) -> Vec<TruthProblem> {
+        let sp: Spans = spans(text);
+        let mut out = Vec::new();
+        let mut push = |offset: usize, field: String, message: String| {
+            let (line, column) = line_col(text, offset);
+            out.push(TruthProblem {
+                file: file.to_path_buf(),
+                line,
+                column,
+                field: Some(field),
+                message,
+            });
+        };
+        if self.format_version != TRUTH_FORMAT_VERSION {
+            push(
+                sp.root_keys.get("format_version").copied().unwrap_or(0),
+                "format_version".into(),
+                format!(
+                    "format version {} is not supported (expected {TRUTH_FORMAT_VERSION})",
+                    self.format_version
+                ),
+            );
+        }
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in self.cases.iter().enumerate() {
+            let at = |field: &str, elem: Option<usize>| sp.offset(i, Some(field), elem);
+            if c.id.trim().is_empty() {
+                push(at("id", None), format!("cases[{i}].id"), "empty id".into());
+            } else if let Some(first) = ids.insert(c.id.as_str(), i) {
+                push(
+                    at("id", None),
+                    format!("cases[{i}].id"),
+                    format!("duplicate id `{}` (first used by cases[{first}])", c.id),
+                );
+            }
+            if c.query.is_empty() {
+                push(
+                    at("query", None),
+                    format!("cases[{i}].query"),
+                    "empty query".into(),
+                );
+            }
+            let mut seen = HashSet::new();
+            for (j, p) in c.expected_files.iter().enumerate() {
+                let field = format!("cases[{i}].expected_files[{j}]");
+                if let Some(problem) = path_problem(p) {
+                    push(
+                        at("expected_files", Some(j)),
+                        field,
+                        format!("`{p}`: {problem}"),
+                    );
+                } else if !seen.insert(p.as_str()) {
+                    push(
+                        at("expected_files", Some(j)),
+                        field,
+                        format!("`{p}` is listed twice"),
+                    );
+                }
+            }
+            for (j, (p, grade)) in c.relevance.iter().enumerate() {
+                let field = format!("cases[{i}].relevance.{p}");
+                if let Some(problem) = path_problem(p) {
+                    push(at("relevance", Some(j)), field, format!("`{p}`: {problem}"));
+                } else if *grade > 0 && !seen.contains(p.as_str()) {
+                    push(
+                        at("relevance", Some(j)),
+                        field,
+                        format!("`{p}` has relevance {grade} but is not in expected_files"),
+                    );
+                }
+            }
+            for (j, s) in c.must_contain.iter().enumerate() {
+                if c.must_not_contain.contains(s) {
+                    push(
+                        at("must_contain", Some(j)),
+                        format!("cases[{i}].must_contain[{j}]"),
+                        format!("`{s}` is both in must_contain and must_not_contain"),
+                    );
+                }
+                if s.is_empty() {
+                    push(
+                        at("must_contain", Some(j)),
+                        format!("cases[{i}].must_contain[{j}]"),
+                        "empty string".into(),
+                    );
+                }
+            }
+            if let Some(r) = c.expected_count {
+                let field = format!("cases[{i}].expected_count");
+                if r.max.is_some_and(|m| m < r.min) {
+                    push(
+                        at("expected_count", None),
+                        field,
+                        format!("min {} is greater than max {}", r.min, r.max.unwrap_or(0)),
+                    );
+                } else if !c.query_type.is_ranked() && !r.contains(c.expected_files.len()) {
+                    push(
+                        at("expected_count", None),
+                        field,
+                        format!(
+                            "{} expected files is outside the expected count range",
+                            c.expected_files.len()
+                        ),
+                    );
+                }
+            }
+            if c.max_latency_ms == Some(0) {
+                push(
+                    at("max_latency_ms", None),
+                    format!("cases[{i}].max_latency_ms"),
+                    "must be at least 1".into(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Writes the dataset as pretty JSON, atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("dataset serializes");
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json + "\n")?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// The truth as TREC qrels: `ID 0 PATH RELEVANCE` for every expected file.
+    pub fn to_qrels(&self) -> String {
+        let mut out = String::new();
+        for c in &self.cases {
+            for f in &c.expected_files {
+                let rel = c.relevance.get(f).copied().unwrap_or(1);
+                out.push_str(&format!("{} 0 {} {}\n", c.id, f, rel));
+            }
+            for (f, rel) in &c.relevance {
+                if !c.expected_files.contains(f) {
+                    out.push_str(&format!("{} 0 {} {}\n", c.id, f, rel));
+                }
+            }
+        }
+        out
+    }
+
+    /// Builds a dataset from TREC qrels and a topics file (`ID<TAB>QUERY_TYPE<TAB>QUERY` lines).
+    /// Files with relevance above 0 are the expected files; grades are kept. Topics without
+    /// judged files become cases that expect no files.
+    pub fn from_qrels(
+        qrels: &str,
+        qrels_name: &Path,
+        topics: &str,
+        topics_name: &Path,
+        corpus_fingerprint: String,
+    ) -> Result<GroundTruthDataset, TruthErrors> {
+        let mut problems = Vec::new();
+        let mut problem = |file: &Path, line: usize, message: String| {
+            problems.push(TruthProblem {
+                file: file.to_path_buf(),
+                line,
+                column: 1,
+                field: None,
+                message,
+            })
+        };
+        let mut judged: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+        for (n, line) in qrels.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() != 4 {
+                problem(
+                    qrels_name,
+                    n + 1,
+                    format!("expected 4 fields (ID ITER DOC REL), found {}", f.len()),
+                );
+                continue;
+            }
+            let Ok(rel) = f[3].parse::<i64>() else {
+                problem(
+                    qrels_name,
+                    n + 1,
+                    format!("relevance `{}` is not an integer", f[3]),
+                );
+                continue;
+            };
+            judged
+                .entry(f[0].to_owned())
+                .or_default()
+                .insert(f[2].to_owned(), rel.max(0) as u32);
+        }
+        let mut cases = Vec::new();
+        for (n, line) in topics.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut parts = line.splitn(3, '\t');
+            let (Some(id), Some(ty), Some(query)) = (parts.next(), parts.next(), parts.next())
+            else {
+                problem(
+                    topics_name,
+                    n + 1,
+                    "expected ID<TAB>QUERY_TYPE<TAB>QUERY".into(),
+                );
+                continue;
+            };
+            let Ok(query_type) =
+                serde_json::from_value::<QueryType>(serde_json::Value::String(ty.into()))
+            else {
+                problem(topics_name, n + 1, format!("unknown query type `{ty}`"));
+                continue;
+            };
+            let rels = judged.remove(id).unwrap_or_default();
+            let mut case = GroundTruthCase::new(
+                id,
+                query,
+                query_type,
+                rels.iter()
+                    .filter(|(_, r)| **r > 0)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            );
+            if rels.values().any(|r| *r > 1) || query_type.is_ranked() {
+                case.relevance = rels;
+            }
+            cases.push(case);
+        }
+        for id in judged.keys() {
+            problem(
+                qrels_name,
+                0,
+                format!("query `{id}` is judged in the qrels but has no topic"),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(TruthErrors(problems));
+        }
+        let ds = GroundTruthDataset {
+            format_version: TRUTH_FORMAT_VERSION,
+            corpus_fingerprint,
+            generator: None,
+            cases,
+        };
+        let text = serde_json::to_string_pretty(&ds).expect("serializes");
+        let problems = ds.check(&text, qrels_name);
+        if problems.is_empty() {
+            Ok(ds)
+        } else {
+            Err(TruthErrors(problems))
+        }
+    }
+}
+
+/// The JSON Schema of ground-truth files, generated from the types.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(GroundTruthDataset);
+    serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+}

@@ -1,0 +1,343 @@
+//! The correctness validator: runs one case against a backend and says exactly what is wrong.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use verity_engine::Deadline;
+
+use crate::backend::{BackendError, SearchBackend};
+use crate::truth::{GroundTruthCase, QueryType};
+
+/// Settings of the validator.
+#[derive(Debug, Clone)]
+pub struct ValidatorOptions {
+    /// At most this many missing / unexpected files and content violations are listed (the
+    /// counts are always exact).
+    pub max_listed: usize,
+    /// Cut-off for ranked metrics.
+    pub k: usize,
+    /// Ranked cases pass when recall@k reaches this.
+    pub min_ranked_recall: f64,
+}
+
+impl Default for ValidatorOptions {
+    fn default() -> Self {
+        ValidatorOptions {
+            max_listed: 20,
+            k: 10,
+            min_ranked_recall: 0.99,
+        }
+    }
+}
+
+/// Which content rule a violation breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentRule {
+    MustContain,
+    MustNotContain,
+}
+
+/// A returned file whose reported lines break a content rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContentViolation {
+    pub file: String,
+    /// The offending line (for must_not_contain); none for a must_contain string found nowhere.
+    pub line: Option<usize>,
+    pub rule: ContentRule,
+    pub needle: String,
+}
+
+/// Ranking quality, trec_eval conventions: gain = relevance grade, discount log2(rank + 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RankingMetrics {
+    pub k: usize,
+    pub recall_at_k: f64,
+    pub ndcg_at_k: f64,
+    pub reciprocal_rank: f64,
+}
+
+/// The verdict on one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidationResult {
+    pub case_id: String,
+    pub query_type: QueryType,
+    /// The answer is right in every checked respect.
+    pub is_correct: bool,
+    /// Why not, one short reason per broken check.
+    pub failure_reasons: Vec<String>,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    /// Expected but not returned (at most `max_listed`).
+    pub missing_files: Vec<String>,
+    /// Returned but not expected (at most `max_listed`).
+    pub unexpected_files: Vec<String>,
+    pub content_violations: Vec<ContentViolation>,
+    pub content_violation_count: usize,
+    pub result_count: usize,
+    pub count_in_range: bool,
+    pub latency_ms: f64,
+    pub latency_exceeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<RankingMetrics>,
+    /// Set when the backend refused the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+/// Precision, recall and F1 of a returned set against an expected set. Empty denominators
+/// count as perfect (returning nothing when nothing is expected is exact).
+pub fn set_metrics(tp: usize, fp: usize, fn_: usize) -> (f64, f64, f64) {
+    let p = if tp + fp == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    };
+    let r = if tp + fn_ == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fn_) as f64
+    };
+    let f1 = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    (p, r, f1)
+}
+
+/// recall@k, nDCG@k and reciprocal rank of a ranking against graded relevance.
+pub fn ranking_metrics(
+    ranked: &[&str],
+    grade: impl Fn(&str) -> u32,
+    relevant: usize,
+    all_grades: &[u32],
+    k: usize,
+) -> RankingMetrics {
+    let top = &ranked[..ranked.len().min(k)];
+    let rel_ret = top.iter().filter(|d| grade(d) > 0).count();
+    let recall_at_k = if relevant == 0 {
+        0.0
+    } else {
+        rel_ret as f64 / relevant as f64
+    };
+    let dcg: f64 = top
+        .iter()
+        .enumerate()
+        .map(|(i, d)| grade(d) as f64 / ((i + 2) as f64).log2())
+        .sum();
+    let mut ideal: Vec<u32> = all_grades.iter().copied().filter(|g| *g > 0).collect();
+    ideal.sort_unstable_by(|a, b| b.cmp(a));
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, g)| *g as f64 / ((i + 2) as f64).log2())
+        .sum();
+    let ndcg_at_k = if idcg == 0.0 { 0.0 } else { dcg / idcg };
+    let reciprocal_rank = ranked
+        .iter()
+        .position(|d| grade(d) > 0)
+        .map_or(0.0, |i| 1.0 / (i + 1) as f64);
+    RankingMetrics {
+        k,
+        recall_at_k,
+        ndcg_at_k,
+        reciprocal_rank,
+    }
+}
+
+/// Validates cases against one backend.
+pub struct CorrectnessValidator {
+    backend: Arc<dyn SearchBackend>,
+    opts: ValidatorOptions,
+}
+
+impl CorrectnessValidator {
+    pub fn new(backend: Arc<dyn SearchBackend>, opts: ValidatorOptions) -> Self {
+        CorrectnessValidator { backend, opts }
+    }
+
+    pub fn backend(&self) -> &dyn SearchBackend {
+        &*self.backend
+    }
+
+    /// Runs `case` and judges the answer. `Err` when the query could not run (an error, to be
+    /// retried); `Ok` with `is_correct == false` when it ran and the answer is wrong (a failure).
+    pub fn validate(
+        &self,
+        case: &GroundTruthCase,
+        deadline: &Deadline,
+    ) -> Result<ValidationResult, BackendError> {
+        let started = Instant::now();
+        let response = match self.backend.search(&case.query, deadline) {
+            Ok(r) => Ok(r),
+            Err(BackendError::Rejected(msg)) => Err(msg),
+            Err(e) => return Err(e),
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (hits, rejected) = match response {
+            Ok(r) => (r.hits, None),
+            Err(msg) => (Vec::new(), Some(msg)),
+        };
+
+        let expected: BTreeSet<&str> = case.expected_files.iter().map(String::as_str).collect();
+        let returned: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+        let missing: Vec<&str> = expected.difference(&returned).copied().collect();
+        let unexpected: Vec<&str> = returned.difference(&expected).copied().collect();
+        let tp = expected.intersection(&returned).count();
+        let (precision, recall, f1) = set_metrics(tp, unexpected.len(), missing.len());
+
+        let mut violations = Vec::new();
+        if self.backend.reports_lines() {
+            for h in &hits {
+                for needle in &case.must_contain {
+                    if !h.lines.iter().any(|(_, t)| t.contains(needle.as_str())) {
+                        violations.push(ContentViolation {
+                            file: h.path.clone(),
+                            line: None,
+                            rule: ContentRule::MustContain,
+                            needle: needle.clone(),
+                        });
+                    }
+                }
+                for needle in &case.must_not_contain {
+                    for (n, t) in &h.lines {
+                        if t.contains(needle.as_str()) {
+                            violations.push(ContentViolation {
+                                file: h.path.clone(),
+                                line: Some(*n),
+                                rule: ContentRule::MustNotContain,
+                                needle: needle.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let content_violation_count = violations.len();
+        violations.truncate(self.opts.max_listed);
+
+        let count_in_range = case.expected_count.is_none_or(|r| r.contains(hits.len()));
+        let latency_exceeded = case.max_latency_ms.is_some_and(|m| latency_ms > m as f64);
+
+        let ranking = (case.query_type.is_ranked() || !case.relevance.is_empty()).then(|| {
+            let ranked: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+            let grade = |d: &str| {
+                case.relevance
+                    .get(d)
+                    .copied()
+                    .unwrap_or(u32::from(expected.contains(d)))
+            };
+            let mut grades: Vec<u32> = case.relevance.values().copied().collect();
+            for f in &case.expected_files {
+                if !case.relevance.contains_key(f) {
+                    grades.push(1);
+                }
+            }
+            let relevant = grades.iter().filter(|g| **g > 0).count();
+            ranking_metrics(&ranked, grade, relevant, &grades, self.opts.k)
+        });
+
+        let mut reasons = Vec::new();
+        if let Some(msg) = &rejected {
+            reasons.push(format!("query rejected: {msg}"));
+        }
+        if case.query_type.is_ranked() {
+            let r = ranking.expect("ranked cases have ranking metrics");
+            if r.recall_at_k < self.opts.min_ranked_recall {
+                reasons.push(format!(
+                    "recall@{} {:.3} below {:.3}",
+                    r.k, r.recall_at_k, self.opts.min_ranked_recall
+                ));
+            }
+        } else {
+            if !missing.is_empty() {
+                reasons.push(format!("{} expected files missing", missing.len()));
+            }
+            if !unexpected.is_empty() {
+                reasons.push(format!("{} unexpected files", unexpected.len()));
+            }
+        }
+        if content_violation_count > 0 {
+            reasons.push(format!("{content_violation_count} content rule violations"));
+        }
+        if !count_in_range {
+            reasons.push(format!("{} results outside the expected count", hits.len()));
+        }
+        if latency_exceeded {
+            reasons.push(format!(
+                "latency {latency_ms:.1} ms over the limit {} ms",
+                case.max_latency_ms.unwrap_or(0)
+            ));
+        }
+
+        let cap = |v: Vec<&str>| {
+            v.into_iter()
+                .take(self.opts.max_listed)
+                .map(str::to_owned)
+                .collect()
+        };
+        Ok(ValidationResult {
+            case_id: case.id.clone(),
+            query_type: case.query_type,
+            is_correct: reasons.is_empty(),
+            failure_reasons: reasons,
+            precision,
+            recall,
+            f1,
+            true_positives: tp,
+            false_positives: unexpected.len(),
+            false_negatives: missing.len(),
+            missing_files: cap(missing),
+            unexpected_files: cap(unexpected),
+            content_violations: violations,
+            content_violation_count,
+            result_count: hits.len(),
+            count_in_range,
+            latency_ms,
+            latency_exceeded,
+            ranking,
+            rejected,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_metrics_edge_cases() {
+        assert_eq!(set_metrics(0, 0, 0), (1.0, 1.0, 1.0));
+        assert_eq!(set_metrics(0, 2, 0), (0.0, 1.0, 0.0));
+        assert_eq!(set_metrics(0, 0, 3), (1.0, 0.0, 0.0));
+        let (p, r, f) = set_metrics(3, 1, 2);
+        assert!((p - 0.75).abs() < 1e-12 && (r - 0.6).abs() < 1e-12);
+        assert!((f - 2.0 * 0.75 * 0.6 / 1.35).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ranking_metrics_follow_trec_conventions() {
+        // Relevant: a (grade 2), b (grade 1); ranking: x, a, b.
+        let grade = |d: &str| match d {
+            "a" => 2,
+            "b" => 1,
+            _ => 0,
+        };
+        let m = ranking_metrics(&["x", "a", "b"], grade, 2, &[2, 1], 10);
+        assert_eq!(m.recall_at_k, 1.0);
+        assert_eq!(m.reciprocal_rank, 0.5);
+        let dcg = 2.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        let idcg = 2.0 + 1.0 / 3f64.log2();
+        assert!((m.ndcg_at_k - dcg / idcg).abs() < 1e-12);
+        let m = ranking_metrics(&["x", "a", "b"], grade, 2, &[2, 1], 1);
+        assert_eq!((m.recall_at_k, m.ndcg_at_k), (0.0, 0.0));
+    }
+}
