@@ -19,3 +19,8 @@ def test_retry_gives_up():
     with pytest.raises(RuntimeError):
         flaky()
     assert len(calls) == 2
+
+
+def test_schema_validation():
+    df = DataFrame(["a"], [{"a": 1.0}])
+    assert df.columns == ["a"]

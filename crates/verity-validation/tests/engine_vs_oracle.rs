@@ -124,3 +124,49 @@ fn generation_is_deterministic_for_a_seed() {
     assert_ne!(a.cases, c.cases);
     assert_eq!(a.corpus_fingerprint, corpus.fingerprint());
 }
+
+#[test]
+fn curated_suite_matches_the_oracle_and_the_engine_passes_it() {
+    let root = workspace().join("sample-corpus");
+    let ds = GroundTruthDataset::load(&workspace().join("truth/curated.json")).unwrap();
+    let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
+    assert_eq!(
+        ds.corpus_fingerprint,
+        corpus.fingerprint(),
+        "truth/curated.json is for another state of sample-corpus"
+    );
+    let oracle = verity_oracle::Oracle::new(&corpus);
+    for c in &ds.cases {
+        let got: Vec<String> = oracle.files(&c.query).unwrap().into_iter().collect();
+        let mut want = c.expected_files.clone();
+        want.sort();
+        assert_eq!(got, want, "oracle disagrees with curated case {}", c.id);
+    }
+    for classic in [
+        "[workspace]",
+        "Result<T, E>",
+        "#[derive(Debug)]",
+        "&mut self",
+        "::",
+        "pub AND fn",
+        "Error OR Result OR Option",
+        "function NOT test",
+        "word1 NEAR/3 word4",
+        "Data*",
+        "fn m?in",
+        "\"use std::collections::HashMap\"",
+        "/fn\\s+\\w+\\s*\\(/",
+    ] {
+        let c = ds
+            .cases
+            .iter()
+            .find(|c| c.query == classic)
+            .unwrap_or_else(|| panic!("{classic} missing"));
+        assert!(
+            !c.expected_files.is_empty(),
+            "{classic} should match something in the sample corpus"
+        );
+    }
+    let f = failures(&root, &ds);
+    assert!(f.is_empty(), "{}", f.join("\n"));
+}
