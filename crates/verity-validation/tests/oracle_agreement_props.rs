@@ -86,7 +86,7 @@ fn check(files: &[String], queries: &[String]) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).map_or(128, |n: u32| (n / 50).max(128)),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).map_or(128, |n: u32| (n / 40).max(128)),
         ..ProptestConfig::default()
     })]
 
