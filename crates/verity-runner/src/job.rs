@@ -1,0 +1,165 @@
+//! Jobs, attempts and what became of them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Scheduling priority: all `High` jobs are dispatched before `Normal`, before `Low`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum TestPriority {
+    High,
+    Normal,
+    Low,
+}
+
+/// The verdict of a validation that ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict<O> {
+    pub passed: bool,
+    pub output: O,
+}
+
+/// A validation that could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub message: String,
+    /// Worth another attempt (timeouts, I/O, unavailable backends).
+    pub retryable: bool,
+    /// The deadline passed.
+    pub timed_out: bool,
+}
+
+impl JobError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            retryable: true,
+            timed_out: false,
+        }
+    }
+
+    pub fn fatal(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            retryable: false,
+            timed_out: false,
+        }
+    }
+
+    pub fn timeout() -> Self {
+        JobError {
+            message: "timed out".into(),
+            retryable: true,
+            timed_out: true,
+        }
+    }
+}
+
+/// A unit of work: one case, with its id (from the case), priority and retries so far.
+#[derive(Debug, Clone)]
+pub struct TestJob<C> {
+    pub id: String,
+    pub test_case: C,
+    pub priority: TestPriority,
+    pub retry_count: u32,
+    /// Position in the input: the order results come back in.
+    pub index: usize,
+    pub category: String,
+    /// Expected duration from history, for longest-first ordering.
+    pub expected_ms: Option<f64>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Passed,
+    Failed,
+    Error(String),
+    TimedOut,
+    Panicked(String),
+    Cancelled,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    pub outcome: AttemptOutcome,
+    pub duration_ms: f64,
+}
+
+/// What became of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// The last attempt passed (see `flaky` for passes after errors).
+    Passed,
+    /// The validation ran and the answer was wrong, or the validator panicked.
+    Failed,
+    /// It could not run (non-retryable error, or retries exhausted on errors).
+    Errored,
+    /// Every attempt ran out of time.
+    TimedOut,
+    /// Never finished: the run stopped first.
+    Cancelled,
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JobStatus::Passed => "passed",
+            JobStatus::Failed => "failed",
+            JobStatus::Errored => "errored",
+            JobStatus::TimedOut => "timed out",
+            JobStatus::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// Why a run stopped before every job ran, most serious last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// `fail_fast` or `max_fail` was reached.
+    TestFailure,
+    /// The global timeout passed.
+    GlobalTimeout,
+    /// The caller (Ctrl-C) asked to stop.
+    Interrupt,
+}
+
+/// The result of one job: every job appears exactly once.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionResult<O> {
+    pub job_id: String,
+    pub index: usize,
+    pub category: String,
+    pub priority: TestPriority,
+    pub status: JobStatus,
+    /// Passed after at least one errored attempt.
+    pub flaky: bool,
+    pub attempts: Vec<Attempt>,
+    /// The last verdict's output, when an attempt ran to a verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<O>,
+    /// Sum of attempt durations.
+    pub duration_ms: f64,
+    /// The worker that ran it (none if never started).
+    pub worker: Option<usize>,
+}
+
+impl<O> ExecutionResult<O> {
+    /// Did the job pass (flaky or not)?
+    pub fn is_success(&self) -> bool {
+        self.status == JobStatus::Passed
+    }
+
+    /// A short explanation of a non-passing result.
+    pub fn message(&self) -> Option<String> {
+        match self.attempts.last().map(|a| &a.outcome) {
+            Some(AttemptOutcome::Error(m)) | Some(AttemptOutcome::Panicked(m)) => Some(m.clone()),
+            Some(AttemptOutcome::TimedOut) => Some("timed out".into()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! # verity-runner
+//!
+//! The parallel test execution engine. It runs thousands of validation jobs concurrently and
+//! returns every result exactly once, in a deterministic order, while keeping the machine
+//! healthy. It is generic over [`Validator`], so it runs the correctness validator in
+//! production and fake validators of controlled latency, failure, panic, hang and flakiness in
+//! tests.
+//!
+//! Shape (after cargo-nextest's runner): the [`ParallelExecutor`] owns the run; a *dispatcher*
+//! hands jobs from a shared priority queue to worker tasks; each job attempt executes on tokio's
+//! blocking pool (CPU work never runs on the async workers), under a [`Deadline`] the
+//! validator honours, so a timeout really stops the work. Outcomes are an exhaustive enum
+//! ([`JobStatus`]); why a run stopped early is an ordered [`CancelReason`].
+//!
+//! * [`config`] — [`ParallelConfig`] and the retry [`Backoff`];
+//! * [`job`] — jobs, attempts, statuses, results;
+//! * [`stats`] — [`ExecutionStats`], computed from results only;
+//! * [`monitor`] — real memory readings (sysinfo) and the AIMD concurrency limit;
+//! * [`progress`] — a progress bar on a terminal, plain periodic lines otherwise;
+//! * [`executor`] — the dispatcher and the executors.
+
+pub mod config;
+pub mod executor;
+pub mod job;
+pub mod monitor;
+pub mod progress;
+pub mod stats;
+
+pub use config::{Backoff, ParallelConfig};
+pub use executor::{run_parallel_validation, ParallelExecutor, QueueStatus};
+pub use job::{
+    Attempt, AttemptOutcome, CancelReason, ExecutionResult, JobError, JobStatus, TestJob,
+    TestPriority, Verdict,
+};
+pub use stats::ExecutionStats;
+pub use verity_engine::{CancelToken, Deadline};
+
+/// What the executor runs: one validation per case.
+///
+/// `validate` runs on a blocking thread. It must return promptly once `deadline` passes
+/// (`deadline.check()` in its loops); the executor frees the job's slot at the deadline either
+/// way and counts work that is still running.
+pub trait Validator: Send + Sync + 'static {
+    type Case: Send + Sync + 'static;
+    type Output: Clone + Send + Sync + 'static;
+
+    /// A stable, unique id for the case (job ids come from here).
+    fn case_id(&self, case: &Self::Case) -> String;
+    /// A grouping for statistics (the query type).
+    fn category(&self, case: &Self::Case) -> String;
+    /// The case's priority.
+    fn priority(&self, case: &Self::Case) -> TestPriority;
+    /// Runs the case. `Ok` with a verdict when it ran (passed or failed: failures are never
+    /// retried); `Err` when it could not run (retried when the error is retryable).
+    fn validate(
+        &self,
+        case: &Self::Case,
+        deadline: &Deadline,
+    ) -> Result<Verdict<Self::Output>, JobError>;
+}

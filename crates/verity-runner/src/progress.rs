@@ -1,0 +1,103 @@
+//! Live progress: an indicatif bar on a terminal; plain periodic lines otherwise (CI logs).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Counters the reporter shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Snapshot {
+    pub done: usize,
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub running: usize,
+}
+
+/// Draws progress.
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    interval: Duration,
+    last_line: Instant,
+    enabled: bool,
+}
+
+impl Reporter {
+    pub fn new(total: usize, enabled: bool, interval: Duration) -> Self {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} {msg} [{elapsed_precise}, ETA {eta}]",
+                )
+                .expect("valid template"),
+            );
+            bar
+        });
+        Reporter {
+            bar,
+            started: Instant::now(),
+            interval,
+            last_line: Instant::now(),
+            enabled,
+        }
+    }
+
+    /// The text of a progress line.
+    pub fn line(s: &Snapshot, elapsed: Duration) -> String {
+        let rate = s.done as f64 / elapsed.as_secs_f64().max(1e-9);
+        let eta = if rate > 0.0 {
+            format!("{:.0}s", (s.total - s.done) as f64 / rate)
+        } else {
+            "?".into()
+        };
+        format!(
+            "{}/{} done, {} passed, {} failed, {} running, {:.1} jobs/s, ETA {}",
+            s.done, s.total, s.passed, s.failed, s.running, rate, eta
+        )
+    }
+
+    pub fn update(&mut self, s: &Snapshot) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(s.done as u64);
+            bar.set_message(format!(
+                "{} passed, {} failed, {} running",
+                s.passed, s.failed, s.running
+            ));
+        } else if self.last_line.elapsed() >= self.interval {
+            self.last_line = Instant::now();
+            eprintln!("progress: {}", Self::line(s, self.started.elapsed()));
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_line_has_rate_and_eta() {
+        let s = Snapshot {
+            done: 50,
+            total: 150,
+            passed: 45,
+            failed: 5,
+            running: 2,
+        };
+        assert_eq!(
+            Reporter::line(&s, Duration::from_secs(10)),
+            "50/150 done, 45 passed, 5 failed, 2 running, 5.0 jobs/s, ETA 20s"
+        );
+    }
+}

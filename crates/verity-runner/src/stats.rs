@@ -1,0 +1,137 @@
+//! Statistics of a run, computed from its results alone (so they cannot disagree with them).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::job::{ExecutionResult, JobStatus};
+
+/// Counts per category (query type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CategoryStats {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub timed_out: usize,
+    pub cancelled: usize,
+    pub flaky: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Everything measured about a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExecutionStats {
+    /// total = passed + failed + errored + timed_out + cancelled.
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub timed_out: usize,
+    pub cancelled: usize,
+    /// Passed after an error (a subset of `passed`).
+    pub flaky: usize,
+    /// Attempts beyond the first.
+    pub retries: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub per_category: BTreeMap<String, CategoryStats>,
+    /// Times the monitor lowered concurrency.
+    pub throttle_events: usize,
+    /// Lowest concurrency limit reached.
+    pub min_concurrency: usize,
+    pub wall_time_ms: f64,
+    /// Finished jobs per second of wall time.
+    pub throughput: f64,
+    /// Busy time per worker, ms: how well the load was balanced.
+    pub worker_busy_ms: Vec<f64>,
+    /// Attempts that outlived their timeout and were still running on a blocking thread.
+    pub abandoned_attempts: usize,
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+impl ExecutionStats {
+    /// Counts and latencies from results; run-level figures are filled in by the executor.
+    pub fn from_results<O>(results: &[ExecutionResult<O>]) -> ExecutionStats {
+        let mut s = ExecutionStats {
+            total: results.len(),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        let mut by_cat: BTreeMap<String, (CategoryStats, Vec<f64>)> = BTreeMap::new();
+        for r in results {
+            let (c, lat) = by_cat.entry(r.category.clone()).or_default();
+            c.total += 1;
+            match r.status {
+                JobStatus::Passed => {
+                    s.passed += 1;
+                    c.passed += 1;
+                }
+                JobStatus::Failed => {
+                    s.failed += 1;
+                    c.failed += 1;
+                }
+                JobStatus::Errored => {
+                    s.errored += 1;
+                    c.errored += 1;
+                }
+                JobStatus::TimedOut => {
+                    s.timed_out += 1;
+                    c.timed_out += 1;
+                }
+                JobStatus::Cancelled => {
+                    s.cancelled += 1;
+                    c.cancelled += 1;
+                }
+            }
+            if r.flaky {
+                s.flaky += 1;
+                c.flaky += 1;
+            }
+            s.retries += r.attempts.len().saturating_sub(1);
+            if let Some(last) = r.attempts.last() {
+                all.push(last.duration_ms);
+                lat.push(last.duration_ms);
+            }
+        }
+        all.sort_by(f64::total_cmp);
+        s.p50_ms = percentile(&all, 50.0);
+        s.p95_ms = percentile(&all, 95.0);
+        s.p99_ms = percentile(&all, 99.0);
+        s.max_ms = all.last().copied().unwrap_or(0.0);
+        for (k, (mut c, mut lat)) in by_cat {
+            lat.sort_by(f64::total_cmp);
+            c.p50_ms = percentile(&lat, 50.0);
+            c.p95_ms = percentile(&lat, 95.0);
+            s.per_category.insert(k, c);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 95.0), 95.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+        assert_eq!(percentile(&[7.0], 50.0), 7.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+}
