@@ -93,6 +93,19 @@ pub enum TruthCommand {
 enum BenchCommand {
     /// Index build figures, then per-query latency beside `rg -l` with file-set comparison.
     Search(BenchSearchArgs),
+    /// The parallel execution engine against buffer_unordered, 1 worker, the ideal rate and
+    /// the original design.
+    Runner(BenchRunnerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRunnerArgs {
+    /// Runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repetitions: usize,
+    /// Multiply every job count by this (0.01 for a smoke run).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +220,7 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
+        Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),
     };
     match result {

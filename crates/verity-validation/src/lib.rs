@@ -11,11 +11,13 @@
 //! * [`validator`] — [`validator::CorrectnessValidator`]: one case in, a verdict out, saying
 //!   exactly what is wrong (precision, recall, F1, missing and unexpected files, content rules,
 //!   counts, latency, ranked metrics). A wrong answer is a *failure*; a query that could not run
-//!   is an *error*, and only errors are worth retrying.
+//!   is an *error*, and only errors are worth retrying;
+//! * [`parallel`] — the validator as a job of the parallel execution engine.
 
 pub mod backend;
 pub mod generator;
 mod locate;
+pub mod parallel;
 pub mod truth;
 pub mod validator;
 

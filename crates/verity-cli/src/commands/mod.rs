@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_runner;
 pub mod demo;
 pub mod index;
 pub mod search;
