@@ -29,6 +29,10 @@ use crate::progress::{Reporter, Snapshot};
 use crate::stats::ExecutionStats;
 use crate::{CancelToken, Deadline, Validator};
 
+/// How long an attempt past its deadline gets to return before it is abandoned: enough for a
+/// validator that checks its deadline, well inside the 100 ms in which a slot must be free.
+const SETTLE_AFTER_DEADLINE: Duration = Duration::from_millis(50);
+
 /// What is waiting in the queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStatus {
@@ -345,6 +349,7 @@ fn cancelled_result<O>(job: &TestJob<usize>) -> ExecutionResult<O> {
         priority: job.priority,
         status: JobStatus::Cancelled,
         flaky: false,
+        retry_count: job.retry_count,
         attempts: Vec::new(),
         output: None,
         duration_ms: 0.0,
@@ -455,24 +460,41 @@ async fn attempt<V: Validator>(
             shared.abandoned_running.fetch_sub(1, Ordering::AcqRel);
         });
     };
-    tokio::select! {
-        joined = &mut handle => match joined {
+    let settle = |joined: Result<
+        std::thread::Result<Result<crate::Verdict<V::Output>, crate::JobError>>,
+        tokio::task::JoinError,
+    >| {
+        match joined {
             Ok(Ok(Ok(v))) => Ran::Verdict(v.passed, v.output),
-            Ok(Ok(Err(e))) if shared.attempt_cancel.is_cancelled() => {
-                let _ = e;
-                Ran::Cancelled
-            }
+            Ok(Ok(Err(_))) if shared.attempt_cancel.is_cancelled() => Ran::Cancelled,
             Ok(Ok(Err(e))) if e.timed_out => Ran::TimedOut,
             Ok(Ok(Err(e))) => Ran::Error(e.message, e.retryable),
             Ok(Err(p)) => Ran::Panicked(panic_message(p)),
             Err(e) => Ran::Panicked(e.to_string()),
-        },
-        _ = tokio::time::sleep(timeout) => {
-            abandon(handle);
-            Ran::TimedOut
         }
-        _ = hard.wait_for(|h| *h) => {
-            abandon(handle);
+    };
+    tokio::select! {
+        joined = &mut handle => settle(joined),
+        _ = tokio::time::sleep(timeout) => {
+            // A validator that honours its deadline returns within moments: wait that long
+            // so it does not overlap the next job; only then give up on it.
+            match tokio::time::timeout(SETTLE_AFTER_DEADLINE, &mut handle).await {
+                Ok(joined) => match settle(joined) {
+                    Ran::Verdict(..) | Ran::Error(..) => Ran::TimedOut,
+                    other => other,
+                },
+                Err(_) => {
+                    abandon(handle);
+                    Ran::TimedOut
+                }
+            }
+        }
+        // The watch guard must not live across the awaits below (it is not Send).
+        _ = async { let _ = hard.wait_for(|h| *h).await; } => {
+            match tokio::time::timeout(SETTLE_AFTER_DEADLINE, &mut handle).await {
+                Ok(_) => {}
+                Err(_) => abandon(handle),
+            }
             Ran::Cancelled
         }
     }
@@ -484,7 +506,7 @@ async fn run_job<V: Validator>(
     cfg: &ParallelConfig,
     validator: Arc<V>,
     case: Arc<V::Case>,
-    job: TestJob<usize>,
+    mut job: TestJob<usize>,
     worker: usize,
 ) -> ExecutionResult<V::Output> {
     let mut attempts = Vec::new();
@@ -525,8 +547,9 @@ async fn run_job<V: Validator>(
                 JobStatus::Errored
             };
         }
+        job.retry_count += 1;
         let unit: f64 = rand::rng().random();
-        tokio::time::sleep(cfg.backoff.delay(retries + 1, unit)).await;
+        tokio::time::sleep(cfg.backoff.delay(job.retry_count, unit)).await;
     };
     ExecutionResult {
         job_id: job.id,
@@ -535,6 +558,7 @@ async fn run_job<V: Validator>(
         priority: job.priority,
         flaky: status == JobStatus::Passed && had_error,
         status,
+        retry_count: job.retry_count,
         duration_ms: attempts.iter().map(|a| a.duration_ms).sum(),
         attempts,
         output,

@@ -138,6 +138,8 @@ pub struct ExecutionResult<O> {
     pub status: JobStatus,
     /// Passed after at least one errored attempt.
     pub flaky: bool,
+    /// Retries made (attempts after the first).
+    pub retry_count: u32,
     pub attempts: Vec<Attempt>,
     /// The last verdict's output, when an attempt ran to a verdict.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -211,6 +211,7 @@ proptest! {
                 _ => 1,
             };
             prop_assert_eq!(r.attempts.len(), attempts, "{:?}", c);
+            prop_assert_eq!(r.retry_count as usize, attempts - 1);
             prop_assert_eq!(r.flaky, matches!(c.behaviour, Behaviour::Flaky(n) if n as u32 <= retries));
         }
         prop_assert_eq!(s.flaky, results.iter().filter(|r| r.flaky).count());
