@@ -421,6 +421,10 @@ async fn worker_loop<V: Validator>(
     }
 }
 
+/// What the blocking task of an attempt hands back: the validator's answer, or its panic.
+type Joined<O> =
+    Result<std::thread::Result<Result<crate::Verdict<O>, crate::JobError>>, tokio::task::JoinError>;
+
 enum Ran<O> {
     Verdict(bool, O),
     Error(String, bool),
@@ -460,18 +464,13 @@ async fn attempt<V: Validator>(
             shared.abandoned_running.fetch_sub(1, Ordering::AcqRel);
         });
     };
-    let settle = |joined: Result<
-        std::thread::Result<Result<crate::Verdict<V::Output>, crate::JobError>>,
-        tokio::task::JoinError,
-    >| {
-        match joined {
-            Ok(Ok(Ok(v))) => Ran::Verdict(v.passed, v.output),
-            Ok(Ok(Err(_))) if shared.attempt_cancel.is_cancelled() => Ran::Cancelled,
-            Ok(Ok(Err(e))) if e.timed_out => Ran::TimedOut,
-            Ok(Ok(Err(e))) => Ran::Error(e.message, e.retryable),
-            Ok(Err(p)) => Ran::Panicked(panic_message(p)),
-            Err(e) => Ran::Panicked(e.to_string()),
-        }
+    let settle = |joined: Joined<V::Output>| match joined {
+        Ok(Ok(Ok(v))) => Ran::Verdict(v.passed, v.output),
+        Ok(Ok(Err(_))) if shared.attempt_cancel.is_cancelled() => Ran::Cancelled,
+        Ok(Ok(Err(e))) if e.timed_out => Ran::TimedOut,
+        Ok(Ok(Err(e))) => Ran::Error(e.message, e.retryable),
+        Ok(Err(p)) => Ran::Panicked(panic_message(p)),
+        Err(e) => Ran::Panicked(e.to_string()),
     };
     tokio::select! {
         joined = &mut handle => settle(joined),
