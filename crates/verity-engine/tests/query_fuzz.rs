@@ -1,7 +1,9 @@
 //! Fuzzing the query parser and matcher with proptest: arbitrary input never panics, errors
 //! point inside the query, and candidate planning never loses a match.
 //!
-//! CI raises the case count with `PROPTEST_CASES` for a bounded fuzzing run.
+//! CI raises the parser's case count with `VERITY_FUZZ_CASES` for a bounded fuzzing run. (Not
+//! `PROPTEST_CASES`: proptest lets that variable override every test's own count, including
+//! the index-building properties below.)
 
 mod common;
 
@@ -30,7 +32,7 @@ fn query_strategy() -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000),
+        cases: std::env::var("VERITY_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000),
         ..ProptestConfig::default()
     })]
 
