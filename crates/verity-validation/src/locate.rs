@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(line_col(text, s.cases[0].start), (4, 5));
         assert_eq!(
             line_col(text, s.offset(0, Some("expected_files"), Some(1))),
-            (4, 42)
+            (4, 41)
         );
         assert_eq!(line_col(text, s.offset(1, Some("id"), None)), (5, 6));
         assert_eq!(line_col(text, s.offset(1, Some("nope"), None)), (5, 5));
