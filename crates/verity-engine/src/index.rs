@@ -81,6 +81,17 @@ pub struct BuildReport {
     pub elapsed: Duration,
 }
 
+impl BuildReport {
+    /// How many files were skipped for each reason.
+    pub fn skipped_by_reason(&self) -> std::collections::BTreeMap<SkipReason, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for s in &self.skipped {
+            *m.entry(s.reason).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
 fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }

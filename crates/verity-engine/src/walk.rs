@@ -6,7 +6,6 @@
 //! links are not followed. On top of that, directories named `.git`, `target` and
 //! `node_modules` are skipped unless [`WalkOptions::default_excludes`] is off.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -99,16 +98,6 @@ pub struct WalkedFile {
 pub struct Walk {
     pub files: Vec<WalkedFile>,
     pub skipped: Vec<Skipped>,
-}
-
-impl Walk {
-    pub fn skipped_by_reason(&self) -> BTreeMap<SkipReason, usize> {
-        let mut m = BTreeMap::new();
-        for s in &self.skipped {
-            *m.entry(s.reason).or_insert(0) += 1;
-        }
-        m
-    }
 }
 
 /// Corpus-relative path of `path` under `root`, with `/` separators.

@@ -52,7 +52,6 @@ struct Shared {
     abandoned_running: AtomicUsize,
     abandoned_total: AtomicUsize,
     failures: AtomicUsize,
-    done: AtomicUsize,
     passed: AtomicUsize,
     stop: Mutex<Option<CancelReason>>,
     /// Becomes true when dispatching stops; `hard` when running attempts must give up too.
@@ -207,7 +206,6 @@ impl<V: Validator> ParallelExecutor<V> {
             abandoned_running: AtomicUsize::new(0),
             abandoned_total: AtomicUsize::new(0),
             failures: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
             passed: AtomicUsize::new(0),
             stop: Mutex::new(None),
             stopping,
@@ -414,7 +412,6 @@ async fn worker_loop<V: Validator>(
                     shared.request_stop(CancelReason::TestFailure);
                 }
             }
-            shared.done.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(r);
         }
         shared.running.fetch_sub(1, Ordering::AcqRel);

@@ -66,13 +66,7 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
         r.bytes_indexed as f64 / (1024.0 * 1024.0),
         size as f64 / (1024.0 * 1024.0),
     );
-    let by_reason = {
-        let mut m = std::collections::BTreeMap::new();
-        for s in &r.skipped {
-            *m.entry(s.reason).or_insert(0usize) += 1;
-        }
-        m
-    };
+    let by_reason = r.skipped_by_reason();
     if by_reason.is_empty() {
         println!("skipped 0 files");
     } else {
