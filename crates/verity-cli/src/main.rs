@@ -5,6 +5,7 @@
 //! under `commands/`; this file only parses arguments and maps errors to exit codes.
 
 mod commands;
+mod config;
 mod exit;
 
 use std::path::PathBuf;
@@ -27,6 +28,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Validate the engine: build the index, load or generate the truth, run every case in
+    /// parallel and write reports. With no arguments: the built-in sample corpus.
+    Validate(Box<ValidateArgs>),
+    /// Show or merge validation reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Build or update the index of a directory of source files.
     Index(IndexArgs),
     /// Search an index (literal, boolean, phrase, proximity, wildcard and regex queries).
@@ -86,6 +93,106 @@ pub enum TruthCommand {
         output: PathBuf,
         #[command(flatten)]
         walk: WalkArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every case passed and thresholds met; 1 validation failures; 2 usage, config or input error; 3 infrastructure error (index or backend unusable); 130 interrupted (a partial report is written).\nSettings come from built-in defaults, then [profile.default] of verity.toml, then the chosen --profile, then flags. See docs/ci.md."
+)]
+pub struct ValidateArgs {
+    /// Corpus directory [default: the built-in sample corpus].
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Ground-truth file [default: generate truth for the corpus with the oracle].
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Index directory, built or updated in place [default: a temporary directory].
+    #[arg(long, value_name = "PATH")]
+    pub index: Option<PathBuf>,
+    /// Cases to generate when no --truth is given [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub cases: Option<usize>,
+    /// Generator seed [default: 1].
+    #[arg(long, value_name = "SEED")]
+    pub seed: Option<u64>,
+    /// Cases run at once [default: CPUs, at most 8].
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Per-attempt timeout in seconds [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Retries after an error (never after a wrong answer) [default: 2].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// A previous report.json: its durations order the queue longest first.
+    #[arg(long, value_name = "REPORT")]
+    pub history: Option<PathBuf>,
+    /// Stop dispatching after N failed cases.
+    #[arg(long, value_name = "N")]
+    pub max_fail: Option<usize>,
+    /// Stop dispatching after the first failed case.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Minimum percentage of cases that must pass, per query type [default: 100].
+    #[arg(long, value_name = "PERCENT")]
+    pub min_accuracy: Option<f64>,
+    /// Run only this share of the cases: hash:M/N or count:M/N (docs/ci.md).
+    #[arg(long, value_name = "SPEC")]
+    pub partition: Option<String>,
+    /// Directory for the reports [default: verity-report].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Report formats, comma-separated: json, junit, md, html, trec [default: all].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub format: Option<Vec<String>>,
+    /// Only these query types, comma-separated (for example Regex,BooleanNot).
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    pub types: Option<Vec<String>>,
+    /// Only cases with any of these tags, comma-separated.
+    #[arg(long = "tag", value_name = "TAGS", value_delimiter = ',')]
+    pub tags: Option<Vec<String>>,
+    /// Lower concurrency while this process's resident memory is above SIZE (for example 2G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_rss: Option<String>,
+    /// Stop the whole run after this many seconds (unfinished cases are cancelled).
+    #[arg(long, value_name = "SECONDS")]
+    pub global_timeout: Option<f64>,
+    /// Seconds between progress lines when stderr is not a terminal [default: 5].
+    #[arg(long, value_name = "SECONDS")]
+    pub progress_interval: Option<f64>,
+    /// No progress output.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Config file [default: verity.toml in the current directory, if present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profile of the config file [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Print a report.json again (exit code as the run's).
+    Show {
+        report: PathBuf,
+        /// text, md, html, junit, json, run (TREC run) or qrels.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Merge the reports of a partitioned run into one.
+    Merge {
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Directory for the merged reports.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Report formats, comma-separated: json, junit, md, html, trec [default: all].
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        format: Option<Vec<String>>,
     },
 }
 
@@ -219,6 +326,8 @@ fn main() -> ExitCode {
         Command::Index(args) => commands::index::run(&args),
         Command::Search(args) => commands::search::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Report(cmd) => commands::report::run(&cmd),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
         Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),

@@ -37,6 +37,9 @@ pub mod text;
 pub mod tokenizer;
 pub mod walk;
 
+/// The engine's version, for reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub use deadline::{CancelToken, Deadline, Interrupted};
 pub use error::EngineError;
 pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};

@@ -28,4 +28,4 @@ pub use generator::{generate, GeneratorOptions};
 pub use truth::{
     CountRange, GroundTruthCase, GroundTruthDataset, Priority, QueryType, TruthErrors, TruthProblem,
 };
-pub use validator::{CorrectnessValidator, ValidationResult, ValidatorOptions};
+pub use validator::{CorrectnessValidator, RankedFile, ValidationResult, ValidatorOptions};

@@ -181,6 +181,22 @@ impl GroundTruthCase {
         }
     }
 
+    /// Every judged file with its grade: expected files (grade from `relevance`, else 1) and
+    /// files graded in `relevance` only, in that order.
+    pub fn judgments(&self) -> Vec<(String, u32)> {
+        let mut out: Vec<(String, u32)> = self
+            .expected_files
+            .iter()
+            .map(|f| (f.clone(), self.relevance.get(f).copied().unwrap_or(1)))
+            .collect();
+        for (f, rel) in &self.relevance {
+            if !self.expected_files.contains(f) {
+                out.push((f.clone(), *rel));
+            }
+        }
+        out
+    }
+
     pub fn priority(&self) -> Priority {
         self.priority
             .unwrap_or_else(|| self.query_type.default_priority())
@@ -344,6 +360,13 @@ impl GroundTruthDataset {
             let at = |field: &str, elem: Option<usize>| sp.offset(i, Some(field), elem);
             if c.id.trim().is_empty() {
                 push(at("id", None), format!("cases[{i}].id"), "empty id".into());
+            } else if c.id.chars().any(char::is_whitespace) {
+                // Ids are TREC query ids in run and qrels files, which are whitespace-separated.
+                push(
+                    at("id", None),
+                    format!("cases[{i}].id"),
+                    format!("id `{}` contains whitespace", c.id),
+                );
             } else if let Some(first) = ids.insert(c.id.as_str(), i) {
                 push(
                     at("id", None),
@@ -441,21 +464,26 @@ impl GroundTruthDataset {
         std::fs::rename(tmp, path)
     }
 
-    /// The truth as TREC qrels: `ID 0 PATH RELEVANCE` for every expected file.
+    /// The truth as TREC qrels: `ID 0 DOCID RELEVANCE` for every judged file (see
+    /// [`trec_docid`]).
     pub fn to_qrels(&self) -> String {
         let mut out = String::new();
         for c in &self.cases {
-            for f in &c.expected_files {
-                let rel = c.relevance.get(f).copied().unwrap_or(1);
-                out.push_str(&format!("{} 0 {} {}\n", c.id, f, rel));
-            }
-            for (f, rel) in &c.relevance {
-                if !c.expected_files.contains(f) {
-                    out.push_str(&format!("{} 0 {} {}\n", c.id, f, rel));
-                }
+            for (f, rel) in c.judgments() {
+                out.push_str(&format!("{} 0 {} {}\n", c.id, trec_docid(&f), rel));
             }
         }
         out
+    }
+
+    /// A fingerprint of the cases: `sha256:` + hex over their canonical JSON. Reports of
+    /// partitions of one run carry the same fingerprint; `verity report merge` checks it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(&self.cases).expect("cases serialize");
+        let digest = Sha256::digest(&json);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
     }
 
     /// Builds a dataset from TREC qrels and a topics file (`ID<TAB>QUERY_TYPE<TAB>QUERY` lines).
@@ -503,7 +531,7 @@ impl GroundTruthDataset {
             judged
                 .entry(f[0].to_owned())
                 .or_default()
-                .insert(f[2].to_owned(), rel.max(0) as u32);
+                .insert(from_trec_docid(f[2]), rel.max(0) as u32);
         }
         let mut cases = Vec::new();
         for (n, line) in topics.lines().enumerate() {
@@ -567,8 +595,67 @@ impl GroundTruthDataset {
     }
 }
 
+/// A corpus path as a TREC document id. TREC files are whitespace-separated, so `%` and
+/// whitespace are percent-encoded (`a b.rs` becomes `a%20b.rs`); other paths are unchanged.
+pub fn trec_docid(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.chars().any(|c| c == '%' || c.is_whitespace()) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for c in path.chars() {
+        if c == '%' || c.is_whitespace() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The inverse of [`trec_docid`]. Sequences that are not valid `%XX` escapes stay as written.
+pub fn from_trec_docid(id: &str) -> String {
+    if !id.contains('%') {
+        return id.to_owned();
+    }
+    let bytes = id.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| id.to_owned())
+}
+
 /// The JSON Schema of ground-truth files, generated from the types.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(GroundTruthDataset);
     serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+}
+
+#[cfg(test)]
+mod docid_tests {
+    use super::*;
+
+    #[test]
+    fn trec_docids_round_trip() {
+        assert_eq!(trec_docid("src/lib.rs"), "src/lib.rs");
+        assert_eq!(trec_docid("my dir/a\tb%.rs"), "my%20dir/a%09b%25.rs");
+        for p in ["src/lib.rs", "my dir/a\tb%.rs", "100%", "%zz", "x\u{3000}y"] {
+            assert_eq!(from_trec_docid(&trec_docid(p)), p, "{p:?}");
+        }
+        // Not an escape: kept as written.
+        assert_eq!(from_trec_docid("a%zz%4"), "a%zz%4");
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use verity_engine::Deadline;
 
 use crate::backend::{BackendError, SearchBackend};
@@ -20,6 +20,8 @@ pub struct ValidatorOptions {
     pub k: usize,
     /// Ranked cases pass when recall@k reaches this.
     pub min_ranked_recall: f64,
+    /// The ranking kept for TREC run files: at most this many results (trec_eval's usual depth).
+    pub max_ranked: usize,
 }
 
 impl Default for ValidatorOptions {
@@ -28,12 +30,13 @@ impl Default for ValidatorOptions {
             max_listed: 20,
             k: 10,
             min_ranked_recall: 0.99,
+            max_ranked: 1000,
         }
     }
 }
 
 /// Which content rule a violation breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentRule {
     MustContain,
@@ -41,7 +44,7 @@ pub enum ContentRule {
 }
 
 /// A returned file whose reported lines break a content rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentViolation {
     pub file: String,
     /// The offending line (for must_not_contain); none for a must_contain string found nowhere.
@@ -51,7 +54,7 @@ pub struct ContentViolation {
 }
 
 /// Ranking quality, trec_eval conventions: gain = relevance grade, discount log2(rank + 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RankingMetrics {
     pub k: usize,
     pub recall_at_k: f64,
@@ -59,8 +62,15 @@ pub struct RankingMetrics {
     pub reciprocal_rank: f64,
 }
 
+/// One returned file in the backend's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankedFile {
+    pub path: String,
+    pub score: f32,
+}
+
 /// The verdict on one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationResult {
     pub case_id: String,
     pub query_type: QueryType,
@@ -84,11 +94,14 @@ pub struct ValidationResult {
     pub count_in_range: bool,
     pub latency_ms: f64,
     pub latency_exceeded: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking: Option<RankingMetrics>,
     /// Set when the backend refused the query.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// What the backend returned, best first (at most `max_ranked`): the TREC run.
+    #[serde(default)]
+    pub ranked: Vec<RankedFile>,
 }
 
 /// Precision, recall and F1 of a returned set against an expected set. Empty denominators
@@ -305,6 +318,14 @@ impl CorrectnessValidator {
             latency_exceeded,
             ranking,
             rejected,
+            ranked: hits
+                .iter()
+                .take(self.opts.max_ranked)
+                .map(|h| RankedFile {
+                    path: h.path.clone(),
+                    score: h.score,
+                })
+                .collect(),
         })
     }
 }

@@ -2,8 +2,10 @@ pub mod bench;
 pub mod bench_runner;
 pub mod demo;
 pub mod index;
+pub mod report;
 pub mod search;
 pub mod truth;
+pub mod validate;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,430 @@
+//! The report data model: what report.json holds (documented in docs/report-schema.md).
+//!
+//! Summaries are always *computed from the cases*, never stored separately from them and never
+//! copied from elsewhere, so a report that has been merged or edited is re-summarised the same
+//! way as a fresh one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use verity_runner::stats::percentile;
+use verity_runner::{Attempt, CancelReason, JobStatus};
+use verity_validation::{QueryType, ValidationResult};
+
+use crate::partition::Partition;
+
+/// Version of the report.json format. Readers refuse other versions.
+pub const REPORT_VERSION: u32 = 1;
+
+/// A report that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: report version {found} is not supported (this verity reads version {REPORT_VERSION})")]
+    Version { path: PathBuf, found: u32 },
+}
+
+/// One validation run, or several partitions merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub report_version: u32,
+    /// Every selected case ran to an outcome; false when the run was interrupted, stopped by
+    /// `--fail-fast` / `--max-fail` / the global timeout, or a merge lacks partitions.
+    pub complete: bool,
+    /// Why the run stopped early, if it did.
+    #[serde(default)]
+    pub cancel_reason: Option<CancelReason>,
+    /// When the run started (RFC 3339, UTC).
+    pub created_at: String,
+    pub environment: Environment,
+    pub settings: RunSettings,
+    pub selection: Selection,
+    pub summary: Summary,
+    /// Per query type, in the order of [`QueryType::ALL`] (keys are type names).
+    pub per_type: BTreeMap<String, TypeSummary>,
+    pub thresholds: Vec<ThresholdCheck>,
+    pub run: RunFigures,
+    /// The runs a merged report was made from (empty for a single run).
+    #[serde(default)]
+    pub sources: Vec<SourceRun>,
+    /// Every case, in truth order.
+    pub cases: Vec<CaseReport>,
+}
+
+/// Where and on what the run happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub verity_version: String,
+    /// The backend validated (`verity-engine 0.1.0`).
+    pub engine: String,
+    pub corpus_path: String,
+    /// `sha256:` fingerprint of the corpus as the oracle reads it.
+    pub corpus_fingerprint: String,
+    pub corpus_files: usize,
+    /// The truth file, or none when the truth was generated for this run.
+    pub truth_path: Option<String>,
+    /// `sha256:` fingerprint of all truth cases (before filters and partitions).
+    pub truth_fingerprint: String,
+    /// Generator seed and case count when the truth was generated.
+    pub truth_generator: Option<String>,
+    pub index_path: Option<String>,
+    pub index_files: usize,
+    pub index_bytes: u64,
+    pub index_build_ms: f64,
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub memory_bytes: u64,
+    pub hostname: String,
+}
+
+/// The settings the run used (after config file, profile and flags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    pub profile: String,
+    pub jobs: usize,
+    pub timeout_seconds: f64,
+    pub retries: u32,
+    pub fail_fast: bool,
+    pub max_fail: Option<usize>,
+    /// Minimum accuracy (percent of cases passed) per query type name.
+    pub min_accuracy: BTreeMap<String, f64>,
+    /// Query types selected (empty: all).
+    pub types: Vec<String>,
+    /// Tags selected (empty: all); a case is selected when it has any of them.
+    pub tags: Vec<String>,
+}
+
+/// Which cases this report covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Cases in the truth.
+    pub truth_cases: usize,
+    /// Cases left after the type and tag filters (all partitions together).
+    pub selected: usize,
+    /// This report's share, when the run was partitioned.
+    pub partition: Option<Partition>,
+}
+
+/// Counts and latencies over cases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// total = passed + failed + errored + timed_out + cancelled.
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub timed_out: usize,
+    pub cancelled: usize,
+    /// Passed after an error (a subset of `passed`).
+    pub flaky: usize,
+    /// Attempts beyond the first, over all cases.
+    pub retries: usize,
+    /// Cases with a measured search latency (those that ran to a verdict).
+    pub measured: usize,
+    /// Search latency (as measured by the validator) over those cases, nearest rank; 0 when
+    /// none was measured.
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// A query type's figures. Precision, recall and F1 are means over the cases that ran (none
+/// when no case of the type ran).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TypeSummary {
+    #[serde(flatten)]
+    pub counts: Summary,
+    /// Percent of the type's cases that passed.
+    pub accuracy: f64,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub f1: Option<f64>,
+    /// Mean nDCG@k over ranked cases, when the type is ranked.
+    pub ndcg: Option<f64>,
+}
+
+/// Whether a query type met its minimum accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdCheck {
+    pub query_type: String,
+    pub min_accuracy: f64,
+    pub accuracy: f64,
+    pub met: bool,
+}
+
+/// Figures of the run itself (from the execution engine).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunFigures {
+    /// Wall time; for a merged report, the longest of its sources (they run side by side).
+    pub wall_time_ms: f64,
+    /// Cases finished per second of wall time.
+    pub throughput: f64,
+    pub throttle_events: usize,
+    pub min_concurrency: usize,
+    pub worker_busy_ms: Vec<f64>,
+    pub abandoned_attempts: usize,
+}
+
+/// One input of a merged report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRun {
+    pub file: String,
+    pub partition: Option<Partition>,
+    pub cases: usize,
+    pub complete: bool,
+    pub wall_time_ms: f64,
+    pub hostname: String,
+}
+
+/// One case: what was asked, what was expected, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    pub id: String,
+    /// Position among the selected cases (before partitioning): the report order.
+    pub ordinal: usize,
+    pub query: String,
+    pub query_type: QueryType,
+    pub priority: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub status: JobStatus,
+    pub flaky: bool,
+    pub retries: u32,
+    pub attempts: Vec<Attempt>,
+    /// Sum of attempt durations.
+    pub duration_ms: f64,
+    pub worker: Option<usize>,
+    /// Why a case errored, timed out or panicked.
+    pub message: Option<String>,
+    /// Judged files and grades from the truth (the qrels of this case).
+    pub judgments: BTreeMap<String, u32>,
+    /// The validator's verdict of the last attempt that ran to one.
+    pub result: Option<ValidationResult>,
+}
+
+impl CaseReport {
+    /// Search latency of the case, when it ran.
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.result.as_ref().map(|r| r.latency_ms)
+    }
+
+    /// One line on what went wrong, for summaries.
+    pub fn problem(&self) -> String {
+        match (&self.status, &self.result) {
+            (JobStatus::Failed, Some(r)) => {
+                let mut s = r.failure_reasons.join("; ");
+                if !r.missing_files.is_empty() {
+                    s.push_str(&format!("; missing: {}", r.missing_files.join(", ")));
+                }
+                if !r.unexpected_files.is_empty() {
+                    s.push_str(&format!("; unexpected: {}", r.unexpected_files.join(", ")));
+                }
+                s
+            }
+            _ => self
+                .message
+                .clone()
+                .unwrap_or_else(|| self.status.to_string()),
+        }
+    }
+}
+
+/// What a report says about the run as a whole; the exit code follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every case ran and every threshold is met.
+    Passed,
+    /// A threshold is missed and some case gave a wrong answer.
+    Failures,
+    /// A threshold is missed only because cases errored or timed out: the backend could not
+    /// answer, so nothing is known about its correctness.
+    Infrastructure,
+    /// The run was interrupted (Ctrl-C); the report is partial.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The documented exit code (docs/ci.md).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Passed => 0,
+            Outcome::Failures => 1,
+            Outcome::Infrastructure => 3,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl Summary {
+    /// Counts and latency percentiles over `cases`.
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseReport>) -> Summary {
+        let mut s = Summary::default();
+        let mut lat = Vec::new();
+        for c in cases {
+            s.total += 1;
+            match c.status {
+                JobStatus::Passed => s.passed += 1,
+                JobStatus::Failed => s.failed += 1,
+                JobStatus::Errored => s.errored += 1,
+                JobStatus::TimedOut => s.timed_out += 1,
+                JobStatus::Cancelled => s.cancelled += 1,
+            }
+            s.flaky += usize::from(c.flaky);
+            s.retries += c.retries as usize;
+            lat.extend(c.latency_ms());
+        }
+        lat.sort_by(f64::total_cmp);
+        s.measured = lat.len();
+        s.p50_ms = percentile(&lat, 50.0);
+        s.p95_ms = percentile(&lat, 95.0);
+        s.p99_ms = percentile(&lat, 99.0);
+        s.max_ms = lat.last().copied().unwrap_or(0.0);
+        s
+    }
+}
+
+impl TypeSummary {
+    pub fn of(cases: &[&CaseReport]) -> TypeSummary {
+        let counts = Summary::of(cases.iter().copied());
+        let results: Vec<&ValidationResult> =
+            cases.iter().filter_map(|c| c.result.as_ref()).collect();
+        let ranked: Vec<f64> = results
+            .iter()
+            .filter_map(|r| r.ranking.map(|m| m.ndcg_at_k))
+            .collect();
+        TypeSummary {
+            accuracy: if counts.total == 0 {
+                0.0
+            } else {
+                100.0 * counts.passed as f64 / counts.total as f64
+            },
+            precision: mean(results.iter().map(|r| r.precision)),
+            recall: mean(results.iter().map(|r| r.recall)),
+            f1: mean(results.iter().map(|r| r.f1)),
+            ndcg: mean(ranked.into_iter()),
+            counts,
+        }
+    }
+}
+
+impl Report {
+    /// Recomputes the summary, the per-type figures and the threshold checks from the cases
+    /// and `settings.min_accuracy`.
+    pub fn summarise(&mut self) {
+        self.cases.sort_by_key(|c| c.ordinal);
+        self.summary = Summary::of(&self.cases);
+        let mut by_type: BTreeMap<QueryType, Vec<&CaseReport>> = BTreeMap::new();
+        for c in &self.cases {
+            by_type.entry(c.query_type).or_default().push(c);
+        }
+        self.per_type = by_type
+            .iter()
+            .map(|(t, cases)| (t.name().to_string(), TypeSummary::of(cases)))
+            .collect();
+        self.thresholds = by_type
+            .keys()
+            .filter_map(|t| {
+                let min = *self.settings.min_accuracy.get(t.name())?;
+                let accuracy = self.per_type[t.name()].accuracy;
+                Some(ThresholdCheck {
+                    query_type: t.name().to_string(),
+                    min_accuracy: min,
+                    accuracy,
+                    // Accuracy is a ratio of counts: compare with a hair of tolerance so that
+                    // 100 * 3/3 never falls short of 100 by rounding.
+                    met: accuracy + 1e-9 >= min,
+                })
+            })
+            .collect();
+    }
+
+    /// The per-type entries in report order ([`QueryType::ALL`]).
+    pub fn types_in_order(&self) -> Vec<(QueryType, &TypeSummary)> {
+        QueryType::ALL
+            .iter()
+            .filter_map(|t| self.per_type.get(t.name()).map(|s| (*t, s)))
+            .collect()
+    }
+
+    /// Cases that did not pass (cancelled ones excepted), in report order.
+    pub fn problems(&self) -> impl Iterator<Item = &CaseReport> {
+        self.cases
+            .iter()
+            .filter(|c| !matches!(c.status, JobStatus::Passed | JobStatus::Cancelled))
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        if self.cancel_reason == Some(CancelReason::Interrupt) {
+            return Outcome::Interrupted;
+        }
+        if self.thresholds.iter().all(|t| t.met) {
+            Outcome::Passed
+        } else if self.summary.failed > 0 {
+            Outcome::Failures
+        } else if self.summary.errored + self.summary.timed_out > 0 {
+            Outcome::Infrastructure
+        } else {
+            // Missed because cases never ran (a global timeout): not a pass.
+            Outcome::Failures
+        }
+    }
+
+    /// Reads a report, checking its version.
+    pub fn load(path: &Path) -> Result<Report, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Report::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Report, ReportError> {
+        // Read the version first, so an old or future report gets a clear message rather than
+        // a complaint about some field.
+        #[derive(Deserialize)]
+        struct Versioned {
+            report_version: u32,
+        }
+        let parse_error = |e: serde_json::Error| ReportError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        let v: Versioned = serde_json::from_str(text).map_err(parse_error)?;
+        if v.report_version != REPORT_VERSION {
+            return Err(ReportError::Version {
+                path: path.to_path_buf(),
+                found: v.report_version,
+            });
+        }
+        serde_json::from_str(text).map_err(parse_error)
+    }
+
+    /// Expected duration per case id, for `--history`: the last attempt's duration.
+    pub fn durations(&self) -> std::collections::HashMap<String, f64> {
+        self.cases
+            .iter()
+            .filter_map(|c| c.attempts.last().map(|a| (c.id.clone(), a.duration_ms)))
+            .collect()
+    }
+}

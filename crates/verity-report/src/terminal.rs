@@ -1,0 +1,160 @@
+//! The summary printed at the end of `verity validate` and by `verity report show`.
+
+use crate::model::{CaseReport, Outcome, Report, TypeSummary};
+
+/// How many failing cases are listed (all are in the report files).
+pub const MAX_LISTED: usize = 20;
+
+/// A mean to 4 decimals, or `-` when nothing ran.
+pub(crate) fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
+}
+
+/// A latency in ms to 2 decimals, or `-` when none was measured.
+pub(crate) fn ms(c: &crate::model::Summary, v: f64) -> String {
+    if c.measured == 0 {
+        "-".to_string()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The per-type rows and the `all` row, as (label, figures).
+pub(crate) fn table_rows(report: &Report) -> Vec<(String, TypeSummary)> {
+    let mut rows: Vec<(String, TypeSummary)> = report
+        .types_in_order()
+        .into_iter()
+        .map(|(t, s)| (t.name().to_string(), s.clone()))
+        .collect();
+    let all: Vec<&CaseReport> = report.cases.iter().collect();
+    rows.push(("all".into(), TypeSummary::of(&all)));
+    rows
+}
+
+pub(crate) fn headline(report: &Report) -> String {
+    let env = &report.environment;
+    let part = report
+        .selection
+        .partition
+        .map(|p| format!(", partition {p}"))
+        .unwrap_or_default();
+    let merged = if report.sources.is_empty() {
+        String::new()
+    } else {
+        format!(", merged from {} reports", report.sources.len())
+    };
+    format!(
+        "{} cases of {} selected{part}{merged}; corpus {}, {} files; {} jobs; {:.2} s",
+        report.cases.len(),
+        report.selection.selected,
+        env.corpus_path,
+        env.corpus_files,
+        report.settings.jobs,
+        report.run.wall_time_ms / 1000.0
+    )
+}
+
+pub(crate) fn verdict(report: &Report) -> String {
+    let s = &report.summary;
+    let what = match report.outcome() {
+        Outcome::Passed => "PASSED",
+        Outcome::Failures => "FAILED",
+        Outcome::Infrastructure => "ERROR",
+        Outcome::Interrupted => "INTERRUPTED",
+    };
+    let mut parts = vec![format!("{} passed", s.passed)];
+    for (n, label) in [
+        (s.failed, "failed"),
+        (s.errored, "errored"),
+        (s.timed_out, "timed out"),
+        (s.cancelled, "cancelled"),
+        (s.flaky, "flaky"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let incomplete = if report.complete { "" } else { " (incomplete)" };
+    format!(
+        "{what}{incomplete}: {} of {} cases; exit code {}",
+        parts.join(", "),
+        s.total,
+        report.outcome().exit_code()
+    )
+}
+
+/// The plain-text summary.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("verity validate: {}\n\n", headline(report)));
+    out.push_str(&format!(
+        "{:<18} {:>7} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8}\n",
+        "query type",
+        "cases",
+        "passed",
+        "failed",
+        "errors",
+        "precision",
+        "recall",
+        "F1",
+        "p50 ms",
+        "p95 ms"
+    ));
+    for (label, s) in table_rows(report) {
+        let c = &s.counts;
+        out.push_str(&format!(
+            "{:<18} {:>7} {:>7} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8}\n",
+            label,
+            c.total,
+            c.passed,
+            c.failed,
+            c.errored + c.timed_out,
+            opt(s.precision),
+            opt(s.recall),
+            opt(s.f1),
+            ms(c, c.p50_ms),
+            ms(c, c.p95_ms)
+        ));
+    }
+    let problems: Vec<&CaseReport> = report.problems().collect();
+    out.push('\n');
+    if problems.is_empty() {
+        out.push_str("failures: none\n");
+    } else {
+        out.push_str(&format!("failures ({}):\n", problems.len()));
+        for c in problems.iter().take(MAX_LISTED) {
+            out.push_str(&format!(
+                "  {} ({}, {}) `{}`: {}\n",
+                c.id,
+                c.query_type,
+                c.status,
+                c.query,
+                c.problem()
+            ));
+        }
+        if problems.len() > MAX_LISTED {
+            out.push_str(&format!(
+                "  … and {} more (see the report files)\n",
+                problems.len() - MAX_LISTED
+            ));
+        }
+    }
+    let missed: Vec<String> = report
+        .thresholds
+        .iter()
+        .filter(|t| !t.met)
+        .map(|t| {
+            format!(
+                "{} {:.2}% < {:.2}%",
+                t.query_type, t.accuracy, t.min_accuracy
+            )
+        })
+        .collect();
+    if missed.is_empty() {
+        out.push_str("thresholds: met\n");
+    } else {
+        out.push_str(&format!("thresholds missed: {}\n", missed.join(", ")));
+    }
+    out.push_str(&format!("{}\n", verdict(report)));
+    out
+}

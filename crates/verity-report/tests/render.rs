@@ -1,0 +1,195 @@
+//! The renderings of a report: snapshots of what people read, and checks that the machine
+//! formats parse and agree with report.json.
+
+mod fixture;
+
+use std::path::Path;
+
+use verity_report::{junit, markdown, terminal, trec, Format, Outcome, Report};
+
+#[test]
+fn summary_counts_follow_the_cases() {
+    let r = fixture::report(fixture::cases(), None);
+    let s = &r.summary;
+    assert_eq!(
+        (
+            s.total,
+            s.passed,
+            s.failed,
+            s.errored,
+            s.timed_out,
+            s.cancelled,
+            s.flaky
+        ),
+        (6, 2, 1, 1, 1, 1, 1)
+    );
+    assert_eq!(
+        s.total,
+        s.passed + s.failed + s.errored + s.timed_out + s.cancelled
+    );
+    assert_eq!(s.retries, 2);
+    let special = &r.per_type["SpecialCharacters"];
+    assert_eq!(special.accuracy, 50.0);
+    assert_eq!(special.precision, Some(0.75));
+    assert_eq!(r.per_type["Regex"].precision, None);
+    // Latencies of cases that ran: 0.5, 0.75, 1.5 (nearest rank).
+    assert_eq!((s.p50_ms, s.max_ms), (0.75, 1.5));
+    assert_eq!(r.outcome(), Outcome::Failures);
+}
+
+#[test]
+fn outcome_separates_wrong_answers_from_unanswered_cases() {
+    let mut cases = fixture::cases();
+    cases.retain(|c| c.id != "special-2");
+    let r = fixture::report(cases, None);
+    assert_eq!(r.outcome(), Outcome::Infrastructure);
+    assert_eq!(r.outcome().exit_code(), 3);
+
+    let mut r = fixture::report(fixture::cases(), None);
+    r.settings.min_accuracy.values_mut().for_each(|v| *v = 0.0);
+    r.summarise();
+    assert_eq!(r.outcome(), Outcome::Passed);
+    r.cancel_reason = Some(verity_runner::CancelReason::Interrupt);
+    assert_eq!(r.outcome().exit_code(), 130);
+}
+
+#[test]
+fn terminal_summary_snapshot() {
+    let r = fixture::report(fixture::cases(), None);
+    insta::assert_snapshot!(terminal::render(&r));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let r = fixture::report(fixture::cases(), None);
+    insta::assert_snapshot!(markdown::render(&r));
+}
+
+#[test]
+fn junit_reads_back_with_the_report_numbers() {
+    let r = fixture::report(fixture::cases(), None);
+    let xml = junit::render(&r);
+    let back = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit");
+    assert_eq!(back.tests, 6);
+    assert_eq!(back.failures, 1);
+    assert_eq!(back.errors, 2);
+    let suites: Vec<&str> = back.test_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        suites,
+        ["SpecialCharacters", "BooleanAnd", "Phrase", "Regex"]
+    );
+    let special = &back.test_suites[0];
+    let failed = &special.test_cases[1];
+    match &failed.status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind, description, ..
+        } => {
+            assert_eq!(*kind, quick_junit::NonSuccessKind::Failure);
+            let d = description.as_ref().unwrap().as_str();
+            assert!(d.contains("missing files (1):\n  src/lib.rs"), "{d}");
+            assert!(d.contains("unexpected files (1):\n  README.md"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The flaky case carries its errored attempt.
+    assert!(
+        xml.contains("<flakyError time=\"0.003\" message=\"backend unavailable: busy\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("<skipped"), "{xml}");
+}
+
+#[test]
+fn html_is_well_formed_and_self_contained() {
+    let mut cases = fixture::cases();
+    cases[1].query = "<script>alert('&')</script>".into();
+    let r = fixture::report(cases, None);
+    let html = verity_report::html::render(&r);
+    assert_well_formed(&html);
+    assert!(!html.contains("<script>"));
+    for external in ["src=\"http", "href=\"http", "@import"] {
+        assert!(!html.contains(external), "fetches {external}");
+    }
+    assert_eq!(html.matches("<svg").count(), 2);
+}
+
+pub fn assert_well_formed(xml: &str) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0i32;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed at {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert_eq!(depth, 0, "unclosed elements");
+}
+
+#[test]
+fn trec_files_follow_the_ranking_and_encode_paths() {
+    let r = fixture::report(fixture::cases(), None);
+    let run = trec::run_file(&r);
+    let lines: Vec<&str> = run.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "special-1 Q0 src/lib.rs 1 2.000000 verity",
+            "special-1 Q0 src/error.rs 2 1.500000 verity",
+            "special-2 Q0 README.md 1 2.000000 verity",
+            "special-2 Q0 src/main.rs 2 1.500000 verity",
+            "and-1 Q0 my%20dir/a%20b.rs 1 2.000000 verity",
+        ]
+    );
+    let qrels = trec::qrels_file(&r);
+    assert!(qrels.contains("and-1 0 my%20dir/a%20b.rs 1\n"));
+    // Judged files: 2 + 2 + 1 + 1 + 0 + 1.
+    assert_eq!(qrels.lines().count(), 7);
+}
+
+#[test]
+fn tied_scores_become_strictly_decreasing() {
+    let mut cases = fixture::cases();
+    let res = cases[0].result.as_mut().unwrap();
+    for h in &mut res.ranked {
+        h.score = 0.0;
+    }
+    let r = fixture::report(cases, None);
+    let run = trec::run_file(&r);
+    let scores: Vec<&str> = run
+        .lines()
+        .take(2)
+        .map(|l| l.split(' ').nth(4).unwrap())
+        .collect();
+    assert_eq!(scores, ["0.000000", "-0.000001"]);
+}
+
+#[test]
+fn reports_round_trip_through_json_and_refuse_other_versions() {
+    let r = fixture::report(fixture::cases(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let written = verity_report::write_reports(&r, dir.path(), &Format::ALL).unwrap();
+    assert_eq!(written.len(), 6);
+    let back = Report::load(&dir.path().join("report.json")).unwrap();
+    assert_eq!(back, r);
+    // No temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+
+    let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let future = text.replacen("\"report_version\": 1", "\"report_version\": 99", 1);
+    let e = Report::parse(&future, Path::new("r.json")).unwrap_err();
+    assert!(
+        e.to_string().contains("report version 99 is not supported"),
+        "{e}"
+    );
+    let broken = text.replacen("\"complete\": true", "\"complete\": 7", 1);
+    let e = Report::parse(&broken, Path::new("r.json")).unwrap_err();
+    assert!(e.to_string().starts_with("r.json:3:"), "{e}");
+}
