@@ -193,3 +193,79 @@ fn reports_round_trip_through_json_and_refuse_other_versions() {
     let e = Report::parse(&broken, Path::new("r.json")).unwrap_err();
     assert!(e.to_string().starts_with("r.json:3:"), "{e}");
 }
+
+/// docs/report-schema.md documents every field report.json has: each key of a serialized
+/// report (with every optional part present) appears there as `key`.
+#[test]
+fn report_schema_doc_names_every_field() {
+    let mut cases = fixture::cases();
+    let res = cases[0].result.as_mut().unwrap();
+    res.ranking = Some(verity_validation::validator::RankingMetrics {
+        k: 10,
+        recall_at_k: 1.0,
+        ndcg_at_k: 1.0,
+        reciprocal_rank: 1.0,
+    });
+    res.rejected = Some("x".into());
+    res.content_violations
+        .push(verity_validation::validator::ContentViolation {
+            file: "a".into(),
+            line: Some(1),
+            rule: verity_validation::validator::ContentRule::MustContain,
+            needle: "n".into(),
+        });
+    let mut r = fixture::report(cases, None);
+    let part = r.clone();
+    r.sources.push(verity_report::model::SourceRun {
+        file: "p1.json".into(),
+        partition: None,
+        cases: part.cases.len(),
+        complete: true,
+        wall_time_ms: 1.0,
+        hostname: "h".into(),
+    });
+    let value = serde_json::to_value(&r).unwrap();
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-schema.md"),
+    )
+    .unwrap();
+    let mut keys = std::collections::BTreeSet::new();
+    fn walk(
+        v: &serde_json::Value,
+        skip_children: bool,
+        keys: &mut std::collections::BTreeSet<String>,
+    ) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m {
+                    if !skip_children {
+                        keys.insert(k.clone());
+                    }
+                    // Maps keyed by data (type names, file paths) are not fields.
+                    let data_keyed =
+                        matches!(k.as_str(), "per_type" | "min_accuracy" | "judgments");
+                    if data_keyed {
+                        if let serde_json::Value::Object(inner) = child {
+                            for x in inner.values() {
+                                walk(x, false, keys);
+                            }
+                        }
+                    } else {
+                        walk(child, false, keys);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, false, keys)),
+            _ => {}
+        }
+    }
+    walk(&value, false, &mut keys);
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !doc.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "undocumented report fields: {missing:?}"
+    );
+}
