@@ -3,7 +3,8 @@
 //! One `<testsuite>` per query type, one `<testcase>` per case (name: the case id, classname:
 //! the query type). Wrong answers are `<failure>`s whose text lists the missing and unexpected
 //! files; cases that could not run are `<error>`s; cancelled cases are `<skipped>`; a case that
-//! passed after errors carries its earlier attempts as `<flakyError>` elements.
+//! passed after errors carries its earlier attempts as `<flakyFailure>` elements (the element
+//! CI tools read as "flaky"), with `type` saying whether the attempt errored or timed out.
 
 use std::time::Duration;
 
@@ -62,13 +63,16 @@ fn test_case(c: &CaseReport) -> TestCase {
             let mut st = TestCaseStatus::success();
             if c.flaky {
                 for a in &c.attempts {
-                    let msg = match &a.outcome {
-                        AttemptOutcome::Error(m) => m.clone(),
-                        AttemptOutcome::TimedOut => "timed out".into(),
+                    let (msg, ty) = match &a.outcome {
+                        AttemptOutcome::Error(m) => (m.clone(), "error"),
+                        AttemptOutcome::TimedOut => ("timed out".to_string(), "timeout"),
                         _ => continue,
                     };
-                    let mut rerun = TestRerun::new(NonSuccessKind::Error);
-                    rerun.set_message(msg).set_time(secs(a.duration_ms));
+                    let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+                    rerun
+                        .set_message(msg)
+                        .set_type(ty)
+                        .set_time(secs(a.duration_ms));
                     st.add_rerun(rerun);
                 }
             }

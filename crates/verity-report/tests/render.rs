@@ -93,7 +93,9 @@ fn junit_reads_back_with_the_report_numbers() {
     }
     // The flaky case carries its errored attempt.
     assert!(
-        xml.contains("<flakyError time=\"0.003\" message=\"backend unavailable: busy\">"),
+        xml.contains(
+            "<flakyFailure time=\"0.003\" message=\"backend unavailable: busy\" type=\"error\">"
+        ),
         "{xml}"
     );
     assert!(xml.contains("<skipped"), "{xml}");
