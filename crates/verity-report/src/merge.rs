@@ -201,7 +201,12 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<(Report, MergeProblems),
     }
     problems.duplicate_cases = dup.into_iter().collect();
     problems.missing_cases = merged.selection.selected.saturating_sub(merged.cases.len());
-    run.throughput = merged.cases.len() as f64 / (run.wall_time_ms / 1000.0).max(1e-9);
+    let ran = merged
+        .cases
+        .iter()
+        .filter(|c| c.status != verity_runner::JobStatus::Cancelled)
+        .count();
+    run.throughput = ran as f64 / (run.wall_time_ms / 1000.0).max(1e-9);
     merged.run = run;
     merged.complete = complete && problems.is_empty();
     merged.summarise();

@@ -171,7 +171,7 @@ pub struct ThresholdCheck {
 pub struct RunFigures {
     /// Wall time; for a merged report, the longest of its sources (they run side by side).
     pub wall_time_ms: f64,
-    /// Cases finished per second of wall time.
+    /// Cases that ran (all but the cancelled) per second of wall time.
     pub throughput: f64,
     pub throttle_events: usize,
     pub min_concurrency: usize,

@@ -431,7 +431,8 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         thresholds: Vec::new(),
         run: RunFigures {
             wall_time_ms: wall.as_secs_f64() * 1000.0,
-            throughput: stats.total as f64 / wall.as_secs_f64().max(1e-9),
+            // Cases that ran: cancelled ones took no time.
+            throughput: (stats.total - stats.cancelled) as f64 / wall.as_secs_f64().max(1e-9),
             throttle_events: stats.throttle_events,
             min_concurrency: stats.min_concurrency,
             worker_busy_ms: stats.worker_busy_ms.clone(),
