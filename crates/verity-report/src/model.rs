@@ -373,8 +373,10 @@ impl Report {
     }
 
     pub fn outcome(&self) -> Outcome {
-        if self.cancel_reason == Some(CancelReason::Interrupt) {
-            return Outcome::Interrupted;
+        match self.cancel_reason {
+            Some(CancelReason::Interrupt) => return Outcome::Interrupted,
+            Some(CancelReason::ExecutorUnavailable) => return Outcome::Infrastructure,
+            _ => {}
         }
         if self.thresholds.iter().all(|t| t.met) {
             Outcome::Passed

@@ -125,6 +125,8 @@ pub enum CancelReason {
     TestFailure,
     /// The global timeout passed.
     GlobalTimeout,
+    /// An executor thread could not be started (the system is out of threads).
+    ExecutorUnavailable,
     /// The caller (Ctrl-C) asked to stop.
     Interrupt,
 }

@@ -8,7 +8,7 @@
 //!
 //! Shape (after cargo-nextest's runner): the [`ParallelExecutor`] owns the run; a *dispatcher*
 //! hands jobs from a shared priority queue to worker tasks; each job attempt executes on tokio's
-//! blocking pool (CPU work never runs on the async workers), under a [`Deadline`] the
+//! worker's own executor thread (CPU work never runs on the async workers), under a [`Deadline`] the
 //! validator honours, so a timeout really stops the work. Outcomes are an exhaustive enum
 //! ([`JobStatus`]); why a run stopped early is an ordered [`CancelReason`].
 //!
@@ -37,7 +37,7 @@ pub use verity_engine::{CancelToken, Deadline};
 
 /// What the executor runs: one validation per case.
 ///
-/// `validate` runs on a blocking thread. It must return promptly once `deadline` passes
+/// `validate` runs on an executor thread. It must return promptly once `deadline` passes
 /// (`deadline.check()` in its loops); the executor frees the job's slot at the deadline either
 /// way and counts work that is still running.
 pub trait Validator: Send + Sync + 'static {

@@ -48,7 +48,7 @@ pub struct ExecutionStats {
     pub throughput: f64,
     /// Busy time per worker, ms: how well the load was balanced.
     pub worker_busy_ms: Vec<f64>,
-    /// Attempts that outlived their timeout and were still running on a blocking thread.
+    /// Attempts that outlived their timeout and were still running on their executor thread.
     pub abandoned_attempts: usize,
 }
 
