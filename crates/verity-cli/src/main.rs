@@ -34,6 +34,8 @@ enum Command {
     /// Show or merge validation reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Evaluate a TREC run against qrels exactly as trec_eval does; compare two runs.
+    Eval(EvalArgs),
     /// Build or update the index of a directory of source files.
     Index(IndexArgs),
     /// Search an index (literal, boolean, phrase, proximity, wildcard and regex queries).
@@ -172,6 +174,88 @@ pub struct ValidateArgs {
     pub profile: Option<String>,
     #[command(flatten)]
     pub walk: WalkArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Measures (-m): official (the default), all_trec, a family (map, P, ndcg_cut, ...), a family with cut-offs (P.5,10) or one measure (P_10). Families: runid num_q num_ret num_rel num_rel_ret map gm_map Rprec bpref recip_rank iprec_at_recall P relstring recall gm_bpref Rprec_mult utility 11pt_avg ndcg ndcg_cut map_cut relative_P success set_P set_relative_P set_recall set_map set_F num_nonrel_judged_ret.\nOutput: trec_eval's, one `MEASURE<TAB>QUERY<TAB>VALUE` line each. See docs/eval.md."
+)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
+    /// Relevance judgments: QID ITER DOCNO REL per line.
+    pub qrels: Option<PathBuf>,
+    /// The run: QID ITER DOCNO RANK SCORE RUNID per line.
+    pub run: Option<PathBuf>,
+    /// Measures to print (repeatable) [default: official].
+    #[arg(short = 'm', long = "measure", value_name = "MEASURE")]
+    pub measures: Vec<String>,
+    /// Print every query's values before the summary.
+    #[arg(short = 'q')]
+    pub per_query: bool,
+    /// Average over every query in the qrels (missing ones score as an empty ranking).
+    #[arg(short = 'c')]
+    pub complete: bool,
+    /// Lowest relevance value that counts as relevant.
+    #[arg(
+        short = 'l',
+        value_name = "LEVEL",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
+    pub level: i64,
+    /// JSON instead of trec_eval's text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Write a synthetic run and qrels (for measuring evaluation speed).
+    Generate {
+        /// Queries.
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+        /// Retrieved documents per query.
+        #[arg(long, default_value_t = 500)]
+        docs_per_query: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory for run.trec and qrels.trec.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+    },
+    /// Compare two runs: per-query differences, paired t-test and randomisation test.
+    Compare {
+        run_a: PathBuf,
+        run_b: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        qrels: PathBuf,
+        /// Measures (repeatable) [default: map, P_10, ndcg_cut_10, recip_rank].
+        #[arg(short = 'm', long = "measure", value_name = "MEASURE")]
+        measures: Vec<String>,
+        /// Also list every query's values and difference.
+        #[arg(short = 'q')]
+        per_query: bool,
+        #[arg(short = 'c')]
+        complete: bool,
+        #[arg(
+            short = 'l',
+            value_name = "LEVEL",
+            default_value_t = 1,
+            allow_negative_numbers = true
+        )]
+        level: i64,
+        /// Sign flips of the randomisation test.
+        #[arg(long, default_value_t = 10_000)]
+        permutations: usize,
+        /// Seed of the randomisation test.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,6 +412,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Report(cmd) => commands::report::run(&cmd),
+        Command::Eval(args) => commands::eval::run(&args),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
         Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),

@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_runner;
 pub mod demo;
+pub mod eval;
 pub mod index;
 pub mod report;
 pub mod search;
