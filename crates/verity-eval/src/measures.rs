@@ -303,72 +303,147 @@ pub struct Evaluation {
     pub summary: Vec<Option<Value>>,
 }
 
-/// One query's ranking joined with its judgments.
+/// One query's ranking joined with its judgments, with prefix sums so that every measure at
+/// any cut-off is O(1): `all_trec` asks for about a hundred of them per query.
 struct Judged {
     /// Relevance of each retrieved document in rank order (`None`: unjudged).
     rels: Vec<Option<i64>>,
-    /// Relevance values of every judged document of the query.
-    judged: Vec<i64>,
     level: i64,
+    num_rel: usize,
+    num_nonrel: usize,
+    /// `rel_prefix[i]`: relevant documents among the first i retrieved.
+    rel_prefix: Vec<usize>,
+    /// `prec_prefix[i]`: sum of the precision at each relevant document among the first i.
+    prec_prefix: Vec<f64>,
+    /// `dcg_prefix[i]`: DCG of the first i retrieved.
+    dcg_prefix: Vec<f64>,
+    /// `ideal_prefix[i]`: DCG of the best possible first i.
+    ideal_prefix: Vec<f64>,
 }
 
 impl Judged {
+    fn new(rels: Vec<Option<i64>>, judged: impl Iterator<Item = i64>, level: i64) -> Judged {
+        let mut num_rel = 0;
+        let mut num_nonrel = 0;
+        let mut gains = Vec::new();
+        for r in judged {
+            if r >= level {
+                num_rel += 1;
+            } else {
+                num_nonrel += 1;
+            }
+            let g = gain(Some(r));
+            if g > 0.0 {
+                gains.push(g);
+            }
+        }
+        gains.sort_by(|a, b| b.total_cmp(a));
+        let mut ideal_prefix = Vec::with_capacity(gains.len() + 1);
+        let mut acc = 0.0;
+        ideal_prefix.push(0.0);
+        for (i, g) in gains.iter().enumerate() {
+            acc += g / ((i + 2) as f64).log2();
+            ideal_prefix.push(acc);
+        }
+        let n = rels.len();
+        let mut rel_prefix = Vec::with_capacity(n + 1);
+        let mut prec_prefix = Vec::with_capacity(n + 1);
+        let mut dcg_prefix = Vec::with_capacity(n + 1);
+        let (mut found, mut prec, mut dcg) = (0usize, 0.0, 0.0);
+        rel_prefix.push(0);
+        prec_prefix.push(0.0);
+        dcg_prefix.push(0.0);
+        for (i, r) in rels.iter().enumerate() {
+            if r.is_some_and(|r| r >= level) {
+                found += 1;
+                prec += found as f64 / (i + 1) as f64;
+            }
+            let g = gain(*r);
+            if g > 0.0 {
+                dcg += g / ((i + 2) as f64).log2();
+            }
+            rel_prefix.push(found);
+            prec_prefix.push(prec);
+            dcg_prefix.push(dcg);
+        }
+        Judged {
+            rels,
+            level,
+            num_rel,
+            num_nonrel,
+            rel_prefix,
+            prec_prefix,
+            dcg_prefix,
+            ideal_prefix,
+        }
+    }
+
     fn is_rel(&self, r: Option<i64>) -> bool {
         r.is_some_and(|r| r >= self.level)
     }
 
     fn num_rel(&self) -> usize {
-        self.judged.iter().filter(|r| **r >= self.level).count()
+        self.num_rel
     }
 
     fn num_nonrel(&self) -> usize {
-        self.judged.iter().filter(|r| **r < self.level).count()
+        self.num_nonrel
     }
 
     /// Relevant documents among the first `k` retrieved.
     fn rel_in_top(&self, k: usize) -> usize {
-        self.rels
-            .iter()
-            .take(k)
-            .filter(|r| self.is_rel(**r))
-            .count()
+        self.rel_prefix[k.min(self.rels.len())]
     }
 
     fn sum_prec(&self, k: usize) -> f64 {
-        let mut found = 0usize;
-        let mut sum = 0.0;
-        for (i, r) in self.rels.iter().take(k).enumerate() {
-            if self.is_rel(*r) {
-                found += 1;
-                sum += found as f64 / (i + 1) as f64;
-            }
-        }
-        sum
+        self.prec_prefix[k.min(self.rels.len())]
     }
 
     fn dcg(&self, k: usize) -> f64 {
-        self.rels
-            .iter()
-            .take(k)
-            .enumerate()
-            .map(|(i, r)| gain(*r) / ((i + 2) as f64).log2())
-            .sum()
+        self.dcg_prefix[k.min(self.rels.len())]
     }
 
     fn ideal_dcg(&self, k: usize) -> f64 {
-        let mut gains: Vec<f64> = self
-            .judged
+        self.ideal_prefix[k.min(self.ideal_prefix.len() - 1)]
+    }
+}
+
+/// trec_eval's measures of one ranking already in rank order, at cut-off `k`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankScores {
+    /// `recall_k`: relevant documents in the top k over all relevant documents.
+    pub recall: f64,
+    /// `ndcg_cut_k`.
+    pub ndcg: f64,
+    /// `recip_rank`.
+    pub recip_rank: f64,
+    /// `P_k`.
+    pub precision: f64,
+    /// `map` (over the whole ranking).
+    pub average_precision: f64,
+}
+
+/// Scores a ranking given in rank order (no re-sorting: the caller's order is the ranking)
+/// against the relevance values of every judged document of the query. `rels[i]` is the
+/// relevance of the document at rank i + 1, `None` when unjudged.
+pub fn score_ranking(
+    rels: Vec<Option<i64>>,
+    judged: impl Iterator<Item = i64>,
+    relevance_level: i64,
+    k: usize,
+) -> RankScores {
+    let q = Judged::new(rels, judged, relevance_level);
+    let r = q.num_rel() as f64;
+    RankScores {
+        recall: div(q.rel_in_top(k) as f64, r),
+        ndcg: div(q.dcg(k), q.ideal_dcg(k)),
+        recip_rank: q
+            .rels
             .iter()
-            .map(|r| gain(Some(*r)))
-            .filter(|g| *g > 0.0)
-            .collect();
-        gains.sort_by(|a, b| b.total_cmp(a));
-        gains
-            .iter()
-            .take(k)
-            .enumerate()
-            .map(|(i, g)| g / ((i + 2) as f64).log2())
-            .sum()
+            .position(|x| q.is_rel(*x))
+            .map_or(0.0, |i| 1.0 / (i + 1) as f64),
+        precision: div(q.rel_in_top(k) as f64, k as f64),
+        average_precision: div(q.sum_prec(q.rels.len()), r),
     }
 }
 
@@ -552,11 +627,11 @@ pub fn evaluate(
             }
         }
         rank(&mut docs);
-        let q = Judged {
-            rels: docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
-            judged: judged.values().copied().collect(),
-            level: opts.relevance_level,
-        };
+        let q = Judged::new(
+            docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
+            judged.values().copied(),
+            opts.relevance_level,
+        );
         let values = measures
             .iter()
             .map(|m| {
@@ -650,11 +725,11 @@ fn per_query_values(
             let judged = &qrels.queries[qid];
             let mut docs: Vec<&Retrieved> = run.queries.get(qid).unwrap_or(&empty).iter().collect();
             rank(&mut docs);
-            let q = Judged {
-                rels: docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
-                judged: judged.values().copied().collect(),
-                level: opts.relevance_level,
-            };
+            let q = Judged::new(
+                docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
+                judged.values().copied(),
+                opts.relevance_level,
+            );
             compute(&m, &q).and_then(|v| v.as_f64()).unwrap_or(0.0)
         })
         .collect()

@@ -125,7 +125,9 @@ pub fn set_metrics(tp: usize, fp: usize, fn_: usize) -> (f64, f64, f64) {
     (p, r, f1)
 }
 
-/// recall@k, nDCG@k and reciprocal rank of a ranking against graded relevance.
+/// recall@k, nDCG@k and reciprocal rank of a ranking against graded relevance, computed by
+/// `verity-eval` (the code `verity eval` checks against trec_eval) on the ranking as returned.
+/// `relevant` is the number of documents with a grade above 0 among `all_grades`.
 pub fn ranking_metrics(
     ranked: &[&str],
     grade: impl Fn(&str) -> u32,
@@ -133,36 +135,19 @@ pub fn ranking_metrics(
     all_grades: &[u32],
     k: usize,
 ) -> RankingMetrics {
-    let top = &ranked[..ranked.len().min(k)];
-    let rel_ret = top.iter().filter(|d| grade(d) > 0).count();
-    let recall_at_k = if relevant == 0 {
-        0.0
-    } else {
-        rel_ret as f64 / relevant as f64
-    };
-    let dcg: f64 = top
-        .iter()
-        .enumerate()
-        .map(|(i, d)| grade(d) as f64 / ((i + 2) as f64).log2())
-        .sum();
-    let mut ideal: Vec<u32> = all_grades.iter().copied().filter(|g| *g > 0).collect();
-    ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal
-        .iter()
-        .take(k)
-        .enumerate()
-        .map(|(i, g)| *g as f64 / ((i + 2) as f64).log2())
-        .sum();
-    let ndcg_at_k = if idcg == 0.0 { 0.0 } else { dcg / idcg };
-    let reciprocal_rank = ranked
-        .iter()
-        .position(|d| grade(d) > 0)
-        .map_or(0.0, |i| 1.0 / (i + 1) as f64);
+    let rels = ranked.iter().map(|d| Some(i64::from(grade(d)))).collect();
+    let s =
+        verity_eval::measures::score_ranking(rels, all_grades.iter().map(|g| i64::from(*g)), 1, k);
+    debug_assert_eq!(
+        relevant,
+        all_grades.iter().filter(|g| **g > 0).count(),
+        "relevant counts the graded documents"
+    );
     RankingMetrics {
         k,
-        recall_at_k,
-        ndcg_at_k,
-        reciprocal_rank,
+        recall_at_k: s.recall,
+        ndcg_at_k: s.ndcg,
+        reciprocal_rank: s.recip_rank,
     }
 }
 
