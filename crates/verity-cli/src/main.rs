@@ -36,6 +36,9 @@ enum Command {
     Report(ReportCommand),
     /// Evaluate a TREC run against qrels exactly as trec_eval does; compare two runs.
     Eval(EvalArgs),
+    /// Make corpora for scale tests.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
     /// Build or update the index of a directory of source files.
     Index(IndexArgs),
     /// Search an index (literal, boolean, phrase, proximity, wildcard and regex queries).
@@ -259,6 +262,21 @@ pub enum EvalCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum CorpusCommand {
+    /// Write a large, realistic synthetic source tree (Rust, TOML, Markdown).
+    Synth {
+        /// Number of files.
+        #[arg(long, default_value_t = 100_000)]
+        files: usize,
+        /// Random seed: the same seed gives the same tree.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (created; must be empty or absent).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Print a report.json again (exit code as the run's).
     Show {
@@ -282,7 +300,8 @@ pub enum ReportCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
-    /// Index build figures, then per-query latency beside `rg -l` with file-set comparison.
+    /// Indexing (cold and incremental), latency per query type, throughput with concurrent
+    /// clients, `rg -l` side by side, and the performance targets.
     Search(BenchSearchArgs),
     /// The parallel execution engine against buffer_unordered, 1 worker, the ideal rate and
     /// the original design.
@@ -304,24 +323,44 @@ pub struct BenchSearchArgs {
     /// Directory to index and search.
     #[arg(long, value_name = "DIR")]
     pub corpus: PathBuf,
-    /// Query file: one query per line (`lit:` and `regex:` queries are also run through rg).
+    /// Query file: `QUERY` or `TYPE<TAB>QUERY` per line (`lit:` and `regex:` queries are also
+    /// run through rg).
     #[arg(long, value_name = "FILE")]
-    pub queries: PathBuf,
+    pub queries: Option<PathBuf>,
+    /// Take the queries (and their types) from a ground-truth file instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "queries")]
+    pub truth: Option<PathBuf>,
     /// Where to build the index [default: a temporary directory].
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// Timed runs per query and tool.
-    #[arg(long, default_value_t = 5)]
+    /// Timed runs per query.
+    #[arg(long, default_value_t = 20)]
     pub iterations: usize,
-    /// Untimed runs per query and tool before timing.
-    #[arg(long, default_value_t = 1)]
+    /// Untimed runs per query before timing.
+    #[arg(long, default_value_t = 2)]
     pub warmup: usize,
+    /// Timed runs of rg per query.
+    #[arg(long, default_value_t = 3)]
+    pub rg_iterations: usize,
+    /// Concurrent clients of the throughput measurement.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Queries of the throughput measurement (the query list, cycled).
+    #[arg(long, default_value_t = 2000)]
+    pub throughput_queries: usize,
+    /// Also measure an incremental update after 1% of the files change (on a copy of the
+    /// corpus, made first).
+    #[arg(long)]
+    pub incremental: bool,
     /// Do not run ripgrep.
     #[arg(long)]
     pub no_rg: bool,
-    /// Print JSON instead of a Markdown table.
+    /// Print JSON instead of Markdown tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write an HTML page with charts (latency CDF per query type, speed-up over rg).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub walk: WalkArgs,
 }
@@ -413,6 +452,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Report(cmd) => commands::report::run(&cmd),
         Command::Eval(args) => commands::eval::run(&args),
+        Command::Corpus(cmd) => commands::corpus::run(&cmd),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
         Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),

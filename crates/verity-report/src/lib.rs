@@ -10,7 +10,8 @@
 //! * [`partition`] — deterministic splitting of cases across machines (`hash:M/N`, `count:M/N`);
 //! * [`merge`] — recombining partition reports, refusing mixed truths or corpora;
 //! * [`junit`], [`trec`], [`markdown`], [`html`], [`terminal`] — the renderings;
-//! * [`write`] — writing the chosen formats into a directory, each file atomically.
+//! * [`write`] — writing the chosen formats into a directory, each file atomically;
+//! * [`svg`] — the inline SVG charts (also used by `verity bench`).
 
 pub mod html;
 pub mod junit;
@@ -18,7 +19,7 @@ pub mod markdown;
 pub mod merge;
 pub mod model;
 pub mod partition;
-mod svg;
+pub mod svg;
 pub mod terminal;
 pub mod trec;
 pub mod write;

@@ -80,6 +80,8 @@ pub struct Environment {
     /// Generator seed and case count when the truth was generated.
     pub truth_generator: Option<String>,
     pub index_path: Option<String>,
+    /// The index format version and the walk rules it was built with.
+    pub index_settings: String,
     pub index_files: usize,
     pub index_bytes: u64,
     pub index_build_ms: f64,

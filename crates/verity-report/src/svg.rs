@@ -139,6 +139,147 @@ pub fn latency_boxes(rows: &[(String, Vec<f64>)]) -> String {
     s
 }
 
+const PALETTE: &[&str] = &[
+    "#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#4e342e", "#ad1457",
+    "#283593", "#558b2f",
+];
+
+/// Cumulative distribution of latencies per label, one line each, on a logarithmic ms axis
+/// (x) against the share of queries answered within that time (y), with a legend.
+pub fn latency_cdf(rows: &[(String, Vec<f64>)]) -> String {
+    let positive: Vec<f64> = rows
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|x| *x > 0.0)
+        .collect();
+    let (lo_exp, hi_exp) = if positive.is_empty() {
+        (-1, 1)
+    } else {
+        let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = positive.iter().copied().fold(0.0, f64::max);
+        let a = lo.log10().floor() as i32;
+        (a, (hi.log10().ceil() as i32).max(a + 1))
+    };
+    let (left, top, w, h) = (60.0, 10.0, 520.0, 260.0);
+    let x_of = |ms: f64| {
+        let v = ms.max(10f64.powi(lo_exp)).log10();
+        left + w * (v - lo_exp as f64) / (hi_exp - lo_exp) as f64
+    };
+    let y_of = |share: f64| top + h * (1.0 - share);
+    let legend_h = 18.0 * rows.len() as f64;
+    let total_w = left + w + 200.0;
+    let total_h = (top + h + 40.0).max(top + legend_h + 10.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}" role="img" aria-label="latency distribution per query type">"#
+    );
+    for e in lo_exp..=hi_exp {
+        let x = x_of(10f64.powi(e));
+        let label = if e >= 0 {
+            format!("{}", 10u64.pow(e as u32))
+        } else {
+            format!("{}", 10f64.powi(e))
+        };
+        let _ = write!(
+            s,
+            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{}" class="grid"/><text x="{x:.1}" y="{}" text-anchor="middle" class="tick">{label} ms</text>"#,
+            top + h,
+            top + h + 16.0
+        );
+    }
+    for share in [0.0, 0.5, 0.9, 1.0] {
+        let y = y_of(share);
+        let _ = write!(
+            s,
+            r#"<line x1="{left}" y1="{y:.1}" x2="{}" y2="{y:.1}" class="grid"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{:.0}%</text>"#,
+            left + w,
+            left - 6.0,
+            y + 4.0,
+            share * 100.0
+        );
+    }
+    for (i, (label, values)) in rows.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut v = values.clone();
+        v.sort_by(f64::total_cmp);
+        if !v.is_empty() {
+            let n = v.len() as f64;
+            let mut pts = format!("{:.1},{:.1}", x_of(v[0]), y_of(0.0));
+            for (k, x) in v.iter().enumerate() {
+                let _ = write!(
+                    pts,
+                    " {:.1},{:.1} {:.1},{:.1}",
+                    x_of(*x),
+                    y_of(k as f64 / n),
+                    x_of(*x),
+                    y_of((k + 1) as f64 / n)
+                );
+            }
+            let _ = write!(
+                s,
+                r#"<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.5"/>"#
+            );
+        }
+        let ly = top + 18.0 * i as f64 + 10.0;
+        let lx = left + w + 20.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="3"/><text x="{}" y="{}" class="lbl">{}</text>"#,
+            lx + 18.0,
+            lx + 24.0,
+            ly + 4.0,
+            escape(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Horizontal bars of ratios (speed-ups) on a logarithmic axis with a line at 1×.
+pub fn ratio_bars(rows: &[(String, f64)]) -> String {
+    let max = rows.iter().map(|r| r.1).fold(1.0, f64::max);
+    let hi_exp = (max.log10().ceil() as i32).max(1);
+    let x_of = |r: f64| LABEL_W + 200.0 + PLOT_W * (r.max(0.1).log10() + 1.0) / (hi_exp + 1) as f64;
+    let h = ROW_H * rows.len() as f64 + 40.0;
+    let label_w = LABEL_W + 200.0;
+    let w = label_w + PLOT_W + 70.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="speed-up per query">"#
+    );
+    let bottom = 10.0 + ROW_H * rows.len() as f64;
+    for e in -1..=hi_exp {
+        let x = x_of(10f64.powi(e));
+        let _ = write!(
+            s,
+            r#"<line x1="{x:.1}" y1="6" x2="{x:.1}" y2="{bottom}" class="grid"/><text x="{x:.1}" y="{}" text-anchor="middle" class="tick">{}×</text>"#,
+            bottom + 16.0,
+            10f64.powi(e)
+        );
+    }
+    for (i, (label, ratio)) in rows.iter().enumerate() {
+        let y = 10.0 + ROW_H * i as f64;
+        let (x1, x2) = (x_of(1.0), x_of(*ratio));
+        let (a, b) = if x2 >= x1 { (x1, x2) } else { (x2, x1) };
+        let color = if *ratio >= 1.0 { "#2e7d32" } else { "#c62828" };
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end" class="lbl">{}</text><rect x="{a:.1}" y="{y}" width="{:.1}" height="{}" fill="{color}"/><text x="{:.1}" y="{}" class="val">{ratio:.1}×</text>"#,
+            label_w - 8.0,
+            y + 15.0,
+            escape(label),
+            (b - a).max(1.0),
+            ROW_H - 8.0,
+            b + 4.0,
+            y + 15.0
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +290,21 @@ mod tests {
             escape("a<b>&\"'\u{1}"),
             "a&lt;b&gt;&amp;&quot;&#39;\u{FFFD}"
         );
+    }
+
+    #[test]
+    fn cdf_and_ratio_charts_survive_degenerate_data() {
+        for svg in [
+            latency_cdf(&[]),
+            latency_cdf(&[("a".into(), vec![]), ("b".into(), vec![0.0, 5.0])]),
+            ratio_bars(&[]),
+            ratio_bars(&[("q".into(), 0.0), ("r".into(), 1e6)]),
+        ] {
+            assert!(
+                svg.ends_with("</svg>") && !svg.contains("NaN") && !svg.contains("inf"),
+                "{svg}"
+            );
+        }
     }
 
     #[test]

@@ -12,12 +12,14 @@
 //!   exactly what is wrong (precision, recall, F1, missing and unexpected files, content rules,
 //!   counts, latency, ranked metrics). A wrong answer is a *failure*; a query that could not run
 //!   is an *error*, and only errors are worth retrying;
-//! * [`parallel`] — the validator as a job of the parallel execution engine.
+//! * [`parallel`] — the validator as a job of the parallel execution engine;
+//! * [`synth`] — large synthetic source trees for scale tests (`verity corpus synth`).
 
 pub mod backend;
 pub mod generator;
 mod locate;
 pub mod parallel;
+pub mod synth;
 pub mod truth;
 pub mod validator;
 

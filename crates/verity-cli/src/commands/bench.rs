@@ -1,22 +1,35 @@
-//! `verity bench search`: index build figures, then query latency beside ripgrep.
+//! `verity bench search`: the performance phase of validation, measured the way users feel it.
 //!
-//! Every query runs through the engine (in process, index warm) and through `rg -l` over the
-//! same tree with the same walk rules, in the same run, and the two file sets are compared.
-//! Figures are medians over `--iterations` runs after `--warmup` runs.
+//! 1. **Indexing**: a cold build (files/s, MiB/s, index size, peak RSS), and with
+//!    `--incremental` an update after 1% of the files change (on a copy of the corpus: the
+//!    user's files are never touched).
+//! 2. **Latency**: every query after `--warmup` untimed runs, `--iterations` timed runs; p50,
+//!    p95, p99 and max per query type and overall.
+//! 3. **Throughput**: `--clients` concurrent clients driven by the parallel execution engine.
+//! 4. **Baseline**: literal and regex queries also through `rg -l` over the same tree with the
+//!    same walk rules, in the same run; speed-up per query and whether the file sets agree.
+//! 5. **Targets** (from the plan Verity grew from), each reported as met or not.
+//!
+//! Output: a terminal (Markdown) table, `--json`, and `--html FILE` with a latency CDF per query
+//! type and the speed-up over ripgrep per query.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
+use verity_engine::{BuildOptions, BuildReport, CodeIndex, Deadline, SearchOptions};
+use verity_runner::stats::percentile;
+use verity_runner::{JobError, ParallelConfig, ParallelExecutor, TestPriority, Validator, Verdict};
 
 use crate::exit::{CmdResult, Failure};
 use crate::BenchSearchArgs;
 
 #[derive(Debug, Serialize)]
 struct QueryFigures {
+    query_type: String,
     query: String,
     files: usize,
     candidates: usize,
@@ -24,6 +37,37 @@ struct QueryFigures {
     rg_median_ms: Option<f64>,
     speedup: Option<f64>,
     same_files: Option<bool>,
+    /// Every timed run, ms.
+    #[serde(skip)]
+    times: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct BuildFigures {
+    kind: &'static str,
+    files_indexed: usize,
+    mib_read: f64,
+    seconds: f64,
+    files_per_second: f64,
+    mib_per_second: f64,
+    index_bytes: u64,
+    peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+struct Latency {
+    runs: usize,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Target {
+    name: String,
+    value: String,
+    met: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,16 +75,21 @@ struct BenchReport {
     corpus: String,
     files: usize,
     bytes: u64,
-    build_seconds: f64,
-    files_per_second: f64,
-    mib_per_second: f64,
-    index_bytes: u64,
+    builds: Vec<BuildFigures>,
     iterations: usize,
+    warmup: usize,
+    latency: BTreeMap<String, Latency>,
+    overall: Latency,
+    clients: usize,
+    throughput_queries: usize,
+    queries_per_second: f64,
+    query_phase_peak_rss_bytes: Option<u64>,
     queries: Vec<QueryFigures>,
     verity_median_of_medians_ms: f64,
     rg_median_of_medians_ms: Option<f64>,
     median_speedup: Option<f64>,
     identical_file_sets: Option<String>,
+    targets: Vec<Target>,
 }
 
 pub fn median(xs: &mut [f64]) -> f64 {
@@ -56,15 +105,25 @@ pub fn median(xs: &mut [f64]) -> f64 {
     }
 }
 
-/// Reads a query file: one query per line; blank lines and lines starting with `#` are skipped.
-fn read_queries(path: &Path) -> Result<Vec<String>, Failure> {
+/// Reads a query file: `QUERY` or `TYPE<TAB>QUERY` per line; blank lines and lines starting
+/// with `#` are skipped. Untyped queries are typed `Query`.
+fn read_queries(path: &Path) -> Result<Vec<(String, String)>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-    let qs: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
+    let mut qs = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        if l.trim().is_empty() || l.starts_with('#') {
+            continue;
+        }
+        match l.split_once('\t') {
+            Some((t, q)) => {
+                let t = super::validate::parse_query_type(t)
+                    .map_err(|e| Failure::input(format!("{}:{}: {e}", path.display(), n + 1)))?;
+                qs.push((t.name().to_string(), q.to_owned()));
+            }
+            None => qs.push(("Query".to_string(), l.to_owned())),
+        }
+    }
     if qs.is_empty() {
         return Err(Failure::input(format!("{}: no queries", path.display())));
     }
@@ -119,32 +178,182 @@ fn run_rg(
         .collect())
 }
 
+/// Peak resident memory of this process since the last reset (Linux: VmHWM), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Resets the peak so the next phase is measured alone (Linux: `5` into clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn build_figures(kind: &'static str, r: &BuildReport, index: &CodeIndex) -> BuildFigures {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let mib = r.bytes_indexed as f64 / 1048576.0;
+    BuildFigures {
+        kind,
+        files_indexed: r.added + r.updated,
+        mib_read: mib,
+        seconds: secs,
+        files_per_second: (r.added + r.updated) as f64 / secs,
+        mib_per_second: mib / secs,
+        index_bytes: index.size_on_disk(),
+        peak_rss_bytes: peak_rss(),
+    }
+}
+
+/// Copies the files of `src` selected by the walk into `dst`.
+fn copy_corpus(src: &Path, dst: &Path, opts: &verity_engine::WalkOptions) -> Result<(), Failure> {
+    let walk = verity_engine::walk::walk(src, opts, None);
+    for f in &walk.files {
+        let to = dst.join(&f.rel);
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p)
+                .map_err(|e| Failure::input(format!("{}: {e}", p.display())))?;
+        }
+        std::fs::copy(&f.abs, &to)
+            .map_err(|e| Failure::input(format!("{}: {e}", f.abs.display())))?;
+    }
+    Ok(())
+}
+
+/// Changes every 100th file of the copy (1%), in path order; returns how many.
+fn change_one_percent(root: &Path, opts: &verity_engine::WalkOptions) -> Result<usize, Failure> {
+    use std::io::Write;
+    let walk = verity_engine::walk::walk(root, opts, None);
+    let mut n = 0;
+    for f in walk.files.iter().step_by(100) {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&f.abs)
+            .map_err(|e| Failure::input(format!("{}: {e}", f.abs.display())))?;
+        writeln!(file, "\n// changed by verity bench")
+            .map_err(|e| Failure::input(format!("{}: {e}", f.abs.display())))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A throughput client: one search per job.
+struct SearchJob(Arc<CodeIndex>);
+
+impl Validator for SearchJob {
+    type Case = (usize, String);
+    type Output = ();
+
+    fn case_id(&self, c: &(usize, String)) -> String {
+        c.0.to_string()
+    }
+
+    fn category(&self, _: &(usize, String)) -> String {
+        "query".into()
+    }
+
+    fn priority(&self, _: &(usize, String)) -> TestPriority {
+        TestPriority::Normal
+    }
+
+    fn validate(&self, c: &(usize, String), deadline: &Deadline) -> Result<Verdict<()>, JobError> {
+        let opts = SearchOptions {
+            deadline: deadline.clone(),
+            ..SearchOptions::default()
+        };
+        match self.0.search(&c.1, &opts) {
+            Ok(_) => Ok(Verdict {
+                passed: true,
+                output: (),
+            }),
+            Err(e) => Err(JobError::fatal(e.to_string())),
+        }
+    }
+}
+
+fn latency(times: &mut [f64]) -> Latency {
+    times.sort_by(f64::total_cmp);
+    Latency {
+        runs: times.len(),
+        p50_ms: percentile(times, 50.0),
+        p95_ms: percentile(times, 95.0),
+        p99_ms: percentile(times, 99.0),
+        max_ms: times.last().copied().unwrap_or(0.0),
+    }
+}
+
 pub fn run(args: &BenchSearchArgs) -> CmdResult {
-    let queries = read_queries(&args.queries)?;
+    let queries: Vec<(String, String)> = match (&args.queries, &args.truth) {
+        (Some(q), None) => read_queries(q)?,
+        (None, Some(t)) => super::truth::load_truth(t)?
+            .cases
+            .into_iter()
+            .filter(|c| !c.query_type.is_ranked())
+            .map(|c| (c.query_type.name().to_string(), c.query))
+            .collect(),
+        _ => {
+            return Err(Failure::input(
+                "give exactly one of --queries FILE and --truth FILE",
+            ))
+        }
+    };
+    if args.clients == 0 {
+        return Err(Failure::input("--clients must be at least 1"));
+    }
     let have_rg = !args.no_rg
         && Command::new("rg")
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success());
-    let tmp;
-    let index_dir: PathBuf = match &args.index {
-        Some(p) => p.clone(),
-        None => {
-            tmp = tempfile::tempdir()
-                .map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
-            tmp.path().join("index")
-        }
+    let tmp =
+        tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+    let index_dir: PathBuf = args
+        .index
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("index"));
+    let walk_opts = args.walk.options();
+    // With --incremental the corpus is copied, so that 1% of it can be changed.
+    let corpus: PathBuf = if args.incremental {
+        let copy = tmp.path().join("corpus");
+        eprintln!(
+            "copying {} for the incremental measurement …",
+            args.corpus.display()
+        );
+        copy_corpus(&args.corpus, &copy, &walk_opts)?;
+        copy
+    } else {
+        args.corpus.clone()
     };
     let opts = BuildOptions {
-        walk: args.walk.options(),
+        walk: walk_opts.clone(),
         rebuild: true,
         ..BuildOptions::default()
     };
-    eprintln!("building the index of {} …", args.corpus.display());
-    let (index, build) = CodeIndex::build(&args.corpus, &index_dir, &opts)?;
-    let secs = build.elapsed.as_secs_f64();
+    eprintln!("building the index of {} …", corpus.display());
+    reset_peak_rss();
+    let (mut index, build) = CodeIndex::build(&corpus, &index_dir, &opts)?;
+    let mut builds = vec![build_figures("cold", &build, &index)];
+    if args.incremental {
+        let changed = change_one_percent(&corpus, &walk_opts)?;
+        eprintln!("changed {changed} files; updating …");
+        drop(index);
+        reset_peak_rss();
+        let (i2, b2) = CodeIndex::build(
+            &corpus,
+            &index_dir,
+            &BuildOptions {
+                rebuild: false,
+                ..opts.clone()
+            },
+        )?;
+        builds.push(build_figures("incremental (1% changed)", &b2, &i2));
+        index = i2;
+    }
+
+    reset_peak_rss();
     let mut figures = Vec::new();
-    for q in &queries {
+    for (qtype, q) in &queries {
         let search = || index.search(q, &SearchOptions::default());
         for _ in 0..args.warmup {
             search()?;
@@ -161,14 +370,14 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         let ours: BTreeSet<String> = last.hits.iter().map(|h| h.path.clone()).collect();
         let (mut rg_median, mut same) = (None, None);
         if let (true, Some((fixed, pattern))) = (have_rg, rg_pattern(q)) {
-            for _ in 0..args.warmup {
-                run_rg(&args.corpus, fixed, pattern, opts.walk.max_file_size)?;
+            for _ in 0..args.warmup.min(1) {
+                run_rg(&corpus, fixed, pattern, walk_opts.max_file_size)?;
             }
             let mut rg_times = Vec::new();
             let mut theirs = BTreeSet::new();
-            for _ in 0..args.iterations.max(1) {
+            for _ in 0..args.rg_iterations.max(1) {
                 let t = Instant::now();
-                theirs = run_rg(&args.corpus, fixed, pattern, opts.walk.max_file_size)?;
+                theirs = run_rg(&corpus, fixed, pattern, walk_opts.max_file_size)?;
                 rg_times.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             rg_median = Some(median(&mut rg_times));
@@ -181,8 +390,9 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
                 );
             }
         }
-        let ours_median = median(&mut times);
+        let ours_median = median(&mut times.clone());
         figures.push(QueryFigures {
+            query_type: qtype.clone(),
             query: q.clone(),
             files: last.total,
             candidates: last.candidates,
@@ -190,23 +400,111 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             rg_median_ms: rg_median,
             speedup: rg_median.map(|r| r / ours_median),
             same_files: same,
+            times,
         });
-        eprintln!("  {q}: {ours_median:.2} ms");
     }
-    let mut ours: Vec<f64> = figures.iter().map(|f| f.verity_median_ms).collect();
-    let mut theirs: Vec<f64> = figures.iter().filter_map(|f| f.rg_median_ms).collect();
-    let ours_mm = median(&mut ours);
-    let rg_mm = (!theirs.is_empty()).then(|| median(&mut theirs));
+
+    // Throughput: the queries, cycled, through the parallel engine with C clients.
+    let index = Arc::new(index);
+    let n = args.throughput_queries.max(1);
+    let jobs: Vec<(usize, String)> = (0..n)
+        .map(|i| (i, queries[i % queries.len()].1.clone()))
+        .collect();
+    let cfg = ParallelConfig {
+        max_concurrent_tests: args.clients,
+        retry_attempts: 0,
+        resource_monitoring: false,
+        progress: false,
+        ..ParallelConfig::default()
+    };
+    let mut ex = ParallelExecutor::new(cfg, Arc::new(SearchJob(index.clone())));
+    ex.add_test_cases(jobs);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::input(format!("async runtime: {e}")))?;
+    let t = Instant::now();
+    rt.block_on(ex.execute_all());
+    let qps = n as f64 / t.elapsed().as_secs_f64();
+    if ex.get_stats().passed != n {
+        return Err(Failure::input(format!(
+            "{} of {n} throughput queries failed",
+            n - ex.get_stats().passed
+        )));
+    }
+    let query_rss = peak_rss();
+
+    let mut by_type: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for f in &figures {
+        by_type
+            .entry(f.query_type.clone())
+            .or_default()
+            .extend(&f.times);
+    }
+    let mut all: Vec<f64> = figures
+        .iter()
+        .flat_map(|f| f.times.iter().copied())
+        .collect();
+    let overall = latency(&mut all);
+    let latency_by_type: BTreeMap<String, Latency> = by_type
+        .iter_mut()
+        .map(|(k, v)| (k.clone(), latency(v)))
+        .collect();
+
+    let mut meds: Vec<f64> = figures.iter().map(|f| f.verity_median_ms).collect();
+    let mut rg_meds: Vec<f64> = figures.iter().filter_map(|f| f.rg_median_ms).collect();
+    let ours_mm = median(&mut meds);
+    let rg_mm = (!rg_meds.is_empty()).then(|| median(&mut rg_meds));
     let compared: Vec<bool> = figures.iter().filter_map(|f| f.same_files).collect();
+    let peak_build = builds.iter().filter_map(|b| b.peak_rss_bytes).max();
+    let mem_peak = peak_build.max(query_rss);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    let targets = vec![
+        Target {
+            name: "p50 < 50 ms".into(),
+            value: format!("{:.2} ms", overall.p50_ms),
+            met: Some(overall.p50_ms < 50.0),
+        },
+        Target {
+            name: "p95 < 100 ms".into(),
+            value: format!("{:.2} ms", overall.p95_ms),
+            met: Some(overall.p95_ms < 100.0),
+        },
+        Target {
+            name: "p99 < 200 ms".into(),
+            value: format!("{:.2} ms", overall.p99_ms),
+            met: Some(overall.p99_ms < 200.0),
+        },
+        Target {
+            name: "> 100 queries/s".into(),
+            value: format!("{qps:.0} queries/s with {} clients", args.clients),
+            met: Some(qps > 100.0),
+        },
+        Target {
+            name: "< 1 GB memory for 100,000 documents".into(),
+            value: match mem_peak {
+                Some(b) => format!("{:.0} MiB peak for {} documents", mib(b), build.files),
+                None => "peak RSS not readable here".into(),
+            },
+            // Only a corpus of at least 100,000 documents can show it.
+            met: mem_peak
+                .filter(|_| build.files >= 100_000)
+                .map(|b| b < 1_000_000_000),
+        },
+    ];
     let report = BenchReport {
         corpus: args.corpus.display().to_string(),
         files: build.files,
         bytes: build.bytes_indexed,
-        build_seconds: secs,
-        files_per_second: build.files as f64 / secs,
-        mib_per_second: build.bytes_indexed as f64 / (1024.0 * 1024.0) / secs,
-        index_bytes: index.size_on_disk(),
+        builds,
         iterations: args.iterations,
+        warmup: args.warmup,
+        latency: latency_by_type,
+        overall,
+        clients: args.clients,
+        throughput_queries: n,
+        queries_per_second: qps,
+        query_phase_peak_rss_bytes: query_rss,
         median_speedup: rg_mm.map(|r| r / ours_mm),
         verity_median_of_medians_ms: ours_mm,
         rg_median_of_medians_ms: rg_mm,
@@ -218,35 +516,88 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             )
         }),
         queries: figures,
+        targets,
     };
+    if let Some(path) = &args.html {
+        std::fs::write(path, html(&report))
+            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        eprintln!("wrote {}", path.display());
+    }
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serializes")
         );
     } else {
-        print_markdown(&report);
+        print!("{}", markdown(&report));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_markdown(r: &BenchReport) {
-    println!(
-        "index: {} files, {:.1} MiB in {:.1} s ({:.0} files/s, {:.1} MiB/s), index size {:.1} MiB ({:.2}× the corpus)\n",
+fn opt(v: Option<f64>, d: usize) -> String {
+    v.map_or("–".to_string(), |v| format!("{v:.d$}"))
+}
+
+fn markdown(r: &BenchReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let mib = |b: u64| b as f64 / 1048576.0;
+    let _ = writeln!(
+        s,
+        "corpus: {} ({} files, {:.1} MiB)\n",
+        r.corpus,
         r.files,
-        r.bytes as f64 / 1048576.0,
-        r.build_seconds,
-        r.files_per_second,
-        r.mib_per_second,
-        r.index_bytes as f64 / 1048576.0,
-        r.index_bytes as f64 / r.bytes.max(1) as f64
+        mib(r.bytes)
     );
-    println!("| query | files | candidates | verity median ms | rg -l median ms | speed-up | same files |");
-    println!("|---|---:|---:|---:|---:|---:|:---:|");
-    let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
+    let _ = writeln!(s, "| build | files indexed | MiB read | seconds | files/s | MiB/s | index MiB | peak RSS MiB |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for b in &r.builds {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {} |",
+            b.kind,
+            b.files_indexed,
+            b.mib_read,
+            b.seconds,
+            b.files_per_second,
+            b.mib_per_second,
+            mib(b.index_bytes),
+            opt(b.peak_rss_bytes.map(mib), 0)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nlatency after {} warm-up runs, {} timed runs per query:\n",
+        r.warmup, r.iterations
+    );
+    let _ = writeln!(
+        s,
+        "| query type | runs | p50 ms | p95 ms | p99 ms | max ms |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for (t, l) in r
+        .latency
+        .iter()
+        .chain(std::iter::once((&"all".to_string(), &r.overall)))
+    {
+        let _ = writeln!(
+            s,
+            "| {t} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            l.runs, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nthroughput: {:.0} queries/s ({} queries, {} concurrent clients through the parallel engine)\n",
+        r.queries_per_second, r.throughput_queries, r.clients
+    );
+    let _ = writeln!(s, "| type | query | files | candidates | verity median ms | rg -l median ms | speed-up | same files |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|:---:|");
     for f in &r.queries {
-        println!(
-            "| `{}` | {} | {} | {:.2} | {} | {} | {} |",
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {:.2} | {} | {} | {} |",
+            f.query_type,
             f.query.replace('|', "\\|"),
             f.files,
             f.candidates,
@@ -256,11 +607,54 @@ fn print_markdown(r: &BenchReport) {
             f.same_files.map_or("–", |s| if s { "yes" } else { "NO" })
         );
     }
-    println!(
-        "\nmedian of medians: verity {:.2} ms, rg {} ms, speed-up {}; identical file sets: {}",
+    let _ = writeln!(
+        s,
+        "\nmedian of medians: verity {:.2} ms, rg {} ms, speed-up {}; identical file sets: {}\n",
         r.verity_median_of_medians_ms,
         opt(r.rg_median_of_medians_ms, 1),
         opt(r.median_speedup, 1),
         r.identical_file_sets.as_deref().unwrap_or("not compared")
     );
+    let _ = writeln!(s, "| target | measured | met |\n|---|---|---|");
+    for t in &r.targets {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            t.name,
+            t.value,
+            match t.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "not measurable here",
+            }
+        );
+    }
+    s
+}
+
+fn html(r: &BenchReport) -> String {
+    use verity_report::svg::{escape, latency_cdf, ratio_bars};
+    let mut by_type: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for f in &r.queries {
+        by_type
+            .entry(f.query_type.clone())
+            .or_default()
+            .extend(&f.times);
+    }
+    let cdf = latency_cdf(&by_type.into_iter().collect::<Vec<_>>());
+    let ratios: Vec<(String, f64)> = r
+        .queries
+        .iter()
+        .filter_map(|f| f.speedup.map(|s| (f.query.clone(), s)))
+        .collect();
+    let md = markdown(r);
+    format!(
+        "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/><title>verity bench</title><style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px}}pre{{white-space:pre-wrap}}svg .lbl,svg .val,svg .tick{{font:12px sans-serif;fill:#333}}svg .grid{{stroke:#ddd}}</style></head><body>\n<h1>verity bench</h1>\n<h2>Latency distribution per query type</h2>\n<figure>{cdf}<figcaption>Share of timed runs answered within the time on the x axis (logarithmic).</figcaption></figure>\n<h2>Speed-up over rg -l</h2>\n<figure>{}</figure>\n<h2>Figures</h2>\n<pre>{}</pre>\n</body></html>\n",
+        if ratios.is_empty() {
+            "<p>ripgrep was not run.</p>".to_string()
+        } else {
+            ratio_bars(&ratios)
+        },
+        escape(&md)
+    )
 }

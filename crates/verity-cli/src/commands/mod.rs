@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_runner;
+pub mod corpus;
 pub mod demo;
 pub mod eval;
 pub mod index;

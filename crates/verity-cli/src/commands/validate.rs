@@ -401,6 +401,14 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
             truth_fingerprint,
             truth_generator,
             index_path: s.index.as_ref().map(|p| p.display().to_string()),
+            index_settings: format!(
+                "format {}; hidden files {}; ignore files {}; skip .git/target/node_modules {}; max file size {} bytes",
+                verity_engine::FORMAT_VERSION,
+                args.walk.hidden,
+                !args.walk.no_ignore,
+                !args.walk.no_default_excludes,
+                args.walk.max_filesize
+            ),
             index_files,
             index_bytes,
             index_build_ms: build.elapsed.as_secs_f64() * 1000.0,

@@ -1,0 +1,169 @@
+//! `verity bench search` and `verity corpus synth`, end to end on small inputs. Timings are
+//! not asserted (they are measurements, not behaviour); the structure and the comparisons are.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn verity(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .output()
+        .expect("run verity")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn has_rg() -> bool {
+    Command::new("rg")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let html = tmp.path().join("bench.html");
+    let corpus = repo().join("sample-corpus");
+    let queries = repo().join("benches/queries/mixed.txt");
+    let o = verity(&[
+        "bench",
+        "search",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--iterations",
+        "2",
+        "--warmup",
+        "0",
+        "--rg-iterations",
+        "1",
+        "--throughput-queries",
+        "60",
+        "--clients",
+        "4",
+        "--incremental",
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["files"], 17);
+    let builds = r["builds"].as_array().unwrap();
+    assert_eq!(builds.len(), 2);
+    assert_eq!(builds[0]["files_indexed"], 17);
+    // 1% of 17 files, every 100th in path order: the first.
+    assert_eq!(builds[1]["files_indexed"], 1);
+    // Every query type of the file has latency figures, each from 2 runs per query.
+    let lat = r["latency"].as_object().unwrap();
+    assert_eq!(lat.len(), 8, "{lat:?}");
+    assert_eq!(lat["Proximity"]["runs"], 4);
+    assert_eq!(r["overall"]["runs"], 2 * 26);
+    assert_eq!(r["throughput_queries"], 60);
+    assert!(r["queries_per_second"].as_f64().unwrap() > 0.0);
+    let targets = r["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 5);
+    // 17 documents cannot show the 100,000-document memory target.
+    assert_eq!(targets[4]["met"], serde_json::Value::Null);
+    if has_rg() {
+        // Every lit:/regex: query ran through rg and found the same files.
+        let compared = r["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["same_files"] == true)
+            .count();
+        assert_eq!(r["identical_file_sets"], format!("{compared}/{compared}"));
+        assert_eq!(compared, 12);
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches("<svg").count(), if has_rg() { 2 } else { 1 });
+}
+
+#[test]
+fn bench_search_input_errors() {
+    let corpus = repo().join("sample-corpus");
+    let o = verity(&["bench", "search", "--corpus", corpus.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--queries FILE and --truth FILE"));
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("q.txt");
+    std::fs::write(&q, "Nonsense\tlit:x\n").unwrap();
+    let o = verity(&[
+        "bench",
+        "search",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        q.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("q.txt:1: unknown query type `Nonsense`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn corpus_synth_is_deterministic_and_refuses_a_non_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for d in [&a, &b] {
+        let o = verity(&[
+            "corpus",
+            "synth",
+            "--files",
+            "120",
+            "--seed",
+            "3",
+            d.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert!(text(&o.stdout).starts_with("wrote 120 files"));
+    }
+    let list = |d: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = walk(d)
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(d).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (la, lb) = (list(&a), list(&b));
+    assert_eq!(la.len(), 120);
+    assert_eq!(la, lb);
+    assert_eq!(
+        la.iter().filter(|(p, _)| p.ends_with(".rs")).count(),
+        120 - 2 * 3
+    );
+    let o = verity(&["corpus", "synth", "--files", "5", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("not empty"));
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
