@@ -192,8 +192,9 @@ fn cargo_toml(rng: &mut ChaCha8Rng, krate: &str) -> String {
 fn readme(rng: &mut ChaCha8Rng, krate: &str) -> String {
     let (a, b) = (pick(rng, WORDS), pick(rng, WORDS));
     let ty = camel(a, b);
+    let ident = krate.replace('-', "_");
     format!(
-        "# {krate}\n\nThe `{ty}` {} {}s and returns `Result<{ty}, {ty}Error>`.\n\n## Usage\n\n```rust\nuse {krate}::{ty};\n\nlet mut x = {ty}::new()?;\nx.{}_{}(\"key\");\n```\n\n- [x] {} support\n- [ ] `&mut self` {} API\n\nSee [the docs](https://docs.example/{krate}) for `HashMap<String, Vec<u32>>` layouts.\n",
+        "# {krate}\n\nThe `{ty}` {} {}s and returns `Result<{ty}, {ty}Error>`.\n\n## Usage\n\n```rust\nuse {ident}::{ty};\n\nlet mut x = {ty}::new()?;\nx.{}_{}(\"key\");\n```\n\n- [x] {} support\n- [ ] `&mut self` {} API\n\nSee [the docs](https://docs.example/{krate}) for `HashMap<String, Vec<u32>>` layouts.\n",
         pick(rng, VERBS),
         pick(rng, WORDS),
         pick(rng, VERBS),
