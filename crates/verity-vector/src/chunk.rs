@@ -1,0 +1,109 @@
+//! Splitting files into chunks: windows of `lines` lines, each starting `lines - overlap`
+//! lines after the previous one, so that text near a window boundary is whole in at least one
+//! chunk whenever it spans at most `overlap + 1` lines. The last window ends at the last line.
+
+/// Chunking settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkOptions {
+    /// Lines per chunk (at least 1).
+    pub lines: usize,
+    /// Lines shared by consecutive chunks (less than `lines`).
+    pub overlap: usize,
+}
+
+impl Default for ChunkOptions {
+    /// 40-line windows overlapping by 10 lines: about a function per chunk.
+    fn default() -> Self {
+        ChunkOptions {
+            lines: 40,
+            overlap: 10,
+        }
+    }
+}
+
+/// A chunk of a file: 1-based inclusive line range and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub first_line: usize,
+    pub last_line: usize,
+    pub text: String,
+}
+
+/// Chunks `text`. An empty text has no chunks. Line ends are `\n` (a `\r` before it stays
+/// in the text). Panics never: `lines` 0 counts as 1 and `overlap` is capped at `lines - 1`.
+pub fn chunk(text: &str, opts: ChunkOptions) -> Vec<Chunk> {
+    let lines: Vec<&str> = if text.is_empty() {
+        Vec::new()
+    } else {
+        text.strip_suffix('\n')
+            .unwrap_or(text)
+            .split('\n')
+            .collect()
+    };
+    let size = opts.lines.max(1);
+    let step = size - opts.overlap.min(size - 1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < lines.len() {
+        let end = (start + size).min(lines.len());
+        out.push(Chunk {
+            first_line: start + 1,
+            last_line: end,
+            text: lines[start..end].join("\n"),
+        });
+        if end == lines.len() {
+            break;
+        }
+        start += step;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn windows_overlap_and_keep_line_ranges() {
+        let text: String = (1..=10).map(|i| format!("l{i}\n")).collect();
+        let c = chunk(
+            &text,
+            ChunkOptions {
+                lines: 4,
+                overlap: 1,
+            },
+        );
+        let ranges: Vec<(usize, usize)> = c.iter().map(|c| (c.first_line, c.last_line)).collect();
+        assert_eq!(ranges, [(1, 4), (4, 7), (7, 10)]);
+        assert_eq!(c[1].text, "l4\nl5\nl6\nl7");
+        assert!(chunk("", ChunkOptions::default()).is_empty());
+        assert_eq!(
+            chunk("one line", ChunkOptions::default())[0].text,
+            "one line"
+        );
+    }
+
+    proptest! {
+        /// Every line is in some chunk; chunk texts are exactly their line ranges; every run of
+        /// overlap + 1 lines is whole in one chunk.
+        #[test]
+        fn chunks_cover_every_line(n in 0usize..200, size in 0usize..30, overlap in 0usize..40) {
+            let text: String = (1..=n).map(|i| format!("line {i}\n")).collect();
+            let opts = ChunkOptions { lines: size, overlap };
+            let cs = chunk(&text, opts);
+            let all: Vec<&str> = text.lines().collect();
+            for c in &cs {
+                prop_assert_eq!(&c.text, &all[c.first_line - 1..c.last_line].join("\n"));
+            }
+            for l in 1..=n {
+                prop_assert!(cs.iter().any(|c| c.first_line <= l && l <= c.last_line));
+            }
+            let span = overlap.min(size.max(1) - 1) + 1;
+            for l in 1..=n.saturating_sub(span - 1) {
+                let last = l + span - 1;
+                prop_assert!(cs.iter().any(|c| c.first_line <= l && last <= c.last_line), "lines {}..{}", l, last);
+            }
+        }
+    }
+}
