@@ -218,6 +218,14 @@ fn input_errors_exit_2_and_say_what_and_where() {
         ),
         (&["validate", "--type", "Nope"], "unknown query type `Nope`"),
         (&["validate", "--format", "pdf"], "unknown format `pdf`"),
+        (
+            &["validate", "--type", "Vector"],
+            "no cases selected: the truth has 1000 cases, none of type Vector with tag any",
+        ),
+        (
+            &["validate", "--tag", "nightly"],
+            "none of type any with tag nightly",
+        ),
         (&["validate", "--jobs", "0"], "--jobs must be at least 1"),
         (
             &["validate", "--timeout=0"],

@@ -278,6 +278,27 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         .filter(|c| s.tags.is_empty() || c.tags.iter().any(|t| s.tags.contains(t)))
         .collect();
     let n_selected = selected.len();
+    if n_selected == 0 {
+        // Filters that select nothing are a mistake, not a pass. (An empty *partition* of a
+        // non-empty selection is normal for small truths, and runs.)
+        return Err(Failure::input(format!(
+            "no cases selected: the truth has {truth_cases} cases, none of type {} with tag {}",
+            if s.types.is_empty() {
+                "any".to_string()
+            } else {
+                s.types
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            },
+            if s.tags.is_empty() {
+                "any".to_string()
+            } else {
+                s.tags.join(" or ")
+            }
+        )));
+    }
     let mine = match s.partition {
         Some(p) => {
             let ids: Vec<&str> = selected.iter().map(|c| c.id.as_str()).collect();
