@@ -23,6 +23,8 @@ pub enum EvalError {
     },
     #[error("unknown measure `{0}` (see `verity eval --help` for the list)")]
     UnknownMeasure(String),
+    #[error("bad parameters in `{0}`: cut-offs are whole numbers from 1, recall levels lie in 0..1, multiples of R are positive")]
+    BadParameter(String),
 }
 
 /// Judgments: query id → document id → relevance value.

@@ -220,6 +220,16 @@ impl MeasureSelection {
                     let vals: Result<Vec<f64>, _> =
                         p.split(',').map(|x| x.trim().parse::<f64>()).collect();
                     let vals = vals.map_err(|_| EvalError::UnknownMeasure(spec.clone()))?;
+                    // Cut-offs are positive whole numbers; recall levels lie in [0, 1];
+                    // multiples of R are positive.
+                    let ok = |v: &f64| match b {
+                        "iprec_at_recall" => (0.0..=1.0).contains(v),
+                        "Rprec_mult" => *v > 0.0 && v.is_finite(),
+                        _ => *v >= 1.0 && v.fract() == 0.0 && v.is_finite(),
+                    };
+                    if vals.is_empty() || !vals.iter().all(ok) {
+                        return Err(EvalError::BadParameter(spec.clone()));
+                    }
                     (b, Some(vals))
                 }
                 _ => (spec.as_str(), None),
@@ -748,4 +758,48 @@ pub fn values_of(ev: &Evaluation, name: &str) -> Option<HashMap<String, f64>> {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+
+    fn names(specs: &[&str]) -> Vec<String> {
+        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+        MeasureSelection::parse(&specs)
+            .unwrap()
+            .measures
+            .into_iter()
+            .map(|m| m.name)
+            .collect()
+    }
+
+    #[test]
+    fn selections_follow_trec_eval_order_and_syntax() {
+        assert_eq!(names(&["P.10,5", "map"]), ["map", "P_10", "P_5"]);
+        assert_eq!(names(&["ndcg_cut.3"]), ["ndcg_cut_3"]);
+        assert_eq!(names(&["iprec_at_recall.0.5"]), ["iprec_at_recall_0.50"]);
+        assert_eq!(names(&["P_10", "P.10"]), ["P_10"]);
+        assert_eq!(
+            names(&[]).len(),
+            MeasureSelection::official().measures.len()
+        );
+    }
+
+    #[test]
+    fn bad_measures_and_parameters_are_errors() {
+        for bad in [
+            "mapp",
+            "P.x",
+            "P.0",
+            "P.-5",
+            "P.2.5",
+            "recall.",
+            "iprec_at_recall.1.5",
+            "Rprec_mult.0",
+        ] {
+            let e = MeasureSelection::parse(&[bad.to_string()]).unwrap_err();
+            assert!(e.to_string().contains(bad), "{bad}: {e}");
+        }
+    }
 }
