@@ -24,6 +24,32 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The decades (powers of ten) a logarithmic ms axis spans to hold every positive value of
+/// `rows`: at least one decade; 0.1–10 ms when there is no positive value.
+fn log_decades(rows: &[(String, Vec<f64>)]) -> (i32, i32) {
+    let positive = rows
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|x| *x > 0.0);
+    let (lo, hi) = positive.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if hi == 0.0 {
+        return (-1, 1);
+    }
+    let a = lo.log10().floor() as i32;
+    (a, (hi.log10().ceil() as i32).max(a + 1))
+}
+
+/// `10^e` as an axis label: `100`, `0.01`.
+fn decade_label(e: i32) -> String {
+    if e >= 0 {
+        10u64.pow(e as u32).to_string()
+    } else {
+        10f64.powi(e).to_string()
+    }
+}
+
 const LABEL_W: f64 = 150.0;
 const PLOT_W: f64 = 480.0;
 const ROW_H: f64 = 26.0;
@@ -68,20 +94,7 @@ pub fn accuracy_bars(rows: &[(String, f64)]) -> String {
 /// Latency distribution per label as box plots on a logarithmic axis: the box spans p25–p75,
 /// the bar inside is the median, the whiskers reach p5 and p95, the dot is the maximum.
 pub fn latency_boxes(rows: &[(String, Vec<f64>)]) -> String {
-    let positive: Vec<f64> = rows
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .filter(|x| *x > 0.0)
-        .collect();
-    let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = positive.iter().copied().fold(0.0, f64::max);
-    let (lo_exp, hi_exp) = if positive.is_empty() {
-        (-1, 1)
-    } else {
-        let a = lo.log10().floor() as i32;
-        let b = hi.log10().ceil() as i32;
-        (a, b.max(a + 1))
-    };
+    let (lo_exp, hi_exp) = log_decades(rows);
     let x_of = |ms: f64| {
         let v = ms.max(10f64.powi(lo_exp)).log10();
         LABEL_W + PLOT_W * (v - lo_exp as f64) / (hi_exp - lo_exp) as f64
@@ -96,11 +109,7 @@ pub fn latency_boxes(rows: &[(String, Vec<f64>)]) -> String {
     let bottom = 10.0 + ROW_H * rows.len() as f64;
     for e in lo_exp..=hi_exp {
         let x = x_of(10f64.powi(e));
-        let label = if e >= 0 {
-            format!("{}", 10u64.pow(e as u32))
-        } else {
-            format!("{}", 10f64.powi(e))
-        };
+        let label = decade_label(e);
         let _ = write!(
             s,
             r#"<line x1="{x:.1}" y1="6" x2="{x:.1}" y2="{bottom}" class="grid"/><text x="{x:.1}" y="{}" text-anchor="middle" class="tick">{label} ms</text>"#,
@@ -147,19 +156,7 @@ const PALETTE: &[&str] = &[
 /// Cumulative distribution of latencies per label, one line each, on a logarithmic ms axis
 /// (x) against the share of queries answered within that time (y), with a legend.
 pub fn latency_cdf(rows: &[(String, Vec<f64>)]) -> String {
-    let positive: Vec<f64> = rows
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .filter(|x| *x > 0.0)
-        .collect();
-    let (lo_exp, hi_exp) = if positive.is_empty() {
-        (-1, 1)
-    } else {
-        let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = positive.iter().copied().fold(0.0, f64::max);
-        let a = lo.log10().floor() as i32;
-        (a, (hi.log10().ceil() as i32).max(a + 1))
-    };
+    let (lo_exp, hi_exp) = log_decades(rows);
     let (left, top, w, h) = (60.0, 10.0, 520.0, 260.0);
     let x_of = |ms: f64| {
         let v = ms.max(10f64.powi(lo_exp)).log10();
@@ -176,11 +173,7 @@ pub fn latency_cdf(rows: &[(String, Vec<f64>)]) -> String {
     );
     for e in lo_exp..=hi_exp {
         let x = x_of(10f64.powi(e));
-        let label = if e >= 0 {
-            format!("{}", 10u64.pow(e as u32))
-        } else {
-            format!("{}", 10f64.powi(e))
-        };
+        let label = decade_label(e);
         let _ = write!(
             s,
             r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{}" class="grid"/><text x="{x:.1}" y="{}" text-anchor="middle" class="tick">{label} ms</text>"#,

@@ -127,22 +127,16 @@ pub fn set_metrics(tp: usize, fp: usize, fn_: usize) -> (f64, f64, f64) {
 
 /// recall@k, nDCG@k and reciprocal rank of a ranking against graded relevance, computed by
 /// `verity-eval` (the code `verity eval` checks against trec_eval) on the ranking as returned.
-/// `relevant` is the number of documents with a grade above 0 among `all_grades`.
+/// `all_grades` holds the grade of every judged document of the case.
 pub fn ranking_metrics(
     ranked: &[&str],
     grade: impl Fn(&str) -> u32,
-    relevant: usize,
     all_grades: &[u32],
     k: usize,
 ) -> RankingMetrics {
     let rels = ranked.iter().map(|d| Some(i64::from(grade(d)))).collect();
     let s =
         verity_eval::measures::score_ranking(rels, all_grades.iter().map(|g| i64::from(*g)), 1, k);
-    debug_assert_eq!(
-        relevant,
-        all_grades.iter().filter(|g| **g > 0).count(),
-        "relevant counts the graded documents"
-    );
     RankingMetrics {
         k,
         recall_at_k: s.recall,
@@ -233,14 +227,8 @@ impl CorrectnessValidator {
                     .copied()
                     .unwrap_or(u32::from(expected.contains(d)))
             };
-            let mut grades: Vec<u32> = case.relevance.values().copied().collect();
-            for f in &case.expected_files {
-                if !case.relevance.contains_key(f) {
-                    grades.push(1);
-                }
-            }
-            let relevant = grades.iter().filter(|g| **g > 0).count();
-            ranking_metrics(&ranked, grade, relevant, &grades, self.opts.k)
+            let grades: Vec<u32> = case.judgments().into_iter().map(|(_, g)| g).collect();
+            ranking_metrics(&ranked, grade, &grades, self.opts.k)
         });
 
         let mut reasons = Vec::new();
@@ -337,13 +325,13 @@ mod tests {
             "b" => 1,
             _ => 0,
         };
-        let m = ranking_metrics(&["x", "a", "b"], grade, 2, &[2, 1], 10);
+        let m = ranking_metrics(&["x", "a", "b"], grade, &[2, 1], 10);
         assert_eq!(m.recall_at_k, 1.0);
         assert_eq!(m.reciprocal_rank, 0.5);
         let dcg = 2.0 / 3f64.log2() + 1.0 / 4f64.log2();
         let idcg = 2.0 + 1.0 / 3f64.log2();
         assert!((m.ndcg_at_k - dcg / idcg).abs() < 1e-12);
-        let m = ranking_metrics(&["x", "a", "b"], grade, 2, &[2, 1], 1);
+        let m = ranking_metrics(&["x", "a", "b"], grade, &[2, 1], 1);
         assert_eq!((m.recall_at_k, m.ndcg_at_k), (0.0, 0.0));
     }
 }
