@@ -16,3 +16,4 @@
 pub mod chunk;
 pub mod embed;
 pub mod exact;
+pub mod minilm;
