@@ -17,3 +17,4 @@ pub mod chunk;
 pub mod embed;
 pub mod exact;
 pub mod minilm;
+pub mod store;

@@ -1,0 +1,571 @@
+//! The vector index of a corpus: every file's chunks with their embeddings, an HNSW graph over
+//! them (usearch, cosine), and the exact brute-force search kept beside it as the reference.
+//!
+//! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
+//! `meta.json` (settings, embedder, dimensions), `files.json` (each file's content hash and
+//! chunk line ranges, in path order), `vectors.f32` (every chunk's vector, little-endian, in
+//! the order of `files.json`) and `hnsw.usearch` (the graph). Keys in the graph are positions
+//! in that order. Each file is written to a temporary name and renamed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::chunk::{chunk, ChunkOptions};
+use crate::embed::{EmbedError, Embedder, HashEmbedder};
+use crate::exact;
+use crate::minilm::MiniLmEmbedder;
+
+/// Version of the on-disk layout.
+pub const VECTOR_FORMAT_VERSION: u32 = 1;
+
+/// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
+const SEARCH_SLOTS: usize = 64;
+
+/// Which embedder makes the vectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EmbedderSpec {
+    /// The built-in lexical embedder ([`HashEmbedder`]).
+    Hash { dim: usize },
+    /// all-MiniLM-L6-v2 from a local model directory ([`MiniLmEmbedder`]).
+    MiniLm { dir: PathBuf },
+}
+
+impl Default for EmbedderSpec {
+    fn default() -> Self {
+        EmbedderSpec::Hash { dim: 256 }
+    }
+}
+
+impl EmbedderSpec {
+    /// Loads the embedder (reads the model for MiniLM).
+    pub fn load(&self) -> Result<Arc<dyn Embedder>, EmbedError> {
+        Ok(match self {
+            EmbedderSpec::Hash { dim } => Arc::new(HashEmbedder::new(*dim)),
+            EmbedderSpec::MiniLm { dir } => Arc::new(MiniLmEmbedder::load(dir)?),
+        })
+    }
+}
+
+/// HNSW parameters (usearch's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HnswParams {
+    /// Edges per node (M).
+    pub connectivity: usize,
+    /// Candidate list size while building (efConstruction).
+    pub expansion_add: usize,
+    /// Candidate list size while searching (ef); at least k is used.
+    pub expansion_search: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+        }
+    }
+}
+
+/// Everything that decides what the vector index holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VectorConfig {
+    pub embedder: EmbedderSpec,
+    pub chunk: ChunkSettings,
+    pub hnsw: HnswParams,
+}
+
+/// [`ChunkOptions`] as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkSettings {
+    pub lines: usize,
+    pub overlap: usize,
+}
+
+impl Default for ChunkSettings {
+    fn default() -> Self {
+        let d = ChunkOptions::default();
+        ChunkSettings {
+            lines: d.lines,
+            overlap: d.overlap,
+        }
+    }
+}
+
+impl From<ChunkSettings> for ChunkOptions {
+    fn from(c: ChunkSettings) -> Self {
+        ChunkOptions {
+            lines: c.lines,
+            overlap: c.overlap,
+        }
+    }
+}
+
+/// One file's chunks and vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileVectors {
+    pub path: String,
+    /// Hash of the file's bytes, so an update re-embeds only changed files.
+    pub hash: u64,
+    /// 1-based inclusive line ranges of the chunks.
+    pub chunks: Vec<(usize, usize)>,
+    #[serde(skip)]
+    pub vectors: Vec<Vec<f32>>,
+}
+
+impl FileVectors {
+    /// Chunks `text` and embeds every chunk.
+    pub fn embed(
+        embedder: &dyn Embedder,
+        opts: ChunkOptions,
+        path: &str,
+        hash: u64,
+        text: &str,
+    ) -> Result<FileVectors, EmbedError> {
+        let chunks = chunk(text, opts);
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        let vectors = embedder.embed(&texts)?;
+        Ok(FileVectors {
+            path: path.to_owned(),
+            hash,
+            chunks: chunks.iter().map(|c| (c.first_line, c.last_line)).collect(),
+            vectors,
+        })
+    }
+}
+
+/// A chunk found by a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkHit {
+    pub path: String,
+    pub first_line: usize,
+    pub last_line: usize,
+    /// Cosine similarity with the query.
+    pub similarity: f32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    format_version: u32,
+    config: VectorConfig,
+    embedder: String,
+    dim: usize,
+    chunks: usize,
+}
+
+/// A vector index failure.
+#[derive(Debug, thiserror::Error)]
+pub enum VectorError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error("hnsw index: {0}")]
+    Hnsw(String),
+}
+
+/// The vector index of a corpus.
+pub struct VectorIndex {
+    config: VectorConfig,
+    embedder_name: String,
+    dim: usize,
+    files: Vec<FileVectors>,
+    /// Chunk position → (file position, chunk position in the file).
+    locations: Vec<(u32, u32)>,
+    /// Every chunk's vector, in position order (for exact search and saving).
+    vectors: Vec<Vec<f32>>,
+    hnsw: Index,
+}
+
+impl std::fmt::Debug for VectorIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorIndex")
+            .field("embedder", &self.embedder_name)
+            .field("dim", &self.dim)
+            .field("files", &self.files.len())
+            .field("chunks", &self.locations.len())
+            .finish()
+    }
+}
+
+fn is_zero(v: &[f32]) -> bool {
+    v.iter().all(|x| *x == 0.0)
+}
+
+impl VectorIndex {
+    /// Assembles the index from per-file vectors (any order) and builds the HNSW graph, adding
+    /// vectors in parallel. Zero vectors (a chunk with no features) are kept but never found.
+    pub fn assemble(
+        config: VectorConfig,
+        embedder: &dyn Embedder,
+        mut files: Vec<FileVectors>,
+    ) -> Result<VectorIndex, VectorError> {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let dim = embedder.dim();
+        let mut locations = Vec::new();
+        let mut vectors = Vec::new();
+        for (fi, f) in files.iter_mut().enumerate() {
+            if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
+                return Err(VectorError::Embed(EmbedError(format!(
+                    "{}: {} vectors of the wrong shape for {} chunks",
+                    f.path,
+                    f.vectors.len(),
+                    f.chunks.len()
+                ))));
+            }
+            for (ci, v) in std::mem::take(&mut f.vectors).into_iter().enumerate() {
+                locations.push((fi as u32, ci as u32));
+                vectors.push(v);
+            }
+        }
+        let hnsw = new_hnsw(dim, &config.hnsw)?;
+        hnsw.reserve_capacity_and_threads(vectors.len().max(1), SEARCH_SLOTS)
+            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        vectors
+            .par_iter()
+            .enumerate()
+            .filter(|(_, v)| !is_zero(v))
+            .try_for_each(|(i, v)| hnsw.add(i as u64, v))
+            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        Ok(VectorIndex {
+            config,
+            embedder_name: embedder.name(),
+            dim,
+            files,
+            locations,
+            vectors,
+            hnsw,
+        })
+    }
+
+    pub fn config(&self) -> &VectorConfig {
+        &self.config
+    }
+
+    /// The name of the embedder that made the vectors.
+    pub fn embedder_name(&self) -> &str {
+        &self.embedder_name
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        self.locations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.locations.is_empty()
+    }
+
+    /// The files, in path order, without their vectors.
+    pub fn files(&self) -> &[FileVectors] {
+        &self.files
+    }
+
+    /// A file's vectors with their chunks, for reuse when the file has not changed.
+    pub fn file_vectors(&self, path: &str) -> Option<FileVectors> {
+        let fi = self
+            .files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .ok()?;
+        let first = self.locations.partition_point(|(f, _)| (*f as usize) < fi);
+        let f = &self.files[fi];
+        Some(FileVectors {
+            vectors: self.vectors[first..first + f.chunks.len()].to_vec(),
+            ..f.clone()
+        })
+    }
+
+    fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
+        let (fi, ci) = self.locations[pos];
+        let f = &self.files[fi as usize];
+        let (first_line, last_line) = f.chunks[ci as usize];
+        ChunkHit {
+            path: f.path.clone(),
+            first_line,
+            last_line,
+            similarity,
+        }
+    }
+
+    /// Changes the search expansion (ef) for later searches.
+    pub fn set_expansion_search(&self, ef: usize) {
+        self.hnsw.change_expansion_search(ef.max(1));
+    }
+
+    /// Approximate k nearest chunks by cosine similarity, best first (HNSW).
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
+        if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
+            return Ok(Vec::new());
+        }
+        if query.len() != self.dim {
+            return Err(VectorError::Hnsw(format!(
+                "query has {} dimensions, the index {}",
+                query.len(),
+                self.dim
+            )));
+        }
+        let m = self
+            .hnsw
+            .search(query, k)
+            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        let mut hits: Vec<ChunkHit> = m
+            .keys
+            .iter()
+            .zip(&m.distances)
+            .map(|(key, d)| self.hit(*key as usize, 1.0 - d))
+            .collect();
+        // usearch orders by distance; equal distances are put in a stable, documented order.
+        hits.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then_with(|| a.path.cmp(&b.path))
+                .then(a.first_line.cmp(&b.first_line))
+        });
+        Ok(hits)
+    }
+
+    /// Exact k nearest chunks (every vector scored): the reference for [`search`](Self::search).
+    pub fn exact(&self, query: &[f32], k: usize) -> Vec<ChunkHit> {
+        if is_zero(query) {
+            return Vec::new();
+        }
+        exact::knn(query, &self.vectors, usize::MAX)
+            .into_iter()
+            .filter(|(i, _)| !is_zero(&self.vectors[*i]))
+            .take(k)
+            .map(|(i, s)| self.hit(i, s))
+            .collect()
+    }
+
+    /// Writes the index into `dir` (created if needed).
+    pub fn save(&self, dir: &Path) -> Result<(), VectorError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| VectorError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let meta = Meta {
+            format_version: VECTOR_FORMAT_VERSION,
+            config: self.config.clone(),
+            embedder: self.embedder_name.clone(),
+            dim: self.dim,
+            chunks: self.locations.len(),
+        };
+        let mut raw = Vec::with_capacity(self.vectors.len() * self.dim * 4);
+        for v in &self.vectors {
+            for x in v {
+                raw.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let write = |name: &str, bytes: &[u8]| -> Result<(), VectorError> {
+            let tmp = dir.join(format!("{name}.tmp"));
+            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
+        };
+        write("vectors.f32", &raw)?;
+        write(
+            "files.json",
+            &serde_json::to_vec(&self.files).expect("files serialize"),
+        )?;
+        let tmp = dir.join("hnsw.usearch.tmp");
+        self.hnsw
+            .save(&tmp.to_string_lossy())
+            .map_err(|e| VectorError::Hnsw(format!("{}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, dir.join("hnsw.usearch")).map_err(io(&tmp))?;
+        // The meta goes last: a directory without it is not an index.
+        write(
+            "meta.json",
+            &serde_json::to_vec_pretty(&meta).expect("meta serializes"),
+        )
+    }
+
+    /// Opens an index written by [`save`](Self::save).
+    pub fn open(dir: &Path) -> Result<VectorIndex, VectorError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| VectorError::Io { path, source })
+        };
+        let corrupt = |name: &str, detail: String| VectorError::Corrupt {
+            path: dir.join(name),
+            detail,
+        };
+        let meta: Meta = serde_json::from_slice(&read("meta.json")?)
+            .map_err(|e| corrupt("meta.json", e.to_string()))?;
+        if meta.format_version != VECTOR_FORMAT_VERSION {
+            return Err(corrupt(
+                "meta.json",
+                format!(
+                    "format version {} (this engine reads {VECTOR_FORMAT_VERSION}); rebuild the index",
+                    meta.format_version
+                ),
+            ));
+        }
+        let files: Vec<FileVectors> = serde_json::from_slice(&read("files.json")?)
+            .map_err(|e| corrupt("files.json", e.to_string()))?;
+        let raw = read("vectors.f32")?;
+        let count: usize = files.iter().map(|f| f.chunks.len()).sum();
+        if count != meta.chunks || raw.len() != count * meta.dim * 4 {
+            return Err(corrupt(
+                "vectors.f32",
+                format!(
+                    "{} bytes for {count} chunks of {} dimensions",
+                    raw.len(),
+                    meta.dim
+                ),
+            ));
+        }
+        let vectors: Vec<Vec<f32>> = raw
+            .chunks_exact(meta.dim.max(1) * 4)
+            .map(|v| {
+                v.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            })
+            .collect();
+        let locations = files
+            .iter()
+            .enumerate()
+            .flat_map(|(fi, f)| (0..f.chunks.len()).map(move |ci| (fi as u32, ci as u32)))
+            .collect();
+        let hnsw = new_hnsw(meta.dim, &meta.config.hnsw)?;
+        let path = dir.join("hnsw.usearch");
+        hnsw.load(&path.to_string_lossy())
+            .map_err(|e| corrupt("hnsw.usearch", e.to_string()))?;
+        hnsw.reserve_capacity_and_threads(count.max(1), SEARCH_SLOTS)
+            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        hnsw.change_expansion_search(meta.config.hnsw.expansion_search);
+        Ok(VectorIndex {
+            config: meta.config,
+            embedder_name: meta.embedder,
+            dim: meta.dim,
+            files,
+            locations,
+            vectors,
+            hnsw,
+        })
+    }
+}
+
+fn new_hnsw(dim: usize, p: &HnswParams) -> Result<Index, VectorError> {
+    let options = IndexOptions {
+        dimensions: dim,
+        metric: MetricKind::Cos,
+        quantization: ScalarKind::F32,
+        connectivity: p.connectivity,
+        expansion_add: p.expansion_add,
+        expansion_search: p.expansion_search,
+        multi: false,
+    };
+    Index::new(&options).map_err(|e| VectorError::Hnsw(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(n: usize) -> Vec<(String, String)> {
+        let words = [
+            "parse", "request", "error", "cache", "store", "matrix", "server", "token", "query",
+            "index", "thread", "socket",
+        ];
+        (0..n)
+            .map(|i| {
+                let text: String = (0..60)
+                    .map(|l| {
+                        format!(
+                            "fn {}_{}(x: {}) -> {} {{}}\n",
+                            words[(i * 7 + l) % words.len()],
+                            words[(i + l * 3) % words.len()],
+                            words[(i * l) % words.len()],
+                            l
+                        )
+                    })
+                    .collect();
+                (format!("src/f{i:03}.rs"), text)
+            })
+            .collect()
+    }
+
+    fn build(n: usize) -> VectorIndex {
+        let e = HashEmbedder::new(64);
+        let config = VectorConfig {
+            embedder: EmbedderSpec::Hash { dim: 64 },
+            ..VectorConfig::default()
+        };
+        let files = corpus(n)
+            .iter()
+            .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
+            .collect();
+        VectorIndex::assemble(config, &e, files).unwrap()
+    }
+
+    #[test]
+    fn hnsw_agrees_with_exact_search_and_survives_a_round_trip() {
+        let index = build(60);
+        assert_eq!(index.len(), 120, "two 40-line chunks per 60-line file");
+        let q = HashEmbedder::new(64).embed_one("parse request error");
+        let exact = index.exact(&q, 10);
+        let approx = index.search(&q, 10).unwrap();
+        assert_eq!(exact.len(), 10);
+        let kth = exact[9].similarity;
+        let found = approx.iter().filter(|h| h.similarity >= kth - 1e-3).count();
+        assert!(found >= 9, "recall {found}/10");
+        for w in approx.windows(2) {
+            assert!(w[0].similarity >= w[1].similarity);
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let reopened = VectorIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.exact(&q, 10), exact);
+        assert_eq!(reopened.search(&q, 10).unwrap(), approx);
+        assert_eq!(
+            reopened.file_vectors("src/f007.rs"),
+            index.file_vectors("src/f007.rs")
+        );
+        assert!(reopened.file_vectors("nope").is_none());
+    }
+
+    #[test]
+    fn a_damaged_index_is_reported_with_its_file() {
+        let index = build(3);
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        std::fs::write(dir.path().join("vectors.f32"), b"short").unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("vectors.f32"), "{err}");
+        std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("meta.json"), "{err}");
+    }
+
+    #[test]
+    fn zero_queries_and_zero_chunks_find_nothing() {
+        let e = HashEmbedder::new(16);
+        let files = vec![
+            FileVectors::embed(&e, ChunkOptions::default(), "a", 0, ":: -> {}\n").unwrap(),
+            FileVectors::embed(&e, ChunkOptions::default(), "b", 0, "parse me\n").unwrap(),
+        ];
+        let index = VectorIndex::assemble(VectorConfig::default(), &e, files).unwrap();
+        let q = e.embed_one("parse");
+        let paths = |hs: Vec<ChunkHit>| hs.into_iter().map(|h| h.path).collect::<Vec<_>>();
+        assert_eq!(paths(index.exact(&q, 10)), ["b"]);
+        assert_eq!(paths(index.search(&q, 10).unwrap()), ["b"]);
+        assert!(index.exact(&e.embed_one("::"), 10).is_empty());
+    }
+}
