@@ -36,6 +36,10 @@ pub enum EngineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Vector or hybrid search cannot run: no vectors in the index, the model cannot load, or
+    /// the vector index failed.
+    #[error("vector search unavailable: {0}")]
+    Vector(String),
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
 }

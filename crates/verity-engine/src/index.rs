@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -18,7 +20,9 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::error::EngineError;
 use crate::schema::{build_schema, register_tokenizers, Fields};
 use crate::text::{decode, Undecodable};
+use crate::vector::{VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
+use verity_vector::store::{FileVectors, VectorConfig, VectorIndex};
 
 /// Version of the on-disk format (schema, tokenizers, text rules). Bump on any change that
 /// makes an old index answer differently.
@@ -35,6 +39,9 @@ pub struct IndexMeta {
     /// Absolute path of the corpus root when last indexed.
     pub root: String,
     pub walk: WalkOptions,
+    /// Settings of the vector index in `vectors/`; none when the index has no vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<VectorConfig>,
 }
 
 /// Settings for [`CodeIndex::build`].
@@ -47,6 +54,21 @@ pub struct BuildOptions {
     pub threads: usize,
     /// Memory budget per indexing thread, in bytes.
     pub memory_per_thread: usize,
+    /// Build a vector index (chunks, embeddings, HNSW) with these settings; `None` for a
+    /// text-only index. An update re-embeds only the files whose content changed.
+    pub vectors: Option<VectorConfig>,
+    /// Called as files are embedded, with (files done, files in all).
+    pub progress: Option<ProgressHook>,
+}
+
+/// A callback for build progress: (done, total).
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl Default for BuildOptions {
@@ -58,6 +80,8 @@ impl Default for BuildOptions {
                 .map_or(1, |n| n.get())
                 .min(4),
             memory_per_thread: 128 * 1024 * 1024,
+            vectors: Some(VectorConfig::default()),
+            progress: None,
         }
     }
 }
@@ -77,6 +101,10 @@ pub struct BuildReport {
     pub skipped: Vec<Skipped>,
     /// Bytes of the files read and indexed in this run.
     pub bytes_indexed: u64,
+    /// Chunks in the vector index (0 without vectors).
+    pub chunks: usize,
+    /// Files whose chunks were embedded in this run (the others' vectors were reused).
+    pub embedded_files: usize,
     #[serde(serialize_with = "ser_duration_ms")]
     pub elapsed: Duration,
 }
@@ -103,6 +131,7 @@ pub struct CodeIndex {
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
     pub(crate) meta: IndexMeta,
+    pub(crate) vectors: Option<Arc<VectorState>>,
 }
 
 /// Per-file state remembered by the index, for change detection.
@@ -192,12 +221,17 @@ impl CodeIndex {
                 path: dir.to_path_buf(),
                 detail: e.to_string(),
             })?;
+        let vectors = match meta.vectors {
+            Some(_) => VectorState::open(dir)?.map(Arc::new),
+            None => None,
+        };
         Ok(CodeIndex {
             dir: dir.to_path_buf(),
             index,
             reader,
             fields,
             meta,
+            vectors,
         })
     }
 
@@ -349,17 +383,39 @@ impl CodeIndex {
         report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         report.lossy.sort();
 
-        let meta = IndexMeta {
+        let mut meta = IndexMeta {
             format_version: FORMAT_VERSION,
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             root: root_abs.to_string_lossy().into_owned(),
             walk: opts.walk.clone(),
+            vectors: None,
         };
         writer.commit()?;
         writer.wait_merging_threads()?;
+        // The meta names vectors only once they are written: an interrupted vector build
+        // leaves a text index that says it has none.
         write_meta(dir, &meta)?;
 
-        let code_index = Self::from_parts(dir, index, meta)?;
+        let mut code_index = Self::from_parts(dir, index, meta.clone())?;
+        let vdir = dir.join(VECTOR_DIR);
+        match &opts.vectors {
+            Some(config) => {
+                let (state, embedded) = code_index.build_vectors(config, opts.progress.as_ref())?;
+                report.chunks = state.index.len();
+                report.embedded_files = embedded;
+                meta.vectors = Some(config.clone());
+                write_meta(dir, &meta)?;
+                code_index.meta = meta;
+                code_index.vectors = Some(Arc::new(state));
+            }
+            None if vdir.exists() => {
+                std::fs::remove_dir_all(&vdir).map_err(|e| EngineError::Io {
+                    path: vdir.clone(),
+                    source: e,
+                })?;
+            }
+            None => {}
+        }
         report.files = code_index.num_files();
         report.elapsed = started.elapsed();
         Ok((code_index, report))
@@ -432,6 +488,57 @@ impl CodeIndex {
             }
         }
         Ok(out)
+    }
+
+    /// Builds the vector index of the files now in the text index, reusing the vectors of
+    /// files whose content hash is unchanged since the last build with the same settings.
+    /// Returns the state and the number of files embedded.
+    fn build_vectors(
+        &self,
+        config: &VectorConfig,
+        progress: Option<&ProgressHook>,
+    ) -> Result<(VectorState, usize), EngineError> {
+        let vector_err = |e: &dyn std::fmt::Display| EngineError::Vector(e.to_string());
+        let embedder = config.embedder.load().map_err(|e| vector_err(&e))?;
+        let vdir = self.dir.join(VECTOR_DIR);
+        let old = VectorIndex::open(&vdir)
+            .ok()
+            .filter(|o| o.config() == config && o.embedder_name() == embedder.name());
+        let files = self.files()?;
+        let total = files.len();
+        let done = AtomicUsize::new(0);
+        let embedded = AtomicUsize::new(0);
+        let vectors: Vec<FileVectors> = files
+            .par_iter()
+            .map(|(path, stamp)| -> Result<FileVectors, EngineError> {
+                let reused = old
+                    .as_ref()
+                    .and_then(|o| o.file_vectors(path))
+                    .filter(|fv| fv.hash == stamp.hash);
+                let fv = match reused {
+                    Some(fv) => fv,
+                    None => {
+                        let text = self.content(path)?.unwrap_or_default();
+                        embedded.fetch_add(1, Ordering::Relaxed);
+                        FileVectors::embed(&*embedder, config.chunk.into(), path, stamp.hash, &text)
+                            .map_err(|e| vector_err(&e))?
+                    }
+                };
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(p) = progress {
+                    (p.0)(n, total);
+                }
+                Ok(fv)
+            })
+            .collect::<Result<_, _>>()?;
+        drop(old);
+        let index = VectorIndex::assemble(config.clone(), &*embedder, vectors)
+            .map_err(|e| vector_err(&e))?;
+        index.save(&vdir).map_err(|e| vector_err(&e))?;
+        Ok((
+            VectorState::new(index, Some(embedder)),
+            embedded.into_inner(),
+        ))
     }
 
     /// Number of files in the index.

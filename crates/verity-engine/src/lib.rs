@@ -23,7 +23,8 @@
 //!
 //! Modules, in dependency order: [`text`] (bytes to text), [`tokenizer`], [`query`] (syntax and
 //! parser), [`matcher`] (exact verification), [`walk`] (which files), [`schema`], [`plan`]
-//! (candidates), [`index`] (build, update, open), [`search`], with [`deadline`] and [`error`].
+//! (candidates), [`index`] (build, update, open), [`search`], [`vector`] (vector and hybrid
+//! queries over the `verity-vector` index), with [`deadline`] and [`error`].
 
 pub mod deadline;
 pub mod error;
@@ -35,6 +36,7 @@ pub mod schema;
 pub mod search;
 pub mod text;
 pub mod tokenizer;
+pub mod vector;
 pub mod walk;
 
 /// The engine's version, for reports.
@@ -43,6 +45,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use deadline::{CancelToken, Deadline, Interrupted};
 pub use error::EngineError;
 pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};
-pub use query::{parse, Query, QueryError};
+pub use query::{parse, parse_request, Query, QueryError, Request};
 pub use search::{LineMatch, SearchHit, SearchOptions, SearchResults};
+pub use vector::{ChunkMatch, FusionRanks};
+pub use verity_vector::store::{EmbedderSpec, HnswParams, VectorConfig};
 pub use walk::{SkipReason, Skipped, WalkOptions};

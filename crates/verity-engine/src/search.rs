@@ -14,8 +14,9 @@ use crate::error::EngineError;
 use crate::index::CodeIndex;
 use crate::matcher::{FileText, Matcher};
 use crate::plan::{candidates, scoring_terms};
-use crate::query::{parse, Query};
+use crate::query::{parse_request, Query, Request};
 use crate::text::display_line;
+use crate::vector::{ChunkMatch, FusionRanks};
 
 /// How to run a search.
 #[derive(Debug, Clone, Default)]
@@ -42,12 +43,19 @@ pub struct LineMatch {
 pub struct SearchHit {
     /// Corpus-relative path with `/` separators.
     pub path: String,
-    /// BM25 of the query's words in the code field; 0 for queries without words.
+    /// Text queries: BM25 of the query's words in the code field (0 for queries without
+    /// words). Vector queries: the best chunk's cosine similarity. Hybrid: the fused score.
     pub score: f32,
-    /// Number of matching lines (exact, even when `lines` is capped).
+    /// Number of matching lines (exact, even when `lines` is capped); 0 for vector hits.
     pub line_count: usize,
     /// Matching lines, in order.
     pub lines: Vec<LineMatch>,
+    /// Vector and hybrid queries: the file's chunks among the nearest, best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkMatch>,
+    /// Hybrid queries: the file's ranks in the fused rankings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fusion: Option<FusionRanks>,
 }
 
 /// The answer to a query.
@@ -122,10 +130,13 @@ impl SegmentCollector for AllScoredSegment {
 }
 
 impl CodeIndex {
-    /// Parses and runs a query.
+    /// Parses and runs a query: a text query, or a `vector:` or `hybrid:` query.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, EngineError> {
-        let q = parse(query)?;
-        self.search_query(&q, opts)
+        match parse_request(query)? {
+            Request::Text(q) => self.search_query(&q, opts),
+            Request::Vector(q) => self.search_vector(&q, opts),
+            Request::Hybrid(q) => self.search_hybrid(&q, opts),
+        }
     }
 
     /// Runs a parsed query.
@@ -204,6 +215,8 @@ impl CodeIndex {
                     score: if scoring { score } else { 0.0 },
                     line_count,
                     lines,
+                    chunks: Vec::new(),
+                    fusion: None,
                 }))
             })
             .collect::<Result<_, _>>()?;

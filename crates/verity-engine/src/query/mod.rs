@@ -4,8 +4,13 @@
 //! oracle in `verity-validation` implements the same document independently.
 
 mod parser;
+mod request;
 
 pub use parser::parse;
+pub use request::{
+    parse_request, rrf_score, HybridQuery, Request, VectorQuery, DEFAULT_DEPTH, DEFAULT_K, MAX_K,
+    RRF_K,
+};
 
 use std::fmt;
 

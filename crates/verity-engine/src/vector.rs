@@ -1,0 +1,263 @@
+//! Vector and hybrid search: the engine's side of `vector:` and `hybrid:` queries.
+//!
+//! The index keeps a [`VectorIndex`] (chunks, embeddings, HNSW graph) in `vectors/` beside the
+//! tantivy index. A `vector:` query embeds its text, asks the graph for the k nearest chunks and
+//! rolls them up to files (a file ranks by its best chunk). A `hybrid:` query fuses the BM25
+//! ranking of its text query with the vector ranking by reciprocal rank fusion.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use serde::Serialize;
+use verity_vector::embed::Embedder;
+use verity_vector::store::{ChunkHit, VectorIndex};
+
+use crate::error::EngineError;
+use crate::index::CodeIndex;
+use crate::query::{rrf_score, HybridQuery, VectorQuery};
+use crate::search::{SearchHit, SearchOptions, SearchResults};
+
+/// Directory of the vector index inside the index directory.
+pub const VECTOR_DIR: &str = "vectors";
+
+/// A chunk of a file returned by a vector or hybrid query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkMatch {
+    pub first_line: usize,
+    pub last_line: usize,
+    /// Cosine similarity with the query.
+    pub similarity: f32,
+}
+
+/// Where a hybrid hit stood in the two fused rankings (1-based; `None`: not in that ranking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FusionRanks {
+    pub text: Option<usize>,
+    pub vector: Option<usize>,
+}
+
+/// The vector index of an open [`CodeIndex`] and its embedder, loaded on first use (a model
+/// takes a moment to load and text-only sessions never need it).
+pub(crate) struct VectorState {
+    pub(crate) index: VectorIndex,
+    embedder: OnceLock<Result<Arc<dyn Embedder>, String>>,
+}
+
+impl VectorState {
+    pub(crate) fn open(dir: &Path) -> Result<Option<VectorState>, EngineError> {
+        let vdir = dir.join(VECTOR_DIR);
+        if !vdir.join("meta.json").exists() {
+            return Ok(None);
+        }
+        let index = VectorIndex::open(&vdir).map_err(|e| EngineError::IndexCorrupt {
+            path: vdir.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(Some(VectorState::new(index, None)))
+    }
+
+    pub(crate) fn new(index: VectorIndex, embedder: Option<Arc<dyn Embedder>>) -> VectorState {
+        let cell = OnceLock::new();
+        if let Some(e) = embedder {
+            let _ = cell.set(Ok(e));
+        }
+        VectorState {
+            index,
+            embedder: cell,
+        }
+    }
+
+    fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
+        self.embedder
+            .get_or_init(|| {
+                self.index
+                    .config()
+                    .embedder
+                    .load()
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(EngineError::Vector)
+    }
+
+    fn embed(&self, text: &str) -> Result<Vec<f32>, EngineError> {
+        let e = self.embedder()?;
+        let mut v = e
+            .embed(&[text])
+            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        Ok(v.pop().unwrap_or_default())
+    }
+}
+
+/// Files of chunk hits, in order of their best chunk, each with its chunks.
+fn roll_up(chunks: Vec<ChunkHit>) -> Vec<(String, Vec<ChunkMatch>)> {
+    let mut order: Vec<(String, Vec<ChunkMatch>)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for c in chunks {
+        let m = ChunkMatch {
+            first_line: c.first_line,
+            last_line: c.last_line,
+            similarity: c.similarity,
+        };
+        match at.get(&c.path) {
+            Some(&i) => order[i].1.push(m),
+            None => {
+                at.insert(c.path.clone(), order.len());
+                order.push((c.path, vec![m]));
+            }
+        }
+    }
+    order
+}
+
+impl CodeIndex {
+    fn vector_state(&self) -> Result<&VectorState, EngineError> {
+        self.vectors.as_deref().ok_or_else(|| {
+            EngineError::Vector(format!(
+                "the index at {} has no vectors (build it with vectors: `verity index --embedder hash`)",
+                self.dir.display()
+            ))
+        })
+    }
+
+    /// The vector index, when the index has one.
+    pub fn vector_index(&self) -> Option<&VectorIndex> {
+        self.vectors.as_deref().map(|s| &s.index)
+    }
+
+    /// Embeds `text` with the index's embedder.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>, EngineError> {
+        self.vector_state()?.embed(text)
+    }
+
+    /// Runs a `vector:` query.
+    pub fn search_vector(
+        &self,
+        q: &VectorQuery,
+        opts: &SearchOptions,
+    ) -> Result<SearchResults, EngineError> {
+        let started = Instant::now();
+        opts.deadline.check()?;
+        let state = self.vector_state()?;
+        let v = state.embed(&q.text)?;
+        opts.deadline.check()?;
+        let mut chunks = state
+            .index
+            .search(&v, q.k)
+            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        if let Some(min) = q.min_similarity {
+            chunks.retain(|c| c.similarity >= min);
+        }
+        let candidates = chunks.len();
+        let mut hits: Vec<SearchHit> = roll_up(chunks)
+            .into_iter()
+            .map(|(path, chunks)| SearchHit {
+                path,
+                score: chunks[0].similarity,
+                line_count: 0,
+                lines: Vec::new(),
+                chunks,
+                fusion: None,
+            })
+            .collect();
+        let total = hits.len();
+        if let Some(limit) = opts.limit {
+            hits.truncate(limit);
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            candidates,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Runs a `hybrid:` query: the text query's files ranked by BM25 (score descending, then
+    /// path) and the files of the `depth` nearest chunks ranked by their best chunk, fused by
+    /// reciprocal rank fusion; the `k` best files, ties by path.
+    pub fn search_hybrid(
+        &self,
+        q: &HybridQuery,
+        opts: &SearchOptions,
+    ) -> Result<SearchResults, EngineError> {
+        let started = Instant::now();
+        let text_opts = SearchOptions {
+            limit: None,
+            ..opts.clone()
+        };
+        let text = self.search_query(&q.query, &text_opts)?;
+        let state = self.vector_state()?;
+        let v = state.embed(&q.text)?;
+        opts.deadline.check()?;
+        let chunks = state
+            .index
+            .search(&v, q.depth)
+            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        let candidates = text.candidates + chunks.len();
+        let vector_files = roll_up(chunks);
+
+        let mut fused: HashMap<String, SearchHit> = HashMap::new();
+        for (rank, hit) in text.hits.into_iter().enumerate() {
+            let path = hit.path.clone();
+            fused.insert(
+                path,
+                SearchHit {
+                    fusion: Some(FusionRanks {
+                        text: Some(rank + 1),
+                        vector: None,
+                    }),
+                    ..hit
+                },
+            );
+        }
+        for (rank, (path, chunks)) in vector_files.into_iter().enumerate() {
+            let entry = fused.entry(path.clone()).or_insert_with(|| SearchHit {
+                path,
+                score: 0.0,
+                line_count: 0,
+                lines: Vec::new(),
+                chunks: Vec::new(),
+                fusion: Some(FusionRanks {
+                    text: None,
+                    vector: None,
+                }),
+            });
+            entry.chunks = chunks;
+            if let Some(f) = entry.fusion.as_mut() {
+                f.vector = Some(rank + 1);
+            }
+        }
+        let mut hits: Vec<SearchHit> = fused
+            .into_values()
+            .map(|mut h| {
+                let f = h.fusion.expect("every fused hit has ranks");
+                h.score = rrf_score(f.text, f.vector, q.text_weight, q.vector_weight) as f32;
+                h
+            })
+            .filter(|h| h.score > 0.0)
+            .collect();
+        hits.sort_by(|a, b| {
+            let fa = a.fusion.expect("ranks");
+            let fb = b.fusion.expect("ranks");
+            // Compare the exact (f64) fused scores, not the f32 copies in `score`.
+            rrf_score(fb.text, fb.vector, q.text_weight, q.vector_weight)
+                .total_cmp(&rrf_score(
+                    fa.text,
+                    fa.vector,
+                    q.text_weight,
+                    q.vector_weight,
+                ))
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        let total = hits.len();
+        hits.truncate(q.k.min(opts.limit.unwrap_or(usize::MAX)));
+        Ok(SearchResults {
+            hits,
+            total,
+            candidates,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
