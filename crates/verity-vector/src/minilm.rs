@@ -194,7 +194,11 @@ impl MiniLmEmbedder {
                 ));
             }
         }
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
             return Err(err(
                 &config_path,
                 "hidden_size is not a multiple of num_attention_heads",
