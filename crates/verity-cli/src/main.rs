@@ -55,11 +55,12 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TruthCommand {
-    /// Mine cases of every text query type from a corpus; the oracle computes expected files.
+    /// Mine cases of every query type from a corpus; the oracle computes expected files.
     Generate {
         /// The corpus directory.
         corpus: PathBuf,
-        /// Number of cases (balanced across the eight text query types).
+        /// Number of cases (balanced across the query types: eight text types, plus Vector and
+        /// Hybrid unless --embedder none).
         #[arg(long, default_value_t = 1000)]
         cases: usize,
         /// Random seed: the same seed and corpus give the same truth.
@@ -70,6 +71,8 @@ pub enum TruthCommand {
         output: PathBuf,
         #[command(flatten)]
         walk: WalkArgs,
+        #[command(flatten)]
+        vectors: VectorArgs,
     },
     /// Check a ground-truth file; with --corpus, also its fingerprint and the oracle's agreement.
     Check {
@@ -177,6 +180,8 @@ pub struct ValidateArgs {
     pub profile: Option<String>,
     #[command(flatten)]
     pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vectors: VectorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +370,47 @@ pub struct BenchSearchArgs {
     pub walk: WalkArgs,
 }
 
+/// Which embedder makes chunk vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbedderKind {
+    /// Built in, no download: feature hashing of identifier sub-words and trigrams (lexical).
+    Hash,
+    /// all-MiniLM-L6-v2 from a local model directory (--model or VERITY_MINILM_DIR).
+    Minilm,
+    /// No vector index: vector: and hybrid: queries are unavailable.
+    None,
+}
+
+/// The vector index: embedder, chunking and HNSW parameters (docs/query-language.md §5).
+#[derive(Debug, Args, Clone)]
+pub struct VectorArgs {
+    /// Embedder for vector: and hybrid: queries.
+    #[arg(long, value_enum, default_value_t = EmbedderKind::Hash)]
+    pub embedder: EmbedderKind,
+    /// MiniLM model directory (config.json, tokenizer.json, model.safetensors)
+    /// [default: $VERITY_MINILM_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Dimensions of the hash embedder.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub hash_dim: usize,
+    /// Lines per chunk.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub chunk_lines: usize,
+    /// Lines shared by consecutive chunks.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub chunk_overlap: usize,
+    /// HNSW edges per node (M).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub hnsw_m: usize,
+    /// HNSW candidate list while building (efConstruction).
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub hnsw_ef_construction: usize,
+    /// HNSW candidate list while searching (ef).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub hnsw_ef: usize,
+}
+
 /// Which files of the tree are indexed (ripgrep's defaults unless changed).
 #[derive(Debug, Args, Clone)]
 pub struct WalkArgs {
@@ -394,6 +440,8 @@ pub struct IndexArgs {
     pub rebuild: bool,
     #[command(flatten)]
     pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vectors: VectorArgs,
     /// List every skipped and lossily decoded file.
     #[arg(short, long)]
     pub verbose: bool,

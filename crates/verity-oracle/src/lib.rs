@@ -8,13 +8,22 @@
 //! * [`corpus`] — which files, and their text (section 1 of the document), and the corpus
 //!   fingerprint;
 //! * [`syntax`] — modes and the structured grammar (sections 2 to 4);
-//! * [`eval`] — the meaning of every term, evaluated by brute force.
+//! * [`eval`] — the meaning of every term, evaluated by brute force;
+//! * [`request`] — `vector:` and `hybrid:` requests (section 7);
+//! * [`bm25`] — the text ranking (section 6), every token counted again;
+//! * [`nearest`] — chunks, exact nearest neighbours and reciprocal rank fusion (sections 5
+//!   and 7). Its one shared piece is the embedding function, from `verity-vector`: it defines
+//!   similarity, and the MiniLM model is checked against an independent reference.
 
+pub mod bm25;
 pub mod corpus;
 pub mod eval;
+pub mod nearest;
+pub mod request;
 pub mod syntax;
 
 pub use corpus::{Corpus, CorpusFile, CorpusRules};
+pub use request::{read_request, Request};
 pub use syntax::{read_query, Expr, SyntaxError};
 
 use std::collections::BTreeSet;

@@ -12,6 +12,9 @@ pub struct BackendHit {
     pub score: f32,
     /// Reported matching lines: (1-based number, text).
     pub lines: Vec<(usize, String)>,
+    /// Vector and hybrid answers: the file's returned chunks as (first line, last line,
+    /// similarity).
+    pub chunks: Vec<(usize, usize, f32)>,
 }
 
 /// A backend's answer, best first.
@@ -36,6 +39,9 @@ pub enum BackendError {
     /// is a wrong answer, not a transient error: the validator reports it as a failure.
     #[error("query rejected: {0}")]
     Rejected(String),
+    /// The backend cannot run this kind of query (a vector query on an index without vectors).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl BackendError {
@@ -100,12 +106,20 @@ impl SearchBackend for EngineBackend {
                         path: h.path,
                         score: h.score,
                         lines: h.lines.into_iter().map(|l| (l.line, l.text)).collect(),
+                        chunks: h
+                            .chunks
+                            .into_iter()
+                            .map(|c| (c.first_line, c.last_line, c.similarity))
+                            .collect(),
                     })
                     .collect(),
             }),
             Err(EngineError::Timeout) => Err(BackendError::Timeout),
             Err(EngineError::Cancelled) => Err(BackendError::Cancelled),
             Err(EngineError::Query(e)) => Err(BackendError::Rejected(e.to_string())),
+            // The backend cannot answer this kind of query at all (no vectors, no model): the
+            // same answer on every attempt, so not worth a retry, and not a wrong answer.
+            Err(e @ EngineError::Vector(_)) => Err(BackendError::Unsupported(e.to_string())),
             Err(e @ (EngineError::Io { .. } | EngineError::Corpus { .. })) => {
                 Err(BackendError::Io(e.to_string()))
             }
@@ -150,6 +164,7 @@ impl SearchBackend for OracleBackend {
                     path,
                     score: 0.0,
                     lines: Vec::new(),
+                    chunks: Vec::new(),
                 })
                 .collect(),
         })

@@ -2,8 +2,14 @@
 //! the oracle's answers as the expected files.
 //!
 //! Deterministic for a seed (ChaCha8, corpus in path order, ordered maps only). Cases are
-//! balanced across the eight text types; about one in eight cases of each type is a *negative*
-//! case that must return nothing (tag `negative`).
+//! balanced across the eight text types, and across all ten when a [`VectorTruth`] is given;
+//! about one in eight cases of each text type is a *negative* case that must return nothing
+//! (tag `negative`).
+//!
+//! Vector and Hybrid cases are ranked: their expected ids are the exact answer plus every
+//! near-tie that an approximate search may return instead (within [`VECTOR_TOLERANCE`] of the
+//! k-th similarity, or [`HYBRID_TOLERANCE`] of the k-th fused score), best first, graded by
+//! similarity (or fused score) for nDCG.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,12 +17,41 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use verity_oracle::eval::tokenize;
+use verity_oracle::nearest::ChunkTable;
+use verity_oracle::request::{HybridRequest, VectorRequest};
 use verity_oracle::syntax::is_word;
-use verity_oracle::{read_query, Corpus, Expr, Oracle};
+use verity_oracle::{read_query, read_request, Corpus, Expr, Oracle, Request};
 
 use crate::truth::{
-    GeneratorSettings, GroundTruthCase, GroundTruthDataset, QueryType, TRUTH_FORMAT_VERSION,
+    GeneratorSettings, GroundTruthCase, GroundTruthDataset, QueryType, VectorSettings,
+    TRUTH_FORMAT_VERSION,
 };
+
+/// A returned chunk counts for a Vector case when its cosine similarity is within this of the
+/// exact k-th similarity (ann-benchmarks' distance epsilon).
+pub const VECTOR_TOLERANCE: f64 = 1e-3;
+
+/// A returned file counts for a Hybrid case when its exact fused score is within this of the
+/// exact k-th fused score: less than one rank step at rank 60 (1/120 - 1/121 ≈ 6.9e-5 is not
+/// enough, 1/61 - 1/62 ≈ 2.6e-4 is more), so it forgives a near-tie resolved the other way,
+/// never a real misranking near the top.
+pub const HYBRID_TOLERANCE: f64 = 1e-4;
+
+/// What the generator needs for Vector and Hybrid cases: every chunk embedded, and the
+/// settings recorded in the dataset.
+pub struct VectorTruth {
+    pub table: ChunkTable,
+    pub settings: VectorSettings,
+}
+
+impl std::fmt::Debug for VectorTruth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorTruth")
+            .field("chunks", &self.table.len())
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
 
 /// Name and version recorded in generated datasets.
 pub const GENERATOR: &str = "verity-truth-generator 1";
@@ -26,6 +61,8 @@ pub const GENERATOR: &str = "verity-truth-generator 1";
 pub struct GeneratorOptions {
     pub cases: usize,
     pub seed: u64,
+    /// Generate Vector and Hybrid cases too.
+    pub vectors: Option<std::sync::Arc<VectorTruth>>,
 }
 
 struct Miner<'c> {
@@ -427,15 +464,103 @@ impl<'c> Miner<'c> {
             QueryType::Phrase => self.phrase(),
             QueryType::Wildcard => self.wildcard(),
             QueryType::Regex => self.regex(),
-            QueryType::Vector | QueryType::Hybrid => None,
+            QueryType::Vector => self.vector(),
+            QueryType::Hybrid => self.hybrid(),
         }
+    }
+
+    /// A few consecutive words of a line: "find code like this".
+    fn words_of_line(&mut self) -> Option<String> {
+        let line = self.random_line()?.to_owned();
+        let words: Vec<String> = tokenize(&line)
+            .into_iter()
+            .filter(|(t, w)| *w && !is_keyword(t))
+            .map(|(t, _)| t)
+            .collect();
+        if words.len() < 2 {
+            return None;
+        }
+        let n = self.rng.random_range(2..=words.len().min(5));
+        let start = self.rng.random_range(0..=words.len() - n);
+        Some(words[start..start + n].join(" "))
+    }
+
+    fn ranked_params(&mut self) -> String {
+        match self.rng.random_range(0..3) {
+            0 => String::new(),
+            1 => "(k=5)".into(),
+            _ => "(k=20)".into(),
+        }
+    }
+
+    fn vector(&mut self) -> Option<Proposal> {
+        let text = if self.rng.random_bool(0.7) {
+            self.words_of_line()?
+        } else {
+            format!("{} {}", self.word()?, self.word()?)
+        };
+        let params = self.ranked_params();
+        Some(Proposal {
+            query: format!("vector{params}: {text}"),
+            negative: false,
+            must_contain: vec![],
+        })
+    }
+
+    fn hybrid(&mut self) -> Option<Proposal> {
+        let text = match self.rng.random_range(0..3) {
+            0 => self.word_by_frequency(true)?,
+            1 => format!("{} OR {}", self.word()?, self.word_by_frequency(true)?),
+            _ => self.words_of_line()?,
+        };
+        let params = self.ranked_params();
+        Some(Proposal {
+            query: format!("hybrid{params}: {text}"),
+            negative: false,
+            must_contain: vec![],
+        })
+    }
+}
+
+/// The exact answer of a ranked case: (id, grade) best first, and k. `None` when the query is
+/// not a vector or hybrid request or has no answer.
+fn ranked_truth(
+    corpus: &Corpus,
+    table: &ChunkTable,
+    query: &str,
+) -> Option<(Vec<(String, u32)>, usize)> {
+    match read_request(query).ok()? {
+        Request::Vector(r @ VectorRequest { .. }) => {
+            let truth = table.vector_truth(&r, VECTOR_TOLERANCE).ok()?;
+            let ids = truth
+                .into_iter()
+                .map(|(s, sim)| (s.id(), (sim * 100.0).round().max(1.0) as u32))
+                .collect();
+            Some((ids, r.k))
+        }
+        Request::Hybrid(r @ HybridRequest { .. }) => {
+            let ranking = table.hybrid_ranking(corpus, &r).ok()?;
+            let kth = ranking.get(r.k.min(ranking.len()).checked_sub(1)?)?.1;
+            let ids = ranking
+                .into_iter()
+                .enumerate()
+                .take_while(|(i, (_, s))| *i < r.k || *s >= kth - HYBRID_TOLERANCE)
+                .map(|(_, (p, s))| (p, (s * 10_000.0).round().max(1.0) as u32))
+                .collect();
+            Some((ids, r.k))
+        }
+        Request::Text(_) => None,
     }
 }
 
 /// Generates a balanced dataset of text cases for `corpus`.
 pub fn generate(corpus: &Corpus, opts: &GeneratorOptions) -> GroundTruthDataset {
     let mut miner = Miner::new(corpus, opts.seed);
-    let types = QueryType::TEXT;
+    let types: &[QueryType] = if opts.vectors.is_some() {
+        &QueryType::ALL
+    } else {
+        &QueryType::TEXT
+    };
     let mut cases = Vec::with_capacity(opts.cases);
     if !corpus.files().is_empty() {
         for (ti, &t) in types.iter().enumerate() {
@@ -446,6 +571,30 @@ pub fn generate(corpus: &Corpus, opts: &GeneratorOptions) -> GroundTruthDataset 
                 attempts += 1;
                 let Some(p) = miner.propose(t) else { continue };
                 if miner.seen.contains(&p.query) {
+                    continue;
+                }
+                if t.is_ranked() {
+                    let Some(vt) = opts.vectors.as_deref() else {
+                        continue;
+                    };
+                    let Some((ids, k)) = ranked_truth(corpus, &vt.table, &p.query) else {
+                        continue;
+                    };
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    miner.seen.insert(p.query.clone());
+                    made += 1;
+                    let mut case = GroundTruthCase::new(
+                        format!("{}-{made:04}", short_name(t)),
+                        p.query,
+                        t,
+                        ids.iter().map(|(id, _)| id.clone()).collect(),
+                    );
+                    case.relevance = ids.into_iter().collect();
+                    case.k = Some(k);
+                    case.tags.push("generated".into());
+                    cases.push(case);
                     continue;
                 }
                 let Ok(files) = miner.oracle.files(&p.query) else {
@@ -479,6 +628,7 @@ pub fn generate(corpus: &Corpus, opts: &GeneratorOptions) -> GroundTruthDataset 
             seed: opts.seed,
             cases: opts.cases,
         }),
+        vectors: opts.vectors.as_ref().map(|v| v.settings.clone()),
         cases,
     }
 }

@@ -148,6 +148,10 @@ pub struct GroundTruthCase {
     /// Graded relevance per file (0 = not relevant), for ranked metrics.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub relevance: BTreeMap<String, u32>,
+    /// Ranked types: the cut-off k of recall@k and nDCG@k (the query's own k); the
+    /// validator's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<usize>,
     /// Overrides the query type's default priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
@@ -175,6 +179,7 @@ impl GroundTruthCase {
             must_contain: Vec::new(),
             must_not_contain: Vec::new(),
             relevance: BTreeMap::new(),
+            k: None,
             priority: None,
             max_latency_ms: None,
             tags: Vec::new(),
@@ -214,6 +219,19 @@ pub struct GeneratorSettings {
     pub cases: usize,
 }
 
+/// The vector settings a dataset's Vector and Hybrid cases were computed with. The index
+/// under validation must use the same embedder and chunking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VectorSettings {
+    /// The embedder's name, e.g. `hash-256` or `all-MiniLM-L6-v2`.
+    pub embedder: String,
+    /// Lines per chunk.
+    pub chunk_lines: usize,
+    /// Lines shared by consecutive chunks.
+    pub chunk_overlap: usize,
+}
+
 /// A ground-truth file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -223,6 +241,9 @@ pub struct GroundTruthDataset {
     pub corpus_fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<GeneratorSettings>,
+    /// Required when there are Vector or Hybrid cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<VectorSettings>,
     pub cases: Vec<GroundTruthCase>,
 }
 
@@ -445,6 +466,13 @@ impl GroundTruthDataset {
                     );
                 }
             }
+            if c.k == Some(0) {
+                push(
+                    at("k", None),
+                    format!("cases[{i}].k"),
+                    "must be at least 1".into(),
+                );
+            }
             if c.max_latency_ms == Some(0) {
                 push(
                     at("max_latency_ms", None),
@@ -583,6 +611,7 @@ impl GroundTruthDataset {
             format_version: TRUTH_FORMAT_VERSION,
             corpus_fingerprint,
             generator: None,
+            vectors: None,
             cases,
         };
         let text = serde_json::to_string_pretty(&ds).expect("serializes");

@@ -180,11 +180,51 @@ impl CorrectnessValidator {
         };
 
         let expected: BTreeSet<&str> = case.expected_files.iter().map(String::as_str).collect();
-        let returned: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
-        let missing: Vec<&str> = expected.difference(&returned).copied().collect();
-        let unexpected: Vec<&str> = returned.difference(&expected).copied().collect();
-        let tp = expected.intersection(&returned).count();
-        let (precision, recall, f1) = set_metrics(tp, unexpected.len(), missing.len());
+        let k = case.k.unwrap_or(self.opts.k);
+        // What the backend returned, as ranked ids: files, or for Vector cases chunks
+        // (`path#Lfirst-last`, most similar first).
+        let ranked: Vec<(String, f32)> = if case.query_type == QueryType::Vector {
+            let mut chunks: Vec<(String, f32)> = hits
+                .iter()
+                .flat_map(|h| {
+                    h.chunks
+                        .iter()
+                        .map(move |(a, b, s)| (format!("{}#L{a}-{b}", h.path), *s))
+                })
+                .collect();
+            chunks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            chunks
+        } else {
+            hits.iter().map(|h| (h.path.clone(), h.score)).collect()
+        };
+        let (tp, missing, unexpected, denominator) = if case.query_type.is_ranked() {
+            // recall@k as ann-benchmarks counts it: of the first k returned, those in the
+            // truth (the exact answer and its near-ties) over min(k, exact answers).
+            let top: Vec<&str> = ranked.iter().take(k).map(|(id, _)| id.as_str()).collect();
+            let tp = top.iter().filter(|id| expected.contains(*id)).count();
+            let denominator = k.min(case.expected_files.len());
+            let unexpected: Vec<&str> = top
+                .iter()
+                .copied()
+                .filter(|id| !expected.contains(id))
+                .collect();
+            let missing: Vec<&str> = case.expected_files[..denominator]
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !top.contains(id))
+                .take(denominator.saturating_sub(tp))
+                .collect();
+            (tp, missing, unexpected, denominator)
+        } else {
+            let returned: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+            let missing: Vec<&str> = expected.difference(&returned).copied().collect();
+            let unexpected: Vec<&str> = returned.difference(&expected).copied().collect();
+            let tp = expected.intersection(&returned).count();
+            let denominator = expected.len();
+            (tp, missing, unexpected, denominator)
+        };
+        let false_negatives = denominator - tp;
+        let (precision, recall, f1) = set_metrics(tp, unexpected.len(), false_negatives);
 
         let mut violations = Vec::new();
         if self.backend.reports_lines() {
@@ -220,7 +260,7 @@ impl CorrectnessValidator {
         let latency_exceeded = case.max_latency_ms.is_some_and(|m| latency_ms > m as f64);
 
         let ranking = (case.query_type.is_ranked() || !case.relevance.is_empty()).then(|| {
-            let ranked: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+            let ids: Vec<&str> = ranked.iter().map(|(id, _)| id.as_str()).collect();
             let grade = |d: &str| {
                 case.relevance
                     .get(d)
@@ -228,7 +268,13 @@ impl CorrectnessValidator {
                     .unwrap_or(u32::from(expected.contains(d)))
             };
             let grades: Vec<u32> = case.judgments().into_iter().map(|(_, g)| g).collect();
-            ranking_metrics(&ranked, grade, &grades, self.opts.k)
+            let mut m = ranking_metrics(&ids, grade, &grades, k);
+            if case.query_type.is_ranked() {
+                // trec_eval's recall divides by every relevant document; a ranked case's truth
+                // holds near-ties beyond k, so its recall@k is the ann-benchmarks one above.
+                m.recall_at_k = recall;
+            }
+            m
         });
 
         let mut reasons = Vec::new();
@@ -244,8 +290,8 @@ impl CorrectnessValidator {
                 ));
             }
         } else {
-            if !missing.is_empty() {
-                reasons.push(format!("{} expected files missing", missing.len()));
+            if false_negatives > 0 {
+                reasons.push(format!("{false_negatives} expected files missing"));
             }
             if !unexpected.is_empty() {
                 reasons.push(format!("{} unexpected files", unexpected.len()));
@@ -280,7 +326,7 @@ impl CorrectnessValidator {
             f1,
             true_positives: tp,
             false_positives: unexpected.len(),
-            false_negatives: missing.len(),
+            false_negatives,
             missing_files: cap(missing),
             unexpected_files: cap(unexpected),
             content_violations: violations,
@@ -291,13 +337,10 @@ impl CorrectnessValidator {
             latency_exceeded,
             ranking,
             rejected,
-            ranked: hits
-                .iter()
+            ranked: ranked
+                .into_iter()
                 .take(self.opts.max_ranked)
-                .map(|h| RankedFile {
-                    path: h.path.clone(),
-                    score: h.score,
-                })
+                .map(|(path, score)| RankedFile { path, score })
                 .collect(),
         })
     }

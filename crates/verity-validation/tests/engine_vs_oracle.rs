@@ -49,7 +49,14 @@ fn failures(root: &Path, ds: &GroundTruthDataset) -> Vec<String> {
 
 fn check_suite(root: &Path, cases: usize, seed: u64) {
     let corpus = Corpus::load(root, &CorpusRules::default()).unwrap();
-    let ds = generate(&corpus, &GeneratorOptions { cases, seed });
+    let ds = generate(
+        &corpus,
+        &GeneratorOptions {
+            cases,
+            seed,
+            vectors: None,
+        },
+    );
     assert!(
         ds.cases.len() >= cases * 95 / 100,
         "only {} of {cases} cases generated",
@@ -104,6 +111,7 @@ fn generation_is_deterministic_for_a_seed() {
         &GeneratorOptions {
             cases: 200,
             seed: 3,
+            vectors: None,
         },
     );
     let b = generate(
@@ -111,6 +119,7 @@ fn generation_is_deterministic_for_a_seed() {
         &GeneratorOptions {
             cases: 200,
             seed: 3,
+            vectors: None,
         },
     );
     let c = generate(
@@ -118,6 +127,7 @@ fn generation_is_deterministic_for_a_seed() {
         &GeneratorOptions {
             cases: 200,
             seed: 4,
+            vectors: None,
         },
     );
     assert_eq!(a, b);

@@ -63,6 +63,7 @@ impl SearchBackend for Faulty {
                         path: extra.clone(),
                         score: 0.0,
                         lines: vec![(1, String::new())],
+                        chunks: Vec::new(),
                     });
                 }
                 Ok(r)
@@ -84,6 +85,7 @@ fn setup() -> (
         &GeneratorOptions {
             cases: 400,
             seed: 99,
+            vectors: None,
         },
     );
     (tempfile::tempdir().unwrap(), root, corpus, ds)

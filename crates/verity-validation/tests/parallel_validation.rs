@@ -52,6 +52,7 @@ fn a_generated_suite_runs_in_parallel_and_passes() {
         &GeneratorOptions {
             cases: 400,
             seed: 21,
+            vectors: None,
         },
     );
     let tmp = tempfile::tempdir().unwrap();
@@ -85,7 +86,14 @@ fn a_generated_suite_runs_in_parallel_and_passes() {
 fn an_unavailable_backend_is_retried_then_errored() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus");
     let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
-    let ds = generate(&corpus, &GeneratorOptions { cases: 16, seed: 1 });
+    let ds = generate(
+        &corpus,
+        &GeneratorOptions {
+            cases: 16,
+            seed: 1,
+            vectors: None,
+        },
+    );
     let v = CorrectnessValidator::new(Arc::new(Unavailable), ValidatorOptions::default());
     let mut ex = ParallelExecutor::new(config(), Arc::new(CaseValidator(v)));
     ex.add_test_cases(ds.cases.clone());

@@ -26,6 +26,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
     let mut opts = BuildOptions {
         walk: args.walk.options(),
         rebuild: args.rebuild,
+        vectors: args.vectors.config()?,
         ..BuildOptions::default()
     };
     if let Some(t) = args.threads {

@@ -8,6 +8,7 @@ pub mod report;
 pub mod search;
 pub mod truth;
 pub mod validate;
+pub mod vectors;
 
 use std::path::PathBuf;
 

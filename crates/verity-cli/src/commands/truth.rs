@@ -44,13 +44,19 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
             seed,
             output,
             walk,
+            vectors,
         } => {
             let c = load_corpus(corpus, walk)?;
+            let vectors = match vectors.config()? {
+                Some(config) => Some(super::vectors::vector_truth(&c, &config)?),
+                None => None,
+            };
             let ds = generate(
                 &c,
                 &GeneratorOptions {
                     cases: *cases,
                     seed: *seed,
+                    vectors,
                 },
             );
             ds.save(output)

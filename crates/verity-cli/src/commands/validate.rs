@@ -232,6 +232,47 @@ pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
     Ok(ExitCode::from(report.outcome().exit_code()))
 }
 
+/// Vector and Hybrid cases hold for one embedder and chunking: refuse to judge an index made
+/// with others, or without vectors.
+fn check_vector_settings(
+    path: &Path,
+    ds: &verity_validation::GroundTruthDataset,
+    config: Option<&verity_engine::VectorConfig>,
+) -> Result<(), Failure> {
+    let ranked = ds.cases.iter().filter(|c| c.query_type.is_ranked()).count();
+    if ranked == 0 {
+        return Ok(());
+    }
+    let Some(config) = config else {
+        return Err(Failure::input(format!(
+            "{}: {ranked} Vector/Hybrid cases, but --embedder none builds no vectors",
+            path.display()
+        )));
+    };
+    let Some(want) = &ds.vectors else {
+        return Ok(()); // curated truth that does not say: trust it
+    };
+    let name = match &config.embedder {
+        verity_engine::EmbedderSpec::Hash { dim } => format!("hash-{dim}"),
+        verity_engine::EmbedderSpec::MiniLm { .. } => "all-MiniLM-L6-v2".to_string(),
+    };
+    if want.embedder != name
+        || want.chunk_lines != config.chunk.lines
+        || want.chunk_overlap != config.chunk.overlap
+    {
+        return Err(Failure::input(format!(
+            "{}: the truth's Vector/Hybrid cases were computed with embedder {} and {}-line chunks overlapping {}; this run uses {name} and {}-line chunks overlapping {} (pass the same --embedder and --chunk-* flags)",
+            path.display(),
+            want.embedder,
+            want.chunk_lines,
+            want.chunk_overlap,
+            config.chunk.lines,
+            config.chunk.overlap
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let s = resolve(args)?;
@@ -239,6 +280,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     // Corpus and truth.
     let corpus = super::truth::load_corpus(&s.corpus, &args.walk)?;
     let fingerprint = corpus.fingerprint();
+    let vector_config = args.vectors.config()?;
     let (truth, truth_generator) = match &s.truth {
         Some(path) => {
             let ds = super::truth::load_truth(path)?;
@@ -251,14 +293,20 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                     fingerprint
                 )));
             }
+            check_vector_settings(path, &ds, vector_config.as_ref())?;
             (ds, None)
         }
         None => {
+            let vectors = match &vector_config {
+                Some(config) => Some(super::vectors::vector_truth(&corpus, config)?),
+                None => None,
+            };
             let ds = generate(
                 &corpus,
                 &GeneratorOptions {
                     cases: s.cases,
                     seed: s.seed,
+                    vectors,
                 },
             );
             (
@@ -321,6 +369,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     let index_dir = s.index.clone().unwrap_or_else(|| tmp.path().join("index"));
     let opts = BuildOptions {
         walk: args.walk.options(),
+        vectors: vector_config.clone(),
         ..BuildOptions::default()
     };
     let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
@@ -429,7 +478,8 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 !args.walk.no_ignore,
                 !args.walk.no_default_excludes,
                 args.walk.max_filesize
-            ),
+            ) + "; "
+                + &super::vectors::describe(vector_config.as_ref()),
             index_files,
             index_bytes,
             index_build_ms: build.elapsed.as_secs_f64() * 1000.0,
