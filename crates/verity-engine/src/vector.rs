@@ -191,10 +191,13 @@ impl CodeIndex {
         let state = self.vector_state()?;
         let v = state.embed(&q.text)?;
         opts.deadline.check()?;
-        let chunks = state
+        // Ask the graph for more than `depth` chunks and keep the best `depth`: a wider beam
+        // makes the far end of the ranking, which the fusion still uses, far more accurate.
+        let mut chunks = state
             .index
-            .search(&v, q.depth)
+            .search(&v, q.depth.saturating_mul(2))
             .map_err(|e| EngineError::Vector(e.to_string()))?;
+        chunks.truncate(q.depth);
         let candidates = text.candidates + chunks.len();
         let vector_files = roll_up(chunks);
 

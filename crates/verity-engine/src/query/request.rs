@@ -49,12 +49,9 @@ pub enum Request {
 /// parentheses), anything else as a text query.
 pub fn parse_request(input: &str) -> Result<Request, QueryError> {
     let err = |column: usize, message: String| QueryError { column, message };
-    let chars = input.chars().count();
-    if chars > MAX_QUERY_CHARS {
-        return Err(err(
-            MAX_QUERY_CHARS + 1,
-            format!("query is longer than {MAX_QUERY_CHARS} characters"),
-        ));
+    if input.chars().count() > MAX_QUERY_CHARS {
+        // The text parser words this error; every mode has the same limit.
+        return parse(input).map(Request::Text);
     }
     let kind = if input.starts_with("vector") {
         "vector"
