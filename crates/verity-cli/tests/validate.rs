@@ -127,7 +127,7 @@ fn validate_with_no_arguments_runs_the_sample_corpus_and_reports() {
     );
     let report = check_formats_agree(&cwd.path().join("verity-report"));
     assert!(report.complete);
-    assert_eq!(report.per_type.len(), 8);
+    assert_eq!(report.per_type.len(), 10, "all ten query types");
     assert_eq!(report.summary.passed, 1000);
     assert!(report.thresholds.iter().all(|t| t.met));
     assert_eq!(report.environment.corpus_files, 17);
@@ -219,8 +219,16 @@ fn input_errors_exit_2_and_say_what_and_where() {
         (&["validate", "--type", "Nope"], "unknown query type `Nope`"),
         (&["validate", "--format", "pdf"], "unknown format `pdf`"),
         (
-            &["validate", "--type", "Vector"],
+            &["validate", "--embedder", "none", "--type", "Vector"],
             "no cases selected: the truth has 1000 cases, none of type Vector with tag any",
+        ),
+        (
+            &["validate", "--embedder", "minilm", "--model", "nowhere"],
+            "--model nowhere: config.json is missing",
+        ),
+        (
+            &["validate", "--chunk-lines", "10", "--chunk-overlap", "10"],
+            "--chunk-overlap 10 must be less than --chunk-lines 10",
         ),
         (
             &["validate", "--tag", "nightly"],
@@ -268,6 +276,77 @@ fn input_errors_exit_2_and_say_what_and_where() {
 }
 
 #[test]
+fn vector_truth_is_refused_for_an_index_with_other_vector_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = tmp.path().join("truth.json");
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "truth",
+            "generate",
+            s(&sample()),
+            "--cases",
+            "50",
+            "-o",
+            s(&truth),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("Vector 5"), "{}", text(&o.stdout));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["validate", "--truth", s(&truth), "--no-progress"];
+        args.extend_from_slice(extra);
+        verity_in(tmp.path(), &args)
+    };
+    let o = run(&["--hash-dim", "64"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("computed with embedder hash-256") && err.contains("this run uses hash-64"),
+        "{err}"
+    );
+    let o = run(&["--embedder", "none"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--embedder none builds no vectors"));
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+/// With the MiniLM model at hand (CI downloads it), the whole validation runs on it too.
+#[test]
+fn validate_runs_with_minilm_when_the_model_is_available() {
+    let Some(model) = std::env::var_os("VERITY_MINILM_DIR") else {
+        assert_ne!(
+            std::env::var("VERITY_REQUIRE_MODEL").as_deref(),
+            Ok("1"),
+            "VERITY_MINILM_DIR is not set and VERITY_REQUIRE_MODEL=1"
+        );
+        eprintln!("skipping: VERITY_MINILM_DIR is not set");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let model = PathBuf::from(model);
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "validate",
+            "--embedder",
+            "minilm",
+            "--model",
+            s(&model),
+            "--cases",
+            "200",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let r = Report::load(&tmp.path().join("verity-report/report.json")).unwrap();
+    assert_eq!(r.per_type.len(), 10);
+    assert!(r.environment.index_settings.contains("all-MiniLM-L6-v2"));
+    assert_eq!(r.summary.passed, 200);
+}
+
+#[test]
 fn profiles_set_defaults_and_flags_override_them() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -285,7 +364,7 @@ fn profiles_set_defaults_and_flags_override_them() {
     assert_eq!(r.settings.retries, 0);
     assert_eq!(r.selection.truth_cases, 160);
     assert!(r.cases.iter().all(|c| c.query_type.name() == "Regex"));
-    assert_eq!(r.cases.len(), 20);
+    assert_eq!(r.cases.len(), 16, "160 cases over ten types");
     let files: Vec<String> = std::fs::read_dir(tmp.path().join("reports"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -241,7 +241,8 @@ pub struct GroundTruthDataset {
     pub corpus_fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<GeneratorSettings>,
-    /// Required when there are Vector or Hybrid cases.
+    /// The vector settings the Vector and Hybrid cases were computed with; `verity validate`
+    /// refuses an index built with others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors: Option<VectorSettings>,
     pub cases: Vec<GroundTruthCase>,

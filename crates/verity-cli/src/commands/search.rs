@@ -38,10 +38,26 @@ pub fn run(args: &SearchArgs) -> CmdResult {
         }
     } else {
         for hit in &results.hits {
-            println!(
-                "{}  (score {:.3}, {} lines)",
-                hit.path, hit.score, hit.line_count
-            );
+            match (&hit.fusion, hit.chunks.is_empty()) {
+                (Some(f), _) => println!(
+                    "{}  (fused {:.4}: text rank {}, vector rank {})",
+                    hit.path,
+                    hit.score,
+                    f.text.map_or("-".into(), |r| r.to_string()),
+                    f.vector.map_or("-".into(), |r| r.to_string())
+                ),
+                (None, false) => println!("{}  (similarity {:.3})", hit.path, hit.score),
+                (None, true) => println!(
+                    "{}  (score {:.3}, {} lines)",
+                    hit.path, hit.score, hit.line_count
+                ),
+            }
+            for c in &hit.chunks {
+                println!(
+                    "  lines {}-{}  similarity {:.3}",
+                    c.first_line, c.last_line, c.similarity
+                );
+            }
             for l in &hit.lines {
                 println!("{:>6}: {}", l.line, l.text);
             }
@@ -50,7 +66,7 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             }
         }
         println!(
-            "{} of {} matching files shown ({} candidates verified, {:.1} ms)",
+            "{} of {} matching files shown ({} candidates, {:.1} ms)",
             results.hits.len(),
             results.total,
             results.candidates,
