@@ -311,6 +311,63 @@ enum BenchCommand {
     /// The parallel execution engine against buffer_unordered, 1 worker, the ideal rate and
     /// the original design.
     Runner(BenchRunnerArgs),
+    /// The HNSW vector index against exact search: recall@k and queries/s for several search
+    /// expansions on a synthetic corpus, embedding throughput, vector query latency.
+    Vector(BenchVectorArgs),
+    /// Retrieval quality on labelled natural-language questions: nDCG@10 and MRR of BM25,
+    /// hash and MiniLM embeddings and hybrids, side by side.
+    Semantic(BenchSemanticArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchVectorArgs {
+    /// Chunks in the synthetic corpus (about; files are written to reach it).
+    #[arg(long, default_value_t = 50_000)]
+    pub chunks: usize,
+    /// Queries (words of random corpus lines).
+    #[arg(long, default_value_t = 500)]
+    pub queries: usize,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Search expansions to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![10, 16, 32, 64, 128, 256])]
+    pub ef: Vec<usize>,
+    /// Index with MiniLM instead of the hash embedder (slow: about 50 chunks/s on 2 cores).
+    #[arg(long)]
+    pub minilm: bool,
+    /// MiniLM model directory [default: $VERITY_MINILM_DIR]; its throughput is measured when
+    /// given.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Chunks embedded by MiniLM for its throughput figure.
+    #[arg(long, default_value_t = 256)]
+    pub minilm_sample: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSemanticArgs {
+    /// Corpus [default: the sample corpus].
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Questions, `ID<TAB>QUESTION` per line [default: benches/semantic/questions.tsv].
+    #[arg(long, value_name = "FILE")]
+    pub questions: Option<PathBuf>,
+    /// TREC qrels of the questions [default: benches/semantic/qrels.txt].
+    #[arg(long, value_name = "FILE")]
+    pub qrels: Option<PathBuf>,
+    /// MiniLM model directory [default: $VERITY_MINILM_DIR]; without it the MiniLM rows are
+    /// left out.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -503,6 +560,8 @@ fn main() -> ExitCode {
         Command::Corpus(cmd) => commands::corpus::run(&cmd),
         Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
         Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
+        Command::Bench(BenchCommand::Vector(args)) => commands::bench_vector::run(&args),
+        Command::Bench(BenchCommand::Semantic(args)) => commands::bench_semantic::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),
     };
     match result {

@@ -1,5 +1,7 @@
 pub mod bench;
 pub mod bench_runner;
+pub mod bench_semantic;
+pub mod bench_vector;
 pub mod corpus;
 pub mod demo;
 pub mod eval;
