@@ -331,11 +331,17 @@ pub struct BenchVectorArgs {
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// Search expansions to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_values_t = vec![10, 16, 32, 64, 128, 256])]
+    #[arg(long, value_delimiter = ',', default_values_t = vec![16, 32, 64, 128, 256, 512])]
     pub ef: Vec<usize>,
-    /// Index with MiniLM instead of the hash embedder (slow: about 50 chunks/s on 2 cores).
+    /// Index with MiniLM instead of the hash embedder (slow: about 10 chunks/s on 2 cores).
     #[arg(long)]
     pub minilm: bool,
+    /// HNSW edges per node (M) [default: the index default].
+    #[arg(long, value_name = "N")]
+    pub hnsw_m: Option<usize>,
+    /// HNSW candidate list while building (efConstruction) [default: the index default].
+    #[arg(long, value_name = "N")]
+    pub hnsw_ef_construction: Option<usize>,
     /// MiniLM model directory [default: $VERITY_MINILM_DIR]; its throughput is measured when
     /// given.
     #[arg(long, value_name = "DIR")]
@@ -461,10 +467,10 @@ pub struct VectorArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub hnsw_m: usize,
     /// HNSW candidate list while building (efConstruction).
-    #[arg(long, value_name = "N", default_value_t = 128)]
+    #[arg(long, value_name = "N", default_value_t = 256)]
     pub hnsw_ef_construction: usize,
     /// HNSW candidate list while searching (ef).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = 256)]
     pub hnsw_ef: usize,
 }
 

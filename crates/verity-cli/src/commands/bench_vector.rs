@@ -84,14 +84,20 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
     }
     let tmp = tempfile::tempdir().map_err(io)?;
     let corpus = tmp.path().join("corpus");
-    // Synthetic files average about 3.4 chunks of 40 lines (stride 30).
-    let files = (args.chunks as f64 / 3.2).ceil() as usize;
+    // Synthetic files average about 2.7 chunks of 40 lines (stride 30).
+    let files = (args.chunks as f64 / 2.6).ceil() as usize;
     eprintln!("writing {files} synthetic files…");
     verity_validation::synth::write_tree(&corpus, files, args.seed).map_err(io)?;
-    let config = VectorConfig {
+    let mut config = VectorConfig {
         embedder: embedder.clone(),
         ..VectorConfig::default()
     };
+    if let Some(m) = args.hnsw_m {
+        config.hnsw.connectivity = m.max(2);
+    }
+    if let Some(ef) = args.hnsw_ef_construction {
+        config.hnsw.expansion_add = ef.max(1);
+    }
     eprintln!("indexing with vectors ({:?})…", config.embedder);
     let started = Instant::now();
     let (index, report) = CodeIndex::build(
@@ -225,8 +231,15 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} chunks of {} files, embedder {}; built (text + vectors) in {:.1} s; {} queries, k = {}",
-        report.chunks, report.files, report.embedder, report.build_seconds, report.queries, k
+        "{} chunks of {} files, embedder {}; HNSW M {} ef_construction {}; built (text + vectors) in {:.1} s; {} queries, k = {}",
+        report.chunks,
+        report.files,
+        report.embedder,
+        config.hnsw.connectivity,
+        config.hnsw.expansion_add,
+        report.build_seconds,
+        report.queries,
+        k
     );
     println!("\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|");
     println!(

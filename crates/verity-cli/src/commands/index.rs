@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use verity_engine::index::ProgressHook;
 use verity_engine::{BuildOptions, BuildReport, CodeIndex, WalkOptions};
 
 use crate::exit::{CmdResult, Failure};
@@ -35,7 +39,29 @@ pub fn run(args: &IndexArgs) -> CmdResult {
         }
         opts.threads = t;
     }
-    let (index, report) = CodeIndex::build(&args.dir, &index_dir, &opts)?;
+    // Embedding is the slow part of a build with MiniLM: show it on a terminal.
+    let bar = (opts.vectors.is_some() && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "embedding {bar:30} {pos}/{len} files  {per_sec}  eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar
+    });
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        opts.progress = Some(ProgressHook(Arc::new(move |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })));
+    }
+    let built = CodeIndex::build(&args.dir, &index_dir, &opts);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let (index, report) = built?;
     if args.json {
         println!(
             "{}",
@@ -67,6 +93,12 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
         r.bytes_indexed as f64 / (1024.0 * 1024.0),
         size as f64 / (1024.0 * 1024.0),
     );
+    if r.chunks > 0 {
+        println!(
+            "vectors: {} chunks; {} files embedded, the others' vectors reused",
+            r.chunks, r.embedded_files
+        );
+    }
     let by_reason = r.skipped_by_reason();
     if by_reason.is_empty() {
         println!("skipped 0 files");
