@@ -167,3 +167,74 @@ fn walk(d: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn bench_vector_sets_recall_against_queries_per_second() {
+    let o = verity(&[
+        "bench",
+        "vector",
+        "--chunks",
+        "600",
+        "--queries",
+        "40",
+        "--ef",
+        "4,256",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["chunks"].as_u64().unwrap() >= 500, "{v}");
+    assert_eq!(v["embedder"], "hash-256");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let recall = |i: usize| rows[i]["recall_at_k"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&recall(0)));
+    // On 600 chunks a 256-wide search is all but exhaustive.
+    assert!(recall(1) >= 0.97, "{v}");
+    assert!(recall(1) >= recall(0), "{v}");
+    assert!(rows
+        .iter()
+        .all(|r| r["queries_per_second"].as_f64().unwrap() > 0.0));
+    let tp = v["throughput"].as_array().unwrap();
+    assert_eq!(tp[0]["embedder"], "hash-256");
+    assert!(tp[0]["chunks_per_second"].as_f64().unwrap() > 0.0);
+    let o = verity(&["bench", "vector", "--ef", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn bench_semantic_scores_every_system_on_the_labelled_questions() {
+    let o = verity(&["bench", "semantic", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["questions"], 15);
+    assert_eq!(v["judgements"], 20);
+    let systems = v["systems"].as_array().unwrap();
+    let names: Vec<&str> = systems
+        .iter()
+        .map(|s| s["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..3],
+        ["BM25", "hash-256 vector", "BM25 + hash-256 hybrid"]
+    );
+    // MiniLM rows appear exactly when the model is at hand.
+    let with_model = std::env::var_os("VERITY_MINILM_DIR").is_some();
+    assert_eq!(names.len(), if with_model { 5 } else { 3 }, "{names:?}");
+    for s in systems {
+        for m in ["ndcg_at_10", "mrr"] {
+            let x = s[m].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&x), "{s}");
+        }
+    }
+    // BM25 finds the answer to most of these questions: a broken pipeline scores near 0.
+    assert!(systems[0]["mrr"].as_f64().unwrap() > 0.5, "{v}");
+    let bad = repo().join("README.md");
+    let o = verity(&["bench", "semantic", "--questions", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("README.md:3: expected ID<TAB>QUESTION"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -244,6 +244,8 @@ fn demo_runs_every_query_type_on_the_sample_corpus() {
         "proximity",
         "wildcard",
         "regex",
+        "vector",
+        "hybrid",
     ] {
         assert!(
             out.contains(kind),
@@ -251,4 +253,54 @@ fn demo_runs_every_query_type_on_the_sample_corpus() {
         );
     }
     assert!(out.contains("rust-app/tests/integration.rs"), "{out}");
+    // The vector example finds the argument parser of the Rust app among its three chunks.
+    let line = out.lines().find(|l| l.starts_with("vector ")).unwrap();
+    assert!(line.contains("rust-app/src/main.rs"), "{line}");
+}
+
+#[test]
+fn vector_and_hybrid_search_print_chunks_and_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = tmp.path().join("idx");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sample-corpus");
+    let o = verity(&["index", corpus, "--index", idx.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("vectors: 24 chunks; 17 files embedded"),
+        "{}",
+        stdout(&o)
+    );
+    let idx = idx.to_str().unwrap();
+    let o = verity(&["search", "vector(k=2): LRU cache eviction", "--index", idx]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("rust-app/src/cache.rs  (similarity "), "{out}");
+    assert!(out.contains("  lines 1-"), "{out}");
+    let o = verity(&["search", "hybrid(k=3): HashMap", "--index", idx, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits[0]["fusion"]["text"].is_u64(), "{v}");
+    // Errors: a bad parameter is a query error (2); a text-only index cannot answer (3).
+    let o = verity(&["search", "vector(k=0): x", "--index", idx]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("column 8"), "{}", stderr(&o));
+    let text_only = tmp.path().join("text-only");
+    let o = verity(&[
+        "index",
+        corpus,
+        "--index",
+        text_only.to_str().unwrap(),
+        "--embedder",
+        "none",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = verity(&[
+        "search",
+        "vector: x",
+        "--index",
+        text_only.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("has no vectors"), "{}", stderr(&o));
 }

@@ -21,6 +21,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("wildcard", "Data*"),
     ("wildcard", "fn m?in"),
     ("regex", "/fn\\s+\\w+\\s*\\(/"),
+    ("vector", "vector(k=3): parse command line arguments"),
+    ("hybrid", "hybrid(k=3): HashMap OR cache"),
 ];
 
 pub fn run(args: &DemoArgs) -> CmdResult {
