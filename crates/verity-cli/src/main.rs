@@ -431,6 +431,8 @@ pub struct BenchSearchArgs {
     pub html: Option<PathBuf>,
     #[command(flatten)]
     pub walk: WalkArgs,
+    #[command(flatten)]
+    pub vectors: VectorArgs,
 }
 
 /// Which embedder makes chunk vectors.

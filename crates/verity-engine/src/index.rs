@@ -490,9 +490,9 @@ impl CodeIndex {
         Ok(out)
     }
 
-    /// Builds the vector index of the files now in the text index, reusing the vectors of
-    /// files whose content hash is unchanged since the last build with the same settings.
-    /// Returns the state and the number of files embedded.
+    /// Builds the vector index of the files now in the text index. After an earlier build with
+    /// the same settings only files whose content hash changed are embedded again, and a small
+    /// change edits the graph in place. Returns the state and the number of files embedded.
     fn build_vectors(
         &self,
         config: &VectorConfig,
@@ -505,6 +505,66 @@ impl CodeIndex {
             .ok()
             .filter(|o| o.config() == config && o.embedder_name() == embedder.name());
         let files = self.files()?;
+        let embed_one = |path: &str, hash: u64| -> Result<FileVectors, EngineError> {
+            let text = self.content(path)?.unwrap_or_default();
+            FileVectors::embed(&*embedder, config.chunk.into(), path, hash, &text)
+                .map_err(|e| vector_err(&e))
+        };
+
+        // An update that touches few files edits the graph in place; a larger one rebuilds it
+        // (reusing the vectors of unchanged files), because many removals leave a graph with
+        // holes that a fresh build does not have.
+        if let Some(old) = old {
+            let current: HashMap<&str, u64> =
+                files.iter().map(|(p, s)| (p.as_str(), s.hash)).collect();
+            let before: HashMap<&str, u64> = old
+                .files()
+                .iter()
+                .map(|f| (f.path.as_str(), f.hash))
+                .collect();
+            let removed: Vec<String> = before
+                .keys()
+                .filter(|p| !current.contains_key(*p))
+                .map(|p| (*p).to_owned())
+                .collect();
+            let stale: Vec<(&str, u64)> = files
+                .iter()
+                .filter(|(p, s)| before.get(p.as_str()) != Some(&s.hash))
+                .map(|(p, s)| (p.as_str(), s.hash))
+                .collect();
+            if (removed.len() + stale.len()) * 5 <= files.len().max(1) {
+                let total = stale.len();
+                let done = AtomicUsize::new(0);
+                let changed: Vec<FileVectors> = stale
+                    .par_iter()
+                    .map(|(path, hash)| {
+                        let fv = embed_one(path, *hash)?;
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Some(p) = progress {
+                            (p.0)(n, total);
+                        }
+                        Ok(fv)
+                    })
+                    .collect::<Result<_, EngineError>>()?;
+                let index = old.update(changed, &removed).map_err(|e| vector_err(&e))?;
+                index.save(&vdir).map_err(|e| vector_err(&e))?;
+                return Ok((VectorState::new(index, Some(embedder)), total));
+            }
+            return self.rebuild_vectors(config, embedder, Some(old), &files, progress);
+        }
+        self.rebuild_vectors(config, embedder, None, &files, progress)
+    }
+
+    /// Builds a fresh graph over every file, reusing `old`'s vectors of unchanged files.
+    fn rebuild_vectors(
+        &self,
+        config: &VectorConfig,
+        embedder: Arc<dyn verity_vector::embed::Embedder>,
+        old: Option<VectorIndex>,
+        files: &[(String, FileStamp)],
+        progress: Option<&ProgressHook>,
+    ) -> Result<(VectorState, usize), EngineError> {
+        let vector_err = |e: &dyn std::fmt::Display| EngineError::Vector(e.to_string());
         let total = files.len();
         let done = AtomicUsize::new(0);
         let embedded = AtomicUsize::new(0);
@@ -534,7 +594,9 @@ impl CodeIndex {
         drop(old);
         let index = VectorIndex::assemble(config.clone(), &*embedder, vectors)
             .map_err(|e| vector_err(&e))?;
-        index.save(&vdir).map_err(|e| vector_err(&e))?;
+        index
+            .save(&self.dir.join(VECTOR_DIR))
+            .map_err(|e| vector_err(&e))?;
         Ok((
             VectorState::new(index, Some(embedder)),
             embedded.into_inner(),

@@ -157,9 +157,30 @@ fn updates_re_embed_only_changed_files_and_text_only_indexes_refuse_vector_queri
         "src/matrix.rs",
         "fn inverse(m: &Matrix) -> Matrix { m }\n",
     );
-    let (index, second) =
-        CodeIndex::build(root.path(), idx.path(), &BuildOptions::default()).unwrap();
+    let (_, second) = CodeIndex::build(root.path(), idx.path(), &BuildOptions::default()).unwrap();
     assert_eq!(second.embedded_files, 1);
+    // A deleted file leaves the vector answers.
+    std::fs::remove_file(root.path().join("src/cache.rs")).unwrap();
+    let (after_delete, third) =
+        CodeIndex::build(root.path(), idx.path(), &BuildOptions::default()).unwrap();
+    assert_eq!((third.embedded_files, third.chunks), (0, 5));
+    let r = after_delete
+        .search(
+            "vector(k=100): LruCache map Entry",
+            &SearchOptions::default(),
+        )
+        .unwrap();
+    assert!(
+        r.hits.iter().all(|h| h.path != "src/cache.rs"),
+        "{:?}",
+        r.hits
+    );
+    write(
+        root.path(),
+        "src/cache.rs",
+        "struct LruCache { map: HashMap<Key, Entry> }\n",
+    );
+    let (index, _) = CodeIndex::build(root.path(), idx.path(), &BuildOptions::default()).unwrap();
     let reopened = CodeIndex::open(idx.path()).unwrap();
     let q = "vector: inverse matrix";
     let a = index.search(q, &SearchOptions::default()).unwrap();
@@ -205,4 +226,65 @@ fn malformed_vector_queries_are_query_errors() {
         let err = index.search(q, &SearchOptions::default()).unwrap_err();
         assert!(matches!(err, EngineError::Query(_)), "{q}: {err}");
     }
+}
+
+#[test]
+fn a_small_update_edits_the_graph_and_answers_as_a_rebuild() {
+    let root = tempfile::tempdir().unwrap();
+    let words = [
+        "parse", "token", "cache", "socket", "matrix", "thread", "queue", "index",
+    ];
+    for i in 0..20 {
+        let text: String = (0..50)
+            .map(|l| {
+                format!(
+                    "fn {}_{}(x: u32) {{}}\n",
+                    words[(i + l) % 8],
+                    words[(i * l) % 8]
+                )
+            })
+            .collect();
+        write(root.path(), &format!("src/f{i:02}.rs"), &text);
+    }
+    let idx = tempfile::tempdir().unwrap();
+    build(root.path(), idx.path());
+    // One file of twenty changes, one goes: an in-place edit of the graph.
+    write(
+        root.path(),
+        "src/f05.rs",
+        "fn quaternion_rotation_matrix() {}\n",
+    );
+    std::fs::remove_file(root.path().join("src/f06.rs")).unwrap();
+    let (updated, report) =
+        CodeIndex::build(root.path(), idx.path(), &BuildOptions::default()).unwrap();
+    assert_eq!(report.embedded_files, 1);
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = build(root.path(), fresh_dir.path());
+    let (u, f) = (
+        updated.vector_index().unwrap(),
+        fresh.vector_index().unwrap(),
+    );
+    assert_eq!(u.len(), f.len());
+    for q in ["quaternion rotation", "parse token", "socket queue"] {
+        let v = fresh.embed_query(q).unwrap();
+        let exact = |vi: &verity_vector::store::VectorIndex| {
+            vi.exact(&v, 10)
+                .into_iter()
+                .map(|h| (h.path, h.first_line))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(exact(u), exact(f), "{q}");
+        let r = updated
+            .search(&format!("vector(k=5): {q}"), &SearchOptions::default())
+            .unwrap();
+        assert!(r.hits.iter().all(|h| h.path != "src/f06.rs"));
+    }
+    let r = CodeIndex::open(idx.path())
+        .unwrap()
+        .search(
+            "vector(k=1): quaternion rotation",
+            &SearchOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(r.hits[0].path, "src/f05.rs");
 }

@@ -4,9 +4,12 @@
 //! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
 //! `meta.json` (settings, embedder, dimensions), `files.json` (each file's content hash and
 //! chunk line ranges, in path order), `vectors.f32` (every chunk's vector, little-endian, in
-//! the order of `files.json`) and `hnsw.usearch` (the graph). Keys in the graph are positions
-//! in that order. Each file is written to a temporary name and renamed.
+//! the order of `files.json`) and `hnsw.usearch` (the graph). Every chunk has a key in the
+//! graph, listed with its file; keys are never reused, so an update can take a changed file's
+//! chunks out of the graph and put the new ones in without rebuilding it. Each file is written
+//! to a temporary name and renamed.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,7 +23,7 @@ use crate::exact;
 use crate::minilm::MiniLmEmbedder;
 
 /// Version of the on-disk layout.
-pub const VECTOR_FORMAT_VERSION: u32 = 1;
+pub const VECTOR_FORMAT_VERSION: u32 = 2;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
@@ -117,6 +120,9 @@ pub struct FileVectors {
     pub hash: u64,
     /// 1-based inclusive line ranges of the chunks.
     pub chunks: Vec<(usize, usize)>,
+    /// The chunks' keys in the HNSW graph (assigned by the index).
+    #[serde(default)]
+    pub keys: Vec<u64>,
     #[serde(skip)]
     pub vectors: Vec<Vec<f32>>,
 }
@@ -137,6 +143,7 @@ impl FileVectors {
             path: path.to_owned(),
             hash,
             chunks: chunks.iter().map(|c| (c.first_line, c.last_line)).collect(),
+            keys: Vec::new(),
             vectors,
         })
     }
@@ -187,7 +194,47 @@ pub struct VectorIndex {
     locations: Vec<(u32, u32)>,
     /// Every chunk's vector, in position order (for exact search and saving).
     vectors: Vec<Vec<f32>>,
+    /// Graph key → chunk position.
+    positions: HashMap<u64, usize>,
+    /// The next unused graph key.
+    next_key: u64,
     hnsw: Index,
+}
+
+/// Positions of the chunks of `files` (in order): locations, and key → position.
+fn layout(files: &[FileVectors]) -> (Vec<(u32, u32)>, HashMap<u64, usize>) {
+    let mut locations = Vec::new();
+    let mut positions = HashMap::new();
+    for (fi, f) in files.iter().enumerate() {
+        for (ci, key) in f.keys.iter().enumerate() {
+            positions.insert(*key, locations.len());
+            locations.push((fi as u32, ci as u32));
+        }
+    }
+    (locations, positions)
+}
+
+fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
+    if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
+        return Err(VectorError::Embed(EmbedError(format!(
+            "{}: {} vectors of the wrong shape for {} chunks",
+            f.path,
+            f.vectors.len(),
+            f.chunks.len()
+        ))));
+    }
+    Ok(())
+}
+
+/// Adds `(key, vector)` pairs to the graph in parallel, skipping zero vectors.
+fn add_all(hnsw: &Index, items: &[(u64, &Vec<f32>)]) -> Result<(), VectorError> {
+    hnsw.reserve_capacity_and_threads((hnsw.size() + items.len()).max(1), SEARCH_SLOTS)
+        .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+    items
+        .par_iter()
+        .filter(|(_, v)| !is_zero(v))
+        .try_for_each(|(k, v)| hnsw.add(*k, v))
+        .map_err(|e| VectorError::Hnsw(e.to_string()))
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -215,31 +262,18 @@ impl VectorIndex {
     ) -> Result<VectorIndex, VectorError> {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let dim = embedder.dim();
-        let mut locations = Vec::new();
+        let mut next_key = 0u64;
         let mut vectors = Vec::new();
-        for (fi, f) in files.iter_mut().enumerate() {
-            if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
-                return Err(VectorError::Embed(EmbedError(format!(
-                    "{}: {} vectors of the wrong shape for {} chunks",
-                    f.path,
-                    f.vectors.len(),
-                    f.chunks.len()
-                ))));
-            }
-            for (ci, v) in std::mem::take(&mut f.vectors).into_iter().enumerate() {
-                locations.push((fi as u32, ci as u32));
-                vectors.push(v);
-            }
+        for f in files.iter_mut() {
+            check_shape(f, dim)?;
+            f.keys = (next_key..next_key + f.chunks.len() as u64).collect();
+            next_key += f.chunks.len() as u64;
+            vectors.extend(std::mem::take(&mut f.vectors));
         }
+        let (locations, positions) = layout(&files);
         let hnsw = new_hnsw(dim, &config.hnsw)?;
-        hnsw.reserve_capacity_and_threads(vectors.len().max(1), SEARCH_SLOTS)
-            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
-        vectors
-            .par_iter()
-            .enumerate()
-            .filter(|(_, v)| !is_zero(v))
-            .try_for_each(|(i, v)| hnsw.add(i as u64, v))
-            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        let items: Vec<(u64, &Vec<f32>)> = (0..next_key).zip(&vectors).collect();
+        add_all(&hnsw, &items)?;
         Ok(VectorIndex {
             config,
             embedder_name: embedder.name(),
@@ -247,8 +281,70 @@ impl VectorIndex {
             files,
             locations,
             vectors,
+            positions,
+            next_key,
             hnsw,
         })
+    }
+
+    /// Brings the index up to date in place: the chunks of `removed` files and of the old
+    /// versions of `changed` files leave the graph, the chunks of `changed` files (new or
+    /// modified, embedded) join it under fresh keys. The graph is edited, not rebuilt, so an
+    /// update costs in proportion to what changed.
+    pub fn update(
+        mut self,
+        changed: Vec<FileVectors>,
+        removed: &[String],
+    ) -> Result<VectorIndex, VectorError> {
+        let gone: HashSet<&str> = removed
+            .iter()
+            .map(String::as_str)
+            .chain(changed.iter().map(|f| f.path.as_str()))
+            .collect();
+        for f in changed.iter() {
+            check_shape(f, self.dim)?;
+        }
+        let old_files = std::mem::take(&mut self.files);
+        let mut old_vectors = std::mem::take(&mut self.vectors).into_iter();
+        let mut files = Vec::with_capacity(old_files.len() + changed.len());
+        for mut f in old_files {
+            let vs: Vec<Vec<f32>> = old_vectors.by_ref().take(f.chunks.len()).collect();
+            if gone.contains(f.path.as_str()) {
+                for key in &f.keys {
+                    self.hnsw
+                        .remove(*key)
+                        .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+                }
+            } else {
+                f.vectors = vs;
+                files.push(f);
+            }
+        }
+        let first_new = self.next_key;
+        for mut f in changed {
+            f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
+            self.next_key += f.chunks.len() as u64;
+            files.push(f);
+        }
+        {
+            let items: Vec<(u64, &Vec<f32>)> = files
+                .iter()
+                .flat_map(|f| f.keys.iter().copied().zip(&f.vectors))
+                .filter(|(k, _)| *k >= first_new)
+                .collect();
+            add_all(&self.hnsw, &items)?;
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut vectors = Vec::new();
+        for f in files.iter_mut() {
+            vectors.extend(std::mem::take(&mut f.vectors));
+        }
+        let (locations, positions) = layout(&files);
+        self.files = files;
+        self.vectors = vectors;
+        self.locations = locations;
+        self.positions = positions;
+        Ok(self)
     }
 
     pub fn config(&self) -> &VectorConfig {
@@ -329,7 +425,7 @@ impl VectorIndex {
             .keys
             .iter()
             .zip(&m.distances)
-            .map(|(key, d)| self.hit(*key as usize, 1.0 - d))
+            .filter_map(|(key, d)| Some(self.hit(*self.positions.get(key)?, 1.0 - d)))
             .collect();
         // usearch orders by distance; equal distances are put in a stable, documented order.
         hits.sort_by(|a, b| {
@@ -439,11 +535,18 @@ impl VectorIndex {
                     .collect()
             })
             .collect();
-        let locations = files
+        if files.iter().any(|f| f.keys.len() != f.chunks.len()) {
+            return Err(corrupt(
+                "files.json",
+                "a file has not one key per chunk".into(),
+            ));
+        }
+        let (locations, positions) = layout(&files);
+        let next_key = files
             .iter()
-            .enumerate()
-            .flat_map(|(fi, f)| (0..f.chunks.len()).map(move |ci| (fi as u32, ci as u32)))
-            .collect();
+            .flat_map(|f| f.keys.iter().copied())
+            .max()
+            .map_or(0, |k| k + 1);
         let hnsw = new_hnsw(meta.dim, &meta.config.hnsw)?;
         let path = dir.join("hnsw.usearch");
         hnsw.load(&path.to_string_lossy())
@@ -458,6 +561,8 @@ impl VectorIndex {
             files,
             locations,
             vectors,
+            positions,
+            next_key,
             hnsw,
         })
     }
@@ -541,6 +646,68 @@ mod tests {
             index.file_vectors("src/f007.rs")
         );
         assert!(reopened.file_vectors("nope").is_none());
+    }
+
+    #[test]
+    fn an_update_in_place_answers_as_a_fresh_build() {
+        let e = HashEmbedder::new(64);
+        let config = VectorConfig {
+            embedder: EmbedderSpec::Hash { dim: 64 },
+            ..VectorConfig::default()
+        };
+        let embed = |(p, t): &(String, String)| {
+            FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap()
+        };
+        let mut files = corpus(40);
+        let index =
+            VectorIndex::assemble(config.clone(), &e, files.iter().map(embed).collect()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let index = VectorIndex::open(dir.path()).unwrap();
+
+        // Change two files, remove two, add one.
+        files[3].1 = "fn matrix_determinant() {}\n".repeat(50);
+        files[7].1 = "struct SocketServer;\n".to_string();
+        let removed: Vec<String> = vec![files[10].0.clone(), files[11].0.clone()];
+        files.push((
+            "src/zz_new.rs".into(),
+            "fn brand_new_token_parser() {}\n".into(),
+        ));
+        let changed: Vec<FileVectors> = [3, 7, files.len() - 1]
+            .iter()
+            .map(|&i| embed(&files[i]))
+            .collect();
+        let updated = index.update(changed, &removed).unwrap();
+        files.retain(|(p, _)| !removed.contains(p));
+        let fresh =
+            VectorIndex::assemble(config.clone(), &e, files.iter().map(embed).collect()).unwrap();
+
+        assert_eq!(updated.len(), fresh.len());
+        assert_eq!(updated.hnsw.size(), fresh.hnsw.size());
+        for q in [
+            "matrix determinant",
+            "socket server",
+            "brand new token parser",
+            "parse request",
+        ] {
+            let v = e.embed_one(q);
+            let ids = |hs: Vec<ChunkHit>| {
+                hs.into_iter()
+                    .map(|h| (h.path, h.first_line))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(updated.exact(&v, 10)), ids(fresh.exact(&v, 10)), "{q}");
+            let best = updated.search(&v, 3).unwrap();
+            assert_eq!(best[0].path, fresh.exact(&v, 1)[0].path, "{q}");
+            assert!(best.iter().all(|h| !removed.contains(&h.path)), "{q}");
+        }
+        // Saved and reopened, the update holds, and keys are never reused.
+        let dir2 = tempfile::tempdir().unwrap();
+        updated.save(dir2.path()).unwrap();
+        let reopened = VectorIndex::open(dir2.path()).unwrap();
+        assert_eq!(reopened.next_key, updated.next_key);
+        let v = e.embed_one("brand new token parser");
+        assert_eq!(reopened.search(&v, 1).unwrap()[0].path, "src/zz_new.rs");
     }
 
     #[test]

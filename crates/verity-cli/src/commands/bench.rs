@@ -52,6 +52,9 @@ struct BuildFigures {
     mib_per_second: f64,
     index_bytes: u64,
     peak_rss_bytes: Option<u64>,
+    /// Chunks in the vector index (0 without vectors) and files embedded in this build.
+    chunks: usize,
+    files_embedded: usize,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -203,6 +206,8 @@ fn build_figures(kind: &'static str, r: &BuildReport, index: &CodeIndex) -> Buil
         mib_per_second: mib / secs,
         index_bytes: index.size_on_disk(),
         peak_rss_bytes: peak_rss(),
+        chunks: r.chunks,
+        files_embedded: r.embedded_files,
     }
 }
 
@@ -328,6 +333,7 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
     let opts = BuildOptions {
         walk: walk_opts.clone(),
         rebuild: true,
+        vectors: args.vectors.config()?,
         ..BuildOptions::default()
     };
     eprintln!("building the index of {} …", corpus.display());
@@ -549,12 +555,12 @@ fn markdown(r: &BenchReport) -> String {
         r.files,
         mib(r.bytes)
     );
-    let _ = writeln!(s, "| build | files indexed | MiB read | seconds | files/s | MiB/s | index MiB | peak RSS MiB |");
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "| build | files indexed | MiB read | seconds | files/s | MiB/s | index MiB | peak RSS MiB | chunks | files embedded |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for b in &r.builds {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {} | {} | {} |",
             b.kind,
             b.files_indexed,
             b.mib_read,
@@ -562,7 +568,9 @@ fn markdown(r: &BenchReport) -> String {
             b.files_per_second,
             b.mib_per_second,
             mib(b.index_bytes),
-            opt(b.peak_rss_bytes.map(mib), 0)
+            opt(b.peak_rss_bytes.map(mib), 0),
+            b.chunks,
+            b.files_embedded
         );
     }
     let _ = writeln!(

@@ -13,10 +13,11 @@ use verity_eval::{evaluate, MeasureSelection, Options, Qrels, Run, Value};
 use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
 use crate::BenchSemanticArgs;
 
-/// Words too common to help BM25 find anything (and `OR`/`AND`/`NOT`, which are operators).
+/// Words too common to help BM25 find anything, compared case-insensitively (so the
+/// operators `AND`, `OR` and `NOT` never appear as words either).
 const STOPWORDS: &[&str] = &[
     "the", "and", "for", "how", "what", "which", "does", "with", "from", "into", "when", "that",
-    "this", "are", "its", "use", "before", "until", "AND", "OR", "NOT",
+    "this", "are", "its", "use", "before", "until", "not",
 ];
 
 #[derive(Debug, Serialize)]
@@ -39,7 +40,7 @@ struct SemanticReport {
 pub fn bm25_query(question: &str) -> Option<String> {
     let words: Vec<&str> = question
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(w))
+        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(&w.to_lowercase().as_str()))
         .collect();
     (!words.is_empty()).then(|| words.join(" OR "))
 }
@@ -218,5 +219,6 @@ mod tests {
             Some("missing OR record OR reported")
         );
         assert_eq!(bm25_query("how is it"), None);
+        assert_eq!(bm25_query("Not AND the cache").as_deref(), Some("cache"));
     }
 }
