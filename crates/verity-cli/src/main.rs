@@ -74,13 +74,16 @@ pub enum TruthCommand {
         #[command(flatten)]
         vectors: VectorArgs,
     },
-    /// Check a ground-truth file; with --corpus, also its fingerprint and the oracle's agreement.
+    /// Check a ground-truth file; with --corpus, also its fingerprint and the oracle's agreement
+    /// (Vector and Hybrid cases with the embedder and chunking of the --embedder flags).
     Check {
         truth: PathBuf,
         #[arg(long, value_name = "DIR")]
         corpus: Option<PathBuf>,
         #[command(flatten)]
         walk: WalkArgs,
+        #[command(flatten)]
+        vectors: VectorArgs,
     },
     /// Print the JSON Schema of ground-truth files.
     Schema,

@@ -293,6 +293,30 @@ fn vector_truth_is_refused_for_an_index_with_other_vector_settings() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("Vector 5"), "{}", text(&o.stdout));
+    // The oracle re-checks the ranked cases too (exact nearest neighbours, exact fusion).
+    let o = verity_in(
+        tmp.path(),
+        &["truth", "check", s(&truth), "--corpus", s(&sample())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("the oracle agrees with all 50 cases"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "truth",
+            "check",
+            s(&truth),
+            "--corpus",
+            s(&sample()),
+            "--chunk-lines",
+            "20",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
     let run = |extra: &[&str]| {
         let mut args = vec!["validate", "--truth", s(&truth), "--no-progress"];
         args.extend_from_slice(extra);

@@ -39,8 +39,19 @@ impl<'c> Oracle<'c> {
     }
 
     /// The exact set of files (corpus-relative paths) matching `query`.
+    /// `vector:` and `hybrid:` queries have no set answer and are refused here (see
+    /// [`nearest::ChunkTable`]), so a text query that happens to start with those words is
+    /// never mistaken for one.
     pub fn files(&self, query: &str) -> Result<BTreeSet<String>, SyntaxError> {
-        let expr = read_query(query)?;
+        let expr = match read_request(query)? {
+            Request::Text(e) => e,
+            _ => {
+                return Err(SyntaxError {
+                    column: 1,
+                    reason: "a vector or hybrid query has a ranked answer, not a set".into(),
+                })
+            }
+        };
         Ok(self
             .corpus
             .files()

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use verity_engine::{CodeIndex, Deadline, EngineError, SearchOptions};
-use verity_oracle::{Corpus, Oracle};
+use verity_oracle::nearest::ChunkTable;
+use verity_oracle::{read_request, Corpus, Oracle, Request};
 
 /// One returned file.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,11 +134,71 @@ impl SearchBackend for EngineBackend {
 /// truth checks the oracle.
 pub struct OracleBackend {
     corpus: Corpus,
+    chunks: Option<ChunkTable>,
 }
 
 impl OracleBackend {
     pub fn new(corpus: Corpus) -> Self {
-        OracleBackend { corpus }
+        OracleBackend {
+            corpus,
+            chunks: None,
+        }
+    }
+
+    /// An oracle that also answers `vector:` and `hybrid:` queries exactly, from every chunk
+    /// of the corpus embedded in `chunks`.
+    pub fn with_vectors(corpus: Corpus, chunks: ChunkTable) -> Self {
+        OracleBackend {
+            corpus,
+            chunks: Some(chunks),
+        }
+    }
+
+    fn ranked(&self, request: Request) -> Result<Vec<BackendHit>, BackendError> {
+        let table = self.chunks.as_ref().ok_or_else(|| {
+            BackendError::Unsupported(
+                "the oracle needs the corpus's chunk embeddings for vector and hybrid queries"
+                    .into(),
+            )
+        })?;
+        let embed = |e: verity_vector::embed::EmbedError| BackendError::Unavailable(e.to_string());
+        match request {
+            Request::Vector(r) => {
+                // The exact answer, rolled up to files in order of their best chunk.
+                let mut hits: Vec<BackendHit> = Vec::new();
+                for (span, sim) in table
+                    .vector_truth(&r, 0.0)
+                    .map_err(embed)?
+                    .into_iter()
+                    .take(r.k)
+                {
+                    let chunk = (span.first, span.last, sim as f32);
+                    match hits.iter_mut().find(|h| h.path == span.path) {
+                        Some(h) => h.chunks.push(chunk),
+                        None => hits.push(BackendHit {
+                            path: span.path,
+                            score: sim as f32,
+                            lines: Vec::new(),
+                            chunks: vec![chunk],
+                        }),
+                    }
+                }
+                Ok(hits)
+            }
+            Request::Hybrid(r) => Ok(table
+                .hybrid_ranking(&self.corpus, &r)
+                .map_err(embed)?
+                .into_iter()
+                .take(r.k)
+                .map(|(path, score)| BackendHit {
+                    path,
+                    score: score as f32,
+                    lines: Vec::new(),
+                    chunks: Vec::new(),
+                })
+                .collect()),
+            Request::Text(_) => unreachable!("text requests are answered by files()"),
+        }
     }
 }
 
@@ -153,6 +214,12 @@ impl SearchBackend for OracleBackend {
     fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
         if deadline.check().is_err() {
             return Err(BackendError::Timeout);
+        }
+        let request = read_request(query).map_err(|e| BackendError::Rejected(e.to_string()))?;
+        if !matches!(request, Request::Text(_)) {
+            return Ok(BackendResponse {
+                hits: self.ranked(request)?,
+            });
         }
         let files = Oracle::new(&self.corpus)
             .files(query)

@@ -80,6 +80,7 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
             truth,
             corpus,
             walk,
+            vectors,
         } => {
             let ds = load_truth(truth)?;
             println!(
@@ -101,10 +102,25 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
                     c.fingerprint()
                 )));
             }
-            let v = CorrectnessValidator::new(
-                Arc::new(OracleBackend::new(c)),
-                ValidatorOptions::default(),
-            );
+            // Ranked cases are re-checked with the exact nearest neighbours, which needs every
+            // chunk embedded with the truth's settings.
+            let has_ranked = ds.cases.iter().any(|c| c.query_type.is_ranked());
+            let config = vectors.config()?;
+            let backend = match (&config, has_ranked) {
+                (Some(config), true) => {
+                    super::vectors::check_settings(truth, &ds, Some(config))?;
+                    let (table, _) = super::vectors::chunk_table(&c, config)?;
+                    OracleBackend::with_vectors(c, table)
+                }
+                (None, true) => {
+                    return Err(Failure::input(format!(
+                        "{}: has Vector/Hybrid cases; checking them needs an embedder (not --embedder none)",
+                        truth.display()
+                    )))
+                }
+                _ => OracleBackend::new(c),
+            };
+            let v = CorrectnessValidator::new(Arc::new(backend), ValidatorOptions::default());
             let mut disagreements = 0;
             for case in &ds.cases {
                 let r = v

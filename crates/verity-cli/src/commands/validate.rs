@@ -232,47 +232,6 @@ pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
     Ok(ExitCode::from(report.outcome().exit_code()))
 }
 
-/// Vector and Hybrid cases hold for one embedder and chunking: refuse to judge an index made
-/// with others, or without vectors.
-fn check_vector_settings(
-    path: &Path,
-    ds: &verity_validation::GroundTruthDataset,
-    config: Option<&verity_engine::VectorConfig>,
-) -> Result<(), Failure> {
-    let ranked = ds.cases.iter().filter(|c| c.query_type.is_ranked()).count();
-    if ranked == 0 {
-        return Ok(());
-    }
-    let Some(config) = config else {
-        return Err(Failure::input(format!(
-            "{}: {ranked} Vector/Hybrid cases, but --embedder none builds no vectors",
-            path.display()
-        )));
-    };
-    let Some(want) = &ds.vectors else {
-        return Ok(()); // curated truth that does not say: trust it
-    };
-    let name = match &config.embedder {
-        verity_engine::EmbedderSpec::Hash { dim } => format!("hash-{dim}"),
-        verity_engine::EmbedderSpec::MiniLm { .. } => "all-MiniLM-L6-v2".to_string(),
-    };
-    if want.embedder != name
-        || want.chunk_lines != config.chunk.lines
-        || want.chunk_overlap != config.chunk.overlap
-    {
-        return Err(Failure::input(format!(
-            "{}: the truth's Vector/Hybrid cases were computed with embedder {} and {}-line chunks overlapping {}; this run uses {name} and {}-line chunks overlapping {} (pass the same --embedder and --chunk-* flags)",
-            path.display(),
-            want.embedder,
-            want.chunk_lines,
-            want.chunk_overlap,
-            config.chunk.lines,
-            config.chunk.overlap
-        )));
-    }
-    Ok(())
-}
-
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let s = resolve(args)?;
@@ -293,7 +252,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                     fingerprint
                 )));
             }
-            check_vector_settings(path, &ds, vector_config.as_ref())?;
+            super::vectors::check_settings(path, &ds, vector_config.as_ref())?;
             (ds, None)
         }
         None => {
