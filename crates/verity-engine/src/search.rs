@@ -145,6 +145,20 @@ impl CodeIndex {
         q: &Query,
         opts: &SearchOptions,
     ) -> Result<SearchResults, EngineError> {
+        self.search_ranked(q, opts, None)
+    }
+
+    /// Runs a parsed query; with `top: Some(n)` only the `n` best matching files need to be
+    /// right. Candidates are then verified in score order, a batch at a time, and verification
+    /// stops once `n` files matched and every candidate left scores strictly less than the
+    /// n-th: those could never rank above it. `total` then counts the files verified to match,
+    /// not every match.
+    pub(crate) fn search_ranked(
+        &self,
+        q: &Query,
+        opts: &SearchOptions,
+        top: Option<usize>,
+    ) -> Result<SearchResults, EngineError> {
         let started = Instant::now();
         let deadline = &opts.deadline;
         deadline.check()?;
@@ -182,9 +196,8 @@ impl CodeIndex {
         let candidates = found.len();
 
         let fields = self.fields;
-        let verified: Vec<Option<SearchHit>> = found
-            .par_iter()
-            .map(|&(addr, score)| -> Result<Option<SearchHit>, EngineError> {
+        let verify =
+            |&(addr, score): &(DocAddress, Score)| -> Result<Option<SearchHit>, EngineError> {
                 deadline.check()?;
                 let doc: TantivyDocument = searcher.doc(addr)?;
                 let path = doc
@@ -218,10 +231,38 @@ impl CodeIndex {
                     chunks: Vec::new(),
                     fusion: None,
                 }))
-            })
-            .collect::<Result<_, _>>()?;
+            };
+        let verify_all = |batch: &[(DocAddress, Score)]| -> Result<Vec<SearchHit>, EngineError> {
+            let v: Vec<Option<SearchHit>> =
+                batch.par_iter().map(verify).collect::<Result<_, _>>()?;
+            Ok(v.into_iter().flatten().collect())
+        };
 
-        let mut hits: Vec<SearchHit> = verified.into_iter().flatten().collect();
+        let mut hits: Vec<SearchHit> = match top {
+            // Without words every score is 0: ties everywhere, decided by path, so every
+            // candidate must be verified.
+            Some(n) if scoring && n > 0 => {
+                let mut found = found;
+                found.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let batch = n.max(64);
+                let mut hits = Vec::new();
+                let mut at = 0;
+                while at < found.len() {
+                    let end = (at + batch).min(found.len());
+                    hits.extend(verify_all(&found[at..end])?);
+                    at = end;
+                    if hits.len() >= n && at < found.len() {
+                        let mut scores: Vec<Score> = hits.iter().map(|h| h.score).collect();
+                        scores.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
+                        if found[at].1 < scores[n - 1] {
+                            break;
+                        }
+                    }
+                }
+                hits
+            }
+            _ => verify_all(&found)?,
+        };
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

@@ -174,9 +174,9 @@ impl CodeIndex {
         })
     }
 
-    /// Runs a `hybrid:` query: the text query's files ranked by BM25 (score descending, then
-    /// path) and the files of the `depth` nearest chunks ranked by their best chunk, fused by
-    /// reciprocal rank fusion; the `k` best files, ties by path.
+    /// Runs a `hybrid:` query: the `depth` best files of the text query by BM25 (score
+    /// descending, then path) and the files of the `depth` nearest chunks ranked by their best
+    /// chunk, fused by reciprocal rank fusion; the `k` best files, ties by path.
     pub fn search_hybrid(
         &self,
         q: &HybridQuery,
@@ -184,10 +184,11 @@ impl CodeIndex {
     ) -> Result<SearchResults, EngineError> {
         let started = Instant::now();
         let text_opts = SearchOptions {
-            limit: None,
+            limit: Some(q.depth),
             ..opts.clone()
         };
-        let text = self.search_query(&q.query, &text_opts)?;
+        // Only the `depth` best text matches take part: verify in score order and stop there.
+        let text = self.search_ranked(&q.query, &text_opts, Some(q.depth))?;
         let state = self.vector_state()?;
         let v = state.embed(&q.text)?;
         opts.deadline.check()?;

@@ -288,3 +288,49 @@ fn a_small_update_edits_the_graph_and_answers_as_a_rebuild() {
         .unwrap();
     assert_eq!(r.hits[0].path, "src/f05.rs");
 }
+
+/// The text side of a hybrid query verifies candidates in BM25 order and stops early; its
+/// ranking must be exactly the first `depth` files of the full text search, ties included.
+#[test]
+fn hybrid_text_ranking_is_the_exact_top_of_the_text_search() {
+    let root = tempfile::tempdir().unwrap();
+    for i in 0..300usize {
+        // Scores repeat (same counts, same lengths) so ties cross the cut-off; some
+        // candidates contain the words only inside longer words and fail verification.
+        let n = i % 7;
+        let text = format!(
+            "{}{}{}\n",
+            "let cache = store(cache);\n".repeat(n),
+            "fn cachestore_like() {}\n".repeat(i % 3),
+            "// filler line\n".repeat(i % 11)
+        );
+        write(root.path(), &format!("src/f{i:03}.rs"), &text);
+    }
+    let idx = tempfile::tempdir().unwrap();
+    let index = build(root.path(), idx.path());
+    for (q, depth) in [
+        ("cache OR store", 20),
+        ("store", 7),
+        ("cache AND store", 64),
+        ("cache", 250),
+    ] {
+        let full = index.search(q, &SearchOptions::default()).unwrap();
+        let want: Vec<&str> = full
+            .hits
+            .iter()
+            .take(depth)
+            .map(|h| h.path.as_str())
+            .collect();
+        let hybrid = index
+            .search(
+                &format!("hybrid(vector=0, k={depth}, depth={depth}): {q}"),
+                &SearchOptions::default(),
+            )
+            .unwrap();
+        let got: Vec<&str> = hybrid.hits.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(got, want, "{q} depth {depth}");
+        for (i, h) in hybrid.hits.iter().enumerate() {
+            assert_eq!(h.fusion.unwrap().text, Some(i + 1));
+        }
+    }
+}

@@ -169,8 +169,9 @@ impl ChunkTable {
         Ok(all)
     }
 
-    /// The exact fused ranking of a hybrid request: every file with its reciprocal rank fusion
-    /// score, best first (ties by path).
+    /// The exact fused ranking of a hybrid request: the `depth` best text matches and the
+    /// files of the `depth` nearest chunks, each file with its reciprocal rank fusion score,
+    /// best first (ties by path).
     pub fn hybrid_ranking(
         &self,
         corpus: &Corpus,
@@ -184,7 +185,7 @@ impl ChunkTable {
             }
         }
         let mut fused: std::collections::BTreeMap<String, f64> = Default::default();
-        for (i, (p, _)) in text.into_iter().enumerate() {
+        for (i, (p, _)) in text.into_iter().take(r.depth).enumerate() {
             *fused.entry(p).or_default() += r.text_weight / (60.0 + (i + 1) as f64);
         }
         for (i, p) in vector_files.into_iter().enumerate() {
