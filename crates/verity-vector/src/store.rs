@@ -68,8 +68,8 @@ pub struct HnswParams {
 
 impl Default for HnswParams {
     fn default() -> Self {
-        // Measured on 52,000 hash-embedded chunks (docs/BENCHMARKS.md): recall@10 0.995 at
-        // about 1,000 queries/s; ef 64 gave only 0.95, a larger M mostly slowed the build.
+        // Measured on 52,434 hash-embedded chunks (docs/BENCHMARKS.md): recall@10 0.994 at
+        // 749 queries/s; ef 64 gave only 0.96, a larger M mostly slowed the build.
         HnswParams {
             connectivity: 16,
             expansion_add: 256,
