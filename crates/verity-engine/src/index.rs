@@ -22,6 +22,7 @@ use crate::schema::{build_schema, register_tokenizers, Fields};
 use crate::text::{decode, Undecodable};
 use crate::vector::{VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
+use verity_vector::embed::Embedder;
 use verity_vector::store::{FileVectors, VectorConfig, VectorIndex};
 
 /// Version of the on-disk format (schema, tokenizers, text rules). Bump on any change that
@@ -179,6 +180,34 @@ fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), EngineError> {
         source: e,
     })?;
     std::fs::rename(&tmp, &path).map_err(|e| EngineError::Io { path, source: e })
+}
+
+fn vector_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Vector(e.to_string())
+}
+
+/// Counts finished files for the build's progress hook.
+struct Ticker<'a> {
+    done: AtomicUsize,
+    total: usize,
+    hook: Option<&'a ProgressHook>,
+}
+
+impl<'a> Ticker<'a> {
+    fn new(total: usize, hook: Option<&'a ProgressHook>) -> Self {
+        Ticker {
+            done: AtomicUsize::new(0),
+            total,
+            hook,
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(h) = self.hook {
+            (h.0)(n, self.total);
+        }
+    }
 }
 
 impl CodeIndex {
@@ -498,18 +527,12 @@ impl CodeIndex {
         config: &VectorConfig,
         progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
-        let vector_err = |e: &dyn std::fmt::Display| EngineError::Vector(e.to_string());
-        let embedder = config.embedder.load().map_err(|e| vector_err(&e))?;
+        let embedder = config.embedder.load().map_err(vector_err)?;
         let vdir = self.dir.join(VECTOR_DIR);
         let old = VectorIndex::open(&vdir)
             .ok()
             .filter(|o| o.config() == config && o.embedder_name() == embedder.name());
         let files = self.files()?;
-        let embed_one = |path: &str, hash: u64| -> Result<FileVectors, EngineError> {
-            let text = self.content(path)?.unwrap_or_default();
-            FileVectors::embed(&*embedder, config.chunk.into(), path, hash, &text)
-                .map_err(|e| vector_err(&e))
-        };
 
         // An update that touches few files edits the graph in place; a larger one rebuilds it
         // (reusing the vectors of unchanged files), because many removals leave a graph with
@@ -533,22 +556,18 @@ impl CodeIndex {
                 .map(|(p, s)| (p.as_str(), s.hash))
                 .collect();
             if (removed.len() + stale.len()) * 5 <= files.len().max(1) {
-                let total = stale.len();
-                let done = AtomicUsize::new(0);
+                let ticker = Ticker::new(stale.len(), progress);
                 let changed: Vec<FileVectors> = stale
                     .par_iter()
                     .map(|(path, hash)| {
-                        let fv = embed_one(path, *hash)?;
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if let Some(p) = progress {
-                            (p.0)(n, total);
-                        }
+                        let fv = self.embed_file(&*embedder, config, path, *hash)?;
+                        ticker.tick();
                         Ok(fv)
                     })
                     .collect::<Result<_, EngineError>>()?;
-                let index = old.update(changed, &removed).map_err(|e| vector_err(&e))?;
-                index.save(&vdir).map_err(|e| vector_err(&e))?;
-                return Ok((VectorState::new(index, Some(embedder)), total));
+                let index = old.update(changed, &removed).map_err(vector_err)?;
+                index.save(&vdir).map_err(vector_err)?;
+                return Ok((VectorState::new(index, Some(embedder)), stale.len()));
             }
             return self.rebuild_vectors(config, embedder, Some(old), &files, progress);
         }
@@ -559,14 +578,12 @@ impl CodeIndex {
     fn rebuild_vectors(
         &self,
         config: &VectorConfig,
-        embedder: Arc<dyn verity_vector::embed::Embedder>,
+        embedder: Arc<dyn Embedder>,
         old: Option<VectorIndex>,
         files: &[(String, FileStamp)],
         progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
-        let vector_err = |e: &dyn std::fmt::Display| EngineError::Vector(e.to_string());
-        let total = files.len();
-        let done = AtomicUsize::new(0);
+        let ticker = Ticker::new(files.len(), progress);
         let embedded = AtomicUsize::new(0);
         let vectors: Vec<FileVectors> = files
             .par_iter()
@@ -578,29 +595,34 @@ impl CodeIndex {
                 let fv = match reused {
                     Some(fv) => fv,
                     None => {
-                        let text = self.content(path)?.unwrap_or_default();
                         embedded.fetch_add(1, Ordering::Relaxed);
-                        FileVectors::embed(&*embedder, config.chunk.into(), path, stamp.hash, &text)
-                            .map_err(|e| vector_err(&e))?
+                        self.embed_file(&*embedder, config, path, stamp.hash)?
                     }
                 };
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some(p) = progress {
-                    (p.0)(n, total);
-                }
+                ticker.tick();
                 Ok(fv)
             })
             .collect::<Result<_, _>>()?;
         drop(old);
-        let index = VectorIndex::assemble(config.clone(), &*embedder, vectors)
-            .map_err(|e| vector_err(&e))?;
-        index
-            .save(&self.dir.join(VECTOR_DIR))
-            .map_err(|e| vector_err(&e))?;
+        let index =
+            VectorIndex::assemble(config.clone(), &*embedder, vectors).map_err(vector_err)?;
+        index.save(&self.dir.join(VECTOR_DIR)).map_err(vector_err)?;
         Ok((
             VectorState::new(index, Some(embedder)),
             embedded.into_inner(),
         ))
+    }
+
+    /// Chunks and embeds one file's stored text.
+    fn embed_file(
+        &self,
+        embedder: &dyn Embedder,
+        config: &VectorConfig,
+        path: &str,
+        hash: u64,
+    ) -> Result<FileVectors, EngineError> {
+        let text = self.content(path)?.unwrap_or_default();
+        FileVectors::embed(embedder, config.chunk.into(), path, hash, &text).map_err(vector_err)
     }
 
     /// Number of files in the index.

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use verity_engine::{CodeIndex, Deadline, EngineError, SearchOptions};
 use verity_oracle::nearest::ChunkTable;
+use verity_oracle::request::{HybridRequest, VectorRequest};
 use verity_oracle::{read_request, Corpus, Oracle, Request};
 
 /// One returned file.
@@ -154,51 +155,58 @@ impl OracleBackend {
         }
     }
 
-    fn ranked(&self, request: Request) -> Result<Vec<BackendHit>, BackendError> {
-        let table = self.chunks.as_ref().ok_or_else(|| {
+    fn chunks(&self) -> Result<&ChunkTable, BackendError> {
+        self.chunks.as_ref().ok_or_else(|| {
             BackendError::Unsupported(
                 "the oracle needs the corpus's chunk embeddings for vector and hybrid queries"
                     .into(),
             )
-        })?;
-        let embed = |e: verity_vector::embed::EmbedError| BackendError::Unavailable(e.to_string());
-        match request {
-            Request::Vector(r) => {
-                // The exact answer, rolled up to files in order of their best chunk.
-                let mut hits: Vec<BackendHit> = Vec::new();
-                for (span, sim) in table
-                    .vector_truth(&r, 0.0)
-                    .map_err(embed)?
-                    .into_iter()
-                    .take(r.k)
-                {
-                    let chunk = (span.first, span.last, sim as f32);
-                    match hits.iter_mut().find(|h| h.path == span.path) {
-                        Some(h) => h.chunks.push(chunk),
-                        None => hits.push(BackendHit {
-                            path: span.path,
-                            score: sim as f32,
-                            lines: Vec::new(),
-                            chunks: vec![chunk],
-                        }),
-                    }
-                }
-                Ok(hits)
-            }
-            Request::Hybrid(r) => Ok(table
-                .hybrid_ranking(&self.corpus, &r)
-                .map_err(embed)?
-                .into_iter()
-                .take(r.k)
-                .map(|(path, score)| BackendHit {
-                    path,
-                    score: score as f32,
+        })
+    }
+
+    /// The exact answer to a vector query, rolled up to files in order of their best chunk.
+    fn vector(&self, r: &VectorRequest) -> Result<Vec<BackendHit>, BackendError> {
+        let truth = self.chunks()?.vector_truth(r, 0.0).map_err(unavailable)?;
+        let mut hits: Vec<BackendHit> = Vec::new();
+        for (span, sim) in truth.into_iter().take(r.k) {
+            let chunk = (span.first, span.last, sim as f32);
+            match hits.iter_mut().find(|h| h.path == span.path) {
+                Some(h) => h.chunks.push(chunk),
+                None => hits.push(BackendHit {
+                    path: span.path,
+                    score: sim as f32,
                     lines: Vec::new(),
-                    chunks: Vec::new(),
-                })
-                .collect()),
-            Request::Text(_) => unreachable!("text requests are answered by files()"),
+                    chunks: vec![chunk],
+                }),
+            }
         }
+        Ok(hits)
+    }
+
+    /// The exact fused ranking of a hybrid query, its `k` best files.
+    fn hybrid(&self, r: &HybridRequest) -> Result<Vec<BackendHit>, BackendError> {
+        let ranking = self
+            .chunks()?
+            .hybrid_ranking(&self.corpus, r)
+            .map_err(unavailable)?;
+        Ok(ranking
+            .into_iter()
+            .take(r.k)
+            .map(|(path, score)| file_hit(path, score as f32))
+            .collect())
+    }
+}
+
+fn unavailable(e: verity_vector::embed::EmbedError) -> BackendError {
+    BackendError::Unavailable(e.to_string())
+}
+
+fn file_hit(path: String, score: f32) -> BackendHit {
+    BackendHit {
+        path,
+        score,
+        lines: Vec::new(),
+        chunks: Vec::new(),
     }
 }
 
@@ -215,25 +223,16 @@ impl SearchBackend for OracleBackend {
         if deadline.check().is_err() {
             return Err(BackendError::Timeout);
         }
-        let request = read_request(query).map_err(|e| BackendError::Rejected(e.to_string()))?;
-        if !matches!(request, Request::Text(_)) {
-            return Ok(BackendResponse {
-                hits: self.ranked(request)?,
-            });
-        }
-        let files = Oracle::new(&self.corpus)
-            .files(query)
-            .map_err(|e| BackendError::Rejected(e.to_string()))?;
-        Ok(BackendResponse {
-            hits: files
+        let hits = match read_request(query).map_err(|e| BackendError::Rejected(e.to_string()))? {
+            Request::Vector(r) => self.vector(&r)?,
+            Request::Hybrid(r) => self.hybrid(&r)?,
+            Request::Text(_) => Oracle::new(&self.corpus)
+                .files(query)
+                .map_err(|e| BackendError::Rejected(e.to_string()))?
                 .into_iter()
-                .map(|path| BackendHit {
-                    path,
-                    score: 0.0,
-                    lines: Vec::new(),
-                    chunks: Vec::new(),
-                })
+                .map(|path| file_hit(path, 0.0))
                 .collect(),
-        })
+        };
+        Ok(BackendResponse { hits })
     }
 }

@@ -18,7 +18,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use verity_oracle::eval::tokenize;
 use verity_oracle::nearest::ChunkTable;
-use verity_oracle::request::{HybridRequest, VectorRequest};
 use verity_oracle::syntax::is_word;
 use verity_oracle::{read_query, read_request, Corpus, Expr, Oracle, Request};
 
@@ -530,7 +529,7 @@ fn ranked_truth(
     query: &str,
 ) -> Option<(Vec<(String, u32)>, usize)> {
     match read_request(query).ok()? {
-        Request::Vector(r @ VectorRequest { .. }) => {
+        Request::Vector(r) => {
             let truth = table.vector_truth(&r, VECTOR_TOLERANCE).ok()?;
             let ids = truth
                 .into_iter()
@@ -538,7 +537,7 @@ fn ranked_truth(
                 .collect();
             Some((ids, r.k))
         }
-        Request::Hybrid(r @ HybridRequest { .. }) => {
+        Request::Hybrid(r) => {
             let ranking = table.hybrid_ranking(corpus, &r).ok()?;
             let kth = ranking.get(r.k.min(ranking.len()).checked_sub(1)?)?.1;
             let ids = ranking
