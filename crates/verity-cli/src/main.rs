@@ -407,6 +407,10 @@ pub struct BenchSearchArgs {
     /// Timed runs per query.
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
+    /// The "best N" mode asks for this many files, as `verity search --limit N` does (the
+    /// other mode asks for every matching file, as `verity search -l`).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
     /// Untimed runs per query before timing.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
@@ -528,13 +532,14 @@ pub struct SearchArgs {
     /// The index to search.
     #[arg(long, value_name = "PATH", default_value = ".verity")]
     pub index: PathBuf,
-    /// Show at most N files (all by default).
+    /// Show at most N files (all by default): the N best, found without verifying the rest,
+    /// so the total shown is then a lower bound.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Show at most N matching lines per file.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_lines: usize,
-    /// Print only the paths of matching files.
+    /// Print only the paths of matching files (each file's check stops at its first match).
     #[arg(short = 'l', long)]
     pub files_only: bool,
     /// Print results as JSON.

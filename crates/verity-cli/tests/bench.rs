@@ -62,17 +62,34 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     assert_eq!(builds[0]["files_indexed"], 17);
     // 1% of 17 files, every 100th in path order: the first.
     assert_eq!(builds[1]["files_indexed"], 1);
-    // Every query type of the file has latency figures, each from 2 runs per query.
-    let lat = r["latency"].as_object().unwrap();
-    assert_eq!(lat.len(), 8, "{lat:?}");
-    assert_eq!(lat["Proximity"]["runs"], 4);
-    assert_eq!(r["overall"]["runs"], 2 * 26);
+    // Two modes (the best 10, every file); in each, every query type of the file has latency
+    // figures, each from 2 runs per query, and a throughput.
+    let modes = r["modes"].as_array().unwrap();
+    let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
+    assert_eq!(names, ["best 10", "all files"]);
+    for m in modes {
+        let lat = m["latency"].as_object().unwrap();
+        assert_eq!(lat.len(), 8, "{lat:?}");
+        assert_eq!(lat["Proximity"]["runs"], 4);
+        assert_eq!(m["overall"]["runs"], 2 * 26);
+        assert!(m["queries_per_second"].as_f64().unwrap() > 0.0);
+    }
     assert_eq!(r["throughput_queries"], 60);
-    assert!(r["queries_per_second"].as_f64().unwrap() > 0.0);
+    // The file count is the exact total, whatever the best-10 mode verified.
+    let default_q = r["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["query"] == "lit:&mut self")
+        .unwrap();
+    assert!(default_q["files"].as_u64().unwrap() > 0);
     let targets = r["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 5);
+    // p50, p95, p99 and throughput per mode, and memory.
+    assert_eq!(targets.len(), 9);
+    assert_eq!(targets[0]["name"], "best 10: p50 < 50 ms");
+    assert_eq!(targets[4]["name"], "all files: p50 < 50 ms");
     // 17 documents cannot show the 100,000-document memory target.
-    assert_eq!(targets[4]["met"], serde_json::Value::Null);
+    assert_eq!(targets[8]["met"], serde_json::Value::Null);
     if has_rg() {
         // Every lit:/regex: query ran through rg and found the same files.
         let compared = r["queries"]
@@ -85,7 +102,8 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
         assert_eq!(compared, 12);
     }
     let page = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(page.matches("<svg").count(), if has_rg() { 2 } else { 1 });
+    // A latency CDF per mode, and the speed-up over rg.
+    assert_eq!(page.matches("<svg").count(), if has_rg() { 3 } else { 2 });
 }
 
 #[test]

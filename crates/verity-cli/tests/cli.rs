@@ -109,8 +109,29 @@ fn search_formats_and_exit_codes() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["hits"].as_array().unwrap().len(), 1);
-    assert!(v["total"].as_u64().unwrap() >= 3);
     assert!(v["hits"][0]["lines"][0]["line"].as_u64().unwrap() >= 1);
+    // The best one was found without verifying every candidate: the total says so.
+    assert_eq!(v["total_exact"], false);
+    let o = verity(&[
+        "search",
+        "\"use std::collections::HashMap\"",
+        "--index",
+        &idx,
+        "--json",
+    ]);
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(all["total_exact"], true);
+    assert!(all["total"].as_u64().unwrap() >= 3);
+    assert_eq!(all["hits"][0]["path"], v["hits"][0]["path"]);
+    let o = verity(&[
+        "search",
+        "\"use std::collections::HashMap\"",
+        "--index",
+        &idx,
+        "--limit",
+        "1",
+    ]);
+    assert!(stdout(&o).contains("1 of at least "), "{}", stdout(&o));
 
     let o = verity(&["search", "zz_nothing_matches_this", "--index", &idx]);
     assert_eq!(o.status.code(), Some(1));

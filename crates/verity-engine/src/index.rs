@@ -18,7 +18,7 @@ use tantivy::schema::Value;
 use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::EngineError;
-use crate::schema::{build_schema, register_tokenizers, Fields};
+use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
 use crate::text::{decode, Undecodable};
 use crate::vector::{VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
@@ -488,7 +488,7 @@ impl CodeIndex {
         let mut out = HashMap::new();
         for seg in searcher.segment_readers() {
             let ff = seg.fast_fields();
-            let paths = ff.str("path")?.ok_or_else(|| {
+            let paths = ff.str(PATH_FIELD)?.ok_or_else(|| {
                 tantivy::TantivyError::SchemaError("path is not a fast field".into())
             })?;
             let mtime = ff.u64("mtime")?;

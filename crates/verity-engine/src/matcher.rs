@@ -202,6 +202,61 @@ impl Matcher {
         }
     }
 
+    /// Does the file match? The same answer as `matches(..).is_some()`, without the lines:
+    /// literals, regexes and phrases stop at their first occurrence, so deciding a file that
+    /// matches early is far cheaper than listing every matching line (`verity search -l`).
+    pub fn is_match(&self, file: &FileText<'_>, deadline: &Deadline) -> Result<bool, Interrupted> {
+        match self {
+            Matcher::Literal(finder) => Ok(finder.find(file.text().as_bytes()).is_some()),
+            Matcher::Line(LineRegex { line: re, whole }) => {
+                let text = file.text();
+                // The whole-text pattern's leftmost match starts at or before any per-line
+                // match (each per-line match is also a whole-text match at the same offset),
+                // so the lines before it cannot match.
+                let from = match whole {
+                    Some(w) => match w.find(text) {
+                        Some(m) => m.start(),
+                        None => return Ok(false),
+                    },
+                    None => 0,
+                };
+                let li = file.lines();
+                if li.line_count() == 0 {
+                    return Ok(false);
+                }
+                for (n, line) in (li.line_of(from)..=li.line_count()).enumerate() {
+                    if n % CHECK_EVERY == CHECK_EVERY - 1 {
+                        deadline.check()?;
+                    }
+                    if re.is_match(&text[li.span(line, text)]) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Matcher::Phrase(toks) => first_occurrence(file.text(), toks, deadline),
+            // Proximity needs both sides' occurrences; no cheaper exact answer.
+            Matcher::Near { .. } => self.collect(file, deadline, &mut Vec::new()),
+            Matcher::And(ms) => {
+                for m in ms {
+                    if !m.is_match(file, deadline)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Matcher::Or(ms) => {
+                for m in ms {
+                    if m.is_match(file, deadline)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Matcher::Not(m) => Ok(!m.is_match(file, deadline)?),
+        }
+    }
+
     /// Is there a match? Matching lines are appended to `out` (unsorted) when there is.
     fn collect(
         &self,
@@ -303,6 +358,29 @@ fn occurrences(
     Ok(out)
 }
 
+/// Does the token sequence `toks` occur in `text`? Tokenizes only as far as the first
+/// occurrence, keeping the last `toks.len()` tokens.
+fn first_occurrence(text: &str, toks: &[String], deadline: &Deadline) -> Result<bool, Interrupted> {
+    let k = toks.len();
+    if k == 0 {
+        return Ok(false);
+    }
+    let mut window: std::collections::VecDeque<&str> = std::collections::VecDeque::with_capacity(k);
+    for (n, t) in code_tokens(text).enumerate() {
+        if n % CHECK_EVERY == CHECK_EVERY - 1 {
+            deadline.check()?;
+        }
+        if window.len() == k {
+            window.pop_front();
+        }
+        window.push_back(&text[t.start..t.end]);
+        if window.len() == k && window.iter().zip(toks).all(|(a, b)| *a == b.as_str()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `left NEAR/distance right`: occurrences that do not overlap, in either order, with at most
 /// `distance` word tokens between the end of the first and the start of the second.
 fn near(
@@ -355,9 +433,17 @@ mod tests {
     use super::*;
     use crate::query::parse;
 
+    /// The matching lines; also checks that `is_match` gives the same answer.
     fn lines_of(query: &str, text: &str) -> Option<Vec<usize>> {
         let m = Matcher::compile(&parse(query).unwrap()).unwrap();
-        m.matches(&FileText::new(text), &Deadline::none()).unwrap()
+        let lines = m.matches(&FileText::new(text), &Deadline::none()).unwrap();
+        let quick = m.is_match(&FileText::new(text), &Deadline::none()).unwrap();
+        assert_eq!(
+            quick,
+            lines.is_some(),
+            "is_match disagrees for {query:?} on {text:?}"
+        );
+        lines
     }
 
     fn hit(query: &str, text: &str) -> bool {

@@ -13,6 +13,9 @@ pub const CODE_TOKENIZER: &str = "verity_code";
 /// Name under which [`TrigramTokenizer`] is registered.
 pub const TRIGRAM_TOKENIZER: &str = "verity_trigram";
 
+/// Name of the path field (also a fast field: paths without loading documents).
+pub const PATH_FIELD: &str = "path";
+
 /// Handles to the fields of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -33,7 +36,7 @@ pub struct Fields {
 
 pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let path = b.add_text_field("path", STRING | STORED | FAST);
+    let path = b.add_text_field(PATH_FIELD, STRING | STORED | FAST);
     let content = b.add_text_field("content", STORED);
     let code = b.add_text_field(
         "code",

@@ -1,5 +1,8 @@
 //! Searching an index: plan candidates, verify them exactly, rank, return.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -7,7 +10,9 @@ use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term,
+};
 
 use crate::deadline::Deadline;
 use crate::error::EngineError;
@@ -15,6 +20,7 @@ use crate::index::CodeIndex;
 use crate::matcher::{FileText, Matcher};
 use crate::plan::{candidates, scoring_terms};
 use crate::query::{parse_request, Query, Request};
+use crate::schema::PATH_FIELD;
 use crate::text::display_line;
 use crate::vector::{ChunkMatch, FusionRanks};
 
@@ -27,6 +33,9 @@ pub struct SearchOptions {
     pub deadline: Deadline,
     /// Keep at most this many matching lines per file (all when `None`); the count is exact.
     pub max_lines_per_file: Option<usize>,
+    /// Only decide which files match, as `rg -l` does: hits carry no lines and a
+    /// `line_count` of 0, and each file's verification stops at its first match.
+    pub files_only: bool,
 }
 
 /// One matching line.
@@ -63,8 +72,13 @@ pub struct SearchHit {
 pub struct SearchResults {
     /// Matching files, best first: score descending, then path ascending.
     pub hits: Vec<SearchHit>,
-    /// How many files match in total (before `limit`).
+    /// How many files match in total (before `limit`); a lower bound when `total_exact` is
+    /// false.
     pub total: usize,
+    /// Whether `total` counts every matching file. A search with a `limit` verifies candidates
+    /// in rank order and stops once it has `limit` matches: the hits are exactly the best
+    /// `limit`, but candidates left unverified are not counted.
+    pub total_exact: bool,
     /// How many files the index proposed and verification examined.
     pub candidates: usize,
     /// Wall time of the search in milliseconds.
@@ -140,24 +154,16 @@ impl CodeIndex {
     }
 
     /// Runs a parsed query.
+    ///
+    /// Every candidate the index proposes is verified against the file's stored text. With a
+    /// `limit`, candidates are first put in the final order (BM25 score descending, then path,
+    /// read from the path's fast field, so without loading any document) and verified in that
+    /// order, a growing batch at a time, until `limit` of them match: those are exactly the
+    /// `limit` best matches, because verification removes files but never reorders them.
     pub fn search_query(
         &self,
         q: &Query,
         opts: &SearchOptions,
-    ) -> Result<SearchResults, EngineError> {
-        self.search_ranked(q, opts, None)
-    }
-
-    /// Runs a parsed query; with `top: Some(n)` only the `n` best matching files need to be
-    /// right. Candidates are then verified in score order, a batch at a time, and verification
-    /// stops once `n` files matched and every candidate left scores strictly less than the
-    /// n-th: those could never rank above it. `total` then counts the files verified to match,
-    /// not every match.
-    pub(crate) fn search_ranked(
-        &self,
-        q: &Query,
-        opts: &SearchOptions,
-        top: Option<usize>,
     ) -> Result<SearchResults, EngineError> {
         let started = Instant::now();
         let deadline = &opts.deadline;
@@ -209,6 +215,17 @@ impl CodeIndex {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default();
                 let file = FileText::new(content);
+                let score = if scoring { score } else { 0.0 };
+                if opts.files_only {
+                    return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
+                        path: path.to_owned(),
+                        score,
+                        line_count: 0,
+                        lines: Vec::new(),
+                        chunks: Vec::new(),
+                        fusion: None,
+                    }));
+                }
                 let Some(lines) = matcher.matches(&file, deadline)? else {
                     return Ok(None);
                 };
@@ -225,7 +242,7 @@ impl CodeIndex {
                     .collect();
                 Ok(Some(SearchHit {
                     path: path.to_owned(),
-                    score: if scoring { score } else { 0.0 },
+                    score,
                     line_count,
                     lines,
                     chunks: Vec::new(),
@@ -238,30 +255,27 @@ impl CodeIndex {
             Ok(v.into_iter().flatten().collect())
         };
 
-        let mut hits: Vec<SearchHit> = match top {
-            // Without words every score is 0: ties everywhere, decided by path, so every
-            // candidate must be verified.
-            Some(n) if scoring && n > 0 => {
-                let mut found = found;
-                found.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let batch = n.max(64);
+        let (mut hits, total_exact) = match opts.limit {
+            None => (verify_all(&found)?, true),
+            Some(limit) => {
+                let order = rank_order(&self.dir, &searcher, found, scoring)?;
+                // `--limit 0` still verifies until one match, so the exit status and `total`
+                // can say whether anything matches.
+                let want = limit.max(1);
+                // The first batch is exactly as large as the answer (verified in parallel), so
+                // how much is verified does not depend on the machine's thread count.
+                let mut batch = want;
                 let mut hits = Vec::new();
                 let mut at = 0;
-                while at < found.len() {
-                    let end = (at + batch).min(found.len());
-                    hits.extend(verify_all(&found[at..end])?);
+                while at < order.len() && hits.len() < want {
+                    let end = (at + batch).min(order.len());
+                    hits.extend(verify_all(&order[at..end])?);
                     at = end;
-                    if hits.len() >= n && at < found.len() {
-                        let mut scores: Vec<Score> = hits.iter().map(|h| h.score).collect();
-                        scores.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
-                        if found[at].1 < scores[n - 1] {
-                            break;
-                        }
-                    }
+                    // Doubling bounds the rounds when few candidates match.
+                    batch = batch.saturating_mul(2);
                 }
-                hits
+                (hits, at == order.len())
             }
-            _ => verify_all(&found)?,
         };
         hits.sort_by(|a, b| {
             b.score
@@ -275,8 +289,75 @@ impl CodeIndex {
         Ok(SearchResults {
             hits,
             total,
+            total_exact,
             candidates,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
+}
+
+/// Candidates in the order results are returned: score descending (0 for every candidate of a
+/// query without words), then path ascending. Paths come from the `path` fast field: per
+/// segment, the candidates' term ordinals are sorted and decoded in one pass over the
+/// dictionary, so no stored document is read.
+fn rank_order(
+    dir: &Path,
+    searcher: &Searcher,
+    found: Vec<(DocAddress, Score)>,
+    scoring: bool,
+) -> Result<Vec<(DocAddress, Score)>, EngineError> {
+    let corrupt = |detail: String| EngineError::IndexCorrupt {
+        path: dir.to_path_buf(),
+        detail,
+    };
+    let mut by_segment: BTreeMap<SegmentOrdinal, Vec<usize>> = BTreeMap::new();
+    for (i, (addr, _)) in found.iter().enumerate() {
+        by_segment.entry(addr.segment_ord).or_default().push(i);
+    }
+    let mut paths: Vec<Option<Arc<str>>> = vec![None; found.len()];
+    for (segment, members) in by_segment {
+        let column = searcher
+            .segment_reader(segment)
+            .fast_fields()
+            .str(PATH_FIELD)?
+            .ok_or_else(|| corrupt("the path field has no fast column".to_string()))?;
+        let mut ords: Vec<(u64, usize)> = Vec::with_capacity(members.len());
+        for i in members {
+            let ord = column
+                .term_ords(found[i].0.doc_id)
+                .next()
+                .ok_or_else(|| corrupt(format!("document {:?} has no path", found[i].0)))?;
+            ords.push((ord, i));
+        }
+        ords.sort_unstable();
+        let mut distinct: Vec<u64> = ords.iter().map(|&(o, _)| o).collect();
+        distinct.dedup();
+        let mut names: Vec<Arc<str>> = Vec::with_capacity(distinct.len());
+        column
+            .dictionary()
+            .sorted_ords_to_term_cb(&distinct, |bytes| {
+                names.push(Arc::from(String::from_utf8_lossy(bytes)));
+            })
+            .map_err(|e| corrupt(format!("path dictionary: {e}")))?;
+        let mut k = 0;
+        for (ord, i) in ords {
+            while distinct[k] != ord {
+                k += 1;
+            }
+            paths[i] = names.get(k).cloned();
+        }
+    }
+    let mut keyed: Vec<(Score, Arc<str>, DocAddress)> = found
+        .into_iter()
+        .zip(paths)
+        .map(|((addr, score), path)| {
+            (
+                if scoring { score } else { 0.0 },
+                path.unwrap_or_else(|| Arc::from("")),
+                addr,
+            )
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(keyed.into_iter().map(|(s, _, a)| (a, s)).collect())
 }

@@ -169,6 +169,8 @@ impl CodeIndex {
         Ok(SearchResults {
             hits,
             total,
+            // Every file the ranking reached is counted: the answer is complete by definition.
+            total_exact: true,
             candidates,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -187,8 +189,8 @@ impl CodeIndex {
             limit: Some(q.depth),
             ..opts.clone()
         };
-        // Only the `depth` best text matches take part: verify in score order and stop there.
-        let text = self.search_ranked(&q.query, &text_opts, Some(q.depth))?;
+        // Only the `depth` best text matches take part: verified in rank order, stopping there.
+        let text = self.search_query(&q.query, &text_opts)?;
         let state = self.vector_state()?;
         let v = state.embed(&q.text)?;
         opts.deadline.check()?;
@@ -260,6 +262,8 @@ impl CodeIndex {
         Ok(SearchResults {
             hits,
             total,
+            // Every file the ranking reached is counted: the answer is complete by definition.
+            total_exact: true,
             candidates,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })

@@ -80,14 +80,29 @@ const REGEXES: &[&str] = &[
     r"import .* from",
 ];
 
+/// The engine's file set, checked to be the same whether it lists every matching line or
+/// only decides which files match (`verity search -l`, the mode that is `rg -l`'s peer).
 fn engine_files(index: &CodeIndex, query: &str) -> BTreeSet<String> {
-    index
-        .search(query, &SearchOptions::default())
-        .unwrap_or_else(|e| panic!("{query}: {e}"))
-        .hits
-        .into_iter()
-        .map(|h| h.path)
-        .collect()
+    let files = |files_only| -> BTreeSet<String> {
+        let opts = SearchOptions {
+            files_only,
+            ..SearchOptions::default()
+        };
+        index
+            .search(query, &opts)
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .hits
+            .into_iter()
+            .map(|h| h.path)
+            .collect()
+    };
+    let with_lines = files(false);
+    assert_eq!(
+        files(true),
+        with_lines,
+        "{query}: -l and full answers differ"
+    );
+    with_lines
 }
 
 fn check_agreement(root: &Path) -> usize {

@@ -1,5 +1,7 @@
 //! Property tests: on random small corpora and random queries, the oracle and the engine agree
-//! on whether a query is valid and, when it is, on the exact set of matching files.
+//! on whether a query is valid and, when it is, on the exact set of matching files, in each of
+//! the engine's ways of answering: every file with its lines, files only (`-l`, stopping at
+//! each file's first match), and the best N (`--limit`, verifying in rank order).
 
 use std::collections::BTreeSet;
 
@@ -72,8 +74,41 @@ fn check(files: &[String], queries: &[String]) -> Result<(), TestCaseError> {
         let theirs = oracle.files(q);
         match (ours, theirs) {
             (Ok(r), Ok(want)) => {
-                let got: BTreeSet<String> = r.hits.into_iter().map(|h| h.path).collect();
-                prop_assert_eq!(got, want, "query {:?} over {:?}", q, files);
+                let got: BTreeSet<String> = r.hits.iter().map(|h| h.path.clone()).collect();
+                prop_assert_eq!(&got, &want, "query {:?} over {:?}", q, files);
+                prop_assert!(r.total_exact);
+                let files_only = index
+                    .search(
+                        q,
+                        &SearchOptions {
+                            files_only: true,
+                            ..SearchOptions::default()
+                        },
+                    )
+                    .unwrap();
+                let quick: BTreeSet<String> = files_only.hits.into_iter().map(|h| h.path).collect();
+                prop_assert_eq!(&quick, &want, "files only: query {:?} over {:?}", q, files);
+                let ranked: Vec<(String, f32)> =
+                    r.hits.iter().map(|h| (h.path.clone(), h.score)).collect();
+                for limit in 0..=files.len() {
+                    let top = index
+                        .search(
+                            q,
+                            &SearchOptions {
+                                limit: Some(limit),
+                                ..SearchOptions::default()
+                            },
+                        )
+                        .unwrap();
+                    let got: Vec<(String, f32)> =
+                        top.hits.iter().map(|h| (h.path.clone(), h.score)).collect();
+                    let n = limit.min(ranked.len());
+                    prop_assert_eq!(&got[..], &ranked[..n], "limit {} of {:?}", limit, q);
+                    prop_assert!(top.total <= r.total && top.total >= n);
+                    if top.total_exact {
+                        prop_assert_eq!(top.total, r.total);
+                    }
+                }
             }
             (Err(EngineError::Query(_)), Err(_)) => {}
             (Ok(_), Err(e)) => prop_assert!(false, "{q:?}: engine accepts, oracle rejects: {e}"),

@@ -698,7 +698,17 @@ mod tests {
             };
             assert_eq!(ids(updated.exact(&v, 10)), ids(fresh.exact(&v, 10)), "{q}");
             let best = updated.search(&v, 3).unwrap();
-            assert_eq!(best[0].path, fresh.exact(&v, 1)[0].path, "{q}");
+            // By similarity, not path: files 0 and 12 of this corpus have the same text, so the
+            // best chunk can be a tie, which the parallel-built graph may break either way.
+            let top = &fresh.exact(&v, 1)[0];
+            assert!(
+                (best[0].similarity - top.similarity).abs() < 1e-6,
+                "{q}: graph found {} ({}), exact {} ({})",
+                best[0].path,
+                best[0].similarity,
+                top.path,
+                top.similarity
+            );
             assert!(best.iter().all(|h| !removed.contains(&h.path)), "{q}");
         }
         // Saved and reopened, the update holds, and keys are never reused.

@@ -25,6 +25,7 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             limit: args.limit,
             deadline,
             max_lines_per_file: Some(args.max_lines),
+            files_only: args.files_only,
         },
     )?;
     if args.json {
@@ -65,10 +66,16 @@ pub fn run(args: &SearchArgs) -> CmdResult {
                 println!("        … {} more lines", hit.line_count - hit.lines.len());
             }
         }
+        // With --limit the search stops verifying once it has the best N: the total is then
+        // only what it verified.
+        let total = if results.total_exact {
+            results.total.to_string()
+        } else {
+            format!("at least {}", results.total)
+        };
         println!(
-            "{} of {} matching files shown ({} candidates, {:.1} ms)",
+            "{} of {total} matching files shown ({} candidates, {:.1} ms)",
             results.hits.len(),
-            results.total,
             results.candidates,
             results.elapsed_ms
         );
