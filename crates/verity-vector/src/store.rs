@@ -3,11 +3,17 @@
 //!
 //! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
 //! `meta.json` (settings, embedder, dimensions), `files.json` (each file's content hash and
-//! chunk line ranges, in path order), `vectors.f32` (every chunk's vector, little-endian, in
-//! the order of `files.json`) and `hnsw.usearch` (the graph). Every chunk has a key in the
-//! graph, listed with its file; keys are never reused, so an update can take a changed file's
-//! chunks out of the graph and put the new ones in without rebuilding it. Each file is written
-//! to a temporary name and renamed.
+//! chunk line ranges and graph keys, in path order) and `hnsw.usearch` (the graph with the
+//! vectors, which usearch stores at full `f32` precision). Every chunk has a key in the graph,
+//! listed with its file; keys are never reused, so an update can take a changed file's chunks
+//! out of the graph and put the new ones in without rebuilding it. Each file is written to a
+//! temporary name and renamed.
+//!
+//! The graph is the only copy of the vectors, in memory as on disk: an index of 100,000 files
+//! holds a few hundred megabytes of them, and a second copy beside the graph doubled that.
+//! Exact search and reuse read them back from the graph ([`VectorIndex::exact_searcher`],
+//! [`VectorIndex::file_vectors`]). A chunk without features (a zero vector) is never added to
+//! the graph and reads back as zeros.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,7 +29,7 @@ use crate::exact;
 use crate::minilm::MiniLmEmbedder;
 
 /// Version of the on-disk layout.
-pub const VECTOR_FORMAT_VERSION: u32 = 2;
+pub const VECTOR_FORMAT_VERSION: u32 = 3;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
@@ -192,8 +198,6 @@ pub struct VectorIndex {
     files: Vec<FileVectors>,
     /// Chunk position → (file position, chunk position in the file).
     locations: Vec<(u32, u32)>,
-    /// Every chunk's vector, in position order (for exact search and saving).
-    vectors: Vec<Vec<f32>>,
     /// Graph key → chunk position.
     positions: HashMap<u64, usize>,
     /// The next unused graph key.
@@ -226,15 +230,23 @@ fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
     Ok(())
 }
 
-/// Adds `(key, vector)` pairs to the graph in parallel, skipping zero vectors.
-fn add_all(hnsw: &Index, items: &[(u64, &Vec<f32>)]) -> Result<(), VectorError> {
-    hnsw.reserve_capacity_and_threads((hnsw.size() + items.len()).max(1), SEARCH_SLOTS)
+/// Adds the files' vectors (under their keys) to the graph in parallel, skipping zero vectors,
+/// and frees each file's vectors once the graph holds them, so the build never keeps two
+/// copies of every vector.
+fn add_all(hnsw: &Index, files: &mut [FileVectors]) -> Result<(), VectorError> {
+    let count: usize = files.iter().map(|f| f.vectors.len()).sum();
+    hnsw.reserve_capacity_and_threads((hnsw.size() + count).max(1), SEARCH_SLOTS)
         .map_err(|e| VectorError::Hnsw(e.to_string()))?;
-    items
-        .par_iter()
-        .filter(|(_, v)| !is_zero(v))
-        .try_for_each(|(k, v)| hnsw.add(*k, v))
-        .map_err(|e| VectorError::Hnsw(e.to_string()))
+    files.par_iter_mut().try_for_each(|f| {
+        for (k, v) in f.keys.iter().zip(&f.vectors) {
+            if !is_zero(v) {
+                hnsw.add(*k, v)
+                    .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+            }
+        }
+        f.vectors = Vec::new();
+        Ok(())
+    })
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -263,24 +275,20 @@ impl VectorIndex {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let dim = embedder.dim();
         let mut next_key = 0u64;
-        let mut vectors = Vec::new();
         for f in files.iter_mut() {
             check_shape(f, dim)?;
             f.keys = (next_key..next_key + f.chunks.len() as u64).collect();
             next_key += f.chunks.len() as u64;
-            vectors.extend(std::mem::take(&mut f.vectors));
         }
         let (locations, positions) = layout(&files);
         let hnsw = new_hnsw(dim, &config.hnsw)?;
-        let items: Vec<(u64, &Vec<f32>)> = (0..next_key).zip(&vectors).collect();
-        add_all(&hnsw, &items)?;
+        add_all(&hnsw, &mut files)?;
         Ok(VectorIndex {
             config,
             embedder_name: embedder.name(),
             dim,
             files,
             locations,
-            vectors,
             positions,
             next_key,
             hnsw,
@@ -305,10 +313,8 @@ impl VectorIndex {
             check_shape(f, self.dim)?;
         }
         let old_files = std::mem::take(&mut self.files);
-        let mut old_vectors = std::mem::take(&mut self.vectors).into_iter();
         let mut files = Vec::with_capacity(old_files.len() + changed.len());
-        for mut f in old_files {
-            let vs: Vec<Vec<f32>> = old_vectors.by_ref().take(f.chunks.len()).collect();
+        for f in old_files {
             if gone.contains(f.path.as_str()) {
                 for key in &f.keys {
                     self.hnsw
@@ -316,32 +322,19 @@ impl VectorIndex {
                         .map_err(|e| VectorError::Hnsw(e.to_string()))?;
                 }
             } else {
-                f.vectors = vs;
                 files.push(f);
             }
         }
-        let first_new = self.next_key;
-        for mut f in changed {
+        let mut changed = changed;
+        for f in changed.iter_mut() {
             f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
             self.next_key += f.chunks.len() as u64;
-            files.push(f);
         }
-        {
-            let items: Vec<(u64, &Vec<f32>)> = files
-                .iter()
-                .flat_map(|f| f.keys.iter().copied().zip(&f.vectors))
-                .filter(|(k, _)| *k >= first_new)
-                .collect();
-            add_all(&self.hnsw, &items)?;
-        }
+        add_all(&self.hnsw, &mut changed)?;
+        files.extend(changed);
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut vectors = Vec::new();
-        for f in files.iter_mut() {
-            vectors.extend(std::mem::take(&mut f.vectors));
-        }
         let (locations, positions) = layout(&files);
         self.files = files;
-        self.vectors = vectors;
         self.locations = locations;
         self.positions = positions;
         Ok(self)
@@ -380,12 +373,36 @@ impl VectorIndex {
             .files
             .binary_search_by(|f| f.path.as_str().cmp(path))
             .ok()?;
-        let first = self.locations.partition_point(|(f, _)| (*f as usize) < fi);
         let f = &self.files[fi];
         Some(FileVectors {
-            vectors: self.vectors[first..first + f.chunks.len()].to_vec(),
+            vectors: f.keys.iter().map(|k| self.vector(*k)).collect(),
             ..f.clone()
         })
+    }
+
+    /// The vector stored under a graph key; zeros for a chunk the graph does not hold (a zero
+    /// vector is never added).
+    fn vector(&self, key: u64) -> Vec<f32> {
+        let mut v = vec![0.0f32; self.dim];
+        if self.hnsw.contains(key) {
+            // A key holds one vector (keys are never reused), which fills `v` exactly.
+            let _ = self.hnsw.get(key, &mut v[..]);
+        }
+        v
+    }
+
+    /// Every chunk's vector read back from the graph once, for exact (brute-force) searches:
+    /// the reference that recall is measured against.
+    pub fn exact_searcher(&self) -> ExactSearcher<'_> {
+        let vectors = self
+            .files
+            .par_iter()
+            .flat_map_iter(|f| f.keys.iter().map(|k| self.vector(*k)))
+            .collect();
+        ExactSearcher {
+            index: self,
+            vectors,
+        }
     }
 
     fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
@@ -438,16 +455,10 @@ impl VectorIndex {
     }
 
     /// Exact k nearest chunks (every vector scored): the reference for [`search`](Self::search).
+    /// Reads every vector back from the graph; for many queries, use one
+    /// [`exact_searcher`](Self::exact_searcher).
     pub fn exact(&self, query: &[f32], k: usize) -> Vec<ChunkHit> {
-        if is_zero(query) {
-            return Vec::new();
-        }
-        exact::knn(query, &self.vectors, usize::MAX)
-            .into_iter()
-            .filter(|(i, _)| !is_zero(&self.vectors[*i]))
-            .take(k)
-            .map(|(i, s)| self.hit(i, s))
-            .collect()
+        self.exact_searcher().search(query, k)
     }
 
     /// Writes the index into `dir` (created if needed).
@@ -464,18 +475,11 @@ impl VectorIndex {
             dim: self.dim,
             chunks: self.locations.len(),
         };
-        let mut raw = Vec::with_capacity(self.vectors.len() * self.dim * 4);
-        for v in &self.vectors {
-            for x in v {
-                raw.extend_from_slice(&x.to_le_bytes());
-            }
-        }
         let write = |name: &str, bytes: &[u8]| -> Result<(), VectorError> {
             let tmp = dir.join(format!("{name}.tmp"));
             std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
             std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
         };
-        write("vectors.f32", &raw)?;
         write(
             "files.json",
             &serde_json::to_vec(&self.files).expect("files serialize"),
@@ -515,26 +519,13 @@ impl VectorIndex {
         }
         let files: Vec<FileVectors> = serde_json::from_slice(&read("files.json")?)
             .map_err(|e| corrupt("files.json", e.to_string()))?;
-        let raw = read("vectors.f32")?;
         let count: usize = files.iter().map(|f| f.chunks.len()).sum();
-        if count != meta.chunks || raw.len() != count * meta.dim * 4 {
+        if count != meta.chunks {
             return Err(corrupt(
-                "vectors.f32",
-                format!(
-                    "{} bytes for {count} chunks of {} dimensions",
-                    raw.len(),
-                    meta.dim
-                ),
+                "files.json",
+                format!("{count} chunks, meta.json says {}", meta.chunks),
             ));
         }
-        let vectors: Vec<Vec<f32>> = raw
-            .chunks_exact(meta.dim.max(1) * 4)
-            .map(|v| {
-                v.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            })
-            .collect();
         if files.iter().any(|f| f.keys.len() != f.chunks.len()) {
             return Err(corrupt(
                 "files.json",
@@ -551,6 +542,17 @@ impl VectorIndex {
         let path = dir.join("hnsw.usearch");
         hnsw.load(&path.to_string_lossy())
             .map_err(|e| corrupt("hnsw.usearch", e.to_string()))?;
+        if hnsw.size() > count || hnsw.dimensions() != meta.dim {
+            return Err(corrupt(
+                "hnsw.usearch",
+                format!(
+                    "{} vectors of {} dimensions for {count} chunks of {}",
+                    hnsw.size(),
+                    hnsw.dimensions(),
+                    meta.dim
+                ),
+            ));
+        }
         hnsw.reserve_capacity_and_threads(count.max(1), SEARCH_SLOTS)
             .map_err(|e| VectorError::Hnsw(e.to_string()))?;
         hnsw.change_expansion_search(meta.config.hnsw.expansion_search);
@@ -560,11 +562,34 @@ impl VectorIndex {
             dim: meta.dim,
             files,
             locations,
-            vectors,
             positions,
             next_key,
             hnsw,
         })
+    }
+}
+
+/// Exact k-nearest-neighbour search over every chunk of a [`VectorIndex`], with the vectors
+/// read back from the graph once.
+pub struct ExactSearcher<'a> {
+    index: &'a VectorIndex,
+    /// In chunk position order.
+    vectors: Vec<Vec<f32>>,
+}
+
+impl ExactSearcher<'_> {
+    /// The k most similar chunks, best first; ties by position (path, then line). Chunks
+    /// without features are never found, as in the graph.
+    pub fn search(&self, query: &[f32], k: usize) -> Vec<ChunkHit> {
+        if is_zero(query) {
+            return Vec::new();
+        }
+        exact::knn(query, &self.vectors, usize::MAX)
+            .into_iter()
+            .filter(|(i, _)| !is_zero(&self.vectors[*i]))
+            .take(k)
+            .map(|(i, s)| self.index.hit(i, s))
+            .collect()
     }
 }
 
@@ -725,9 +750,23 @@ mod tests {
         let index = build(3);
         let dir = tempfile::tempdir().unwrap();
         index.save(dir.path()).unwrap();
-        std::fs::write(dir.path().join("vectors.f32"), b"short").unwrap();
+        std::fs::write(dir.path().join("hnsw.usearch"), b"short").unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("vectors.f32"), "{err}");
+        assert!(err.contains("hnsw.usearch"), "{err}");
+        // A graph of another index: the chunk count does not fit.
+        build(5).save(dir.path()).unwrap();
+        let small = tempfile::tempdir().unwrap();
+        index.save(small.path()).unwrap();
+        std::fs::copy(
+            small.path().join("files.json"),
+            dir.path().join("files.json"),
+        )
+        .unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("files.json") || err.contains("hnsw.usearch"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("meta.json"), "{err}");
