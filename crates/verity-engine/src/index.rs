@@ -133,6 +133,8 @@ pub struct CodeIndex {
     pub(crate) fields: Fields,
     pub(crate) meta: IndexMeta,
     pub(crate) vectors: Option<Arc<VectorState>>,
+    /// Every document's rank in path order, for the searcher generation it was computed for.
+    pub(crate) path_ranks: std::sync::Mutex<Option<Arc<crate::search::PathRanks>>>,
 }
 
 /// Per-file state remembered by the index, for change detection.
@@ -261,6 +263,7 @@ impl CodeIndex {
             fields,
             meta,
             vectors,
+            path_ranks: std::sync::Mutex::new(None),
         })
     }
 

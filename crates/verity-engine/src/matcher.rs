@@ -235,8 +235,11 @@ impl Matcher {
                 Ok(false)
             }
             Matcher::Phrase(toks) => first_occurrence(file.text(), toks, deadline),
-            // Proximity needs both sides' occurrences; no cheaper exact answer.
-            Matcher::Near { .. } => self.collect(file, deadline, &mut Vec::new()),
+            Matcher::Near {
+                left,
+                right,
+                distance,
+            } => near_exists(file.text(), left, right, *distance, deadline),
             Matcher::And(ms) => {
                 for m in ms {
                     if !m.is_match(file, deadline)? {
@@ -381,6 +384,61 @@ fn first_occurrence(text: &str, toks: &[String], deadline: &Deadline) -> Result<
     Ok(false)
 }
 
+/// Is there a pair for `left NEAR/distance right` (as [`near`] defines it)? One pass over the
+/// tokens, stopping at the first pair. A pair is seen when its second occurrence completes: the
+/// first one has completed before, and the latest occurrence of the other side that ends at or
+/// before the second one starts is the one with the fewest words between.
+fn near_exists(
+    text: &str,
+    left: &[String],
+    right: &[String],
+    distance: u32,
+    deadline: &Deadline,
+) -> Result<bool, Interrupted> {
+    let k = left.len().max(right.len());
+    if left.is_empty() || right.is_empty() {
+        return Ok(false);
+    }
+    // The last `k` tokens, each with the number of word tokens before it.
+    let mut window: std::collections::VecDeque<(&str, u32)> =
+        std::collections::VecDeque::with_capacity(k);
+    let mut words = 0u32;
+    // Completed occurrences of each side: (end token index, word tokens before the end).
+    let mut ends: [Vec<(usize, u32)>; 2] = [Vec::new(), Vec::new()];
+    for (i, t) in code_tokens(text).enumerate() {
+        if i % CHECK_EVERY == CHECK_EVERY - 1 {
+            deadline.check()?;
+        }
+        if window.len() == k {
+            window.pop_front();
+        }
+        window.push_back((&text[t.start..t.end], words));
+        words += u32::from(t.is_word);
+        let end = i + 1;
+        let mut completed = [false, false];
+        for (side, toks) in [left, right].into_iter().enumerate() {
+            let (n, w) = (toks.len(), window.len());
+            if w < n || !(0..n).all(|j| window[w - n + j].0 == toks[j]) {
+                continue;
+            }
+            completed[side] = true;
+            let (start, words_before_start) = (end - n, window[w - n].1);
+            let other = &ends[1 - side];
+            let p = other.partition_point(|&(e, _)| e <= start);
+            if p > 0 && words_before_start - other[p - 1].1 <= distance {
+                return Ok(true);
+            }
+        }
+        // Recorded after both checks, so an occurrence never pairs with itself.
+        for side in 0..2 {
+            if completed[side] {
+                ends[side].push((end, words));
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// `left NEAR/distance right`: occurrences that do not overlap, in either order, with at most
 /// `distance` word tokens between the end of the first and the start of the second.
 fn near(
@@ -492,6 +550,44 @@ mod tests {
             lines_of("alpha NEAR/1 omega", "alpha\nbeta\nomega\nx\ny\nalpha"),
             Some(vec![1, 2, 3])
         );
+    }
+
+    #[test]
+    fn first_match_answers_agree_with_full_answers_on_every_small_text() {
+        // Every text of up to 6 tokens over a few words and symbols, against proximity and
+        // phrase queries (whose early-exit paths are the subtle ones).
+        let alphabet = ["a", "b", "c", "::", "\n"];
+        let queries = [
+            "a NEAR/0 b",
+            "a NEAR/1 b",
+            "a NEAR/0 a",
+            "a NEAR/2 a",
+            "\"a b\" NEAR/0 c",
+            "\"a b\" NEAR/1 \"b c\"",
+            "\"a a\" NEAR/0 a",
+            "\"a :: b\"",
+            "\"b b\"",
+        ];
+        let matchers: Vec<Matcher> = queries
+            .iter()
+            .map(|q| Matcher::compile(&parse(q).unwrap()).unwrap())
+            .collect();
+        let mut texts = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |a| format!("{t} {a}")))
+                .collect();
+            for (q, m) in queries.iter().zip(&matchers) {
+                for t in &longer {
+                    let file = FileText::new(t);
+                    let full = m.matches(&file, &Deadline::none()).unwrap().is_some();
+                    let quick = m.is_match(&FileText::new(t), &Deadline::none()).unwrap();
+                    assert_eq!(quick, full, "{q} on {t:?}");
+                }
+            }
+            texts = longer;
+        }
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Searching an index: plan candidates, verify them exactly, rank, return.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -202,79 +201,119 @@ impl CodeIndex {
         let candidates = found.len();
 
         let fields = self.fields;
-        let verify =
-            |&(addr, score): &(DocAddress, Score)| -> Result<Option<SearchHit>, EngineError> {
-                deadline.check()?;
-                let doc: TantivyDocument = searcher.doc(addr)?;
-                let path = doc
-                    .get_first(fields.path)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let content = doc
-                    .get_first(fields.content)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let file = FileText::new(content);
-                let score = if scoring { score } else { 0.0 };
-                if opts.files_only {
-                    return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
-                        path: path.to_owned(),
-                        score,
-                        line_count: 0,
-                        lines: Vec::new(),
-                        chunks: Vec::new(),
-                        fusion: None,
-                    }));
-                }
-                let Some(lines) = matcher.matches(&file, deadline)? else {
-                    return Ok(None);
-                };
-                let line_count = lines.len();
-                let keep = opts.max_lines_per_file.unwrap_or(usize::MAX);
-                let li = file.lines();
-                let lines = lines
-                    .into_iter()
-                    .take(keep)
-                    .map(|n| LineMatch {
-                        line: n,
-                        text: display_line(&content[li.span(n, content)]).to_owned(),
-                    })
-                    .collect();
-                Ok(Some(SearchHit {
+        // Verifies one candidate; `files_only` decides the match without collecting lines.
+        let verify = |(addr, score): (DocAddress, Score),
+                      files_only: bool|
+         -> Result<Option<SearchHit>, EngineError> {
+            deadline.check()?;
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let path = doc
+                .get_first(fields.path)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let content = doc
+                .get_first(fields.content)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let file = FileText::new(content);
+            let score = if scoring { score } else { 0.0 };
+            if files_only {
+                return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
                     path: path.to_owned(),
                     score,
-                    line_count,
-                    lines,
+                    line_count: 0,
+                    lines: Vec::new(),
                     chunks: Vec::new(),
                     fusion: None,
-                }))
+                }));
+            }
+            let Some(lines) = matcher.matches(&file, deadline)? else {
+                return Ok(None);
             };
-        let verify_all = |batch: &[(DocAddress, Score)]| -> Result<Vec<SearchHit>, EngineError> {
-            let v: Vec<Option<SearchHit>> =
-                batch.par_iter().map(verify).collect::<Result<_, _>>()?;
-            Ok(v.into_iter().flatten().collect())
+            let line_count = lines.len();
+            let keep = opts.max_lines_per_file.unwrap_or(usize::MAX);
+            let li = file.lines();
+            let lines = lines
+                .into_iter()
+                .take(keep)
+                .map(|n| LineMatch {
+                    line: n,
+                    text: display_line(&content[li.span(n, content)]).to_owned(),
+                })
+                .collect();
+            Ok(Some(SearchHit {
+                path: path.to_owned(),
+                score,
+                line_count,
+                lines,
+                chunks: Vec::new(),
+                fusion: None,
+            }))
+        };
+        // Candidates are verified in parallel in document order, whatever order they come in:
+        // the doc store decompresses blocks of neighbouring documents, so reading in rank
+        // order would decompress each block again and again. Results keep the input order.
+        let verify_all = |batch: &[(DocAddress, Score)],
+                          files_only: bool|
+         -> Result<Vec<(usize, SearchHit)>, EngineError> {
+            let mut by_doc: Vec<usize> = (0..batch.len()).collect();
+            by_doc.sort_unstable_by_key(|&i| batch[i].0);
+            let mut verified: Vec<(usize, SearchHit)> = by_doc
+                .par_iter()
+                .map(|&i| Ok(verify(batch[i], files_only)?.map(|h| (i, h))))
+                .collect::<Result<Vec<_>, EngineError>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            verified.sort_unstable_by_key(|(i, _)| *i);
+            Ok(verified)
         };
 
-        let (mut hits, total_exact) = match opts.limit {
-            None => (verify_all(&found)?, true),
+        let (mut hits, total, total_exact) = match opts.limit {
+            None => {
+                let hits: Vec<SearchHit> = verify_all(&found, opts.files_only)?
+                    .into_iter()
+                    .map(|(_, h)| h)
+                    .collect();
+                let total = hits.len();
+                (hits, total, true)
+            }
             Some(limit) => {
-                let order = rank_order(&self.dir, &searcher, found, scoring)?;
+                let order = rank_order(&*self.path_ranks(&searcher)?, found, scoring);
                 // `--limit 0` still verifies until one match, so the exit status and `total`
                 // can say whether anything matches.
                 let want = limit.max(1);
                 // The first batch is exactly as large as the answer (verified in parallel), so
                 // how much is verified does not depend on the machine's thread count.
                 let mut batch = want;
-                let mut hits = Vec::new();
+                let mut matched: Vec<(usize, SearchHit)> = Vec::new();
                 let mut at = 0;
-                while at < order.len() && hits.len() < want {
+                while at < order.len() && matched.len() < want {
                     let end = (at + batch).min(order.len());
-                    hits.extend(verify_all(&order[at..end])?);
+                    // Which files match is decided first, cheaply; lines are collected below
+                    // for the returned files only.
+                    matched.extend(
+                        verify_all(&order[at..end], true)?
+                            .into_iter()
+                            .map(|(i, h)| (at + i, h)),
+                    );
                     at = end;
                     // Doubling bounds the rounds when few candidates match.
                     batch = batch.saturating_mul(2);
                 }
-                (hits, at == order.len())
+                let total = matched.len();
+                matched.truncate(limit);
+                let hits = if opts.files_only {
+                    matched.into_iter().map(|(_, h)| h).collect()
+                } else {
+                    let returned: Vec<(DocAddress, Score)> =
+                        matched.iter().map(|(i, _)| order[*i]).collect();
+                    verify_all(&returned, false)?
+                        .into_iter()
+                        .map(|(_, h)| h)
+                        .collect()
+                };
+                (hits, total, at == order.len())
             }
         };
         hits.sort_by(|a, b| {
@@ -282,7 +321,6 @@ impl CodeIndex {
                 .total_cmp(&a.score)
                 .then_with(|| a.path.cmp(&b.path))
         });
-        let total = hits.len();
         if let Some(limit) = opts.limit {
             hits.truncate(limit);
         }
@@ -296,68 +334,110 @@ impl CodeIndex {
     }
 }
 
+/// Every document's rank in path order (byte order of the paths), per segment of one searcher
+/// generation: sorting candidates by (score, rank) is sorting them by (score, path) without
+/// reading a single path. Computed once per generation from the path fast field's dictionaries
+/// (one sorted pass over each) and kept until the index changes.
+pub(crate) struct PathRanks {
+    generation: u64,
+    /// `ranks[segment][doc]`; `u32::MAX` for a document without a path.
+    ranks: Vec<Vec<u32>>,
+}
+
+impl PathRanks {
+    fn compute(dir: &Path, searcher: &Searcher) -> Result<PathRanks, EngineError> {
+        let corrupt = |detail: String| EngineError::IndexCorrupt {
+            path: dir.to_path_buf(),
+            detail,
+        };
+        let mut columns = Vec::new();
+        // (path, segment, term ordinal) of every path of every segment.
+        let mut all: Vec<(Vec<u8>, usize, usize)> = Vec::new();
+        for (segment, reader) in searcher.segment_readers().iter().enumerate() {
+            let column = reader
+                .fast_fields()
+                .str(PATH_FIELD)?
+                .ok_or_else(|| corrupt("the path field has no fast column".to_string()))?;
+            let ords: Vec<u64> = (0..column.num_terms() as u64).collect();
+            let mut ord = 0;
+            column
+                .dictionary()
+                .sorted_ords_to_term_cb(&ords, |bytes| {
+                    all.push((bytes.to_vec(), segment, ord));
+                    ord += 1;
+                })
+                .map_err(|e| corrupt(format!("path dictionary: {e}")))?;
+            columns.push((column, reader.max_doc()));
+        }
+        all.sort_unstable();
+        let mut term_rank: Vec<Vec<u32>> = columns
+            .iter()
+            .map(|(c, _)| vec![0; c.num_terms()])
+            .collect();
+        let mut rank = 0u32;
+        for (i, (path, segment, ord)) in all.iter().enumerate() {
+            // The same path in two segments (a file re-added while its old version awaits a
+            // merge, deleted) gets one rank; only one of them is ever a candidate.
+            if i > 0 && all[i - 1].0 != *path {
+                rank += 1;
+            }
+            term_rank[*segment][*ord] = rank;
+        }
+        let ranks = columns
+            .iter()
+            .zip(&term_rank)
+            .map(|((column, max_doc), term_rank)| {
+                (0..*max_doc)
+                    .map(|doc| {
+                        column
+                            .term_ords(doc)
+                            .next()
+                            .and_then(|o| term_rank.get(o as usize).copied())
+                            .unwrap_or(u32::MAX)
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(PathRanks {
+            generation: searcher.generation().generation_id(),
+            ranks,
+        })
+    }
+}
+
+impl CodeIndex {
+    /// The path ranks of `searcher`'s generation, computed on first use.
+    fn path_ranks(&self, searcher: &Searcher) -> Result<Arc<PathRanks>, EngineError> {
+        let generation = searcher.generation().generation_id();
+        let mut cache = self.path_ranks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = cache.as_ref().filter(|r| r.generation == generation) {
+            return Ok(r.clone());
+        }
+        let ranks = Arc::new(PathRanks::compute(&self.dir, searcher)?);
+        *cache = Some(ranks.clone());
+        Ok(ranks)
+    }
+}
+
 /// Candidates in the order results are returned: score descending (0 for every candidate of a
-/// query without words), then path ascending. Paths come from the `path` fast field: per
-/// segment, the candidates' term ordinals are sorted and decoded in one pass over the
-/// dictionary, so no stored document is read.
+/// query without words), then path ascending.
 fn rank_order(
-    dir: &Path,
-    searcher: &Searcher,
+    ranks: &PathRanks,
     found: Vec<(DocAddress, Score)>,
     scoring: bool,
-) -> Result<Vec<(DocAddress, Score)>, EngineError> {
-    let corrupt = |detail: String| EngineError::IndexCorrupt {
-        path: dir.to_path_buf(),
-        detail,
-    };
-    let mut by_segment: BTreeMap<SegmentOrdinal, Vec<usize>> = BTreeMap::new();
-    for (i, (addr, _)) in found.iter().enumerate() {
-        by_segment.entry(addr.segment_ord).or_default().push(i);
-    }
-    let mut paths: Vec<Option<Arc<str>>> = vec![None; found.len()];
-    for (segment, members) in by_segment {
-        let column = searcher
-            .segment_reader(segment)
-            .fast_fields()
-            .str(PATH_FIELD)?
-            .ok_or_else(|| corrupt("the path field has no fast column".to_string()))?;
-        let mut ords: Vec<(u64, usize)> = Vec::with_capacity(members.len());
-        for i in members {
-            let ord = column
-                .term_ords(found[i].0.doc_id)
-                .next()
-                .ok_or_else(|| corrupt(format!("document {:?} has no path", found[i].0)))?;
-            ords.push((ord, i));
-        }
-        ords.sort_unstable();
-        let mut distinct: Vec<u64> = ords.iter().map(|&(o, _)| o).collect();
-        distinct.dedup();
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(distinct.len());
-        column
-            .dictionary()
-            .sorted_ords_to_term_cb(&distinct, |bytes| {
-                names.push(Arc::from(String::from_utf8_lossy(bytes)));
-            })
-            .map_err(|e| corrupt(format!("path dictionary: {e}")))?;
-        let mut k = 0;
-        for (ord, i) in ords {
-            while distinct[k] != ord {
-                k += 1;
-            }
-            paths[i] = names.get(k).cloned();
-        }
-    }
-    let mut keyed: Vec<(Score, Arc<str>, DocAddress)> = found
+) -> Vec<(DocAddress, Score)> {
+    let mut keyed: Vec<(Score, u32, DocAddress)> = found
         .into_iter()
-        .zip(paths)
-        .map(|((addr, score), path)| {
-            (
-                if scoring { score } else { 0.0 },
-                path.unwrap_or_else(|| Arc::from("")),
-                addr,
-            )
+        .map(|(addr, score)| {
+            let rank = ranks
+                .ranks
+                .get(addr.segment_ord as usize)
+                .and_then(|r| r.get(addr.doc_id as usize))
+                .copied()
+                .unwrap_or(u32::MAX);
+            (if scoring { score } else { 0.0 }, rank, addr)
         })
         .collect();
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    Ok(keyed.into_iter().map(|(s, _, a)| (a, s)).collect())
+    keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    keyed.into_iter().map(|(s, _, a)| (a, s)).collect()
 }
