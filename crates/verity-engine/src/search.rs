@@ -298,8 +298,18 @@ impl CodeIndex {
                             .map(|(i, h)| (at + i, h)),
                     );
                     at = end;
-                    // Doubling bounds the rounds when few candidates match.
-                    batch = batch.saturating_mul(2);
+                    // Doubling bounds the rounds when few candidates match. Each round reads
+                    // documents scattered over the whole store, though, so once the match
+                    // rate so far says most of the rest would be needed anyway, the rest is
+                    // verified in one pass in document order.
+                    let rest = order.len() - at;
+                    let rate = (matched.len() + 1) as f64 / (at + 1) as f64;
+                    let needed = want.saturating_sub(matched.len()) as f64 / rate;
+                    batch = if needed * 2.0 >= rest as f64 {
+                        rest
+                    } else {
+                        batch.saturating_mul(2)
+                    };
                 }
                 let total = matched.len();
                 matched.truncate(limit);
