@@ -156,9 +156,9 @@ impl CodeIndex {
     ///
     /// Every candidate the index proposes is verified against the file's stored text. With a
     /// `limit`, candidates are first put in the final order (BM25 score descending, then path,
-    /// read from the path's fast field, so without loading any document) and verified in that
-    /// order, a growing batch at a time, until `limit` of them match: those are exactly the
-    /// `limit` best matches, because verification removes files but never reorders them.
+    /// by each document's rank in path order, so without loading any document) and verified in
+    /// that order, a growing batch at a time, until `limit` of them match: those are exactly
+    /// the `limit` best matches, because verification removes files but never reorders them.
     pub fn search_query(
         &self,
         q: &Query,
