@@ -53,6 +53,12 @@ impl From<Interrupted> for EngineError {
     }
 }
 
+impl From<verity_vector::store::VectorError> for EngineError {
+    fn from(e: verity_vector::store::VectorError) -> Self {
+        EngineError::Vector(e.to_string())
+    }
+}
+
 impl EngineError {
     /// Is this about the user's input (query, paths, flags) rather than the engine or index?
     pub fn is_user_error(&self) -> bool {

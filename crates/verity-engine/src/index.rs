@@ -588,7 +588,9 @@ impl CodeIndex {
     ) -> Result<(VectorState, usize), EngineError> {
         let ticker = Ticker::new(files.len(), progress);
         let embedded = AtomicUsize::new(0);
-        let vectors: Vec<FileVectors> = files
+        // Each file's vectors go into the graph as soon as they are made (or read back from
+        // the old graph), so the build never holds every vector at once.
+        let produce = files
             .par_iter()
             .map(|(path, stamp)| -> Result<FileVectors, EngineError> {
                 let reused = old
@@ -604,11 +606,13 @@ impl CodeIndex {
                 };
                 ticker.tick();
                 Ok(fv)
-            })
-            .collect::<Result<_, _>>()?;
+            });
+        // Most files of a code tree fit in one or two 40-line chunks; the graph grows if not.
+        let estimate = old
+            .as_ref()
+            .map_or(files.len() * 2, |o| o.len().max(files.len()));
+        let index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
         drop(old);
-        let index =
-            VectorIndex::assemble(config.clone(), &*embedder, vectors).map_err(vector_err)?;
         index.save(&self.dir.join(VECTOR_DIR)).map_err(vector_err)?;
         Ok((
             VectorState::new(index, Some(embedder)),

@@ -17,7 +17,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -260,6 +261,10 @@ impl std::fmt::Debug for VectorIndex {
     }
 }
 
+fn hnsw_err(e: impl std::fmt::Display) -> VectorError {
+    VectorError::Hnsw(e.to_string())
+}
+
 fn is_zero(v: &[f32]) -> bool {
     v.iter().all(|x| *x == 0.0)
 }
@@ -270,19 +275,68 @@ impl VectorIndex {
     pub fn assemble(
         config: VectorConfig,
         embedder: &dyn Embedder,
-        mut files: Vec<FileVectors>,
+        files: Vec<FileVectors>,
     ) -> Result<VectorIndex, VectorError> {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let chunks = files.iter().map(|f| f.chunks.len()).sum();
+        Self::build(config, embedder, chunks, files.into_par_iter().map(Ok))
+    }
+
+    /// Builds the index while the files' vectors are being made: each file's vectors go into
+    /// the graph as soon as they arrive and are dropped there, so the build never holds every
+    /// vector twice (nor, when `files` embeds lazily, every vector at once). `estimate` is the
+    /// expected number of chunks; the graph grows past it when needed. Keys are handed out in
+    /// arrival order. The first error of `files` stops the build and is returned.
+    pub fn build<E, I>(
+        config: VectorConfig,
+        embedder: &dyn Embedder,
+        estimate: usize,
+        files: I,
+    ) -> Result<VectorIndex, E>
+    where
+        E: From<VectorError> + Send,
+        I: ParallelIterator<Item = Result<FileVectors, E>>,
+    {
         let dim = embedder.dim();
-        let mut next_key = 0u64;
-        for f in files.iter_mut() {
-            check_shape(f, dim)?;
-            f.keys = (next_key..next_key + f.chunks.len() as u64).collect();
-            next_key += f.chunks.len() as u64;
-        }
-        let (locations, positions) = layout(&files);
         let hnsw = new_hnsw(dim, &config.hnsw)?;
-        add_all(&hnsw, &mut files)?;
+        let initial = estimate.max(1);
+        hnsw.reserve_capacity_and_threads(initial, SEARCH_SLOTS)
+            .map_err(hnsw_err)?;
+        // The graph's capacity. Adds hold the read lock; growing it takes the write lock, since
+        // usearch must not reserve while vectors are being added.
+        let capacity = RwLock::new(initial);
+        let claimed = AtomicUsize::new(0);
+        let next_key = AtomicU64::new(0);
+        let mut files: Vec<FileVectors> = files
+            .map(|f| -> Result<FileVectors, E> {
+                let mut f = f?;
+                check_shape(&f, dim)?;
+                let n = f.chunks.len() as u64;
+                let first = next_key.fetch_add(n, Ordering::Relaxed);
+                f.keys = (first..first + n).collect();
+                let adds = f.vectors.iter().filter(|v| !is_zero(v)).count();
+                let end = claimed.fetch_add(adds, Ordering::Relaxed) + adds;
+                let short = { end > *capacity.read().unwrap_or_else(|e| e.into_inner()) };
+                if short {
+                    let mut cap = capacity.write().unwrap_or_else(|e| e.into_inner());
+                    if end > *cap {
+                        let grown = end.max(cap.saturating_mul(2));
+                        hnsw.reserve_capacity_and_threads(grown, SEARCH_SLOTS)
+                            .map_err(hnsw_err)?;
+                        *cap = grown;
+                    }
+                }
+                let _adding = capacity.read().unwrap_or_else(|e| e.into_inner());
+                for (k, v) in f.keys.iter().zip(&f.vectors) {
+                    if !is_zero(v) {
+                        hnsw.add(*k, v).map_err(hnsw_err)?;
+                    }
+                }
+                f.vectors = Vec::new();
+                Ok(f)
+            })
+            .collect::<Result<_, E>>()?;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let (locations, positions) = layout(&files);
         Ok(VectorIndex {
             config,
             embedder_name: embedder.name(),
@@ -290,7 +344,7 @@ impl VectorIndex {
             files,
             locations,
             positions,
-            next_key,
+            next_key: next_key.into_inner(),
             hnsw,
         })
     }
@@ -671,6 +725,62 @@ mod tests {
             index.file_vectors("src/f007.rs")
         );
         assert!(reopened.file_vectors("nope").is_none());
+    }
+
+    #[test]
+    fn a_streamed_build_grows_the_graph_past_its_estimate() {
+        let e = HashEmbedder::new(64);
+        let config = VectorConfig {
+            embedder: EmbedderSpec::Hash { dim: 64 },
+            ..VectorConfig::default()
+        };
+        let files = corpus(80);
+        // An estimate of one chunk for 160: the graph must grow, many times, while files
+        // arrive in parallel.
+        let streamed: VectorIndex = VectorIndex::build(
+            config.clone(),
+            &e,
+            1,
+            files.par_iter().map(|(p, t)| {
+                FileVectors::embed(&e, config.chunk.into(), p, 0, t).map_err(VectorError::Embed)
+            }),
+        )
+        .unwrap();
+        let assembled = build(80);
+        assert_eq!(streamed.len(), 160);
+        assert_eq!(streamed.hnsw.size(), assembled.hnsw.size());
+        assert_eq!(streamed.next_key, 160);
+        let mut keys: Vec<u64> = streamed.files.iter().flat_map(|f| f.keys.clone()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, (0..160).collect::<Vec<_>>(), "every key once");
+        for q in ["parse request error", "socket thread", "matrix cache"] {
+            let v = e.embed_one(q);
+            assert_eq!(streamed.exact(&v, 10), assembled.exact(&v, 10), "{q}");
+        }
+        // The vectors read back from the graph are the ones that went in.
+        let (a, b) = (
+            streamed.file_vectors("src/f042.rs").unwrap(),
+            assembled.file_vectors("src/f042.rs").unwrap(),
+        );
+        assert_eq!((a.chunks, a.vectors), (b.chunks, b.vectors));
+        // An error from the producer stops the build and comes back as it was.
+        let err = VectorIndex::build::<VectorError, _>(
+            config,
+            &e,
+            4,
+            (0..10usize).into_par_iter().map(|i| {
+                if i == 7 {
+                    Err(VectorError::Hnsw("file 7 is unreadable".into()))
+                } else {
+                    Ok(
+                        FileVectors::embed(&e, ChunkOptions::default(), &format!("f{i}"), 0, "x")
+                            .unwrap(),
+                    )
+                }
+            }),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("file 7 is unreadable"), "{err}");
     }
 
     #[test]
