@@ -237,17 +237,20 @@ fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
 fn add_all(hnsw: &Index, files: &mut [FileVectors]) -> Result<(), VectorError> {
     let count: usize = files.iter().map(|f| f.vectors.len()).sum();
     hnsw.reserve_capacity_and_threads((hnsw.size() + count).max(1), SEARCH_SLOTS)
-        .map_err(|e| VectorError::Hnsw(e.to_string()))?;
-    files.par_iter_mut().try_for_each(|f| {
-        for (k, v) in f.keys.iter().zip(&f.vectors) {
-            if !is_zero(v) {
-                hnsw.add(*k, v)
-                    .map_err(|e| VectorError::Hnsw(e.to_string()))?;
-            }
+        .map_err(hnsw_err)?;
+    files.par_iter_mut().try_for_each(|f| add_file(hnsw, f))
+}
+
+/// Adds one file's vectors (under its keys) to the graph, skipping zero vectors, and frees
+/// them: from here on the graph holds the only copy.
+fn add_file(hnsw: &Index, f: &mut FileVectors) -> Result<(), VectorError> {
+    for (k, v) in f.keys.iter().zip(&f.vectors) {
+        if !is_zero(v) {
+            hnsw.add(*k, v).map_err(hnsw_err)?;
         }
-        f.vectors = Vec::new();
-        Ok(())
-    })
+    }
+    f.vectors = Vec::new();
+    Ok(())
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -326,12 +329,7 @@ impl VectorIndex {
                     }
                 }
                 let _adding = capacity.read().unwrap_or_else(|e| e.into_inner());
-                for (k, v) in f.keys.iter().zip(&f.vectors) {
-                    if !is_zero(v) {
-                        hnsw.add(*k, v).map_err(hnsw_err)?;
-                    }
-                }
-                f.vectors = Vec::new();
+                add_file(&hnsw, &mut f)?;
                 Ok(f)
             })
             .collect::<Result<_, E>>()?;
