@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Failure;
+use verity_engine::VectorSearch;
 
 /// Verity: a code-search engine and the system that proves it right.
 #[derive(Debug, Parser)]
@@ -148,6 +149,15 @@ pub struct ValidateArgs {
     /// Minimum percentage of cases that must pass, per query type [default: 100].
     #[arg(long, value_name = "PERCENT")]
     pub min_accuracy: Option<f64>,
+    /// Minimum mean recall@k (0 to 1) of a ranked type answered approximately (HNSW)
+    /// [default: 0.99].
+    #[arg(long, value_name = "FRACTION")]
+    pub min_recall: Option<f64>,
+    /// How vector and hybrid queries find the nearest chunks: exact (every chunk scored;
+    /// answers must equal the oracle's), hnsw (the graph; judged by mean recall@k), or auto
+    /// (exact up to 100,000 chunks) [default: auto].
+    #[arg(long, value_name = "MODE")]
+    pub vector_search: Option<VectorSearch>,
     /// Run only this share of the cases: hash:M/N or count:M/N (docs/ci.md).
     #[arg(long, value_name = "SPEC")]
     pub partition: Option<String>,
@@ -520,6 +530,11 @@ pub struct IndexArgs {
     /// Print the build report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// How searches of this index find the nearest chunks unless they say otherwise: exact
+    /// (every chunk scored), hnsw (the graph, approximate) or auto (exact up to 100,000
+    /// chunks).
+    #[arg(long, value_name = "MODE", default_value_t = VectorSearch::Auto)]
+    pub vector_search: VectorSearch,
     /// Indexing threads [default: number of CPUs, at most 4].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -548,6 +563,10 @@ pub struct SearchArgs {
     /// Give up after this many seconds (exit code 3).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// How vector and hybrid queries find the nearest chunks: exact, hnsw or auto
+    /// [default: the mode the index was built with, auto unless set].
+    #[arg(long, value_name = "MODE")]
+    pub vector_search: Option<VectorSearch>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ use crate::text::{decode, Undecodable};
 use crate::vector::{VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 use verity_vector::embed::Embedder;
+use verity_vector::mode::VectorSearch;
 use verity_vector::store::{FileVectors, VectorConfig, VectorIndex};
 
 /// Version of the on-disk format (schema, tokenizers, text rules). Bump on any change that
@@ -58,6 +59,8 @@ pub struct BuildOptions {
     /// Build a vector index (chunks, embeddings, HNSW) with these settings; `None` for a
     /// text-only index. An update re-embeds only the files whose content changed.
     pub vectors: Option<VectorConfig>,
+    /// How vector searches find chunks unless a search says otherwise (kept with the vectors).
+    pub vector_search: VectorSearch,
     /// Called as files are embedded, with (files done, files in all).
     pub progress: Option<ProgressHook>,
 }
@@ -82,6 +85,7 @@ impl Default for BuildOptions {
                 .min(4),
             memory_per_thread: 128 * 1024 * 1024,
             vectors: Some(VectorConfig::default()),
+            vector_search: VectorSearch::default(),
             progress: None,
         }
     }
@@ -432,7 +436,8 @@ impl CodeIndex {
         let vdir = dir.join(VECTOR_DIR);
         match &opts.vectors {
             Some(config) => {
-                let (state, embedded) = code_index.build_vectors(config, opts.progress.as_ref())?;
+                let (state, embedded) =
+                    code_index.build_vectors(config, opts.vector_search, opts.progress.as_ref())?;
                 report.chunks = state.index.len();
                 report.embedded_files = embedded;
                 meta.vectors = Some(config.clone());
@@ -528,6 +533,7 @@ impl CodeIndex {
     fn build_vectors(
         &self,
         config: &VectorConfig,
+        mode: VectorSearch,
         progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
         let embedder = config.embedder.load().map_err(vector_err)?;
@@ -568,19 +574,21 @@ impl CodeIndex {
                         Ok(fv)
                     })
                     .collect::<Result<_, EngineError>>()?;
-                let index = old.update(changed, &removed).map_err(vector_err)?;
+                let mut index = old.update(changed, &removed).map_err(vector_err)?;
+                index.set_search_mode(mode);
                 index.save(&vdir).map_err(vector_err)?;
                 return Ok((VectorState::new(index, Some(embedder)), stale.len()));
             }
-            return self.rebuild_vectors(config, embedder, Some(old), &files, progress);
+            return self.rebuild_vectors(config, mode, embedder, Some(old), &files, progress);
         }
-        self.rebuild_vectors(config, embedder, None, &files, progress)
+        self.rebuild_vectors(config, mode, embedder, None, &files, progress)
     }
 
     /// Builds a fresh graph over every file, reusing `old`'s vectors of unchanged files.
     fn rebuild_vectors(
         &self,
         config: &VectorConfig,
+        mode: VectorSearch,
         embedder: Arc<dyn Embedder>,
         old: Option<VectorIndex>,
         files: &[(String, FileStamp)],
@@ -611,7 +619,8 @@ impl CodeIndex {
         let estimate = old
             .as_ref()
             .map_or(files.len() * 2, |o| o.len().max(files.len()));
-        let index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
+        let mut index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
+        index.set_search_mode(mode);
         drop(old);
         index.save(&self.dir.join(VECTOR_DIR)).map_err(vector_err)?;
         Ok((

@@ -48,5 +48,6 @@ pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORM
 pub use query::{parse, parse_request, Query, QueryError, Request};
 pub use search::{LineMatch, SearchHit, SearchOptions, SearchResults};
 pub use vector::{ChunkMatch, FusionRanks};
+pub use verity_vector::mode::{VectorSearch, EXACT_SEARCH_MAX_CHUNKS};
 pub use verity_vector::store::{EmbedderSpec, HnswParams, VectorConfig};
 pub use walk::{SkipReason, Skipped, WalkOptions};

@@ -22,6 +22,7 @@ use crate::query::{parse_request, Query, Request};
 use crate::schema::PATH_FIELD;
 use crate::text::display_line;
 use crate::vector::{ChunkMatch, FusionRanks};
+use verity_vector::mode::VectorSearch;
 
 /// How to run a search.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,9 @@ pub struct SearchOptions {
     /// Only decide which files match, as `rg -l` does: hits carry no lines and a
     /// `line_count` of 0, and each file's verification stops at its first match.
     pub files_only: bool,
+    /// How `vector:` and `hybrid:` queries find the nearest chunks; the index's own mode
+    /// (`verity index --vector-search`, `auto` by default) when `None`.
+    pub vector_search: Option<VectorSearch>,
 }
 
 /// One matching line.
@@ -80,6 +84,10 @@ pub struct SearchResults {
     pub total_exact: bool,
     /// How many files the index proposed and verification examined.
     pub candidates: usize,
+    /// The vector side of the answer came from the HNSW graph, which may miss a chunk: it is
+    /// an approximation, judged by recall@k. False for text queries and exact vector search.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
     /// Wall time of the search in milliseconds.
     pub elapsed_ms: f64,
 }
@@ -339,6 +347,7 @@ impl CodeIndex {
             total,
             total_exact,
             candidates,
+            approximate: false,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }

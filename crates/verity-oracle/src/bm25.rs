@@ -1,9 +1,12 @@
 //! BM25, as section 6 of docs/query-language.md defines the text ranking, computed by brute
-//! force: every file's tokens counted again, in f64.
+//! force: every file's tokens counted again (once per corpus, by the oracle's own tokenizer),
+//! every file checked against the query, in f64.
 
 use std::collections::HashMap;
 
-use crate::corpus::Corpus;
+use rayon::prelude::*;
+
+use crate::corpus::{Corpus, CorpusFile};
 use crate::eval::{file_matches, tokenize};
 use crate::syntax::{Expr, WildPart};
 
@@ -70,51 +73,98 @@ fn quantised_length(n: u64) -> f64 {
     best as f64
 }
 
+/// What BM25 needs of every file, counted once per corpus from the oracle's own tokens:
+/// each file's indexed length, and per word the files containing it with their counts.
+#[derive(Debug, Clone, Default)]
+pub struct TermStats {
+    /// Tokens of each file that count for its length (not longer than the index keeps).
+    lengths: Vec<u64>,
+    average_length: f64,
+    /// Word → (file position, occurrences), in file order.
+    postings: HashMap<String, Vec<(u32, u32)>>,
+}
+
+impl TermStats {
+    /// Counts every file's tokens (in parallel).
+    pub fn of(files: &[CorpusFile]) -> TermStats {
+        let per_file: Vec<(u64, HashMap<&str, u32>)> = files
+            .par_iter()
+            .map(|f| {
+                let mut kept = 0u64;
+                let mut words: HashMap<&str, u32> = HashMap::new();
+                for t in f.tokens() {
+                    if (t.end - t.start) as usize > MAX_TOKEN_BYTES {
+                        continue;
+                    }
+                    kept += 1;
+                    if t.word {
+                        *words.entry(f.token_text(*t)).or_insert(0) += 1;
+                    }
+                }
+                (kept, words)
+            })
+            .collect();
+        let mut stats = TermStats::default();
+        let mut total = 0u64;
+        for (i, (kept, words)) in per_file.into_iter().enumerate() {
+            total += kept;
+            stats.lengths.push(kept);
+            for (w, n) in words {
+                stats
+                    .postings
+                    .entry(w.to_owned())
+                    .or_default()
+                    .push((i as u32, n));
+            }
+        }
+        stats.average_length = if files.is_empty() {
+            1.0
+        } else {
+            total as f64 / files.len() as f64
+        };
+        stats
+    }
+
+    /// Occurrences of `word` in file `i`.
+    fn count(&self, word: &str, i: usize) -> u32 {
+        self.postings.get(word).map_or(0, |p| {
+            p.binary_search_by_key(&(i as u32), |(f, _)| *f)
+                .map_or(0, |at| p[at].1)
+        })
+    }
+
+    /// Files containing `word`.
+    fn doc_freq(&self, word: &str) -> usize {
+        self.postings.get(word).map_or(0, Vec::len)
+    }
+}
+
 /// The files matching `e`, with their BM25 scores, best first (score descending, then path).
 pub fn ranking(corpus: &Corpus, e: &Expr) -> Vec<(String, f64)> {
     let words = ranking_words(e);
+    let stats = corpus.term_stats();
     let n_docs = corpus.files().len() as f64;
-    let mut lengths = Vec::with_capacity(corpus.files().len());
-    let mut counts: Vec<HashMap<&str, u64>> = Vec::with_capacity(corpus.files().len());
-    let mut doc_freq: HashMap<&str, u64> = HashMap::new();
-    let mut total_tokens = 0u64;
-    for f in corpus.files() {
-        let toks = tokenize(&f.text);
-        let kept = toks
-            .iter()
-            .filter(|(t, _)| t.len() <= MAX_TOKEN_BYTES)
-            .count() as u64;
-        total_tokens += kept;
-        lengths.push(kept);
-        let mut c: HashMap<&str, u64> = HashMap::new();
-        for w in &words {
-            let n = toks.iter().filter(|(t, word)| *word && t == w).count() as u64;
-            if n > 0 {
-                c.insert(w.as_str(), n);
-                *doc_freq.entry(w.as_str()).or_insert(0) += 1;
-            }
-        }
-        counts.push(c);
-    }
-    let avg = if n_docs > 0.0 {
-        total_tokens as f64 / n_docs
-    } else {
-        1.0
-    };
     let mut out: Vec<(String, f64)> = corpus
         .files()
-        .iter()
+        .par_iter()
         .enumerate()
         .filter(|(_, f)| file_matches(e, f))
         .map(|(i, f)| {
-            let dl = quantised_length(lengths[i]);
+            let dl = quantised_length(stats.lengths[i]);
             let score: f64 = words
                 .iter()
                 .filter_map(|w| {
-                    let tf = *counts[i].get(w.as_str())? as f64;
-                    let n = doc_freq[w.as_str()] as f64;
+                    let tf = stats.count(w, i);
+                    if tf == 0 {
+                        return None;
+                    }
+                    let tf = f64::from(tf);
+                    let n = stats.doc_freq(w) as f64;
                     let idf = (1.0 + (n_docs - n + 0.5) / (n + 0.5)).ln();
-                    Some(idf * (K1 + 1.0) * tf / (tf + K1 * (1.0 - B + B * dl / avg)))
+                    Some(
+                        idf * (K1 + 1.0) * tf
+                            / (tf + K1 * (1.0 - B + B * dl / stats.average_length)),
+                    )
                 })
                 .sum();
             (f.path.clone(), score)

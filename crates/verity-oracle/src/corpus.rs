@@ -1,8 +1,12 @@
 //! The corpus as the query language defines it (section 1, "Files and text").
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
+
+use crate::bm25::TermStats;
+use crate::eval::token_spans;
 
 /// Which files belong to the corpus. The defaults are the document's.
 #[derive(Debug, Clone)]
@@ -31,9 +35,39 @@ pub struct CorpusFile {
     pub path: String,
     /// The text: BOM removed, invalid UTF-8 replaced.
     pub text: String,
+    /// The code tokens of `text`, made on first use: every phrase and proximity query of a
+    /// generation run needs them, and tokenizing the corpus again per query made truth for
+    /// 2,000 files take minutes.
+    tokens: OnceLock<Vec<TokenSpan>>,
+}
+
+/// A code token of a file: the byte range of its text, and whether it is a word token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSpan {
+    pub start: u32,
+    pub end: u32,
+    pub word: bool,
 }
 
 impl CorpusFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> CorpusFile {
+        CorpusFile {
+            path: path.into(),
+            text: text.into(),
+            tokens: OnceLock::new(),
+        }
+    }
+
+    /// The file's code tokens (section 3), in order.
+    pub fn tokens(&self) -> &[TokenSpan] {
+        self.tokens.get_or_init(|| token_spans(&self.text))
+    }
+
+    /// The text of a token of this file.
+    pub fn token_text(&self, t: TokenSpan) -> &str {
+        &self.text[t.start as usize..t.end as usize]
+    }
+
     /// The file's lines as the document defines them: split at `\n`, a final `\n` starts no
     /// new line, an empty text has none.
     pub fn lines(&self) -> Vec<&str> {
@@ -49,6 +83,8 @@ impl CorpusFile {
 #[derive(Debug, Clone, Default)]
 pub struct Corpus {
     files: Vec<CorpusFile>,
+    /// Token counts for BM25, made on first use.
+    terms: OnceLock<TermStats>,
 }
 
 /// The text of raw file bytes, or `None` for a binary file.
@@ -114,7 +150,7 @@ impl Corpus {
                 .map(|c| c.to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            files.push(CorpusFile { path, text });
+            files.push(CorpusFile::new(path, text));
         }
         Ok(Self::from_files(files))
     }
@@ -122,7 +158,15 @@ impl Corpus {
     /// A corpus from in-memory files (tests, generated corpora).
     pub fn from_files(mut files: Vec<CorpusFile>) -> Corpus {
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        Corpus { files }
+        Corpus {
+            files,
+            terms: OnceLock::new(),
+        }
+    }
+
+    /// Token counts of every file, for BM25 (made once, in parallel).
+    pub fn term_stats(&self) -> &TermStats {
+        self.terms.get_or_init(|| TermStats::of(&self.files))
     }
 
     pub fn files(&self) -> &[CorpusFile] {

@@ -1,7 +1,41 @@
 //! Brute-force meaning of every expression (section 3 of docs/query-language.md).
 
-use crate::corpus::CorpusFile;
+use crate::corpus::{CorpusFile, TokenSpan};
 use crate::syntax::{is_word, Expr, WildPart};
+
+/// The code tokens of a text as byte ranges (the same rule as [`tokenize`]).
+pub fn token_spans(text: &str) -> Vec<TokenSpan> {
+    let mut out = Vec::new();
+    let mut word_start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if is_word(c) {
+            word_start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = word_start.take() {
+            out.push(TokenSpan {
+                start: s as u32,
+                end: i as u32,
+                word: true,
+            });
+        }
+        if !c.is_whitespace() {
+            out.push(TokenSpan {
+                start: i as u32,
+                end: (i + c.len_utf8()) as u32,
+                word: false,
+            });
+        }
+    }
+    if let Some(s) = word_start {
+        out.push(TokenSpan {
+            start: s as u32,
+            end: text.len() as u32,
+            word: true,
+        });
+    }
+    out
+}
 
 /// The code tokens of a text: (token, is it a word token).
 pub fn tokenize(text: &str) -> Vec<(String, bool)> {
@@ -30,14 +64,17 @@ pub fn file_matches(e: &Expr, f: &CorpusFile) -> bool {
     match e {
         Expr::Substring(s) => f.text.contains(s.as_str()),
         Expr::LineRegex(r) => f.lines().iter().any(|l| r.is_match(l)),
-        Expr::Wildcard(p) => f.lines().iter().any(|l| wildcard_in_line(p, l)),
+        // Each check below starts with a necessary condition on the whole text (every literal
+        // piece of the term occurs in it), which rules most files out at memchr speed.
+        Expr::Wildcard(p) => {
+            literal_runs(p).iter().all(|r| f.text.contains(r.as_str()))
+                && f.lines().iter().any(|l| wildcard_in_line(p, l))
+        }
         Expr::Phrase(p) => {
-            let toks = tokenize(&f.text);
-            !find_all(&toks, p).is_empty()
+            p.iter().all(|t| f.text.contains(t.as_str())) && !find_all(f, p).is_empty()
         }
         Expr::Near { a, b, n } => {
-            let toks = tokenize(&f.text);
-            near(&toks, a, b, *n)
+            a.iter().chain(b).all(|t| f.text.contains(t.as_str())) && near(f, a, b, *n)
         }
         Expr::All(xs) => xs.iter().all(|x| file_matches(x, f)),
         Expr::Any(xs) => xs.iter().any(|x| file_matches(x, f)),
@@ -45,25 +82,31 @@ pub fn file_matches(e: &Expr, f: &CorpusFile) -> bool {
     }
 }
 
-/// Start indexes of every occurrence of `seq` in `toks`.
-fn find_all(toks: &[(String, bool)], seq: &[String]) -> Vec<usize> {
+/// Start indexes of every occurrence of `seq` in the file's tokens.
+fn find_all(f: &CorpusFile, seq: &[String]) -> Vec<usize> {
+    let toks = f.tokens();
     if seq.is_empty() || seq.len() > toks.len() {
         return Vec::new();
     }
     (0..=toks.len() - seq.len())
-        .filter(|&i| seq.iter().enumerate().all(|(k, s)| toks[i + k].0 == *s))
+        .filter(|&i| {
+            seq.iter()
+                .enumerate()
+                .all(|(k, s)| f.token_text(toks[i + k]) == s)
+        })
         .collect()
 }
 
-fn near(toks: &[(String, bool)], a: &[String], b: &[String], n: u32) -> bool {
-    let starts_a = find_all(toks, a);
-    let starts_b = find_all(toks, b);
+fn near(f: &CorpusFile, a: &[String], b: &[String], n: u32) -> bool {
+    let toks = f.tokens();
+    let starts_a = find_all(f, a);
+    let starts_b = find_all(f, b);
     // Word tokens strictly between `from` (exclusive end of the first) and `to` (start of the
     // second), counting up to n + 1 at most.
     let words_between = |from: usize, to: usize| {
         toks[from..to]
             .iter()
-            .filter(|t| t.1)
+            .filter(|t| t.word)
             .take(n as usize + 1)
             .count() as u32
     };
@@ -84,6 +127,19 @@ fn near(toks: &[(String, bool)], a: &[String], b: &[String], n: u32) -> bool {
         }
     }
     false
+}
+
+/// The runs of literal characters of a wildcard pattern: a match contains each of them.
+fn literal_runs(p: &[WildPart]) -> Vec<String> {
+    let mut runs = vec![String::new()];
+    for part in p {
+        match part {
+            WildPart::Char(c) => runs.last_mut().expect("one run").push(*c),
+            _ => runs.push(String::new()),
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
 }
 
 /// Does a wildcard pattern match whole words somewhere in the line?
@@ -130,15 +186,7 @@ mod tests {
     use crate::{Corpus, CorpusFile, Oracle};
 
     fn corpus(files: &[(&str, &str)]) -> Corpus {
-        Corpus::from_files(
-            files
-                .iter()
-                .map(|(p, t)| CorpusFile {
-                    path: p.to_string(),
-                    text: t.to_string(),
-                })
-                .collect(),
-        )
+        Corpus::from_files(files.iter().map(|(p, t)| CorpusFile::new(*p, *t)).collect())
     }
 
     fn hits(c: &Corpus, q: &str) -> Vec<String> {

@@ -28,6 +28,8 @@ pub use syntax::{read_query, Expr, SyntaxError};
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
+
 /// Answers queries over a loaded corpus.
 pub struct Oracle<'c> {
     corpus: &'c Corpus,
@@ -55,9 +57,11 @@ impl<'c> Oracle<'c> {
         Ok(self
             .corpus
             .files()
-            .iter()
+            .par_iter()
             .filter(|f| eval::file_matches(&expr, f))
             .map(|f| f.path.clone())
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect())
     }
 }

@@ -54,6 +54,22 @@ pub fn render(report: &Report) -> String {
         );
     }
     h.push_str("</tbody></table>\n");
+    if !report.recall_checks.is_empty() {
+        h.push_str("<h2>Approximate search</h2>\n<p>Ranked cases answered from the HNSW graph pass unless wrong in a way no approximation explains; their type is held to a minimum mean recall@k.</p>\n<table><thead><tr><th>query type</th><th>approximate cases</th><th>mean recall@k</th><th>minimum</th><th>met</th></tr></thead><tbody>\n");
+        for r in &report.recall_checks {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.4}</td><td class=\"n\">{:.4}</td><td class=\"{}\">{}</td></tr>",
+                escape(&r.query_type),
+                r.approximate_cases,
+                r.mean_recall,
+                r.min_recall,
+                if r.met { "pass" } else { "fail" },
+                if r.met { "yes" } else { "no" }
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
 
     let types = report.types_in_order();
     let acc: Vec<(String, f64)> = types

@@ -120,6 +120,27 @@ pub fn to_junit(report: &Report) -> quick_junit::Report {
         let cases: Vec<&CaseReport> = report.cases.iter().filter(|c| c.query_type == t).collect();
         suite.set_time(secs(cases.iter().map(|c| c.duration_ms).sum()));
         suite.add_test_cases(cases.into_iter().map(test_case));
+        // An approximately answered type is judged as a whole: one test case for its mean.
+        if let Some(r) = report
+            .recall_checks
+            .iter()
+            .find(|r| r.query_type == t.name())
+        {
+            let status = if r.met {
+                TestCaseStatus::success()
+            } else {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                st.set_message(format!(
+                    "mean recall@k {:.4} below the minimum {:.4} over {} approximate cases",
+                    r.mean_recall, r.min_recall, r.approximate_cases
+                ));
+                st
+            };
+            let mut tc = TestCase::new(format!("{} mean recall@k", t.name()), status);
+            tc.set_classname(t.name())
+                .add_property(("mean_recall", format!("{:.6}", r.mean_recall).as_str()));
+            suite.add_test_case(tc);
+        }
         out.add_test_suite(suite);
     }
     out

@@ -76,6 +76,20 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if !report.recall_checks.is_empty() {
+        out.push_str("## Approximate search\n\nRanked cases answered from the HNSW graph pass unless wrong in a way no approximation explains; their type is held to a minimum mean recall@k.\n\n| query type | approximate cases | mean recall@k | minimum | met |\n|---|---:|---:|---:|---|\n");
+        for r in &report.recall_checks {
+            out.push_str(&format!(
+                "| {} | {} | {:.4} | {:.4} | {} |\n",
+                r.query_type,
+                r.approximate_cases,
+                r.mean_recall,
+                r.min_recall,
+                if r.met { "yes" } else { "**no**" }
+            ));
+        }
+        out.push('\n');
+    }
     let s = &report.summary;
     out.push_str("## Run\n\n");
     out.push_str(&format!(

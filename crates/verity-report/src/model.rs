@@ -55,6 +55,9 @@ pub struct Report {
     /// Per query type, in the order of [`QueryType::ALL`] (keys are type names).
     pub per_type: BTreeMap<String, TypeSummary>,
     pub thresholds: Vec<ThresholdCheck>,
+    /// Ranked types answered approximately (HNSW): mean recall@k against the minimum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recall_checks: Vec<RecallCheck>,
     pub run: RunFigures,
     /// The runs a merged report was made from (empty for a single run).
     #[serde(default)]
@@ -103,6 +106,13 @@ pub struct RunSettings {
     pub max_fail: Option<usize>,
     /// Minimum accuracy (percent of cases passed) per query type name.
     pub min_accuracy: BTreeMap<String, f64>,
+    /// Minimum mean recall@k of a ranked type whose cases were answered approximately.
+    #[serde(default = "default_min_recall")]
+    pub min_recall: f64,
+    /// How the engine's vector searches found chunks (`exact`, `hnsw`, `auto`); none for
+    /// other backends or runs without vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_search: Option<String>,
     /// Query types selected (empty: all).
     pub types: Vec<String>,
     /// Tags selected (empty: all); a case is selected when it has any of them.
@@ -157,6 +167,26 @@ pub struct TypeSummary {
     pub f1: Option<f64>,
     /// Mean nDCG@k over ranked cases, when the type is ranked.
     pub ndcg: Option<f64>,
+}
+
+/// The default minimum mean recall@k of approximately answered types (ann-benchmarks'
+/// usual bar for a good index).
+pub const DEFAULT_MIN_RECALL: f64 = 0.99;
+
+fn default_min_recall() -> f64 {
+    DEFAULT_MIN_RECALL
+}
+
+/// Whether a ranked query type answered approximately met the minimum mean recall@k.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecallCheck {
+    pub query_type: String,
+    /// Cases of the type answered approximately.
+    pub approximate_cases: usize,
+    /// Mean recall@k over every case of the type that ran (near-tie rule, ann-benchmarks).
+    pub mean_recall: f64,
+    pub min_recall: f64,
+    pub met: bool,
 }
 
 /// Whether a query type met its minimum accuracy.
@@ -357,6 +387,33 @@ impl Report {
                 })
             })
             .collect();
+        let min_recall = self.settings.min_recall;
+        self.recall_checks = by_type
+            .iter()
+            .filter(|(t, _)| t.is_ranked())
+            .filter_map(|(t, cases)| {
+                let results: Vec<&ValidationResult> =
+                    cases.iter().filter_map(|c| c.result.as_ref()).collect();
+                let approximate_cases = results.iter().filter(|r| r.approximate).count();
+                if approximate_cases == 0 {
+                    // Exact answers are judged case by case.
+                    return None;
+                }
+                let mean_recall = mean(results.iter().map(|r| r.recall)).unwrap_or(0.0);
+                Some(RecallCheck {
+                    query_type: t.name().to_string(),
+                    approximate_cases,
+                    mean_recall,
+                    min_recall,
+                    met: mean_recall + 1e-9 >= min_recall,
+                })
+            })
+            .collect();
+    }
+
+    /// Every threshold (accuracy per type, mean recall of approximate types) is met.
+    pub fn thresholds_met(&self) -> bool {
+        self.thresholds.iter().all(|t| t.met) && self.recall_checks.iter().all(|r| r.met)
     }
 
     /// The per-type entries in report order ([`QueryType::ALL`]).
@@ -380,9 +437,9 @@ impl Report {
             Some(CancelReason::ExecutorUnavailable) => return Outcome::Infrastructure,
             _ => {}
         }
-        if self.thresholds.iter().all(|t| t.met) {
+        if self.thresholds_met() {
             Outcome::Passed
-        } else if self.summary.failed > 0 {
+        } else if self.summary.failed > 0 || self.recall_checks.iter().any(|r| !r.met) {
             Outcome::Failures
         } else if self.summary.errored + self.summary.timed_out > 0 {
             Outcome::Infrastructure

@@ -149,7 +149,19 @@ pub fn render(report: &Report) -> String {
                 t.query_type, t.accuracy, t.min_accuracy
             )
         })
+        .chain(report.recall_checks.iter().filter(|r| !r.met).map(|r| {
+            format!(
+                "{} mean recall@k {:.4} < {:.4}",
+                r.query_type, r.mean_recall, r.min_recall
+            )
+        }))
         .collect();
+    for r in &report.recall_checks {
+        out.push_str(&format!(
+            "{} answered approximately (HNSW) in {} cases: mean recall@k {:.4}, minimum {:.4}\n",
+            r.query_type, r.approximate_cases, r.mean_recall, r.min_recall
+        ));
+    }
     if missed.is_empty() {
         out.push_str("thresholds: met\n");
     } else {

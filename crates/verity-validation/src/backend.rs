@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use verity_engine::{CodeIndex, Deadline, EngineError, SearchOptions};
+use verity_engine::{CodeIndex, Deadline, EngineError, SearchOptions, VectorSearch};
 use verity_oracle::nearest::ChunkTable;
 use verity_oracle::request::{HybridRequest, VectorRequest};
 use verity_oracle::{read_request, Corpus, Oracle, Request};
@@ -23,6 +23,8 @@ pub struct BackendHit {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BackendResponse {
     pub hits: Vec<BackendHit>,
+    /// The ranking is approximate (an HNSW graph): judged by recall@k, not equality.
+    pub approximate: bool,
 }
 
 /// A query that could not run. These are *errors*, retried by the parallel engine; a wrong
@@ -71,17 +73,25 @@ pub trait SearchBackend: Send + Sync {
 /// The embedded engine.
 pub struct EngineBackend {
     index: CodeIndex,
+    vector_search: Option<VectorSearch>,
 }
 
 impl EngineBackend {
     pub fn new(index: CodeIndex) -> Self {
-        EngineBackend { index }
+        EngineBackend {
+            index,
+            vector_search: None,
+        }
     }
 
     pub fn open(dir: &Path) -> Result<Self, EngineError> {
-        Ok(EngineBackend {
-            index: CodeIndex::open(dir)?,
-        })
+        Ok(EngineBackend::new(CodeIndex::open(dir)?))
+    }
+
+    /// Vector searches in `mode` instead of the index's own.
+    pub fn with_vector_search(mut self, mode: Option<VectorSearch>) -> Self {
+        self.vector_search = mode;
+        self
     }
 
     pub fn index(&self) -> &CodeIndex {
@@ -97,10 +107,12 @@ impl SearchBackend for EngineBackend {
     fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
         let opts = SearchOptions {
             deadline: deadline.clone(),
+            vector_search: self.vector_search,
             ..SearchOptions::default()
         };
         match self.index.search(query, &opts) {
             Ok(r) => Ok(BackendResponse {
+                approximate: r.approximate,
                 hits: r
                     .hits
                     .into_iter()
@@ -233,6 +245,9 @@ impl SearchBackend for OracleBackend {
                 .map(|path| file_hit(path, 0.0))
                 .collect(),
         };
-        Ok(BackendResponse { hits })
+        Ok(BackendResponse {
+            hits,
+            approximate: false,
+        })
     }
 }

@@ -521,21 +521,33 @@ impl<'c> Miner<'c> {
     }
 }
 
-/// The exact answer of a ranked case: (id, grade) best first, and k. `None` when the query is
-/// not a vector or hybrid request or has no answer.
+/// One id of a ranked case's exact answer.
+struct RankedId {
+    id: String,
+    grade: u32,
+    /// The exact similarity (Vector) or fused score (Hybrid).
+    score: f64,
+}
+
+/// The exact answer of a ranked case, best first, and k. `None` when the query is not a
+/// vector or hybrid request or has no answer.
 fn ranked_truth(
     corpus: &Corpus,
     table: &ChunkTable,
     query: &str,
-) -> Option<(Vec<(String, u32)>, usize)> {
+) -> Option<(Vec<RankedId>, usize, QueryType)> {
     match read_request(query).ok()? {
         Request::Vector(r) => {
             let truth = table.vector_truth(&r, VECTOR_TOLERANCE).ok()?;
             let ids = truth
                 .into_iter()
-                .map(|(s, sim)| (s.id(), (sim * 100.0).round().max(1.0) as u32))
+                .map(|(s, sim)| RankedId {
+                    id: s.id(),
+                    grade: (sim * 100.0).round().max(1.0) as u32,
+                    score: sim,
+                })
                 .collect();
-            Some((ids, r.k))
+            Some((ids, r.k, QueryType::Vector))
         }
         Request::Hybrid(r) => {
             let ranking = table.hybrid_ranking(corpus, &r).ok()?;
@@ -544,12 +556,41 @@ fn ranked_truth(
                 .into_iter()
                 .enumerate()
                 .take_while(|(i, (_, s))| *i < r.k || *s >= kth - HYBRID_TOLERANCE)
-                .map(|(_, (p, s))| (p, (s * 10_000.0).round().max(1.0) as u32))
+                .map(|(_, (p, s))| RankedId {
+                    id: p,
+                    grade: (s * 10_000.0).round().max(1.0) as u32,
+                    score: s,
+                })
                 .collect();
-            Some((ids, r.k))
+            Some((ids, r.k, QueryType::Hybrid))
         }
         Request::Text(_) => None,
     }
+}
+
+/// The case of one `vector:` or `hybrid:` query with the oracle's exact answer: expected ids
+/// best first (with their near-ties), grades and exact scores, and k. `None` when the query is
+/// not a valid vector or hybrid request or has no answer.
+pub fn ranked_case(
+    corpus: &Corpus,
+    table: &ChunkTable,
+    id: &str,
+    query: &str,
+) -> Option<GroundTruthCase> {
+    let (ids, k, query_type) = ranked_truth(corpus, table, query)?;
+    if ids.is_empty() {
+        return None;
+    }
+    let mut case = GroundTruthCase::new(
+        id,
+        query,
+        query_type,
+        ids.iter().map(|r| r.id.clone()).collect(),
+    );
+    case.relevance = ids.iter().map(|r| (r.id.clone(), r.grade)).collect();
+    case.scores = ids.into_iter().map(|r| (r.id, r.score)).collect();
+    case.k = Some(k);
+    Some(case)
 }
 
 /// Generates a balanced dataset of text cases for `corpus`.
@@ -576,22 +617,12 @@ pub fn generate(corpus: &Corpus, opts: &GeneratorOptions) -> GroundTruthDataset 
                     let Some(vt) = opts.vectors.as_deref() else {
                         continue;
                     };
-                    let Some((ids, k)) = ranked_truth(corpus, &vt.table, &p.query) else {
+                    let id = format!("{}-{:04}", short_name(t), made + 1);
+                    let Some(mut case) = ranked_case(corpus, &vt.table, &id, &p.query) else {
                         continue;
                     };
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    miner.seen.insert(p.query.clone());
+                    miner.seen.insert(p.query);
                     made += 1;
-                    let mut case = GroundTruthCase::new(
-                        format!("{}-{made:04}", short_name(t)),
-                        p.query,
-                        t,
-                        ids.iter().map(|(id, _)| id.clone()).collect(),
-                    );
-                    case.relevance = ids.into_iter().collect();
-                    case.k = Some(k);
                     case.tags.push("generated".into());
                     cases.push(case);
                     continue;

@@ -26,7 +26,9 @@ pub mod validator;
 pub use backend::{
     BackendError, BackendHit, BackendResponse, EngineBackend, OracleBackend, SearchBackend,
 };
-pub use generator::{generate, GeneratorOptions, VectorTruth, HYBRID_TOLERANCE, VECTOR_TOLERANCE};
+pub use generator::{
+    generate, ranked_case, GeneratorOptions, VectorTruth, HYBRID_TOLERANCE, VECTOR_TOLERANCE,
+};
 pub use truth::{
     CountRange, GroundTruthCase, GroundTruthDataset, Priority, QueryType, TruthErrors, TruthProblem,
 };

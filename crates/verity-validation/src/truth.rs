@@ -148,6 +148,11 @@ pub struct GroundTruthCase {
     /// Graded relevance per file (0 = not relevant), for ranked metrics.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub relevance: BTreeMap<String, u32>,
+    /// Ranked types: the oracle's exact score of expected ids (cosine similarity of a Vector
+    /// case's chunks, fused score of a Hybrid case's files), so that the validator can tell a
+    /// wrong score from an approximation.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<String, f64>,
     /// Ranked types: the cut-off k of recall@k and nDCG@k (the query's own k); the
     /// validator's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +184,7 @@ impl GroundTruthCase {
             must_contain: Vec::new(),
             must_not_contain: Vec::new(),
             relevance: BTreeMap::new(),
+            scores: BTreeMap::new(),
             k: None,
             priority: None,
             max_latency_ms: None,
@@ -429,6 +435,15 @@ impl GroundTruthDataset {
                         at("relevance", Some(j)),
                         field,
                         format!("`{p}` has relevance {grade} but is not in expected_files"),
+                    );
+                }
+            }
+            for (j, p) in c.scores.keys().enumerate() {
+                if !seen.contains(p.as_str()) {
+                    push(
+                        at("scores", Some(j)),
+                        format!("cases[{i}].scores.{p}"),
+                        format!("`{p}` has a score but is not in expected_files"),
                     );
                 }
             }

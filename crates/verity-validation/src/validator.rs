@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use verity_engine::Deadline;
 
 use crate::backend::{BackendError, SearchBackend};
+use crate::generator::VECTOR_TOLERANCE;
 use crate::truth::{GroundTruthCase, QueryType};
 
 /// Settings of the validator.
@@ -22,6 +23,9 @@ pub struct ValidatorOptions {
     pub min_ranked_recall: f64,
     /// The ranking kept for TREC run files: at most this many results (trec_eval's usual depth).
     pub max_ranked: usize,
+    /// The chunk windows of the truth's Vector cases, (lines, overlap): a returned chunk id
+    /// that is no window of that rule names no chunk.
+    pub chunking: Option<(usize, usize)>,
 }
 
 impl Default for ValidatorOptions {
@@ -31,6 +35,7 @@ impl Default for ValidatorOptions {
             k: 10,
             min_ranked_recall: 0.99,
             max_ranked: 1000,
+            chunking: None,
         }
     }
 }
@@ -99,6 +104,11 @@ pub struct ValidationResult {
     /// Set when the backend refused the query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// The backend answered a ranked case approximately (an HNSW graph): the case passes
+    /// unless the answer is wrong in a way no approximation explains, and its recall@k counts
+    /// towards its type's mean, which is held to the run's minimum recall.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
     /// What the backend returned, best first (at most `max_ranked`): the TREC run.
     #[serde(default)]
     pub ranked: Vec<RankedFile>,
@@ -174,9 +184,9 @@ impl CorrectnessValidator {
             Err(e) => return Err(e),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (hits, rejected) = match response {
-            Ok(r) => (r.hits, None),
-            Err(msg) => (Vec::new(), Some(msg)),
+        let (hits, rejected, approximate) = match response {
+            Ok(r) => (r.hits, None, r.approximate),
+            Err(msg) => (Vec::new(), Some(msg), false),
         };
 
         let expected: BTreeSet<&str> = case.expected_files.iter().map(String::as_str).collect();
@@ -283,11 +293,16 @@ impl CorrectnessValidator {
         }
         if case.query_type.is_ranked() {
             let r = ranking.expect("ranked cases have ranking metrics");
-            if r.recall_at_k < self.opts.min_ranked_recall {
+            // An approximate answer is judged by its type's mean recall@k (in the report); an
+            // exact one must equal the oracle's, near-ties aside.
+            if !approximate && r.recall_at_k < self.opts.min_ranked_recall {
                 reasons.push(format!(
                     "recall@{} {:.3} below {:.3}",
                     r.k, r.recall_at_k, self.opts.min_ranked_recall
                 ));
+            }
+            if rejected.is_none() {
+                reasons.extend(self.ranked_faults(case, k, &ranked));
             }
         } else {
             if false_negatives > 0 {
@@ -337,6 +352,7 @@ impl CorrectnessValidator {
             latency_exceeded,
             ranking,
             rejected,
+            approximate,
             ranked: ranked
                 .into_iter()
                 .take(self.opts.max_ranked)
@@ -346,9 +362,111 @@ impl CorrectnessValidator {
     }
 }
 
+impl CorrectnessValidator {
+    /// What is wrong with a ranked answer whatever the search's precision: no approximation
+    /// returns fewer results than the collection has (a lost file or chunk), a chunk that is
+    /// no window of the chunking rule, or a score other than the oracle's.
+    fn ranked_faults(
+        &self,
+        case: &GroundTruthCase,
+        k: usize,
+        ranked: &[(String, f32)],
+    ) -> Vec<String> {
+        let mut faults = Vec::new();
+        // The truth lists the exact answer first (k ids, or every candidate when there are
+        // fewer), then its near-ties: this many results exist to be returned.
+        let available = k.min(case.expected_files.len());
+        if ranked.len() < available {
+            faults.push(format!(
+                "{} results where the collection has at least {available} (k = {k}): {} lost",
+                ranked.len(),
+                if case.query_type == QueryType::Vector {
+                    "a chunk was"
+                } else {
+                    "a file was"
+                }
+            ));
+        }
+        if case.query_type != QueryType::Vector {
+            // A fused score follows from the engine's own ranks, which an approximate vector
+            // ranking may legitimately move; recall@k judges those.
+            return faults;
+        }
+        let kth = available
+            .checked_sub(1)
+            .and_then(|i| case.scores.get(&case.expected_files[i]));
+        let mut wrong = Vec::new();
+        for (id, claimed) in ranked {
+            let claimed = f64::from(*claimed);
+            if let Some((lines, overlap)) = self.opts.chunking {
+                if let Some(problem) = chunk_id_problem(id, lines, overlap) {
+                    wrong.push(format!("{id}: {problem}"));
+                    continue;
+                }
+            }
+            match (case.scores.get(id), kth) {
+                (Some(exact), _) if (claimed - exact).abs() > VECTOR_TOLERANCE => wrong.push(
+                    format!("{id}: similarity {claimed:.4}, the oracle's {exact:.4}"),
+                ),
+                // Not in the truth, so its real similarity is below the k-th by more than the
+                // tolerance: a claim as high as the k-th is false.
+                (None, Some(kth)) if claimed >= kth - VECTOR_TOLERANCE / 2.0 => wrong.push(
+                    format!(
+                        "{id}: similarity {claimed:.4} would put it among the exact {available} (the k-th is {kth:.4}), but the oracle ranks it below: no such chunk, or a wrong score"
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        if !wrong.is_empty() {
+            let n = wrong.len();
+            wrong.truncate(self.opts.max_listed.max(1));
+            faults.push(format!(
+                "{n} chunks that cannot be right: {}",
+                wrong.join("; ")
+            ));
+        }
+        faults
+    }
+}
+
+/// Why `id` (`path#Lfirst-last`) is no chunk of `lines`-line windows overlapping by `overlap`
+/// lines, if it is not.
+fn chunk_id_problem(id: &str, lines: usize, overlap: usize) -> Option<String> {
+    let Some((_, range)) = id.rsplit_once("#L") else {
+        return Some("not a chunk id (path#Lfirst-last)".into());
+    };
+    let parsed = range
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+    let Some((first, last)) = parsed else {
+        return Some("not a chunk id (path#Lfirst-last)".into());
+    };
+    let step = lines.max(1) - overlap.min(lines.max(1) - 1);
+    if first == 0 || last < first || last - first >= lines || (first - 1) % step != 0 {
+        return Some(format!(
+            "no chunk starts at line {first} and ends at {last} ({lines}-line windows every {step} lines)"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_ids_follow_the_window_rule() {
+        assert_eq!(chunk_id_problem("a.rs#L1-40", 40, 10), None);
+        assert_eq!(chunk_id_problem("a#b.rs#L31-52", 40, 10), None);
+        assert_eq!(chunk_id_problem("a.rs#L61-61", 40, 10), None);
+        for bad in ["a.rs", "a.rs#L1", "a.rs#Lx-3", "a.rs#L0-4", "a.rs#L5-4"] {
+            assert!(chunk_id_problem(bad, 40, 10).is_some(), "{bad}");
+        }
+        // Starts off the 30-line stride, or spans more than 40 lines.
+        assert!(chunk_id_problem("a.rs#L1000-1001", 40, 10).is_some());
+        assert!(chunk_id_problem("a.rs#L1-41", 40, 10).is_some());
+    }
 
     #[test]
     fn set_metrics_edge_cases() {

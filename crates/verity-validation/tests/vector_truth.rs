@@ -5,14 +5,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use verity_engine::{BuildOptions, CodeIndex, Deadline, SearchOptions, VectorConfig};
+use proptest::prelude::*;
+use verity_engine::{BuildOptions, CodeIndex, Deadline, SearchOptions, VectorConfig, VectorSearch};
 use verity_oracle::bm25;
 use verity_oracle::nearest::ChunkTable;
 use verity_oracle::{read_query, Corpus, CorpusRules};
 use verity_validation::truth::{QueryType, VectorSettings};
 use verity_validation::{
-    generate, BackendError, BackendResponse, CorrectnessValidator, EngineBackend, GeneratorOptions,
-    GroundTruthDataset, SearchBackend, ValidatorOptions, VectorTruth,
+    generate, ranked_case, BackendError, BackendResponse, CorrectnessValidator, EngineBackend,
+    GeneratorOptions, GroundTruthCase, GroundTruthDataset, SearchBackend, ValidatorOptions,
+    VectorTruth,
 };
 
 fn vector_truth(corpus: &Corpus) -> Arc<VectorTruth> {
@@ -47,15 +49,29 @@ fn sample() -> (std::path::PathBuf, Corpus) {
     (root, corpus)
 }
 
-/// (case id, is correct, recall) of every ranked case.
-fn run(backend: Arc<dyn SearchBackend>, ds: &GroundTruthDataset) -> Vec<(String, bool, f64)> {
-    let v = CorrectnessValidator::new(backend, ValidatorOptions::default());
+/// The validator options of the truth's chunking (40-line windows overlapping by 10).
+fn options() -> ValidatorOptions {
+    ValidatorOptions {
+        chunking: Some((40, 10)),
+        ..ValidatorOptions::default()
+    }
+}
+
+/// (case id, is correct, recall, approximate) of every ranked case.
+fn run(backend: Arc<dyn SearchBackend>, ds: &GroundTruthDataset) -> Vec<(String, bool, f64, bool)> {
+    let v = CorrectnessValidator::new(backend, options());
     ds.cases
         .iter()
         .filter(|c| c.query_type.is_ranked())
         .map(|c| {
             let r = v.validate(c, &Deadline::none()).unwrap();
-            (c.id.clone(), r.is_correct, r.recall)
+            assert!(
+                r.is_correct || r.approximate,
+                "{}: {:?}",
+                c.id,
+                r.failure_reasons
+            );
+            (c.id.clone(), r.is_correct, r.recall, r.approximate)
         })
         .collect()
 }
@@ -112,21 +128,33 @@ fn the_engine_agrees_with_the_oracle_on_a_synthetic_corpus() {
     verity_validation::synth::write_tree(&root, 600, 5).unwrap();
     let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
     let ds = truth(&corpus, 400, 3);
-    let (index, report) =
-        CodeIndex::build(&root, &dir.path().join("idx"), &BuildOptions::default()).unwrap();
+    let idx = dir.path().join("idx");
+    let (_, report) = CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
     assert!(report.chunks > 1000, "{} chunks", report.chunks);
-    let results = run(Arc::new(EngineBackend::new(index)), &ds);
-    // The graph is approximate and built in parallel: judge the mean recall@k, as
-    // ann-benchmarks does, and let no single case fall far. Hybrid inherits the graph's
-    // misses: a chunk the graph misses moves every later file of the vector ranking up one
-    // place, which can move a file across the fused top k.
+
+    // Searched exactly (the default at this size), every answer is the oracle's.
+    let exact = run(Arc::new(EngineBackend::open(&idx).unwrap()), &ds);
+    assert_eq!(exact.len(), 80);
+    assert!(exact.iter().all(|r| r.1 && !r.3), "{exact:?}");
+
+    // From the graph: approximate and built in parallel, so judged by the mean recall@k, as
+    // ann-benchmarks does; no case may fall far, and none may be wrong in a way no
+    // approximation explains (`run` checks that every failing case was approximate, and the
+    // validator fails such faults whatever the mode). Hybrid inherits the graph's misses: a
+    // chunk the graph misses moves every later file of the vector ranking up one place.
+    let backend = EngineBackend::open(&idx)
+        .unwrap()
+        .with_vector_search(Some(VectorSearch::Hnsw));
+    let results = run(Arc::new(backend), &ds);
     for kind in ["vector", "hybrid"] {
-        let recalls: Vec<f64> = results
-            .iter()
-            .filter(|r| r.0.starts_with(kind))
-            .map(|r| r.2)
-            .collect();
-        assert_eq!(recalls.len(), 40, "{kind}");
+        let of_kind: Vec<_> = results.iter().filter(|r| r.0.starts_with(kind)).collect();
+        assert_eq!(of_kind.len(), 40, "{kind}");
+        assert!(
+            of_kind.iter().all(|r| r.3),
+            "{kind}: every answer is approximate"
+        );
+        assert!(of_kind.iter().all(|r| r.1), "{kind}: no fault: {of_kind:?}");
+        let recalls: Vec<f64> = of_kind.iter().map(|r| r.2).collect();
         let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
         assert!(mean >= 0.97, "{kind}: mean recall@k {mean}");
         assert!(recalls.iter().all(|r| *r >= 0.75), "{kind}: {recalls:?}");
@@ -226,4 +254,179 @@ fn wrong_vector_and_hybrid_answers_are_flagged_with_their_ids() {
         }
     }
     assert_eq!(flagged, 20);
+}
+
+/// What a faulty approximate backend does to its answers.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// A plausible approximation: the last result swapped for a slightly worse one.
+    Approximation,
+    /// The last result dropped: fewer than k.
+    Lost,
+    /// The best chunk's similarity misreported.
+    WrongScore,
+    /// A chunk that is no window of the chunking rule.
+    NoSuchChunk,
+}
+
+/// The engine searched exactly, then altered as `fault` says and marked approximate.
+struct Faulty {
+    engine: EngineBackend,
+    fault: Fault,
+}
+
+impl SearchBackend for Faulty {
+    fn name(&self) -> &str {
+        "faulty"
+    }
+    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+        // k + 1 nearest, so that the approximation has a slightly worse chunk to offer.
+        let wider = query.replacen("vector(k=3)", "vector(k=4)", 1);
+        let mut r = self.engine.search(&wider, deadline)?;
+        r.approximate = true;
+        let mut chunks: Vec<(usize, usize, usize, f32)> = r
+            .hits
+            .iter()
+            .enumerate()
+            .flat_map(|(f, h)| h.chunks.iter().map(move |c| (f, c.0, c.1, c.2)))
+            .collect();
+        chunks.sort_by(|a, b| b.3.total_cmp(&a.3));
+        let (third, fourth) = (chunks[2], chunks[3]);
+        let drop = |r: &mut BackendResponse, c: (usize, usize, usize, f32)| {
+            r.hits[c.0].chunks.retain(|x| (x.0, x.1) != (c.1, c.2));
+        };
+        match self.fault {
+            Fault::Approximation => drop(&mut r, third),
+            Fault::Lost => {
+                drop(&mut r, third);
+                drop(&mut r, fourth);
+            }
+            Fault::WrongScore => {
+                drop(&mut r, fourth);
+                r.hits[chunks[0].0].chunks[0].2 -= 0.05;
+            }
+            Fault::NoSuchChunk => {
+                drop(&mut r, fourth);
+                let c = &mut r.hits[chunks[1].0].chunks[0];
+                c.0 += 7;
+                c.1 += 7;
+                c.2 = 0.0;
+            }
+        }
+        r.hits.retain(|h| !h.chunks.is_empty());
+        Ok(r)
+    }
+}
+
+#[test]
+fn approximate_answers_pass_unless_no_approximation_explains_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("corpus");
+    verity_validation::synth::write_tree(&root, 120, 21).unwrap();
+    let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
+    let vt = vector_truth(&corpus);
+    let idx = dir.path().join("idx");
+    CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
+    // A query whose 3rd and 4th nearest chunks are not near-ties, so that swapping them is
+    // a real (if small) approximation error.
+    let case: GroundTruthCase = [
+        "parse request",
+        "cache store",
+        "token index",
+        "socket thread",
+    ]
+    .iter()
+    .filter_map(|q| ranked_case(&corpus, &vt.table, "v", &format!("vector(k=3): {q}")))
+    .find(|c| {
+        c.expected_files.len() == 3
+            && vt.table.ranking(&c.query[13..]).unwrap()[3].1
+                < c.scores[&c.expected_files[2]] - 0.01
+    })
+    .expect("a query without near-ties at the cut");
+    let verdict = |fault| {
+        let backend = Faulty {
+            engine: EngineBackend::open(&idx)
+                .unwrap()
+                .with_vector_search(Some(VectorSearch::Exact)),
+            fault,
+        };
+        CorrectnessValidator::new(Arc::new(backend), options())
+            .validate(&case, &Deadline::none())
+            .unwrap()
+    };
+    let r = verdict(Fault::Approximation);
+    assert!(r.approximate && r.is_correct, "{:?}", r.failure_reasons);
+    assert!((r.recall - 2.0 / 3.0).abs() < 1e-9, "recall@3 {}", r.recall);
+    assert_eq!(r.missing_files.len(), 1);
+
+    for (fault, says) in [
+        (Fault::Lost, "results where the collection has at least 3"),
+        (Fault::WrongScore, "the oracle's"),
+        (Fault::NoSuchChunk, "no chunk starts at line"),
+    ] {
+        let r = verdict(fault);
+        assert!(!r.is_correct, "{fault:?} passed");
+        assert!(
+            r.failure_reasons.iter().any(|m| m.contains(says)),
+            "{fault:?}: {:?}",
+            r.failure_reasons
+        );
+    }
+}
+
+fn lines_strategy() -> impl Strategy<Value = String> {
+    let words = prop::sample::select(vec![
+        "parse", "request", "cache", "store", "token", "socket", "thread", "matrix", "query",
+        "index", "HashMap", "Result", "io_error", "fn", "let", "impl",
+    ]);
+    let line = prop::collection::vec(words, 0..6).prop_map(|w| w.join(" "));
+    prop::collection::vec(line, 1..90).prop_map(|l| l.join("\n") + "\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// On random corpora, exact vector search answers every vector and hybrid query as the
+    /// oracle does: the right chunks and files, their scores, and exactly k of them whenever
+    /// the collection (or the fused pool) holds k.
+    #[test]
+    fn exact_answers_equal_the_oracle(
+        files in prop::collection::vec(lines_strategy(), 1..14),
+        queries in prop::collection::vec(
+            (0usize..2, 1usize..25, 1usize..60, prop::sample::select(vec![
+                "parse request", "cache OR store", "token", "HashMap NOT impl", "socket thread matrix", "io_error",
+            ])),
+            1..6,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, text) in files.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i:02}.rs")), text).unwrap();
+        }
+        let corpus = Corpus::load(dir.path(), &CorpusRules::default()).unwrap();
+        let vt = vector_truth(&corpus);
+        let idx = tempfile::tempdir().unwrap();
+        CodeIndex::build(dir.path(), idx.path(), &BuildOptions::default()).unwrap();
+        let backend = EngineBackend::open(idx.path()).unwrap();
+        let validator = CorrectnessValidator::new(Arc::new(backend), options());
+        for (kind, k, depth, text) in queries {
+            let query = if kind == 0 {
+                format!("vector(k={k}): {text}")
+            } else {
+                format!("hybrid(k={k}, depth={depth}): {text}")
+            };
+            let Some(case) = ranked_case(&corpus, &vt.table, "p", &query) else { continue };
+            let r = validator.validate(&case, &Deadline::none()).unwrap();
+            prop_assert!(!r.approximate, "{}", query);
+            prop_assert!(r.is_correct, "{}: {:?}", query, r.failure_reasons);
+            // As many results as the collection (or the fused pool) can give, up to k.
+            let available = k.min(case.expected_files.len());
+            let returned = if kind == 0 {
+                r.ranked.len()
+            } else {
+                r.result_count
+            };
+            prop_assert_eq!(returned, available, "{}", query);
+        }
+    }
 }

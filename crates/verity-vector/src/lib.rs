@@ -17,4 +17,5 @@ pub mod chunk;
 pub mod embed;
 pub mod exact;
 pub mod minilm;
+pub mod mode;
 pub mod store;

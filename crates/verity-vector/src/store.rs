@@ -28,6 +28,7 @@ use crate::chunk::{chunk, ChunkOptions};
 use crate::embed::{EmbedError, Embedder, HashEmbedder};
 use crate::exact;
 use crate::minilm::MiniLmEmbedder;
+use crate::mode::VectorSearch;
 
 /// Version of the on-disk layout.
 pub const VECTOR_FORMAT_VERSION: u32 = 3;
@@ -166,6 +167,15 @@ pub struct ChunkHit {
     pub similarity: f32,
 }
 
+/// The nearest chunks of a query and how they were found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest {
+    /// Best first; ties by path, then first line.
+    pub hits: Vec<ChunkHit>,
+    /// Every chunk was scored: the answer is exact, not an approximation from the graph.
+    pub exact: bool,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
     format_version: u32,
@@ -173,6 +183,9 @@ struct Meta {
     embedder: String,
     dim: usize,
     chunks: usize,
+    /// How searches find chunks unless they say otherwise (`verity index --vector-search`).
+    #[serde(default)]
+    search: VectorSearch,
 }
 
 /// A vector index failure.
@@ -203,6 +216,8 @@ pub struct VectorIndex {
     positions: HashMap<u64, usize>,
     /// The next unused graph key.
     next_key: u64,
+    /// How searches find chunks unless they say otherwise.
+    search_mode: VectorSearch,
     hnsw: Index,
 }
 
@@ -343,6 +358,7 @@ impl VectorIndex {
             locations,
             positions,
             next_key: next_key.into_inner(),
+            search_mode: VectorSearch::default(),
             hnsw,
         })
     }
@@ -474,11 +490,39 @@ impl VectorIndex {
         self.hnsw.change_expansion_search(ef.max(1));
     }
 
-    /// Approximate k nearest chunks by cosine similarity, best first (HNSW).
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
-        if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
-            return Ok(Vec::new());
-        }
+    /// The mode searches use unless they say otherwise.
+    pub fn search_mode(&self) -> VectorSearch {
+        self.search_mode
+    }
+
+    /// Sets the mode searches use unless they say otherwise; [`save`](Self::save) keeps it.
+    pub fn set_search_mode(&mut self, mode: VectorSearch) {
+        self.search_mode = mode;
+    }
+
+    /// Whether a search in `mode` (the index's own when `None`) scores every chunk.
+    pub fn searches_exactly(&self, mode: Option<VectorSearch>) -> bool {
+        mode.unwrap_or(self.search_mode).is_exact_for(self.len())
+    }
+
+    /// The k nearest chunks by cosine similarity in `mode` (the index's own when `None`):
+    /// exact, or approximate from the graph. Best first; ties by path, then first line.
+    pub fn nearest(
+        &self,
+        query: &[f32],
+        k: usize,
+        mode: Option<VectorSearch>,
+    ) -> Result<Nearest, VectorError> {
+        let exact = self.searches_exactly(mode);
+        let hits = if exact {
+            self.search_exact(query, k)?
+        } else {
+            self.search(query, k)?
+        };
+        Ok(Nearest { hits, exact })
+    }
+
+    fn check_query(&self, query: &[f32]) -> Result<(), VectorError> {
         if query.len() != self.dim {
             return Err(VectorError::Hnsw(format!(
                 "query has {} dimensions, the index {}",
@@ -486,24 +530,62 @@ impl VectorIndex {
                 self.dim
             )));
         }
-        let m = self
-            .hnsw
-            .search(query, k)
-            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Chunk hits of graph matches, in the documented order (similarity descending, then path,
+    /// then first line; usearch itself leaves equal distances in no particular order).
+    fn hits_of(&self, m: &usearch::ffi::Matches) -> Vec<ChunkHit> {
         let mut hits: Vec<ChunkHit> = m
             .keys
             .iter()
             .zip(&m.distances)
             .filter_map(|(key, d)| Some(self.hit(*self.positions.get(key)?, 1.0 - d)))
             .collect();
-        // usearch orders by distance; equal distances are put in a stable, documented order.
         hits.sort_by(|a, b| {
             b.similarity
                 .total_cmp(&a.similarity)
                 .then_with(|| a.path.cmp(&b.path))
                 .then(a.first_line.cmp(&b.first_line))
         });
-        Ok(hits)
+        hits
+    }
+
+    /// Approximate k nearest chunks by cosine similarity, best first (HNSW).
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
+        if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
+            return Ok(Vec::new());
+        }
+        self.check_query(query)?;
+        let m = self.hnsw.search(query, k).map_err(hnsw_err)?;
+        Ok(self.hits_of(&m))
+    }
+
+    /// Exact k nearest chunks by cosine similarity: every vector in the graph is scored
+    /// (usearch's brute-force search, SIMD over the stored `f32` vectors). Chunks tied with the
+    /// k-th are all fetched before the cut, so the k kept are the first in (similarity, path,
+    /// line) order — the order the oracle uses — and not whichever usearch met first.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
+        let size = self.hnsw.size();
+        if k == 0 || is_zero(query) || size == 0 {
+            return Ok(Vec::new());
+        }
+        self.check_query(query)?;
+        let mut want = k.saturating_add(16).min(size);
+        loop {
+            let m = self.hnsw.exact_search(query, want).map_err(hnsw_err)?;
+            let mut hits = self.hits_of(&m);
+            // Complete when every chunk was returned, or when the last one returned is
+            // strictly less similar than the k-th (so no chunk tied with it was left out).
+            let complete = m.distances.len() < want
+                || want >= size
+                || (hits.len() > k && hits[hits.len() - 1].similarity < hits[k - 1].similarity);
+            if complete {
+                hits.truncate(k);
+                return Ok(hits);
+            }
+            want = want.saturating_mul(4).min(size);
+        }
     }
 
     /// Exact k nearest chunks (every vector scored): the reference for [`search`](Self::search).
@@ -526,6 +608,7 @@ impl VectorIndex {
             embedder: self.embedder_name.clone(),
             dim: self.dim,
             chunks: self.locations.len(),
+            search: self.search_mode,
         };
         let write = |name: &str, bytes: &[u8]| -> Result<(), VectorError> {
             let tmp = dir.join(format!("{name}.tmp"));
@@ -616,6 +699,7 @@ impl VectorIndex {
             locations,
             positions,
             next_key,
+            search_mode: meta.search,
             hnsw,
         })
     }
@@ -726,6 +810,63 @@ mod tests {
     }
 
     #[test]
+    fn exact_search_in_the_graph_equals_brute_force_ties_included() {
+        // Files 0 and 12 of this corpus are the same text, and every 12th file repeats lines:
+        // ties at the cut-off are common, and must be cut in (similarity, path, line) order.
+        let index = build(60);
+        let e = HashEmbedder::new(64);
+        let reference = index.exact_searcher();
+        for q in [
+            "parse request error",
+            "socket",
+            "matrix cache store",
+            "fn x",
+            "token",
+        ] {
+            let v = e.embed_one(q);
+            for k in [1, 2, 3, 5, 10, 37, 120, 500] {
+                let ids = |hs: &[ChunkHit]| {
+                    hs.iter()
+                        .map(|h| (h.path.clone(), h.first_line))
+                        .collect::<Vec<_>>()
+                };
+                let got = index.search_exact(&v, k).unwrap();
+                let want = reference.search(&v, k);
+                assert_eq!(ids(&got), ids(&want), "{q} k={k}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g.similarity - w.similarity).abs() < 1e-5, "{q} k={k}");
+                }
+                let n = index.nearest(&v, k, Some(VectorSearch::Exact)).unwrap();
+                assert!(n.exact);
+                assert_eq!(ids(&n.hits), ids(&got));
+                assert!(
+                    !index
+                        .nearest(&v, k, Some(VectorSearch::Hnsw))
+                        .unwrap()
+                        .exact
+                );
+            }
+        }
+        // `auto` is exact at this size, and so is the index's own mode unless set otherwise.
+        assert!(index.searches_exactly(None));
+        assert!(index.searches_exactly(Some(VectorSearch::Auto)));
+        assert!(!index.searches_exactly(Some(VectorSearch::Hnsw)));
+    }
+
+    #[test]
+    fn the_search_mode_is_saved_with_the_index() {
+        let mut index = build(5);
+        assert_eq!(index.search_mode(), VectorSearch::Auto);
+        index.set_search_mode(VectorSearch::Hnsw);
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let reopened = VectorIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.search_mode(), VectorSearch::Hnsw);
+        assert!(!reopened.searches_exactly(None));
+        assert!(reopened.searches_exactly(Some(VectorSearch::Exact)));
+    }
+
+    #[test]
     fn a_streamed_build_grows_the_graph_past_its_estimate() {
         let e = HashEmbedder::new(64);
         let config = VectorConfig {
@@ -830,6 +971,12 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             assert_eq!(ids(updated.exact(&v, 10)), ids(fresh.exact(&v, 10)), "{q}");
+            // usearch's brute force skips the chunks taken out of the graph.
+            assert_eq!(
+                ids(updated.search_exact(&v, 10).unwrap()),
+                ids(fresh.exact(&v, 10)),
+                "{q}"
+            );
             let best = updated.search(&v, 3).unwrap();
             // By similarity, not path: files 0 and 12 of this corpus have the same text, so the
             // best chunk can be a tie, which the parallel-built graph may break either way.

@@ -75,6 +75,7 @@ impl Mode {
                 deadline,
                 max_lines_per_file: Some(20),
                 files_only: false,
+                vector_search: None,
             },
             Mode::AllFiles => SearchOptions {
                 deadline,

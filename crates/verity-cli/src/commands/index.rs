@@ -31,6 +31,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
         walk: args.walk.options(),
         rebuild: args.rebuild,
         vectors: args.vectors.config()?,
+        vector_search: args.vector_search,
         ..BuildOptions::default()
     };
     if let Some(t) = args.threads {

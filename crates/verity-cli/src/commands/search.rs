@@ -11,7 +11,10 @@ use crate::SearchArgs;
 pub fn run(args: &SearchArgs) -> CmdResult {
     let deadline = match args.timeout {
         None => Deadline::none(),
-        Some(s) if s.is_finite() && s > 0.0 => Deadline::after(Duration::from_secs_f64(s)),
+        // A timeout too long to represent is no timeout at all.
+        Some(s) if s.is_finite() && s > 0.0 => Duration::try_from_secs_f64(s)
+            .map(Deadline::after)
+            .unwrap_or_else(|_| Deadline::none()),
         Some(s) => {
             return Err(Failure::input(format!(
                 "--timeout must be a positive number of seconds, got {s}"
@@ -26,6 +29,7 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             deadline,
             max_lines_per_file: Some(args.max_lines),
             files_only: args.files_only,
+            vector_search: args.vector_search,
         },
     )?;
     if args.json {

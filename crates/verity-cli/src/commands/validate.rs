@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use verity_engine::{BuildOptions, CodeIndex};
+use verity_engine::{BuildOptions, CodeIndex, VectorSearch};
 use verity_report::model::{Environment, RunFigures, RunSettings, Selection};
 use verity_report::{CaseReport, Format, Partition, Report, REPORT_VERSION};
 use verity_runner::{ExecutionResult, ParallelConfig, ParallelExecutor};
@@ -40,6 +40,8 @@ struct Settings {
     max_fail: Option<usize>,
     fail_fast: bool,
     min_accuracy: BTreeMap<String, f64>,
+    min_recall: f64,
+    vector_search: VectorSearch,
     partition: Option<Partition>,
     output: PathBuf,
     formats: Vec<Format>,
@@ -131,6 +133,23 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
         )));
     }
 
+    let min_recall = args
+        .min_recall
+        .or(p.min_recall)
+        .unwrap_or(verity_report::model::DEFAULT_MIN_RECALL);
+    if !(0.0..=1.0).contains(&min_recall) {
+        return Err(Failure::input(format!(
+            "minimum recall must be between 0 and 1, not {min_recall}"
+        )));
+    }
+    let vector_search = match (args.vector_search, &p.vector_search) {
+        (Some(m), _) => m,
+        (None, Some(name)) => name
+            .parse::<VectorSearch>()
+            .map_err(|e| Failure::input(format!("vector-search: {e}")))?,
+        (None, None) => VectorSearch::default(),
+    };
+
     let partition = match args.partition.clone().or(p.partition) {
         Some(s) => Some(s.parse::<Partition>().map_err(Failure::input)?),
         None => None,
@@ -183,6 +202,8 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
         max_fail: args.max_fail.or(p.max_fail),
         fail_fast: args.fail_fast || p.fail_fast.unwrap_or(false),
         min_accuracy,
+        min_recall,
+        vector_search,
         partition,
         output: args
             .output
@@ -275,6 +296,10 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         }
     };
     let truth_fingerprint = truth.fingerprint();
+    let truth_chunking = truth
+        .vectors
+        .as_ref()
+        .map(|v| (v.chunk_lines, v.chunk_overlap));
     let truth_cases = truth.cases.len();
 
     // Filters, then the partition.
@@ -329,6 +354,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     let opts = BuildOptions {
         walk: args.walk.options(),
         vectors: vector_config.clone(),
+        vector_search: s.vector_search,
         ..BuildOptions::default()
     };
     let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
@@ -365,9 +391,17 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         history,
         ..ParallelConfig::default()
     };
+    let chunks = index.vector_index().map(|v| v.len());
     let validator = CorrectnessValidator::new(
-        Arc::new(EngineBackend::new(index)),
-        ValidatorOptions::default(),
+        Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
+        ValidatorOptions {
+            chunking: truth_chunking.or_else(|| {
+                vector_config
+                    .as_ref()
+                    .map(|c| (c.chunk.lines, c.chunk.overlap))
+            }),
+            ..ValidatorOptions::default()
+        },
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -456,6 +490,18 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
             fail_fast: s.fail_fast,
             max_fail: s.max_fail,
             min_accuracy: s.min_accuracy.clone(),
+            min_recall: s.min_recall,
+            vector_search: chunks.map(|n| {
+                format!(
+                    "{} ({} for {n} chunks)",
+                    s.vector_search,
+                    if s.vector_search.is_exact_for(n) {
+                        "exact"
+                    } else {
+                        "hnsw"
+                    }
+                )
+            }),
             types: s.types.iter().map(|t| t.name().to_string()).collect(),
             tags: s.tags.clone(),
         },
@@ -467,6 +513,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         summary: Default::default(),
         per_type: Default::default(),
         thresholds: Vec::new(),
+        recall_checks: Vec::new(),
         run: RunFigures {
             wall_time_ms: wall.as_secs_f64() * 1000.0,
             // Cases that ran: cancelled ones took no time.
