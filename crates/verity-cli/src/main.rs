@@ -344,7 +344,7 @@ pub struct BenchVectorArgs {
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// Search expansions to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_values_t = vec![16, 32, 64, 128, 256, 512])]
+    #[arg(long, value_delimiter = ',', default_values_t = vec![16, 32, 64, 128, 256, 512, 1024])]
     pub ef: Vec<usize>,
     /// Index with MiniLM instead of the hash embedder (slow: about 10 chunks/s on 2 cores).
     #[arg(long)]
@@ -489,7 +489,7 @@ pub struct VectorArgs {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub hnsw_ef_construction: usize,
     /// HNSW candidate list while searching (ef).
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     pub hnsw_ef: usize,
 }
 
