@@ -325,3 +325,52 @@ fn vector_and_hybrid_search_print_chunks_and_ranks() {
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("has no vectors"), "{}", stderr(&o));
 }
+
+#[test]
+fn vector_search_modes_are_chosen_at_index_and_search_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = tmp.path().join("idx");
+    let idx = idx.to_str().unwrap();
+    let sample = sample();
+    let index = |mode: &str| {
+        let o = verity(&[
+            "index",
+            sample.to_str().unwrap(),
+            "--index",
+            idx,
+            "--vector-search",
+            mode,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    let approximate = |extra: &[&str]| {
+        let mut args = vec!["search", "--json", "vector(k=3): LRU cache", "--index", idx];
+        args.extend_from_slice(extra);
+        let o = verity(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(!v["hits"].as_array().unwrap().is_empty(), "{v}");
+        v["approximate"].as_bool().unwrap_or(false)
+    };
+    // The index records its mode; a search can override it.
+    index("hnsw");
+    assert!(approximate(&[]));
+    assert!(!approximate(&["--vector-search", "exact"]));
+    index("auto");
+    assert!(!approximate(&[]), "auto is exact on 24 chunks");
+    assert!(approximate(&["--vector-search", "hnsw"]));
+
+    let o = verity(&[
+        "search",
+        "vector: x",
+        "--index",
+        idx,
+        "--vector-search",
+        "fast",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exact, hnsw or auto"), "{}", stderr(&o));
+    // A timeout too long to represent is no timeout, not a panic.
+    let o = verity(&["search", "fn", "--index", idx, "--timeout", "1e20", "-l"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -698,3 +698,103 @@ fn sigint_writes_a_partial_report_and_exits_130() {
         0
     );
 }
+
+#[test]
+fn approximate_vector_answers_are_judged_by_mean_recall() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "validate",
+            "--vector-search",
+            "hnsw",
+            "--type",
+            "Vector,Hybrid",
+            "--cases",
+            "200",
+            "--no-progress",
+            "-o",
+            s(&out),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.contains("Vector answered approximately (HNSW) in 20 cases: mean recall@k"),
+        "{stdout}"
+    );
+    let r = Report::load(&out.join("report.json")).unwrap();
+    assert_eq!(r.recall_checks.len(), 2);
+    assert!(r
+        .recall_checks
+        .iter()
+        .all(|c| c.met && c.approximate_cases == 20));
+    assert!(r
+        .cases
+        .iter()
+        .all(|c| c.result.as_ref().is_some_and(|v| v.approximate)));
+    assert_eq!(r.settings.min_recall, 0.99);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("Hybrid mean recall@k"), "{junit}");
+
+    // A minimum no graph can reach fails the run although every case passed; exact search
+    // (the default at this size) is judged case by case and has no such check.
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "validate",
+            "--vector-search",
+            "hnsw",
+            "--min-recall",
+            "1",
+            "--type",
+            "Vector",
+            "--cases",
+            "200",
+            "--no-progress",
+            "--format",
+            "json",
+            "-o",
+            s(&out),
+        ],
+    );
+    let r = Report::load(&out.join("report.json")).unwrap();
+    let mean = r.recall_checks[0].mean_recall;
+    assert_eq!(
+        o.status.code(),
+        Some(if mean < 1.0 { 1 } else { 0 }),
+        "mean {mean}"
+    );
+    let o = verity_in(
+        tmp.path(),
+        &[
+            "validate",
+            "--type",
+            "Vector",
+            "--cases",
+            "200",
+            "--no-progress",
+            "--format",
+            "json",
+            "-o",
+            s(&out),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let r = Report::load(&out.join("report.json")).unwrap();
+    assert!(r.recall_checks.is_empty());
+    assert!(r
+        .settings
+        .vector_search
+        .as_deref()
+        .unwrap()
+        .starts_with("auto (exact"));
+    let o = verity_in(tmp.path(), &["validate", "--min-recall", "1.5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("minimum recall"),
+        "{}",
+        text(&o.stderr)
+    );
+}

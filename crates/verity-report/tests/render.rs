@@ -54,6 +54,55 @@ fn outcome_separates_wrong_answers_from_unanswered_cases() {
 }
 
 #[test]
+fn approximate_types_are_judged_by_their_mean_recall() {
+    use verity_runner::{Attempt, AttemptOutcome, JobStatus};
+    use verity_validation::QueryType;
+    // Three Vector cases answered from the graph, all passed: recall 1, 1 and 0.9.
+    let cases = (0..3)
+        .map(|i| {
+            let id = format!("vector-{i}");
+            let mut r = fixture::result(&id, QueryType::Vector, true, 1.0, &["a.rs#L1-40"]);
+            r.approximate = true;
+            r.recall = if i == 2 { 0.9 } else { 1.0 };
+            fixture::case(
+                i,
+                &id,
+                QueryType::Vector,
+                "vector: x",
+                JobStatus::Passed,
+                vec![Attempt {
+                    outcome: AttemptOutcome::Passed,
+                    duration_ms: 1.0,
+                }],
+                Some(r),
+                &["a.rs#L1-40"],
+            )
+        })
+        .collect();
+    let mut r = fixture::report(cases, None);
+    let check = &r.recall_checks[0];
+    assert_eq!(
+        (check.query_type.as_str(), check.approximate_cases),
+        ("Vector", 3)
+    );
+    assert!((check.mean_recall - 2.9 / 3.0).abs() < 1e-12);
+    assert!(!check.met, "0.967 < 0.99");
+    assert!(r.thresholds.iter().all(|t| t.met), "every case passed");
+    // Every case passed, yet the run failed: the approximation is not good enough.
+    assert_eq!(r.outcome(), Outcome::Failures);
+    let text = terminal::render(&r);
+    assert!(
+        text.contains("thresholds missed: Vector mean recall@k 0.9667 < 0.9900"),
+        "{text}"
+    );
+    assert!(markdown::render(&r).contains("## Approximate search"));
+    assert!(junit::render(&r).contains("mean recall@k 0.9667 below the minimum 0.9900"));
+    r.settings.min_recall = 0.95;
+    r.summarise();
+    assert_eq!(r.outcome(), Outcome::Passed);
+}
+
+#[test]
 fn terminal_summary_snapshot() {
     let r = fixture::report(fixture::cases(), None);
     insta::assert_snapshot!(terminal::render(&r));
