@@ -392,14 +392,17 @@ impl Report {
             .iter()
             .filter(|(t, _)| t.is_ranked())
             .filter_map(|(t, cases)| {
-                let results: Vec<&ValidationResult> =
-                    cases.iter().filter_map(|c| c.result.as_ref()).collect();
-                let approximate_cases = results.iter().filter(|r| r.approximate).count();
+                let approximate_cases = cases
+                    .iter()
+                    .filter(|c| c.result.as_ref().is_some_and(|r| r.approximate))
+                    .count();
                 if approximate_cases == 0 {
                     // Exact answers are judged case by case.
                     return None;
                 }
-                let mean_recall = mean(results.iter().map(|r| r.recall)).unwrap_or(0.0);
+                // The type's mean recall over the cases that ran (a ranked case's recall is its
+                // recall@k), as the per-type summary already computed it.
+                let mean_recall = self.per_type[t.name()].recall.unwrap_or(0.0);
                 Some(RecallCheck {
                     query_type: t.name().to_string(),
                     approximate_cases,
