@@ -26,7 +26,7 @@
 //! (candidates), [`index`] (build, update, open), [`search`], [`vector`] (vector and hybrid
 //! queries over the `verity-vector` index), with [`deadline`] and [`error`].
 
-pub mod deadline;
+pub use verity_core::deadline;
 pub mod error;
 pub mod index;
 pub mod matcher;

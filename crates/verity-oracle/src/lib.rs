@@ -12,8 +12,10 @@
 //! * [`request`] — `vector:` and `hybrid:` requests (section 7);
 //! * [`bm25`] — the text ranking (section 6), every token counted again;
 //! * [`nearest`] — chunks, exact nearest neighbours and reciprocal rank fusion (sections 5
-//!   and 7). Its one shared piece is the embedding function, from `verity-vector`: it defines
-//!   similarity, and the MiniLM model is checked against an independent reference.
+//!   and 7). Its one shared piece is the embedding function, the `Embedder`
+//!   trait of `verity-embed`: it defines similarity (the MiniLM model is checked against an
+//!   independent reference). Cargo enforces the rest: this crate depends on neither
+//!   `verity-engine` nor `verity-vector`, so it cannot reach their chunker or index.
 
 pub mod bm25;
 pub mod corpus;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use verity_vector::embed::{EmbedError, Embedder};
+use verity_embed::{EmbedError, Embedder};
 
 use crate::bm25;
 use crate::corpus::Corpus;

@@ -33,7 +33,7 @@ pub use job::{
     TestPriority, Verdict,
 };
 pub use stats::ExecutionStats;
-pub use verity_engine::{CancelToken, Deadline};
+pub use verity_core::{CancelToken, Deadline};
 
 /// What the executor runs: one validation per case.
 ///

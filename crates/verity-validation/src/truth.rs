@@ -10,103 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::locate::{line_col, spans, Spans};
 
+pub use verity_core::{Priority, QueryType};
+
 /// Version of the ground-truth file format.
 pub const TRUTH_FORMAT_VERSION: u32 = 1;
-
-/// The kind of query a case exercises.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-pub enum QueryType {
-    SpecialCharacters,
-    BooleanAnd,
-    BooleanOr,
-    BooleanNot,
-    Proximity,
-    Phrase,
-    Wildcard,
-    Regex,
-    Vector,
-    Hybrid,
-}
-
-impl QueryType {
-    /// Every query type, in report order.
-    pub const ALL: [QueryType; 10] = [
-        QueryType::SpecialCharacters,
-        QueryType::BooleanAnd,
-        QueryType::BooleanOr,
-        QueryType::BooleanNot,
-        QueryType::Proximity,
-        QueryType::Phrase,
-        QueryType::Wildcard,
-        QueryType::Regex,
-        QueryType::Vector,
-        QueryType::Hybrid,
-    ];
-
-    /// The eight exact text query types.
-    pub const TEXT: [QueryType; 8] = [
-        QueryType::SpecialCharacters,
-        QueryType::BooleanAnd,
-        QueryType::BooleanOr,
-        QueryType::BooleanNot,
-        QueryType::Proximity,
-        QueryType::Phrase,
-        QueryType::Wildcard,
-        QueryType::Regex,
-    ];
-
-    /// Scheduling priority when a case does not set its own.
-    pub fn default_priority(self) -> Priority {
-        match self {
-            QueryType::SpecialCharacters
-            | QueryType::BooleanAnd
-            | QueryType::BooleanOr
-            | QueryType::BooleanNot => Priority::High,
-            QueryType::Proximity | QueryType::Phrase | QueryType::Wildcard | QueryType::Regex => {
-                Priority::Normal
-            }
-            QueryType::Vector | QueryType::Hybrid => Priority::Low,
-        }
-    }
-
-    /// Is the answer a ranking (scored by recall@k, nDCG@k) rather than an exact set?
-    pub fn is_ranked(self) -> bool {
-        matches!(self, QueryType::Vector | QueryType::Hybrid)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            QueryType::SpecialCharacters => "SpecialCharacters",
-            QueryType::BooleanAnd => "BooleanAnd",
-            QueryType::BooleanOr => "BooleanOr",
-            QueryType::BooleanNot => "BooleanNot",
-            QueryType::Proximity => "Proximity",
-            QueryType::Phrase => "Phrase",
-            QueryType::Wildcard => "Wildcard",
-            QueryType::Regex => "Regex",
-            QueryType::Vector => "Vector",
-            QueryType::Hybrid => "Hybrid",
-        }
-    }
-}
-
-impl fmt::Display for QueryType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Scheduling priority of a case.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-pub enum Priority {
-    High,
-    Normal,
-    Low,
-}
 
 /// An inclusive range for the number of returned files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -1,20 +1,24 @@
 //! # verity-vector
 //!
-//! The vector side of Verity (issue #6), built up in layers:
+//! The vector side of the engine: files cut into chunks, chunks embedded, and an index that
+//! answers "which chunks are nearest to this text?".
 //!
 //! * [`chunk`] — files split into overlapping line windows that keep their line ranges, so a
 //!   chunk hit rolls up to its file and lines;
-//! * [`embed`] — the [`embed::Embedder`] trait and the built-in [`embed::HashEmbedder`], which
-//!   needs no model: feature hashing of identifier sub-words and character n-grams. It is
-//!   *lexical*, not semantic: it finds code that shares names and spellings with the query;
-//! * [`exact`] — exact (brute-force) cosine k-nearest-neighbour search: the reference that an
-//!   approximate index is measured against, and the ground truth for Vector cases.
+//! * [`embed`] — the [`embed::Embedder`] trait and the built-in [`embed::HashEmbedder`]
+//!   (re-exported from `verity-embed`, which the oracle shares);
+//! * [`minilm`] — the all-MiniLM-L6-v2 embedder, run with candle from a local model directory;
+//! * [`store`] — the persistent vector index: chunk tables, embeddings and a usearch HNSW graph,
+//!   updated file by file;
+//! * [`mode`] — exact or HNSW search, and the chunk-count rule that picks one;
+//! * [`exact`] — exact cosine k-nearest-neighbour search in f64, the reference the graph is
+//!   measured against in benchmarks.
 //!
-//! Not here yet: the MiniLM embedder, the usearch HNSW index, `vector:` / `hybrid:` queries
-//! and reciprocal rank fusion.
+//! `vector:` and `hybrid:` queries and rank fusion are the engine's (`verity-engine`'s
+//! `vector` module); this crate knows nothing of text search.
 
 pub mod chunk;
-pub mod embed;
+pub use verity_embed as embed;
 pub mod exact;
 pub mod minilm;
 pub mod mode;

@@ -173,7 +173,8 @@ fn read_queries(path: &Path) -> Result<Vec<(String, String)>, Failure> {
         }
         match l.split_once('\t') {
             Some((t, q)) => {
-                let t = super::validate::parse_query_type(t)
+                let t = t
+                    .parse::<verity_validation::QueryType>()
                     .map_err(|e| Failure::input(format!("{}:{}: {e}", path.display(), n + 1)))?;
                 qs.push((t.name().to_string(), q.to_owned()));
             }

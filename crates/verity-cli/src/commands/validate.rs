@@ -52,22 +52,6 @@ struct Settings {
     progress_interval: f64,
 }
 
-/// A query type from its name, case-insensitively, with or without `_` / `-`
-/// (`Regex`, `boolean_and`, `special-characters`).
-pub fn parse_query_type(s: &str) -> Result<QueryType, String> {
-    let norm = |x: &str| x.to_lowercase().replace(['_', '-'], "");
-    QueryType::ALL
-        .into_iter()
-        .find(|t| norm(t.name()) == norm(s))
-        .ok_or_else(|| {
-            let names: Vec<&str> = QueryType::ALL.iter().map(|t| t.name()).collect();
-            format!(
-                "unknown query type `{s}` (expected one of {})",
-                names.join(", ")
-            )
-        })
-}
-
 fn positive(name: &str, v: f64) -> Result<f64, Failure> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
@@ -117,7 +101,8 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
         }
         (None, Some(MinAccuracy::PerType(m))) => {
             for (k, v) in m {
-                let t = parse_query_type(&k)
+                let t = k
+                    .parse::<QueryType>()
                     .map_err(|e| Failure::input(format!("min-accuracy: {e}")))?;
                 min_accuracy.insert(t.name().to_string(), v);
             }
@@ -179,7 +164,10 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
         .or(p.types)
         .unwrap_or_default()
         .iter()
-        .map(|t| parse_query_type(t).map_err(Failure::input))
+        .map(|t| {
+            t.parse::<QueryType>()
+                .map_err(|e| Failure::input(e.to_string()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let max_rss = match args.max_rss.clone().or(p.max_rss) {
         Some(s) => {

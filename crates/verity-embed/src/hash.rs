@@ -1,27 +1,8 @@
-//! Embedders: text in, L2-normalised vectors out.
+//! The built-in embedder: feature hashing, no model.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-/// An embedder that could not embed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmbedError(pub String);
-
-impl std::fmt::Display for EmbedError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "embedding failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for EmbedError {}
-
-/// Turns texts into vectors of `dim()` numbers with unit length (or all zeros for a text with
-/// no features). Batched, so that model-based embedders can use their batch dimension.
-pub trait Embedder: Send + Sync {
-    /// A short name for reports (`hash-256`, `all-MiniLM-L6-v2`).
-    fn name(&self) -> String;
-    fn dim(&self) -> usize;
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-}
+use crate::{EmbedError, Embedder};
 
 /// The built-in embedder: signed feature hashing of identifier sub-words and of character
 /// trigrams, L2-normalised. `parseHttpRequest`, `parse_http_request` and `ParseHTTPRequest` share
