@@ -15,7 +15,24 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The code of [`Failure::closed_pipe`]: not an exit code of its own, the process exits 0.
+const CLOSED_PIPE: u8 = 0;
+
 impl Failure {
+    /// Standard output was closed by its reader (`verity search … | head -1`): the command
+    /// stops writing and the process exits 0 without a message.
+    pub fn closed_pipe() -> Self {
+        Failure {
+            code: CLOSED_PIPE,
+            message: String::new(),
+        }
+    }
+
+    /// Is this [`Failure::closed_pipe`]?
+    pub fn is_closed_pipe(&self) -> bool {
+        self.code == CLOSED_PIPE
+    }
+
     pub fn input(message: impl std::fmt::Display) -> Self {
         Failure {
             code: INPUT_ERROR,

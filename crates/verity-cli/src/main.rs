@@ -7,6 +7,7 @@
 mod commands;
 mod config;
 mod exit;
+mod out;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -601,6 +602,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away: stop quietly, like grep.
+        Err(f) if f.is_closed_pipe() => ExitCode::SUCCESS,
         Err(Failure { code, message }) => {
             eprintln!("verity: {message}");
             ExitCode::from(code)

@@ -374,3 +374,30 @@ fn vector_search_modes_are_chosen_at_index_and_search_time() {
     let o = verity(&["search", "fn", "--index", idx, "--timeout", "1e20", "-l"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// `verity … | head -1`: once the reader has gone, the command stops writing and exits 0
+/// without a message (as grep does), instead of panicking on the closed pipe.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::process::Stdio;
+    let (_tmp, idx) = indexed_sample();
+    let commands: [&[&str]; 3] = [
+        &["search", "e", "--index", &idx],
+        &["search", "e", "--index", &idx, "--json"],
+        &["truth", "schema"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run verity");
+        // Close the reading end before the command has written anything.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+}

@@ -28,6 +28,7 @@ use verity_runner::stats::percentile;
 use verity_runner::{JobError, ParallelConfig, ParallelExecutor, TestPriority, Validator, Verdict};
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::{out, outln};
 use crate::BenchSearchArgs;
 
 #[derive(Debug, Serialize)]
@@ -596,12 +597,12 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         eprintln!("wrote {}", path.display());
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serializes")
-        );
+        )?;
     } else {
-        print!("{}", markdown(&report));
+        out!("{}", markdown(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }

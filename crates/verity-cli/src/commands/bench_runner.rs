@@ -20,6 +20,7 @@ use verity_runner::{
 
 use super::bench::median;
 use crate::exit::CmdResult;
+use crate::out::outln;
 use crate::BenchRunnerArgs;
 
 #[derive(Clone, Copy)]
@@ -152,55 +153,55 @@ pub fn run(args: &BenchRunnerArgs) -> CmdResult {
     let reps = args.repetitions;
     let scale = args.scale.max(0.01);
     let scaled = |n: usize| ((n as f64 * scale) as usize).max(10);
-    println!("| benchmark | jobs | verity | baseline | ratio | target |");
-    println!("|---|---:|---:|---:|---:|---|");
+    outln!("| benchmark | jobs | verity | baseline | ratio | target |")?;
+    outln!("|---|---:|---:|---:|---:|---|")?;
 
     let n = scaled(100_000);
     let ours = med(reps, || executor(n, Work::Noop, 8));
     let base = med(reps, || buffer_unordered(n, Work::Noop, 8));
-    println!(
+    outln!(
         "| a. no-op jobs, 8 concurrent | {n} | {:.0} jobs/s | buffer_unordered {:.0} jobs/s | {:.2}× the time | ≤ 1.5× |",
         n as f64 / ours,
         n as f64 / base,
         ours / base
-    );
+    )?;
 
     let n = scaled(400);
     let cpu = Work::Cpu(2_000_000);
     let one = med(reps, || executor(n, cpu, 1));
     let two = med(reps, || executor(n, cpu, 2));
-    println!(
+    outln!(
         "| b. CPU-bound jobs, 2 workers vs 1 | {n} | {:.0} jobs/s | 1 worker {:.0} jobs/s | {:.2}× speed-up | ≥ 1.8× |",
         n as f64 / two,
         n as f64 / one,
         one / two
-    );
+    )?;
 
     let n = scaled(3_200);
     let sleep = Work::Sleep(Duration::from_millis(10));
     let lat = med(reps, || executor(n, sleep, 64));
-    println!(
+    outln!(
         "| c. 10 ms latency-bound jobs, 64 concurrent | {n} | {:.0} jobs/s | ideal 6400 jobs/s | {:.1}% of ideal | ≥ 90% |",
         n as f64 / lat,
         (n as f64 / lat) / 6400.0 * 100.0
-    );
+    )?;
 
     let n = scaled(400);
     let orig_cpu = med(reps, || original_design(n, cpu, 2));
-    println!(
+    outln!(
         "| d1. CPU-bound, original design (2 tasks) | {n} | {:.0} jobs/s | original {:.0} jobs/s | {:.2}× | — |",
         n as f64 / two,
         n as f64 / orig_cpu,
         orig_cpu / two
-    );
+    )?;
     let n = scaled(3_200);
     let orig_lat = med(reps, || original_design(n, sleep, 64));
-    println!(
+    outln!(
         "| d2. 10 ms latency-bound, original design (64 tasks) | {n} | {:.0} jobs/s | original {:.0} jobs/s | {:.1}× | — |",
         n as f64 / lat,
         n as f64 / orig_lat,
         orig_lat / lat
-    );
-    println!("\nmedians of {reps} runs; tokio runtime with 2 worker threads");
+    )?;
+    outln!("\nmedians of {reps} runs; tokio runtime with 2 worker threads")?;
     Ok(ExitCode::SUCCESS)
 }

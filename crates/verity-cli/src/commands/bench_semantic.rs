@@ -11,6 +11,7 @@ use verity_engine::{BuildOptions, CodeIndex, EmbedderSpec, SearchOptions, Vector
 use verity_eval::{evaluate, MeasureSelection, Options, Qrels, Run, Value};
 
 use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::out::outln;
 use crate::BenchSemanticArgs;
 
 /// Words too common to help BM25 find anything, compared case-insensitively (so the
@@ -188,21 +189,23 @@ pub fn run(args: &BenchSemanticArgs) -> CmdResult {
         systems: scores,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("serializes")
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{} questions, {} judgements; corpus {}\n",
-            report.questions, report.judgements, report.corpus
-        );
-        println!("| system | nDCG@10 | MRR |\n|---|---:|---:|");
+            report.questions,
+            report.judgements,
+            report.corpus
+        )?;
+        outln!("| system | nDCG@10 | MRR |\n|---|---:|---:|")?;
         for s in &report.systems {
-            println!("| {} | {:.3} | {:.3} |", s.system, s.ndcg_at_10, s.mrr);
+            outln!("| {} | {:.3} | {:.3} |", s.system, s.ndcg_at_10, s.mrr)?;
         }
         if minilm.is_none() {
-            println!("\n(MiniLM rows need --model DIR or VERITY_MINILM_DIR)");
+            outln!("\n(MiniLM rows need --model DIR or VERITY_MINILM_DIR)")?;
         }
     }
     Ok(ExitCode::SUCCESS)

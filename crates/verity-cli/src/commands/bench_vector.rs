@@ -17,6 +17,7 @@ use verity_runner::stats::percentile;
 use verity_vector::embed::Embedder;
 
 use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::out::outln;
 use crate::BenchVectorArgs;
 
 #[derive(Debug, Serialize)]
@@ -263,13 +264,13 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         throughput,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("serializes")
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} chunks of {} files, embedder {}; HNSW M {} ef_construction {}; built (text + vectors) in {:.1} s; {} queries, k = {}",
         report.chunks,
         report.files,
@@ -279,37 +280,42 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         report.build_seconds,
         report.queries,
         k
-    );
-    println!("\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|");
-    println!(
+    )?;
+    outln!("\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|")?;
+    outln!(
         "| exact (brute force, f64 reference) | 1.000 | {:.0} | |",
         report.exact_qps
-    );
-    println!(
+    )?;
+    outln!(
         "| exact (`--vector-search exact`) | 1.000 | {:.0} | {:.3} (p95 {:.3}) |",
-        report.engine_exact_qps, report.exact_p50_ms, report.exact_p95_ms
-    );
+        report.engine_exact_qps,
+        report.exact_p50_ms,
+        report.exact_p95_ms
+    )?;
     for r in &report.rows {
-        println!(
+        outln!(
             "| {}{} | {:.4} | {:.0} | {:.3} |",
             r.ef,
             if r.ef == default_ef { " (default)" } else { "" },
             r.recall_at_k,
             r.queries_per_second,
             r.p50_ms
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\nwhole `vector(k={k}):` query (embed + search + roll-up, the index's default mode: {}) p50: {:.3} ms",
         if report.chunks <= report.auto_exact_max_chunks { "exact" } else { "hnsw" },
         report.vector_query_p50_ms
-    );
-    println!("\n| embedder | chunks | seconds | chunks/s |\n|---|---:|---:|---:|");
+    )?;
+    outln!("\n| embedder | chunks | seconds | chunks/s |\n|---|---:|---:|---:|")?;
     for t in &report.throughput {
-        println!(
+        outln!(
             "| {} | {} | {:.2} | {:.0} |",
-            t.embedder, t.chunks, t.seconds, t.chunks_per_second
-        );
+            t.embedder,
+            t.chunks,
+            t.seconds,
+            t.chunks_per_second
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::outln;
 use crate::CorpusCommand;
 
 pub fn run(cmd: &CorpusCommand) -> CmdResult {
@@ -22,11 +23,11 @@ pub fn run(cmd: &CorpusCommand) -> CmdResult {
     let t = Instant::now();
     let bytes = verity_validation::synth::write_tree(dir, *files, *seed)
         .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    println!(
+    outln!(
         "wrote {files} files ({:.1} MiB) to {} in {:.1}s (seed {seed})",
         bytes as f64 / 1048576.0,
         dir.display(),
         t.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

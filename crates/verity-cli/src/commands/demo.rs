@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::outln;
 use crate::DemoArgs;
 
 /// One example per query type, with the type's name.
@@ -31,24 +32,24 @@ pub fn run(args: &DemoArgs) -> CmdResult {
         tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
     let index_dir = tmp.path().join("index");
     let (index, report) = CodeIndex::build(&corpus, &index_dir, &BuildOptions::default())?;
-    println!("corpus: {}", corpus.display());
+    outln!("corpus: {}", corpus.display())?;
     super::index::print_summary(
         &report,
         index.size_on_disk(),
         &index_dir.display().to_string(),
-    );
-    println!();
-    println!("{:<20} {:<40} {:>5}  files", "type", "query", "hits");
+    )?;
+    outln!()?;
+    outln!("{:<20} {:<40} {:>5}  files", "type", "query", "hits")?;
     for (kind, query) in EXAMPLES {
         let res = index.search(query, &SearchOptions::default())?;
         let paths: Vec<&str> = res.hits.iter().map(|h| h.path.as_str()).collect();
-        println!(
+        outln!(
             "{:<20} {:<40} {:>5}  {}",
             kind,
             query,
             res.total,
             paths.join(", ")
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

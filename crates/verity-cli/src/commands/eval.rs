@@ -7,6 +7,7 @@ use verity_eval::measures::values_of;
 use verity_eval::{evaluate, report, MeasureSelection, Options, Qrels, Run};
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::{out, outln};
 use crate::{EvalArgs, EvalCommand};
 
 fn load(args_qrels: &std::path::Path, run: &std::path::Path) -> Result<(Qrels, Run), Failure> {
@@ -35,10 +36,10 @@ pub fn run(args: &EvalArgs) -> CmdResult {
         use std::io::Write;
         run.flush().map_err(io)?;
         qrels.flush().map_err(io)?;
-        println!(
+        outln!(
             "wrote {lines} run lines for {queries} queries to {}",
             output.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(EvalCommand::Compare {
@@ -81,20 +82,26 @@ pub fn run(args: &EvalArgs) -> CmdResult {
             rows.push(compare(&m.name, &va, &vb, *permutations, *seed));
         }
         if *json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&rows).expect("comparisons serialize")
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("A: {}\nB: {}", run_a.display(), run_b.display());
-        println!(
+        outln!("A: {}\nB: {}", run_a.display(), run_b.display())?;
+        outln!(
             "{:<22} {:>7} {:>9} {:>9} {:>9} {:>9} {:>12}",
-            "measure", "queries", "A", "B", "B - A", "t-test p", "randomised p"
-        );
+            "measure",
+            "queries",
+            "A",
+            "B",
+            "B - A",
+            "t-test p",
+            "randomised p"
+        )?;
         let p = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
         for r in &rows {
-            println!(
+            outln!(
                 "{:<22} {:>7} {:>9.4} {:>9.4} {:>+9.4} {:>9} {:>12.4}",
                 r.measure,
                 r.queries,
@@ -103,19 +110,19 @@ pub fn run(args: &EvalArgs) -> CmdResult {
                 r.mean_diff,
                 p(r.t_test_p),
                 r.randomisation_p
-            );
+            )?;
         }
         if *per_query {
-            println!();
+            outln!()?;
             for r in &rows {
                 for (qid, x, y) in &r.per_query {
-                    println!("{:<22}\t{qid}\t{x:.4}\t{y:.4}\t{:+.4}", r.measure, y - x);
+                    outln!("{:<22}\t{qid}\t{x:.4}\t{y:.4}\t{:+.4}", r.measure, y - x)?;
                 }
             }
         }
-        println!(
+        outln!(
             "\ntwo-sided p-values: Student's paired t-test; paired randomisation test with {permutations} sign flips (seed {seed})"
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -136,9 +143,6 @@ pub fn run(args: &EvalArgs) -> CmdResult {
     } else {
         report::render(&ev, args.per_query)
     };
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(out.as_bytes());
+    out!("{out}")?;
     Ok(ExitCode::SUCCESS)
 }

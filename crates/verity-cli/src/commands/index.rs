@@ -9,6 +9,7 @@ use verity_engine::index::ProgressHook;
 use verity_engine::{BuildOptions, BuildReport, CodeIndex, WalkOptions};
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::outln;
 use crate::{IndexArgs, WalkArgs};
 
 impl WalkArgs {
@@ -64,25 +65,25 @@ pub fn run(args: &IndexArgs) -> CmdResult {
     }
     let (index, report) = built?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serializes")
-        );
+        )?;
     } else {
         print_summary(
             &report,
             index.size_on_disk(),
             &index_dir.display().to_string(),
-        );
+        )?;
         if args.verbose {
-            print_details(&report);
+            print_details(&report)?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
-    println!(
+pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), Failure> {
+    outln!(
         "indexed {} files into {} in {:.2}s: {} added, {} updated, {} deleted, {} unchanged ({:.1} MiB read, index {:.1} MiB)",
         r.files,
         index_dir,
@@ -93,19 +94,20 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
         r.unchanged,
         r.bytes_indexed as f64 / (1024.0 * 1024.0),
         size as f64 / (1024.0 * 1024.0),
-    );
+    )?;
     if r.chunks > 0 {
-        println!(
+        outln!(
             "vectors: {} chunks; {} files embedded, the others' vectors reused",
-            r.chunks, r.embedded_files
-        );
+            r.chunks,
+            r.embedded_files
+        )?;
     }
     let by_reason = r.skipped_by_reason();
     if by_reason.is_empty() {
-        println!("skipped 0 files");
+        outln!("skipped 0 files")?;
     } else {
         let parts: Vec<String> = by_reason.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        println!(
+        outln!(
             "skipped {} files: {}{}",
             r.skipped.len(),
             parts.join(", "),
@@ -114,24 +116,26 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) {
             } else {
                 " (--verbose lists them)"
             }
-        );
+        )?;
     }
     if !r.lossy.is_empty() {
-        println!(
+        outln!(
             "{} files were not valid UTF-8 and were decoded with U+FFFD replacements",
             r.lossy.len()
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_details(r: &BuildReport) {
+fn print_details(r: &BuildReport) -> Result<(), Failure> {
     for s in &r.skipped {
         match &s.detail {
-            Some(d) => println!("skipped\t{}\t{}\t{}", s.reason, s.path, d),
-            None => println!("skipped\t{}\t{}", s.reason, s.path),
+            Some(d) => outln!("skipped\t{}\t{}\t{}", s.reason, s.path, d)?,
+            None => outln!("skipped\t{}\t{}", s.reason, s.path)?,
         }
     }
     for p in &r.lossy {
-        println!("lossy\t{p}");
+        outln!("lossy\t{p}")?;
     }
+    Ok(())
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use verity_report::{Format, Report};
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::out;
 use crate::ReportCommand;
 
 fn load(path: &std::path::Path) -> Result<Report, Failure> {
@@ -29,7 +30,7 @@ pub fn run(cmd: &ReportCommand) -> CmdResult {
                 )))
                 }
             };
-            print!("{text}");
+            out!("{text}")?;
             Ok(ExitCode::from(r.outcome().exit_code()))
         }
         ReportCommand::Merge {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use verity_engine::{CodeIndex, Deadline, SearchOptions};
 
 use crate::exit::{CmdResult, Failure, NO_MATCH};
+use crate::out::outln;
 use crate::SearchArgs;
 
 pub fn run(args: &SearchArgs) -> CmdResult {
@@ -33,41 +34,45 @@ pub fn run(args: &SearchArgs) -> CmdResult {
         },
     )?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&results).expect("results serialize")
-        );
+        )?;
     } else if args.files_only {
         for hit in &results.hits {
-            println!("{}", hit.path);
+            outln!("{}", hit.path)?;
         }
     } else {
         for hit in &results.hits {
             match (&hit.fusion, hit.chunks.is_empty()) {
-                (Some(f), _) => println!(
+                (Some(f), _) => outln!(
                     "{}  (fused {:.4}: text rank {}, vector rank {})",
                     hit.path,
                     hit.score,
                     f.text.map_or("-".into(), |r| r.to_string()),
                     f.vector.map_or("-".into(), |r| r.to_string())
-                ),
-                (None, false) => println!("{}  (similarity {:.3})", hit.path, hit.score),
-                (None, true) => println!(
+                )?,
+                (None, false) => outln!("{}  (similarity {:.3})", hit.path, hit.score)?,
+                (None, true) => outln!(
                     "{}  (score {:.3}, {} lines)",
-                    hit.path, hit.score, hit.line_count
-                ),
+                    hit.path,
+                    hit.score,
+                    hit.line_count
+                )?,
             }
             for c in &hit.chunks {
-                println!(
+                outln!(
                     "  lines {}-{}  similarity {:.3}",
-                    c.first_line, c.last_line, c.similarity
-                );
+                    c.first_line,
+                    c.last_line,
+                    c.similarity
+                )?;
             }
             for l in &hit.lines {
-                println!("{:>6}: {}", l.line, l.text);
+                outln!("{:>6}: {}", l.line, l.text)?;
             }
             if hit.line_count > hit.lines.len() {
-                println!("        … {} more lines", hit.line_count - hit.lines.len());
+                outln!("        … {} more lines", hit.line_count - hit.lines.len())?;
             }
         }
         // With --limit the search stops verifying once it has the best N: the total is then
@@ -77,12 +82,12 @@ pub fn run(args: &SearchArgs) -> CmdResult {
         } else {
             format!("at least {}", results.total)
         };
-        println!(
+        outln!(
             "{} of {total} matching files shown ({} candidates, {:.1} ms)",
             results.hits.len(),
             results.candidates,
             results.elapsed_ms
-        );
+        )?;
     }
     Ok(if results.total == 0 {
         ExitCode::from(NO_MATCH)

@@ -13,6 +13,7 @@ use verity_validation::{
 };
 
 use crate::exit::{CmdResult, Failure};
+use crate::out::{out, outln};
 use crate::{TruthCommand, WalkArgs};
 
 impl WalkArgs {
@@ -66,14 +67,14 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
                 *per_type.entry(case.query_type.name()).or_insert(0usize) += 1;
             }
             let parts: Vec<String> = per_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            println!(
+            outln!(
                 "wrote {} cases for {} files ({}) to {}: {}",
                 ds.cases.len(),
                 c.files().len(),
                 ds.corpus_fingerprint,
                 output.display(),
                 parts.join(", ")
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         TruthCommand::Check {
@@ -83,12 +84,12 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
             vectors,
         } => {
             let ds = load_truth(truth)?;
-            println!(
+            outln!(
                 "{}: {} cases, format version {}",
                 truth.display(),
                 ds.cases.len(),
                 ds.format_version
-            );
+            )?;
             let Some(dir) = corpus else {
                 return Ok(ExitCode::SUCCESS);
             };
@@ -128,42 +129,42 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
                     .map_err(|e| Failure::input(format!("{}: {e}", case.id)))?;
                 if !r.is_correct {
                     disagreements += 1;
-                    println!(
+                    outln!(
                         "{} {:?}: oracle disagrees: {} (missing {:?}, unexpected {:?})",
                         case.id,
                         case.query,
                         r.failure_reasons.join("; "),
                         r.missing_files,
                         r.unexpected_files
-                    );
+                    )?;
                 }
             }
             if disagreements > 0 {
-                println!(
+                outln!(
                     "{disagreements} of {} cases disagree with the oracle",
                     ds.cases.len()
-                );
+                )?;
                 return Ok(ExitCode::from(crate::exit::NO_MATCH));
             }
-            println!(
+            outln!(
                 "fingerprint matches; the oracle agrees with all {} cases",
                 ds.cases.len()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         TruthCommand::Schema => {
-            print!("{}", json_schema());
+            out!("{}", json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
         TruthCommand::ExportQrels { truth, output } => {
             let ds = load_truth(truth)?;
             std::fs::write(output, ds.to_qrels())
                 .map_err(|e| Failure::input(format!("{}: {e}", output.display())))?;
-            println!(
+            outln!(
                 "wrote qrels for {} cases to {}",
                 ds.cases.len(),
                 output.display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         TruthCommand::ImportQrels {
@@ -188,7 +189,7 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
             .map_err(|e| Failure::input(e.to_string().trim_end()))?;
             ds.save(output)
                 .map_err(|e| Failure::input(format!("{}: {e}", output.display())))?;
-            println!("wrote {} cases to {}", ds.cases.len(), output.display());
+            outln!("wrote {} cases to {}", ds.cases.len(), output.display())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -22,6 +22,7 @@ use verity_validation::{
 
 use crate::config::{self, MinAccuracy};
 use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::out::{out, outln};
 use crate::ValidateArgs;
 
 /// Settings after config file, profile and flags.
@@ -226,7 +227,7 @@ fn machine() -> (String, String, usize, u64, String) {
 
 /// Reports, printed summary and exit code for a finished (or interrupted) run.
 pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
-    print!("{}", verity_report::terminal::render(report));
+    out!("{}", verity_report::terminal::render(report))?;
     let written = verity_report::write_reports(report, output, formats).map_err(|e| Failure {
         code: INTERNAL_ERROR,
         message: format!("writing reports: {e}"),
@@ -236,7 +237,7 @@ pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     if !names.is_empty() {
-        println!("reports: {} ({})", output.display(), names.join(", "));
+        outln!("reports: {} ({})", output.display(), names.join(", "))?;
     }
     Ok(ExitCode::from(report.outcome().exit_code()))
 }
