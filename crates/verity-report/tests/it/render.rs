@@ -1,7 +1,7 @@
 //! The renderings of a report: snapshots of what people read, and checks that the machine
 //! formats parse and agree with report.json.
 
-mod fixture;
+use crate::fixture;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! Index lifecycle: incremental updates, format versions, corruption, deadlines.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The engine's file sets for literal and regex queries equal ripgrep's on the same trees:
 //! a hostile fixture corpus, and this workspace's own sources.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Merging partition reports.
 
-mod fixture;
+use crate::fixture;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! `PROPTEST_CASES`: proptest lets that variable override every test's own count, including
 //! the index-building properties below.)
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use verity_engine::matcher::{FileText, Matcher};
