@@ -114,6 +114,10 @@ pub enum TruthCommand {
     after_help = "Exit codes: 0 every case passed and thresholds met; 1 validation failures; 2 usage, config or input error; 3 infrastructure error (index or backend unusable); 130 interrupted (a partial report is written).\nSettings come from built-in defaults, then [profile.default] of verity.toml, then the chosen --profile, then flags. See docs/ci.md."
 )]
 pub struct ValidateArgs {
+    /// The engine to validate: `verity` (the embedded engine), `exec:COMMAND` (a process
+    /// speaking the backend protocol, docs/backends.md), `rg` or `grep` [default: verity].
+    #[arg(long, value_name = "SPEC")]
+    pub backend: Option<String>,
     /// Corpus directory [default: the built-in sample corpus].
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,

@@ -54,6 +54,27 @@ pub fn render(report: &Report) -> String {
         );
     }
     h.push_str("</tbody></table>\n");
+    let capabilities = report.capabilities();
+    if !capabilities.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Capability of {}</h2>\n<p>Unsupported cases are neither passed nor failed.</p>\n<table><thead><tr><th>query type</th><th>cases</th><th>supported</th><th>passed</th><th>not passed</th><th>first reason</th></tr></thead><tbody>",
+            escape(&report.environment.engine)
+        );
+        for r in &capabilities {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                r.query_type.name(),
+                r.cases,
+                r.supported,
+                r.passed,
+                r.not_passed,
+                escape(r.reason.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
     if !report.recall_checks.is_empty() {
         h.push_str("<h2>Approximate search</h2>\n<p>Ranked cases answered from the HNSW graph pass unless wrong in a way no approximation explains; their type is held to a minimum mean recall@k.</p>\n<table><thead><tr><th>query type</th><th>approximate cases</th><th>mean recall@k</th><th>minimum</th><th>met</th></tr></thead><tbody>\n");
         for r in &report.recall_checks {

@@ -103,6 +103,11 @@ fn test_case(c: &CaseReport) -> TestCase {
             st.set_message("cancelled: the run stopped before this case finished");
             st
         }
+        JobStatus::Unsupported => {
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(format!("unsupported: {}", c.problem()));
+            st
+        }
     };
     let mut tc = TestCase::new(c.id.as_str(), status);
     tc.set_classname(c.query_type.name())

@@ -37,6 +37,25 @@ pub fn render(report: &Report) -> String {
         ));
     }
     out.push('\n');
+    let capabilities = report.capabilities();
+    if !capabilities.is_empty() {
+        out.push_str(&format!(
+            "## Capability of {}\n\nUnsupported cases are neither passed nor failed.\n\n| query type | cases | supported | passed | not passed | first reason |\n|---|---:|---:|---:|---:|---|\n",
+            cell(&report.environment.engine)
+        ));
+        for r in &capabilities {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.query_type.name(),
+                r.cases,
+                r.supported,
+                r.passed,
+                r.not_passed,
+                cell(r.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        out.push('\n');
+    }
     let problems: Vec<&CaseReport> = report.problems().collect();
     if problems.is_empty() {
         out.push_str("## Failures\n\nNone.\n\n");

@@ -133,13 +133,17 @@ pub struct Selection {
 /// Counts and latencies over cases.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// total = passed + failed + errored + timed_out + cancelled.
+    /// total = passed + failed + errored + timed_out + cancelled + unsupported.
     pub total: usize,
     pub passed: usize,
     pub failed: usize,
     pub errored: usize,
     pub timed_out: usize,
     pub cancelled: usize,
+    /// Cases the backend cannot express (its query language has no such query): neither
+    /// passed nor failed.
+    #[serde(default)]
+    pub unsupported: usize,
     /// Passed after an error (a subset of `passed`).
     pub flaky: usize,
     /// Attempts beyond the first, over all cases.
@@ -160,7 +164,8 @@ pub struct Summary {
 pub struct TypeSummary {
     #[serde(flatten)]
     pub counts: Summary,
-    /// Percent of the type's cases that passed.
+    /// Percent of the type's supported cases that passed (unsupported cases are not counted
+    /// either way).
     pub accuracy: f64,
     pub precision: Option<f64>,
     pub recall: Option<f64>,
@@ -319,6 +324,7 @@ impl Summary {
                 JobStatus::Errored => s.errored += 1,
                 JobStatus::TimedOut => s.timed_out += 1,
                 JobStatus::Cancelled => s.cancelled += 1,
+                JobStatus::Unsupported => s.unsupported += 1,
             }
             s.flaky += usize::from(c.flaky);
             s.retries += c.retries as usize;
@@ -334,6 +340,27 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// Cases the backend can express: all but the unsupported ones.
+    pub fn supported(&self) -> usize {
+        self.total - self.unsupported
+    }
+}
+
+/// One row of the capability matrix: what a backend can express of a query type, and how it
+/// did on what it could.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapabilityRow {
+    pub query_type: QueryType,
+    pub cases: usize,
+    pub supported: usize,
+    pub passed: usize,
+    /// Failed, errored or timed out.
+    pub not_passed: usize,
+    /// Why the first unsupported case of the type was not run.
+    pub reason: Option<String>,
+}
+
 impl TypeSummary {
     pub fn of(cases: &[&CaseReport]) -> TypeSummary {
         let counts = Summary::of(cases.iter().copied());
@@ -344,10 +371,10 @@ impl TypeSummary {
             .filter_map(|r| r.ranking.map(|m| m.ndcg_at_k))
             .collect();
         TypeSummary {
-            accuracy: if counts.total == 0 {
+            accuracy: if counts.supported() == 0 {
                 0.0
             } else {
-                100.0 * counts.passed as f64 / counts.total as f64
+                100.0 * counts.passed as f64 / counts.supported() as f64
             },
             precision: mean(results.iter().map(|r| r.precision)),
             recall: mean(results.iter().map(|r| r.recall)),
@@ -374,6 +401,9 @@ impl Report {
             .collect();
         self.thresholds = by_type
             .keys()
+            // A type the backend cannot express at all has no accuracy to hold to a bar; the
+            // capability matrix shows it.
+            .filter(|t| self.per_type[t.name()].counts.supported() > 0)
             .filter_map(|t| {
                 let min = *self.settings.min_accuracy.get(t.name())?;
                 let accuracy = self.per_type[t.name()].accuracy;
@@ -427,11 +457,40 @@ impl Report {
             .collect()
     }
 
-    /// Cases that did not pass (cancelled ones excepted), in report order.
+    /// Cases that did not pass (cancelled and unsupported ones excepted), in report order.
     pub fn problems(&self) -> impl Iterator<Item = &CaseReport> {
-        self.cases
-            .iter()
-            .filter(|c| !matches!(c.status, JobStatus::Passed | JobStatus::Cancelled))
+        self.cases.iter().filter(|c| {
+            !matches!(
+                c.status,
+                JobStatus::Passed | JobStatus::Cancelled | JobStatus::Unsupported
+            )
+        })
+    }
+
+    /// The capability matrix, one row per query type in report order; empty when the backend
+    /// supported every case (the per-type table says it all then).
+    pub fn capabilities(&self) -> Vec<CapabilityRow> {
+        if self.summary.unsupported == 0 {
+            return Vec::new();
+        }
+        self.types_in_order()
+            .into_iter()
+            .map(|(t, s)| {
+                let c = &s.counts;
+                CapabilityRow {
+                    query_type: t,
+                    cases: c.total,
+                    supported: c.supported(),
+                    passed: c.passed,
+                    not_passed: c.failed + c.errored + c.timed_out,
+                    reason: self
+                        .cases
+                        .iter()
+                        .find(|x| x.query_type == t && x.status == JobStatus::Unsupported)
+                        .and_then(|x| x.message.clone()),
+                }
+            })
+            .collect()
     }
 
     pub fn outcome(&self) -> Outcome {

@@ -68,6 +68,7 @@ pub(crate) fn verdict(report: &Report) -> String {
         (s.errored, "errored"),
         (s.timed_out, "timed out"),
         (s.cancelled, "cancelled"),
+        (s.unsupported, "unsupported"),
         (s.flaky, "flaky"),
     ] {
         if n > 0 {
@@ -115,6 +116,24 @@ pub fn render(report: &Report) -> String {
             ms(c, c.p50_ms),
             ms(c, c.p95_ms)
         ));
+    }
+    let capabilities = report.capabilities();
+    if !capabilities.is_empty() {
+        out.push_str(&format!(
+            "\ncapability of {} (unsupported cases are neither passed nor failed):\n{:<18} {:>7} {:>9} {:>7} {:>10}  first reason\n",
+            report.environment.engine, "query type", "cases", "supported", "passed", "not passed"
+        ));
+        for r in &capabilities {
+            out.push_str(&format!(
+                "{:<18} {:>7} {:>9} {:>7} {:>10}  {}\n",
+                r.query_type.name(),
+                r.cases,
+                r.supported,
+                r.passed,
+                r.not_passed,
+                r.reason.as_deref().unwrap_or("")
+            ));
+        }
     }
     let problems: Vec<&CaseReport> = report.problems().collect();
     out.push('\n');

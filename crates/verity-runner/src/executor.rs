@@ -287,7 +287,7 @@ impl<V: Validator> ParallelExecutor<V> {
         let mut failed = 0;
         while let Some(r) = rx.recv().await {
             let r: ExecutionResult<V::Output> = r;
-            if !r.is_success() && r.status != JobStatus::Cancelled {
+            if r.is_problem() {
                 failed += 1;
             }
             results.push(r);
@@ -423,7 +423,7 @@ async fn worker_loop<V: Validator>(
             busy += r.duration_ms;
             if r.is_success() {
                 shared.passed.fetch_add(1, Ordering::Relaxed);
-            } else if r.status != JobStatus::Cancelled {
+            } else if r.is_problem() {
                 let f = shared.failures.fetch_add(1, Ordering::AcqRel) + 1;
                 if cfg.fail_fast || cfg.max_fail.is_some_and(|m| f >= m) {
                     shared.request_stop(CancelReason::TestFailure);
@@ -490,6 +490,7 @@ enum Ran<O> {
     TimedOut,
     Panicked(String),
     Cancelled,
+    Unsupported(String),
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
@@ -539,6 +540,7 @@ async fn attempt<V: Validator>(
         Ok(Ok(Ok(v))) => Ran::Verdict(v.passed, v.output),
         Ok(Ok(Err(_))) if shared.attempt_cancel.is_cancelled() => Ran::Cancelled,
         Ok(Ok(Err(e))) if e.timed_out => Ran::TimedOut,
+        Ok(Ok(Err(e))) if e.unsupported => Ran::Unsupported(e.message),
         Ok(Ok(Err(e))) => Ran::Error(e.message, e.retryable),
         Ok(Err(p)) => Ran::Panicked(panic_message(p)),
         Err(_) => Ran::Panicked("the executor thread ended without an answer".into()),
@@ -606,6 +608,11 @@ async fn run_job<V: Validator>(
             }
             Ran::Panicked(m) => (AttemptOutcome::Panicked(m), Some(JobStatus::Failed), false),
             Ran::Cancelled => (AttemptOutcome::Cancelled, Some(JobStatus::Cancelled), false),
+            Ran::Unsupported(m) => (
+                AttemptOutcome::Unsupported(m),
+                Some(JobStatus::Unsupported),
+                false,
+            ),
             Ran::TimedOut => (AttemptOutcome::TimedOut, None, true),
             Ran::Error(m, retryable) => (AttemptOutcome::Error(m), None, retryable),
         };

@@ -28,6 +28,9 @@ pub struct JobError {
     pub retryable: bool,
     /// The deadline passed.
     pub timed_out: bool,
+    /// The case cannot be expressed for this validator's backend (a query type a grep has no
+    /// syntax for): final, and neither a pass nor a failure.
+    pub unsupported: bool,
 }
 
 impl JobError {
@@ -36,6 +39,7 @@ impl JobError {
             message: message.into(),
             retryable: true,
             timed_out: false,
+            unsupported: false,
         }
     }
 
@@ -44,6 +48,17 @@ impl JobError {
             message: message.into(),
             retryable: false,
             timed_out: false,
+            unsupported: false,
+        }
+    }
+
+    /// The case cannot be expressed for the backend: reported as unsupported, never retried.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            retryable: false,
+            timed_out: false,
+            unsupported: true,
         }
     }
 
@@ -52,6 +67,7 @@ impl JobError {
             message: "timed out".into(),
             retryable: true,
             timed_out: true,
+            unsupported: false,
         }
     }
 }
@@ -80,6 +96,8 @@ pub enum AttemptOutcome {
     TimedOut,
     Panicked(String),
     Cancelled,
+    /// The backend cannot express the case; the message says why.
+    Unsupported(String),
 }
 
 /// One attempt of a job.
@@ -103,6 +121,9 @@ pub enum JobStatus {
     TimedOut,
     /// Never finished: the run stopped first.
     Cancelled,
+    /// Not run to a verdict: the backend cannot express the case (its query type, its
+    /// regex dialect). Counted apart, neither passed nor failed.
+    Unsupported,
 }
 
 impl fmt::Display for JobStatus {
@@ -113,6 +134,7 @@ impl fmt::Display for JobStatus {
             JobStatus::Errored => "errored",
             JobStatus::TimedOut => "timed out",
             JobStatus::Cancelled => "cancelled",
+            JobStatus::Unsupported => "unsupported",
         })
     }
 }
@@ -159,10 +181,21 @@ impl<O> ExecutionResult<O> {
         self.status == JobStatus::Passed
     }
 
+    /// Does the job count against `fail_fast` and `max_fail`: did it run and not pass?
+    /// (Cancelled and unsupported jobs never ran to a verdict.)
+    pub fn is_problem(&self) -> bool {
+        !matches!(
+            self.status,
+            JobStatus::Passed | JobStatus::Cancelled | JobStatus::Unsupported
+        )
+    }
+
     /// A short explanation of a non-passing result.
     pub fn message(&self) -> Option<String> {
         match self.attempts.last().map(|a| &a.outcome) {
-            Some(AttemptOutcome::Error(m)) | Some(AttemptOutcome::Panicked(m)) => Some(m.clone()),
+            Some(AttemptOutcome::Error(m))
+            | Some(AttemptOutcome::Panicked(m))
+            | Some(AttemptOutcome::Unsupported(m)) => Some(m.clone()),
             Some(AttemptOutcome::TimedOut) => Some("timed out".into()),
             _ => None,
         }

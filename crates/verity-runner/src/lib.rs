@@ -27,7 +27,9 @@ pub mod progress;
 pub mod stats;
 
 pub use config::{Backoff, ParallelConfig};
-pub use executor::{run_parallel_validation, ParallelExecutor, QueueStatus};
+pub use executor::{
+    run_parallel_validation, run_parallel_validation_with, ParallelExecutor, QueueStatus,
+};
 pub use job::{
     Attempt, AttemptOutcome, CancelReason, ExecutionResult, JobError, JobStatus, TestJob,
     TestPriority, Verdict,

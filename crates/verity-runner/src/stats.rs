@@ -15,6 +15,7 @@ pub struct CategoryStats {
     pub errored: usize,
     pub timed_out: usize,
     pub cancelled: usize,
+    pub unsupported: usize,
     pub flaky: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -23,13 +24,15 @@ pub struct CategoryStats {
 /// Everything measured about a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecutionStats {
-    /// total = passed + failed + errored + timed_out + cancelled.
+    /// total = passed + failed + errored + timed_out + cancelled + unsupported.
     pub total: usize,
     pub passed: usize,
     pub failed: usize,
     pub errored: usize,
     pub timed_out: usize,
     pub cancelled: usize,
+    /// Cases the backend cannot express.
+    pub unsupported: usize,
     /// Passed after an error (a subset of `passed`).
     pub flaky: usize,
     /// Attempts beyond the first.
@@ -93,6 +96,10 @@ impl ExecutionStats {
                 JobStatus::Cancelled => {
                     s.cancelled += 1;
                     c.cancelled += 1;
+                }
+                JobStatus::Unsupported => {
+                    s.unsupported += 1;
+                    c.unsupported += 1;
                 }
             }
             if r.flaky {

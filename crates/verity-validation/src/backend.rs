@@ -7,6 +7,8 @@ use verity_oracle::nearest::ChunkTable;
 use verity_oracle::request::{HybridRequest, VectorRequest};
 use verity_oracle::{read_request, Corpus, Oracle, Request};
 
+use crate::truth::{GroundTruthCase, QueryType};
+
 /// One returned file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendHit {
@@ -43,9 +45,14 @@ pub enum BackendError {
     /// is a wrong answer, not a transient error: the validator reports it as a failure.
     #[error("query rejected: {0}")]
     Rejected(String),
-    /// The backend cannot run this kind of query (a vector query on an index without vectors).
+    /// The backend cannot run this kind of query (a vector query on an index without vectors,
+    /// a phrase for grep): the case is reported as unsupported, neither passed nor failed.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The backend broke the protocol (a line that is not a response, a process that died):
+    /// it is restarted and the case retried.
+    #[error("protocol error: {0}")]
+    Protocol(String),
 }
 
 impl BackendError {
@@ -53,8 +60,46 @@ impl BackendError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            BackendError::Timeout | BackendError::Unavailable(_) | BackendError::Io(_)
+            BackendError::Timeout
+                | BackendError::Unavailable(_)
+                | BackendError::Io(_)
+                | BackendError::Protocol(_)
         )
+    }
+}
+
+/// What a backend is asked: the query in Verity's language (docs/query-language.md) and what
+/// the case says about it, so that a backend with another query language can translate it
+/// (or say it cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendQuery<'a> {
+    /// The case's id, for backends that log or correlate.
+    pub id: &'a str,
+    /// The query, in Verity's query language.
+    pub query: &'a str,
+    /// The kind of query.
+    pub query_type: QueryType,
+    /// For ranked types, how many results are judged.
+    pub k: Option<usize>,
+}
+
+impl<'a> BackendQuery<'a> {
+    /// The query of `case`.
+    pub fn of(case: &'a GroundTruthCase) -> Self {
+        BackendQuery {
+            id: &case.id,
+            query: &case.query,
+            query_type: case.query_type,
+            k: case.k,
+        }
+    }
+
+    /// The same request with another query text (for backends that rewrite queries).
+    pub fn with_query<'b>(&self, query: &'b str) -> BackendQuery<'b>
+    where
+        'a: 'b,
+    {
+        BackendQuery { query, ..*self }
     }
 }
 
@@ -66,8 +111,18 @@ pub trait SearchBackend: Send + Sync {
     fn reports_lines(&self) -> bool {
         true
     }
-    /// Runs a query; must give up with [`BackendError::Timeout`] once `deadline` passes.
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError>;
+    /// Which files the backend searches, when it differs from or may differ from Verity's
+    /// walk: the truth is then computed over the same files. `None`: Verity's walk as asked.
+    fn walk_rules(&self) -> Option<crate::protocol::WalkRules> {
+        None
+    }
+    /// Runs a query; must give up with [`BackendError::Timeout`] once `deadline` passes, and
+    /// answer [`BackendError::Unsupported`] for a query it cannot express.
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError>;
 }
 
 /// The embedded engine.
@@ -104,7 +159,12 @@ impl SearchBackend for EngineBackend {
         "verity-engine"
     }
 
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        let query = query.query;
         let opts = SearchOptions {
             deadline: deadline.clone(),
             vector_search: self.vector_search,
@@ -231,7 +291,12 @@ impl SearchBackend for OracleBackend {
         false
     }
 
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        let query = query.query;
         if deadline.check().is_err() {
             return Err(BackendError::Timeout);
         }
@@ -249,5 +314,50 @@ impl SearchBackend for OracleBackend {
             hits,
             approximate: false,
         })
+    }
+}
+
+/// Which engine `verity validate` checks (`--backend`, docs/backends.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendSpec {
+    /// Verity's embedded engine (the default).
+    Verity,
+    /// A child process speaking the backend protocol, started with `sh -c COMMAND`.
+    Exec(String),
+    /// A built-in adapter for a command-line tool.
+    Tool(crate::adapter::Tool),
+}
+
+impl std::str::FromStr for BackendSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "verity" {
+            return Ok(BackendSpec::Verity);
+        }
+        if let Some(cmd) = s.strip_prefix("exec:") {
+            if cmd.trim().is_empty() {
+                return Err("`exec:` needs a command, e.g. `exec:python3 engine.py`".into());
+            }
+            return Ok(BackendSpec::Exec(cmd.to_string()));
+        }
+        if s.starts_with("http://") || s.starts_with("https://") {
+            return Err(format!(
+                "`{s}`: HTTP backends are not implemented yet; wrap the service in an `exec:` backend"
+            ));
+        }
+        s.parse().map(BackendSpec::Tool).map_err(|_| {
+            format!("unknown backend `{s}` (expected verity, exec:COMMAND, rg or grep)")
+        })
+    }
+}
+
+impl std::fmt::Display for BackendSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendSpec::Verity => f.write_str("verity"),
+            BackendSpec::Exec(cmd) => write!(f, "exec:{cmd}"),
+            BackendSpec::Tool(t) => f.write_str(t.program()),
+        }
     }
 }

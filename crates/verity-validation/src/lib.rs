@@ -15,16 +15,20 @@
 //! * [`parallel`] — the validator as a job of the parallel execution engine;
 //! * [`synth`] — large synthetic source trees for scale tests (`verity corpus synth`).
 
+pub mod adapter;
 pub mod backend;
+pub mod exec;
 pub mod generator;
 mod locate;
 pub mod parallel;
+pub mod protocol;
 pub mod synth;
 pub mod truth;
 pub mod validator;
 
 pub use backend::{
-    BackendError, BackendHit, BackendResponse, EngineBackend, OracleBackend, SearchBackend,
+    BackendError, BackendHit, BackendQuery, BackendResponse, BackendSpec, EngineBackend,
+    OracleBackend, SearchBackend,
 };
 pub use generator::{
     generate, ranked_case, GeneratorOptions, VectorTruth, HYBRID_TOLERANCE, VECTOR_TOLERANCE,

@@ -42,10 +42,12 @@ impl Validator for CaseValidator {
                 output: r,
             }),
             Err(BackendError::Timeout) => Err(JobError::timeout()),
+            Err(BackendError::Unsupported(m)) => Err(JobError::unsupported(m)),
             Err(e) => Err(JobError {
                 retryable: e.is_retryable(),
                 message: e.to_string(),
                 timed_out: false,
+                unsupported: false,
             }),
         }
     }

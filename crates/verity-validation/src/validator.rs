@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use verity_engine::Deadline;
 
-use crate::backend::{BackendError, SearchBackend};
+use crate::backend::{BackendError, BackendQuery, SearchBackend};
 use crate::generator::VECTOR_TOLERANCE;
 use crate::truth::{GroundTruthCase, QueryType};
 
@@ -178,7 +178,7 @@ impl CorrectnessValidator {
         deadline: &Deadline,
     ) -> Result<ValidationResult, BackendError> {
         let started = Instant::now();
-        let response = match self.backend.search(&case.query, deadline) {
+        let response = match self.backend.search(&BackendQuery::of(case), deadline) {
             Ok(r) => Ok(r),
             Err(BackendError::Rejected(msg)) => Err(msg),
             Err(e) => return Err(e),

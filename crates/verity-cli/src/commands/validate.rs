@@ -14,10 +14,13 @@ use verity_engine::{BuildOptions, CodeIndex, VectorSearch};
 use verity_report::model::{Environment, RunFigures, RunSettings, Selection};
 use verity_report::{CaseReport, Format, Partition, Report, REPORT_VERSION};
 use verity_runner::{ExecutionResult, ParallelConfig, ParallelExecutor};
+use verity_validation::adapter::ToolBackend;
+use verity_validation::exec::{ExecBackend, ExecOptions};
 use verity_validation::parallel::CaseValidator;
+use verity_validation::protocol::WalkRules;
 use verity_validation::{
-    generate, CorrectnessValidator, EngineBackend, GeneratorOptions, GroundTruthCase, QueryType,
-    ValidationResult, ValidatorOptions,
+    generate, BackendSpec, CorrectnessValidator, EngineBackend, GeneratorOptions, GroundTruthCase,
+    QueryType, SearchBackend, ValidationResult, ValidatorOptions,
 };
 
 use crate::config::{self, MinAccuracy};
@@ -28,6 +31,7 @@ use crate::ValidateArgs;
 /// Settings after config file, profile and flags.
 struct Settings {
     profile: String,
+    backend: BackendSpec,
     corpus: PathBuf,
     builtin_corpus: bool,
     truth: Option<PathBuf>,
@@ -176,8 +180,15 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
         }
         None => None,
     };
+    let backend = match args.backend.clone().or(p.backend) {
+        Some(spec) => spec
+            .parse::<BackendSpec>()
+            .map_err(|e| Failure::input(format!("--backend: {e}")))?,
+        None => BackendSpec::Verity,
+    };
     Ok(Settings {
         profile: profile_name,
+        backend,
         corpus,
         builtin_corpus,
         truth: args.truth.clone().or(p.truth),
@@ -246,8 +257,38 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let s = resolve(args)?;
 
+    // An external backend first: it says which files it searches, and the truth must be
+    // computed over the same files.
+    let wanted = WalkRules::from(&args.walk.corpus_rules());
+    let external: Option<Arc<dyn SearchBackend>> = match &s.backend {
+        BackendSpec::Verity => None,
+        BackendSpec::Exec(cmd) => Some(Arc::new(
+            ExecBackend::start(cmd, &s.corpus, ExecOptions::default())
+                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
+        )),
+        BackendSpec::Tool(tool) => Some(Arc::new(
+            ToolBackend::new(*tool, &s.corpus, tool.walk_rules(&wanted))
+                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
+        )),
+    };
+    let walk = external
+        .as_ref()
+        .and_then(|b| b.walk_rules())
+        .unwrap_or_else(|| wanted.clone());
+    if walk != wanted {
+        eprintln!(
+            "note: {} searches other files than asked (hidden {}, ignore files {}, default excludes {}, max file size {}); the truth is computed over the files it searches",
+            s.backend,
+            walk.hidden,
+            walk.ignore_files,
+            walk.default_excludes,
+            if walk.max_filesize == u64::MAX { "none".to_string() } else { format!("{} bytes", walk.max_filesize) }
+        );
+    }
+
     // Corpus and truth.
-    let corpus = super::truth::load_corpus(&s.corpus, &args.walk)?;
+    let corpus = verity_oracle::Corpus::load(&s.corpus, &(&walk).into())
+        .map_err(|e| Failure::input(format!("corpus {}: {e}", s.corpus.display())))?;
     let fingerprint = corpus.fingerprint();
     let vector_config = args.vectors.config()?;
     let (truth, truth_generator) = match &s.truth {
@@ -346,19 +387,43 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         vector_search: s.vector_search,
         ..BuildOptions::default()
     };
-    let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
-    let index_bytes = index.size_on_disk();
-    let index_files = build.files;
-    eprintln!(
-        "index: {} files in {:.2}s; {} cases selected of {}{}",
-        build.files,
-        build.elapsed.as_secs_f64(),
-        n_selected,
-        truth_cases,
-        s.partition
-            .map(|p| format!(", {} in partition {p}", cases.len()))
-            .unwrap_or_default()
-    );
+    let partition_note = s
+        .partition
+        .map(|p| format!(", {} in partition {p}", cases.len()))
+        .unwrap_or_default();
+    // The backend: an external one as started above, or the embedded engine over an index
+    // built (or updated) now.
+    let (backend, built): (Arc<dyn SearchBackend>, Option<BuiltIndex>) = match external {
+        Some(b) => {
+            eprintln!(
+                "backend: {}; {} cases selected of {}{partition_note}",
+                b.name(),
+                n_selected,
+                truth_cases
+            );
+            (b, None)
+        }
+        None => {
+            let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
+            eprintln!(
+                "index: {} files in {:.2}s; {} cases selected of {}{partition_note}",
+                build.files,
+                build.elapsed.as_secs_f64(),
+                n_selected,
+                truth_cases,
+            );
+            let built = BuiltIndex {
+                files: build.files,
+                bytes: index.size_on_disk(),
+                build_ms: build.elapsed.as_secs_f64() * 1000.0,
+                chunks: index.vector_index().map(|v| v.len()),
+            };
+            (
+                Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
+                Some(built),
+            )
+        }
+    };
 
     // The run.
     let history = match &s.history {
@@ -380,9 +445,9 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         history,
         ..ParallelConfig::default()
     };
-    let chunks = index.vector_index().map(|v| v.len());
+    let chunks = built.as_ref().and_then(|b| b.chunks);
     let validator = CorrectnessValidator::new(
-        Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
+        backend.clone(),
         ValidatorOptions {
             chunking: truth_chunking.or_else(|| {
                 vector_config
@@ -441,7 +506,10 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         created_at,
         environment: Environment {
             verity_version: env!("CARGO_PKG_VERSION").to_string(),
-            engine: format!("verity-engine {}", verity_engine::VERSION),
+            engine: match &s.backend {
+                BackendSpec::Verity => format!("verity-engine {}", verity_engine::VERSION),
+                spec => format!("{} ({spec})", backend.name()),
+            },
             corpus_path: if s.builtin_corpus {
                 "sample-corpus (built in)".to_string()
             } else {
@@ -453,7 +521,16 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
             truth_fingerprint,
             truth_generator,
             index_path: s.index.as_ref().map(|p| p.display().to_string()),
-            index_settings: format!(
+            index_settings: if built.is_none() {
+                format!(
+                    "no index: the backend searches the corpus itself (hidden files {}, ignore files {}, skip .git/target/node_modules {}, max file size {})",
+                    walk.hidden,
+                    walk.ignore_files,
+                    walk.default_excludes,
+                    if walk.max_filesize == u64::MAX { "none".to_string() } else { format!("{} bytes", walk.max_filesize) }
+                )
+            } else {
+                format!(
                 "format {}; hidden files {}; ignore files {}; skip .git/target/node_modules {}; max file size {} bytes",
                 verity_engine::FORMAT_VERSION,
                 args.walk.hidden,
@@ -461,10 +538,11 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 !args.walk.no_default_excludes,
                 args.walk.max_filesize
             ) + "; "
-                + &super::vectors::describe(vector_config.as_ref()),
-            index_files,
-            index_bytes,
-            index_build_ms: build.elapsed.as_secs_f64() * 1000.0,
+                + &super::vectors::describe(vector_config.as_ref())
+            },
+            index_files: built.as_ref().map_or(0, |b| b.files),
+            index_bytes: built.as_ref().map_or(0, |b| b.bytes),
+            index_build_ms: built.as_ref().map_or(0.0, |b| b.build_ms),
             os,
             arch,
             cpus,
@@ -517,6 +595,14 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     };
     report.summarise();
     finish(&report, &s.output, &s.formats)
+}
+
+/// What the run needs to report about the index it built for the embedded engine.
+struct BuiltIndex {
+    files: usize,
+    bytes: u64,
+    build_ms: f64,
+    chunks: Option<usize>,
 }
 
 /// A future that resolves on the first SIGINT (Ctrl-C). The handler is installed now, not at

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use verity_engine::{BuildOptions, CodeIndex, Deadline};
 use verity_oracle::{Corpus, CorpusRules, Oracle};
+use verity_validation::BackendQuery;
 use verity_validation::{
     generate, BackendError, BackendHit, BackendResponse, CorrectnessValidator, EngineBackend,
     GeneratorOptions, GroundTruthDataset, SearchBackend, ValidatorOptions,
@@ -45,19 +46,26 @@ impl SearchBackend for Faulty {
         "faulty"
     }
 
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        q: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
         match &self.fault {
             Fault::Timeout => Err(BackendError::Timeout),
-            Fault::IgnoreNot => self.inner.search(&strip_not(query), deadline),
-            Fault::BreakDoubleColon if query.contains("::") => Ok(BackendResponse::default()),
-            Fault::BreakDoubleColon => self.inner.search(query, deadline),
+            Fault::IgnoreNot => {
+                let stripped = strip_not(q.query);
+                self.inner.search(&q.with_query(&stripped), deadline)
+            }
+            Fault::BreakDoubleColon if q.query.contains("::") => Ok(BackendResponse::default()),
+            Fault::BreakDoubleColon => self.inner.search(q, deadline),
             Fault::DropOne => {
-                let mut r = self.inner.search(query, deadline)?;
+                let mut r = self.inner.search(q, deadline)?;
                 r.hits.pop();
                 Ok(r)
             }
             Fault::AddOne(extra) => {
-                let mut r = self.inner.search(query, deadline)?;
+                let mut r = self.inner.search(q, deadline)?;
                 if !r.hits.iter().any(|h| &h.path == extra) {
                     r.hits.push(BackendHit {
                         path: extra.clone(),
@@ -224,7 +232,11 @@ impl SearchBackend for Slow {
         "slow"
     }
 
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
         std::thread::sleep(std::time::Duration::from_millis(5));
         self.0.search(query, deadline)
     }

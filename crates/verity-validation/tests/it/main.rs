@@ -2,6 +2,7 @@
 //! link of the crate and its dependencies instead of one per file.
 
 mod engine_vs_oracle;
+mod exec_backend;
 mod fault_injection;
 mod oracle_agreement_props;
 mod parallel_validation;

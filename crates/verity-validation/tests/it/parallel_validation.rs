@@ -8,6 +8,7 @@ use verity_engine::{BuildOptions, CodeIndex, Deadline};
 use verity_oracle::{Corpus, CorpusRules};
 use verity_runner::{Backoff, JobStatus, ParallelConfig, ParallelExecutor};
 use verity_validation::parallel::CaseValidator;
+use verity_validation::BackendQuery;
 use verity_validation::{
     generate, BackendError, BackendResponse, CorrectnessValidator, EngineBackend, GeneratorOptions,
     SearchBackend, ValidatorOptions,
@@ -38,7 +39,7 @@ impl SearchBackend for Unavailable {
         "down"
     }
 
-    fn search(&self, _: &str, _: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(&self, _: &BackendQuery<'_>, _: &Deadline) -> Result<BackendResponse, BackendError> {
         Err(BackendError::Unavailable("connection refused".into()))
     }
 }

@@ -11,6 +11,7 @@ use verity_oracle::bm25;
 use verity_oracle::nearest::ChunkTable;
 use verity_oracle::{read_query, Corpus, CorpusRules};
 use verity_validation::truth::{QueryType, VectorSettings};
+use verity_validation::BackendQuery;
 use verity_validation::{
     generate, ranked_case, BackendError, BackendResponse, CorrectnessValidator, EngineBackend,
     GeneratorOptions, GroundTruthCase, GroundTruthDataset, SearchBackend, ValidatorOptions,
@@ -215,13 +216,17 @@ impl SearchBackend for Misranked {
     fn name(&self) -> &str {
         "misranked"
     }
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
         let mut r = self.0.search(query, deadline)?;
-        if query.starts_with("vector") && !r.hits.is_empty() {
+        if query.query.starts_with("vector") && !r.hits.is_empty() {
             // Claim the first chunk of the best file is at lines 1000-1001 (no such chunk).
             r.hits[0].chunks[0].0 = 1000;
             r.hits[0].chunks[0].1 = 1001;
-        } else if query.starts_with("hybrid") && r.hits.len() > 1 {
+        } else if query.query.starts_with("hybrid") && r.hits.len() > 1 {
             r.hits.remove(0);
         }
         Ok(r)
@@ -279,10 +284,14 @@ impl SearchBackend for Faulty {
     fn name(&self) -> &str {
         "faulty"
     }
-    fn search(&self, query: &str, deadline: &Deadline) -> Result<BackendResponse, BackendError> {
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
         // k + 1 nearest, so that the approximation has a slightly worse chunk to offer.
-        let wider = query.replacen("vector(k=3)", "vector(k=4)", 1);
-        let mut r = self.engine.search(&wider, deadline)?;
+        let wider = query.query.replacen("vector(k=3)", "vector(k=4)", 1);
+        let mut r = self.engine.search(&query.with_query(&wider), deadline)?;
         r.approximate = true;
         let mut chunks: Vec<(usize, usize, usize, f32)> = r
             .hits

@@ -1,0 +1,514 @@
+//! Built-in adapters: command-line search tools validated as backends (`--backend rg`,
+//! `--backend grep`), one process per query.
+//!
+//! An adapter translates what the tool can express and answers
+//! [`BackendError::Unsupported`] for the rest, so that a case is never failed for a query the
+//! tool has no syntax for:
+//!
+//! | query | `rg` | `grep` (GNU, `-E`) |
+//! |---|---|---|
+//! | literal | `-F` | `-F` |
+//! | regex | as written (ripgrep's default engine is Rust's `regex` crate, Verity's dialect) | when the pattern means the same in POSIX ERE (see [`ere_pattern`]) |
+//! | wildcard | the regex of docs/query-language.md §3 | unsupported (needs Unicode classes) |
+//! | OR of literals and regexes | several `-e` | several `-e`, when each translates |
+//! | AND, NOT, phrase, NEAR, vector, hybrid | unsupported | unsupported |
+//!
+//! Each adapter also says which files it searches ([`WalkRules`]), so that the truth is
+//! computed over the same files: `rg` applies Verity's walk exactly (it is the model for it);
+//! GNU grep reads no ignore files and has no size cap.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use verity_core::Deadline;
+use verity_oracle::syntax::WildPart;
+use verity_oracle::{read_request, Expr, Request};
+
+use crate::backend::{BackendError, BackendHit, BackendQuery, BackendResponse, SearchBackend};
+use crate::protocol::WalkRules;
+
+/// A command-line search tool Verity can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// ripgrep, `rg`.
+    Ripgrep,
+    /// GNU grep, `grep -r -E`.
+    Grep,
+}
+
+impl FromStr for Tool {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rg" | "ripgrep" => Ok(Tool::Ripgrep),
+            "grep" => Ok(Tool::Grep),
+            _ => Err(format!("unknown tool `{s}` (expected rg or grep)")),
+        }
+    }
+}
+
+impl Tool {
+    /// The program run.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Ripgrep => "rg",
+            Tool::Grep => "grep",
+        }
+    }
+
+    /// The walk the tool can apply when asked for `wanted`: the same, except where the tool
+    /// has no such rule (then what it does instead).
+    pub fn walk_rules(self, wanted: &WalkRules) -> WalkRules {
+        match self {
+            Tool::Ripgrep => wanted.clone(),
+            // GNU grep reads no .gitignore and has no size cap; hidden files and the default
+            // excluded directories it can skip by name.
+            Tool::Grep => WalkRules {
+                ignore_files: false,
+                max_filesize: u64::MAX,
+                ..wanted.clone()
+            },
+        }
+    }
+}
+
+/// Marks a translated pattern that needs `grep -i` (never the start of a valid ERE).
+const IGNORE_CASE: &str = "(?i)";
+
+/// What to run for a query: fixed strings or regexes, any of which may match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Patterns {
+    Fixed(Vec<String>),
+    Regex(Vec<String>),
+}
+
+/// A tool as a backend.
+pub struct ToolBackend {
+    tool: Tool,
+    corpus: PathBuf,
+    walk: WalkRules,
+    name: String,
+}
+
+impl ToolBackend {
+    /// The tool over `corpus`, applying `walk` (which must be what [`Tool::walk_rules`]
+    /// gives). Fails when the tool cannot be run.
+    pub fn new(tool: Tool, corpus: &Path, walk: WalkRules) -> Result<ToolBackend, BackendError> {
+        let out = Command::new(tool.program())
+            .arg("--version")
+            .output()
+            .map_err(|e| BackendError::Unavailable(format!("running {}: {e}", tool.program())))?;
+        let version = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or(tool.program())
+            .trim()
+            .to_string();
+        Ok(ToolBackend {
+            tool,
+            corpus: corpus.to_path_buf(),
+            walk,
+            name: version,
+        })
+    }
+
+    /// The files the tool searches.
+    pub fn walk(&self) -> &WalkRules {
+        &self.walk
+    }
+
+    fn patterns(&self, query: &str) -> Result<Patterns, String> {
+        let expr = match read_request(query) {
+            Ok(Request::Text(e)) => e,
+            Ok(Request::Vector(_)) | Ok(Request::Hybrid(_)) => {
+                return Err("vector and hybrid queries need an embedding index".into())
+            }
+            // Let the tool see what Verity's own parser rejects: a valid case never gets here.
+            Err(e) => return Err(format!("not a valid query: {e}")),
+        };
+        let terms = match expr {
+            Expr::Any(terms) => terms,
+            one => vec![one],
+        };
+        if terms.iter().all(|t| matches!(t, Expr::Substring(_))) {
+            return Ok(Patterns::Fixed(
+                terms
+                    .into_iter()
+                    .map(|t| match t {
+                        Expr::Substring(s) => s,
+                        _ => unreachable!("checked above"),
+                    })
+                    .collect(),
+            ));
+        }
+        let regexes = terms
+            .iter()
+            .map(|t| self.regex(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        // `grep -i` folds every pattern of the invocation.
+        let folded = regexes
+            .iter()
+            .filter(|r| r.starts_with(IGNORE_CASE))
+            .count();
+        if self.tool == Tool::Grep && folded > 0 && folded < regexes.len() {
+            return Err("`(?i)` on some alternatives only: grep -i folds them all".into());
+        }
+        Ok(Patterns::Regex(regexes))
+    }
+
+    /// One term as a regex in the tool's dialect.
+    fn regex(&self, term: &Expr) -> Result<String, String> {
+        match (self.tool, term) {
+            (Tool::Ripgrep, Expr::Substring(s)) => Ok(regex_syntax::escape(s)),
+            (Tool::Ripgrep, Expr::LineRegex(r)) => Ok(r.as_str().to_string()),
+            (Tool::Ripgrep, Expr::Wildcard(parts)) => Ok(wildcard_regex(parts)),
+            (Tool::Grep, Expr::Substring(s)) => Ok(ere_escape(s)),
+            (Tool::Grep, Expr::LineRegex(r)) => match ere_pattern(r.as_str())? {
+                (p, false) => Ok(p),
+                (p, true) => Ok(format!("{IGNORE_CASE}{p}")),
+            },
+            (Tool::Grep, Expr::Wildcard(_)) => {
+                Err("a wildcard needs Unicode word classes, which POSIX ERE lacks".into())
+            }
+            (_, Expr::All(_)) => Err("AND needs more than one search per file".into()),
+            (_, Expr::Negate(_)) => Err("NOT needs more than one search per file".into()),
+            (_, Expr::Phrase(_)) => Err("a phrase matches tokens across lines".into()),
+            (_, Expr::Near { .. }) => Err("NEAR counts tokens across lines".into()),
+            (_, Expr::Any(_)) => Err("nested OR".into()),
+        }
+    }
+
+    fn command(&self, patterns: &Patterns) -> Command {
+        let mut cmd = Command::new(self.tool.program());
+        cmd.current_dir(&self.corpus);
+        let w = &self.walk;
+        match self.tool {
+            Tool::Ripgrep => {
+                cmd.args([
+                    "--files-with-matches",
+                    "--no-config",
+                    "--no-messages",
+                    "--no-require-git",
+                    "--no-ignore-global",
+                ]);
+                if w.max_filesize != u64::MAX {
+                    cmd.arg("--max-filesize").arg(w.max_filesize.to_string());
+                }
+                if w.hidden {
+                    cmd.arg("--hidden");
+                }
+                if !w.ignore_files {
+                    cmd.arg("--no-ignore");
+                }
+                if w.default_excludes {
+                    cmd.args(["-g", "!.git", "-g", "!target", "-g", "!node_modules"]);
+                }
+            }
+            Tool::Grep => {
+                // UTF-8, so that `.` and classes match characters as Verity's do.
+                cmd.env("LC_ALL", "C.UTF-8");
+                cmd.args(["-r", "-l", "-s", "--binary-files=without-match"]);
+                if !w.hidden {
+                    cmd.args(["--exclude=.*", "--exclude-dir=.*"]);
+                }
+                if w.default_excludes {
+                    cmd.args([
+                        "--exclude-dir=.git",
+                        "--exclude-dir=target",
+                        "--exclude-dir=node_modules",
+                    ]);
+                }
+            }
+        }
+        let list = match patterns {
+            Patterns::Fixed(p) => {
+                cmd.arg("-F");
+                p
+            }
+            Patterns::Regex(p) => {
+                if self.tool == Tool::Grep {
+                    cmd.arg("-E");
+                    if p.iter().any(|x| x.starts_with(IGNORE_CASE)) {
+                        cmd.arg("-i");
+                    }
+                }
+                p
+            }
+        };
+        for p in list {
+            cmd.arg("-e").arg(p.strip_prefix(IGNORE_CASE).unwrap_or(p));
+        }
+        // No path operand: both tools then search the working directory (the corpus) and
+        // print paths relative to it. (GNU grep would apply --exclude-dir=.* to an explicit
+        // `.` and search nothing.)
+        cmd
+    }
+}
+
+impl SearchBackend for ToolBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn reports_lines(&self) -> bool {
+        false
+    }
+
+    fn walk_rules(&self) -> Option<WalkRules> {
+        Some(self.walk.clone())
+    }
+
+    fn search(
+        &self,
+        q: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        let patterns = self
+            .patterns(q.query)
+            .map_err(|why| BackendError::Unsupported(format!("{}: {why}", self.tool.program())))?;
+        let mut child = self
+            .command(&patterns)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| BackendError::Unavailable(format!("{}: {e}", self.tool.program())))?;
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        // Read both pipes to their end on threads (a full pipe would stall the tool), and wait
+        // for the output no longer than the deadline.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let r = stdout.read_to_end(&mut out).map(|_| out);
+            let _ = tx.send(r);
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = stderr.read_to_end(&mut err);
+            err
+        });
+        let wait = deadline
+            .instant()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::MAX);
+        let out = match rx.recv_timeout(wait) {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(BackendError::Io(format!("{}: {e}", self.tool.program())));
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(BackendError::Timeout);
+            }
+        };
+        let status = child
+            .wait()
+            .map_err(|e| BackendError::Io(format!("{}: {e}", self.tool.program())))?;
+        let err = err_reader.join().unwrap_or_default();
+        // 0: matches, 1: none. 2 is an error, which both tools also report for an unreadable
+        // file while still listing the rest: only an error with no output is the query's.
+        match status.code() {
+            Some(0 | 1) => {}
+            Some(2) if !out.is_empty() => {}
+            _ => {
+                return Err(BackendError::Rejected(format!(
+                    "{} exited with {status}: {}",
+                    self.tool.program(),
+                    String::from_utf8_lossy(&err).trim()
+                )))
+            }
+        }
+        let mut paths: Vec<String> = String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| l.strip_prefix("./").unwrap_or(l).to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(BackendResponse {
+            approximate: false,
+            hits: paths
+                .into_iter()
+                .map(|path| BackendHit {
+                    path,
+                    score: 0.0,
+                    lines: Vec::new(),
+                    chunks: Vec::new(),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A wildcard as the regex docs/query-language.md §3 defines: whole words within one line.
+fn wildcard_regex(parts: &[WildPart]) -> String {
+    const WORD: &str = r"[\p{Alphabetic}\p{N}_]";
+    const NOT_WORD: &str = r"[^\p{Alphabetic}\p{N}_]";
+    let mut re = format!("(?:^|{NOT_WORD})");
+    for p in parts {
+        match p {
+            WildPart::Char(c) => re.push_str(&regex_syntax::escape(&c.to_string())),
+            WildPart::AnyRun => re.push_str(&format!("{WORD}*")),
+            WildPart::One => re.push_str(WORD),
+            WildPart::Gap => re.push_str(r"\s+"),
+        }
+    }
+    re.push_str(&format!("(?:{NOT_WORD}|$)"));
+    re
+}
+
+/// A literal as a POSIX ERE.
+fn ere_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if r"\.[]()*+?{}|^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Rust regex as a GNU ERE (`grep -E`), when it is written in the syntax the two share:
+/// characters, `.`, bracket expressions without escapes or set operations, `* + ? {m,n}`,
+/// `|`, groups, `^ $`, a backslash before a metacharacter, and GNU's `\w \W \s \S \b \B`.
+/// `(?:…)` becomes `(…)` (ERE has no back-references, so capturing changes nothing), and a
+/// leading `(?i)` becomes `grep -i` (the returned flag). Anything else (`\d`, `\p{…}`, other
+/// flags) is refused with the reason, and the case is reported unsupported rather than sent
+/// with another meaning. Where the shared syntax still differs (Unicode tables of `\w`, case
+/// folding), validation is what finds out: docs/backends.md lists what it found.
+pub fn ere_pattern(pattern: &str) -> Result<(String, bool), String> {
+    let (pattern, ignore_case) = match pattern.strip_prefix("(?i)") {
+        Some(rest) => (rest, true),
+        None => (pattern, false),
+    };
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let from = i;
+        match chars[i] {
+            '\\' => match chars.get(i + 1) {
+                Some(c) if r"\.[]()*+?{}|^$wWsSbB".contains(*c) => i += 2,
+                Some(c) => return Err(format!("`\\{c}` has no GNU ERE equivalent")),
+                None => return Err("a trailing backslash".into()),
+            },
+            '(' if chars.get(i + 1) == Some(&'?') => {
+                if chars.get(i + 2) == Some(&':') {
+                    out.push('(');
+                    i += 3;
+                    continue;
+                }
+                return Err("`(?` flags have no GNU ERE equivalent (but a leading `(?i)`)".into());
+            }
+            '[' => {
+                // A bracket expression: up to the first `]` that is not its first member.
+                let start = i;
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&']') {
+                    i += 1;
+                }
+                loop {
+                    match chars.get(i) {
+                        None => return Err("an unclosed bracket expression".into()),
+                        Some(']') => break,
+                        Some('\\') => {
+                            return Err(
+                                "a backslash in a bracket expression is literal in POSIX ERE"
+                                    .into(),
+                            )
+                        }
+                        Some('[') if chars.get(i + 1) == Some(&':') => {
+                            // A POSIX class such as [:alpha:]: means the same in both.
+                            match chars[i..].iter().collect::<String>().find(":]") {
+                                Some(end) => i += end + 2,
+                                None => return Err("an unclosed character class".into()),
+                            }
+                        }
+                        Some('[') => return Err("a nested bracket expression is a Rust set".into()),
+                        Some('&' | '-' | '~') if chars.get(i + 1) == chars.get(i) => {
+                            return Err(format!(
+                                "`{}{}` is a Rust set operation",
+                                chars[i], chars[i]
+                            ))
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                let _ = start;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+        out.extend(&chars[from..i]);
+    }
+    Ok((out, ignore_case))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ere_accepts_the_shared_syntax_and_refuses_the_rest() {
+        for ok in [
+            "foo.*bar",
+            r"fn [a-z_]+\(",
+            "^use (std|core)::",
+            "[[:alpha:]]{2,3}$",
+            "[]a]x",
+            r"a\|b\.",
+            r"\bfoo\w*\s*$",
+        ] {
+            assert_eq!(ere_pattern(ok), Ok((ok.to_string(), false)), "{ok}");
+        }
+        assert_eq!(ere_pattern("(?i)a(?:b|c)"), Ok(("a(b|c)".into(), true)));
+        for bad in [
+            r"\d+", "a(?i)foo", "(?s:.)", r"[\w]", "[a&&b]", "[[a]]", r"\p{L}",
+        ] {
+            assert!(ere_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn literals_become_fixed_strings_and_the_rest_regexes_or_unsupported() {
+        let rg = ToolBackend {
+            tool: Tool::Ripgrep,
+            corpus: PathBuf::from("."),
+            walk: WalkRules::default(),
+            name: "rg".into(),
+        };
+        assert_eq!(
+            rg.patterns("Result<T, E>"),
+            Ok(Patterns::Fixed(vec!["Result<T, E>".into()]))
+        );
+        assert_eq!(
+            rg.patterns("foo OR bar"),
+            Ok(Patterns::Fixed(vec!["foo".into(), "bar".into()]))
+        );
+        assert_eq!(
+            rg.patterns("foo OR /ba+r/"),
+            Ok(Patterns::Regex(vec!["foo".into(), "ba+r".into()]))
+        );
+        assert!(rg.patterns("foo AND bar").is_err());
+        assert!(rg.patterns("\"a b\"").is_err());
+        let re = match rg.patterns("Data*").unwrap() {
+            Patterns::Regex(r) => regex::Regex::new(&r[0]).unwrap(),
+            p => panic!("{p:?}"),
+        };
+        assert!(re.is_match("let x: DataFrame = 1;"));
+        assert!(!re.is_match("MyDataFrame"));
+    }
+}

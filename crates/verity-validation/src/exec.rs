@@ -1,0 +1,423 @@
+//! `--backend exec:COMMAND`: a search engine in a long-running child process, spoken to with
+//! the Verity backend protocol ([`crate::protocol`], docs/backends.md).
+//!
+//! Each concurrent search uses a child of its own: children are kept in an idle pool and a
+//! search takes one (or starts one), so a run with N workers ends up with N children. A child
+//! that misses its deadline is sent SIGTERM, then SIGKILL after a grace period, and dropped;
+//! one that exits, or prints a line that is not a protocol response, is dropped too and the
+//! case gets a retryable [`BackendError::Protocol`] naming what happened (with the line, or
+//! the end of the child's stderr). The next search starts a fresh child. Responses to other
+//! ids (a stale answer) are skipped.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use verity_core::{Deadline, Interrupted};
+
+use crate::backend::{BackendError, BackendQuery, BackendResponse, SearchBackend};
+use crate::protocol::{Handshake, Request, Response, PROTOCOL_VERSION};
+
+/// How patient to be with child processes.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOptions {
+    /// How long a new child has to print its handshake.
+    pub startup_timeout: Duration,
+    /// Between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            startup_timeout: Duration::from_secs(30),
+            grace: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The longest piece of an offending line quoted in an error.
+const QUOTE_CHARS: usize = 200;
+/// Lines of a child's stderr kept for error messages.
+const STDERR_LINES: usize = 8;
+/// How often a waiting search looks at its cancel token.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A backend process, started with `sh -c COMMAND` in the corpus directory.
+pub struct ExecBackend {
+    command: String,
+    corpus: String,
+    options: ExecOptions,
+    handshake: Handshake,
+    name: String,
+    idle: Mutex<Vec<Engine>>,
+    next_id: AtomicU64,
+    started: AtomicUsize,
+}
+
+/// One running child.
+struct Engine {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Disconnected once the stderr reader has read everything.
+    stderr_done: Receiver<()>,
+}
+
+impl ExecBackend {
+    /// Starts one child and reads its handshake, so that a wrong command or protocol fails
+    /// before any case runs.
+    pub fn start(
+        command: &str,
+        corpus: &Path,
+        options: ExecOptions,
+    ) -> Result<ExecBackend, BackendError> {
+        let corpus = std::fs::canonicalize(corpus)
+            .map_err(|e| BackendError::Io(format!("{}: {e}", corpus.display())))?;
+        let corpus = corpus.to_string_lossy().into_owned();
+        let (engine, handshake) = spawn(command, &corpus, options.startup_timeout)?;
+        let name = if handshake.version.is_empty() {
+            handshake.engine.clone()
+        } else {
+            format!("{} {}", handshake.engine, handshake.version)
+        };
+        Ok(ExecBackend {
+            command: command.to_string(),
+            corpus,
+            options,
+            handshake,
+            name,
+            idle: Mutex::new(vec![engine]),
+            next_id: AtomicU64::new(1),
+            started: AtomicUsize::new(1),
+        })
+    }
+
+    /// What the engine said about itself.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// Children started so far (the first one included): restarts show here.
+    pub fn processes_started(&self) -> usize {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Result<Engine, BackendError> {
+        if let Some(e) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(e);
+        }
+        let (engine, handshake) = spawn(&self.command, &self.corpus, self.options.startup_timeout)?;
+        self.started.fetch_add(1, Ordering::Relaxed);
+        if handshake.protocol != self.handshake.protocol
+            || handshake.engine != self.handshake.engine
+        {
+            terminate(engine, self.options.grace);
+            return Err(BackendError::Protocol(
+                "a restarted backend process gave a different handshake".into(),
+            ));
+        }
+        Ok(engine)
+    }
+
+    fn give_back(&self, engine: Engine) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(engine);
+    }
+}
+
+impl SearchBackend for ExecBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn reports_lines(&self) -> bool {
+        self.handshake.lines
+    }
+
+    fn walk_rules(&self) -> Option<crate::protocol::WalkRules> {
+        self.handshake.walk.clone()
+    }
+
+    fn search(
+        &self,
+        q: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        if let Some(types) = &self.handshake.query_types {
+            if !types.contains(&q.query_type) {
+                return Err(BackendError::Unsupported(format!(
+                    "{} answers no {} queries (its handshake)",
+                    self.handshake.engine, q.query_type
+                )));
+            }
+        }
+        interrupted(deadline)?;
+        let mut engine = self.take()?;
+        // Unique per attempt, so that a late answer to an earlier attempt is never taken for
+        // this one's.
+        let id = format!("{}#{}", q.id, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let request = Request {
+            id: id.clone(),
+            query: q.query.to_string(),
+            query_type: q.query_type,
+            k: q.k,
+            deadline_ms: deadline
+                .instant()
+                .map(|t| t.saturating_duration_since(Instant::now()).as_millis() as u64),
+            corpus: self.corpus.clone(),
+        };
+        let mut line = serde_json::to_string(&request).expect("a request serializes");
+        line.push('\n');
+        if let Err(e) = engine
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| engine.stdin.flush())
+        {
+            let why = died(engine, self.options.grace);
+            return Err(BackendError::Protocol(format!(
+                "could not send the query ({e}): {why}"
+            )));
+        }
+        loop {
+            let wait = match deadline.instant() {
+                Some(at) => at.saturating_duration_since(Instant::now()).min(POLL),
+                None => POLL,
+            };
+            match engine.lines.recv_timeout(wait) {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => match serde_json::from_str::<Response>(&line) {
+                    Ok(r) if r.id == id => {
+                        self.give_back(engine);
+                        return r.into_result();
+                    }
+                    Ok(r) => {
+                        tracing::warn!(
+                            "backend answered unknown id {:?} while {id:?} was asked; skipped",
+                            r.id
+                        );
+                    }
+                    Err(e) => {
+                        terminate(engine, self.options.grace);
+                        return Err(BackendError::Protocol(format!(
+                            "the backend printed a line that is not a protocol response ({e}): {}",
+                            quote(&line)
+                        )));
+                    }
+                },
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(why) = interrupted(deadline) {
+                        terminate(engine, self.options.grace);
+                        return Err(why);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let why = died(engine, self.options.grace);
+                    return Err(BackendError::Protocol(format!(
+                        "the backend stopped while answering {id}: {why}"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ExecBackend {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        for engine in idle {
+            // End of input is the polite way to ask a protocol engine to exit.
+            let Engine { child, stdin, .. } = engine;
+            drop(stdin);
+            stop(child, self.options.grace);
+        }
+    }
+}
+
+fn interrupted(deadline: &Deadline) -> Result<(), BackendError> {
+    match deadline.check() {
+        Ok(()) => Ok(()),
+        Err(Interrupted::TimedOut) => Err(BackendError::Timeout),
+        Err(Interrupted::Cancelled) => Err(BackendError::Cancelled),
+    }
+}
+
+fn quote(line: &str) -> String {
+    let line = line.trim_end();
+    match line.char_indices().nth(QUOTE_CHARS) {
+        Some((i, _)) => format!("{:?}…", &line[..i]),
+        None => format!("{line:?}"),
+    }
+}
+
+/// Starts `sh -c command` in its own process group and reads its handshake.
+fn spawn(
+    command: &str,
+    corpus: &str,
+    startup_timeout: Duration,
+) -> Result<(Engine, Handshake), BackendError> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(corpus)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own group, so that SIGTERM reaches the engine behind `sh -c` and its helpers.
+        cmd.process_group(0);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| BackendError::Unavailable(format!("starting `{command}`: {e}")))?;
+    let stdin = child.stdin.take().expect("stdin is piped");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let stderr = Arc::new(Mutex::new(VecDeque::new()));
+    let tail = stderr.clone();
+    let (done, stderr_done) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _done = done;
+        let mut reader = BufReader::new(stderr_pipe);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                    if t.len() == STDERR_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(String::from_utf8_lossy(&buf).trim_end().to_string());
+                }
+            }
+        }
+    });
+    let engine = Engine {
+        child,
+        stdin,
+        lines,
+        stderr,
+        stderr_done,
+    };
+    let first = match engine.lines.recv_timeout(startup_timeout) {
+        Ok(line) => line,
+        Err(RecvTimeoutError::Timeout) => {
+            terminate(engine, Duration::from_millis(200));
+            return Err(BackendError::Unavailable(format!(
+                "`{command}` printed no handshake within {:.1} s",
+                startup_timeout.as_secs_f64()
+            )));
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            let why = died(engine, Duration::from_millis(200));
+            return Err(BackendError::Unavailable(format!(
+                "`{command}` stopped before its handshake: {why}"
+            )));
+        }
+    };
+    let handshake: Handshake = match serde_json::from_str(&first) {
+        Ok(h) => h,
+        Err(e) => {
+            terminate(engine, Duration::from_millis(200));
+            return Err(BackendError::Unavailable(format!(
+                "`{command}`'s first line is not a protocol handshake ({e}): {}",
+                quote(&first)
+            )));
+        }
+    };
+    if handshake.protocol != PROTOCOL_VERSION {
+        terminate(engine, Duration::from_millis(200));
+        return Err(BackendError::Unavailable(format!(
+            "`{command}` speaks protocol version {}, this Verity speaks {PROTOCOL_VERSION}",
+            handshake.protocol
+        )));
+    }
+    Ok((engine, handshake))
+}
+
+/// A child that stopped (or is stopped now): its exit status and the end of its stderr.
+fn died(engine: Engine, grace: Duration) -> String {
+    let Engine {
+        child,
+        stderr,
+        stderr_done,
+        ..
+    } = engine;
+    let status = stop(child, grace);
+    // Let the stderr reader drain the last lines (it ends when the pipe closes; a helper
+    // process that inherited the pipe could keep it open, so not forever).
+    let _ = stderr_done.recv_timeout(Duration::from_millis(200));
+    let tail = stderr;
+    let tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+    let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+    if tail.is_empty() {
+        status
+    } else {
+        format!("{status}; its stderr ended with: {}", tail.join(" | "))
+    }
+}
+
+/// Stops a child that is still expected to be running.
+fn terminate(engine: Engine, grace: Duration) {
+    stop(engine.child, grace);
+}
+
+/// SIGTERM to the child's process group, SIGKILL after `grace`; reaps it. Returns how it
+/// ended, for messages.
+fn stop(mut child: Child, grace: Duration) -> String {
+    if let Ok(Some(status)) = child.try_wait() {
+        return format!("exited with {status}");
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: kill(2) with a process group id we created (process_group(0) makes the
+        // group id the child's pid); it touches no memory.
+        unsafe {
+            libc::kill(-(child.id() as libc::pid_t), libc::SIGTERM);
+        }
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if let Ok(Some(status)) = child.try_wait() {
+                return format!("terminated ({status})");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    match child.wait() {
+        Ok(status) => format!("killed ({status})"),
+        Err(e) => format!("could not be reaped: {e}"),
+    }
+}
