@@ -47,6 +47,10 @@ enum Command {
     Search(SearchArgs),
     /// Index the built-in sample corpus and run an example query of every type.
     Demo(DemoArgs),
+    /// Serve an index to other programs. With --stdio: the Verity backend protocol on
+    /// stdin/stdout (docs/backends.md), so that `verity validate --backend exec:…` checks the
+    /// engine as it checks any other.
+    Serve(ServeArgs),
     /// Generate, check and convert ground truth.
     #[command(subcommand)]
     Truth(TruthCommand),
@@ -546,6 +550,19 @@ pub struct IndexArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Index directory.
+    #[arg(long, value_name = "PATH", default_value = ".verity")]
+    pub index: PathBuf,
+    /// Speak the Verity backend protocol on stdin and stdout, one JSON object per line.
+    #[arg(long)]
+    pub stdio: bool,
+    /// How vector searches find chunks: exact, hnsw or auto [default: the index's setting].
+    #[arg(long, value_name = "MODE")]
+    pub vector_search: Option<VectorSearch>,
+}
+
+#[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The query (see docs/query-language.md).
     pub query: String,
@@ -594,6 +611,7 @@ fn main() -> ExitCode {
         Command::Index(args) => commands::index::run(&args),
         Command::Search(args) => commands::search::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Report(cmd) => commands::report::run(&cmd),
         Command::Eval(args) => commands::eval::run(&args),

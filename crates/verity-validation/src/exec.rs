@@ -48,7 +48,7 @@ const STDERR_LINES: usize = 8;
 /// How often a waiting search looks at its cancel token.
 const POLL: Duration = Duration::from_millis(50);
 
-/// A backend process, started with `sh -c COMMAND` in the corpus directory.
+/// A backend process, started with `sh -c COMMAND` in the current directory.
 pub struct ExecBackend {
     command: String,
     corpus: String,
@@ -81,7 +81,7 @@ impl ExecBackend {
         let corpus = std::fs::canonicalize(corpus)
             .map_err(|e| BackendError::Io(format!("{}: {e}", corpus.display())))?;
         let corpus = corpus.to_string_lossy().into_owned();
-        let (engine, handshake) = spawn(command, &corpus, options.startup_timeout)?;
+        let (engine, handshake) = spawn(command, options.startup_timeout)?;
         let name = if handshake.version.is_empty() {
             handshake.engine.clone()
         } else {
@@ -113,7 +113,7 @@ impl ExecBackend {
         if let Some(e) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(e);
         }
-        let (engine, handshake) = spawn(&self.command, &self.corpus, self.options.startup_timeout)?;
+        let (engine, handshake) = spawn(&self.command, self.options.startup_timeout)?;
         self.started.fetch_add(1, Ordering::Relaxed);
         if handshake.protocol != self.handshake.protocol
             || handshake.engine != self.handshake.engine
@@ -259,15 +259,12 @@ fn quote(line: &str) -> String {
 }
 
 /// Starts `sh -c command` in its own process group and reads its handshake.
-fn spawn(
-    command: &str,
-    corpus: &str,
-    startup_timeout: Duration,
-) -> Result<(Engine, Handshake), BackendError> {
+fn spawn(command: &str, startup_timeout: Duration) -> Result<(Engine, Handshake), BackendError> {
     let mut cmd = Command::new("sh");
+    // In the caller's working directory, so that relative paths in the command mean what they
+    // mean on the command line; the corpus root travels in every request.
     cmd.arg("-c")
         .arg(command)
-        .current_dir(corpus)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -290,6 +290,65 @@ impl Hit {
     }
 }
 
+/// Serves `backend` over the protocol: writes `handshake`, then answers each request line of
+/// `input` with one response line on `output`, in order, until `input` ends. A line that is
+/// not a request gets an `unavailable` error response (with the id, when one can be read), so
+/// the caller always hears back. Returns the number of requests answered, or the I/O error
+/// that ended the conversation (a closed `output`).
+pub fn serve(
+    backend: &dyn crate::backend::SearchBackend,
+    handshake: &Handshake,
+    input: impl std::io::BufRead,
+    mut output: impl std::io::Write,
+) -> std::io::Result<usize> {
+    use crate::backend::BackendQuery;
+    use std::time::Duration;
+    use verity_core::Deadline;
+
+    let mut say = |line: String| -> std::io::Result<()> {
+        output.write_all(line.as_bytes())?;
+        output.write_all(b"\n")?;
+        output.flush()
+    };
+    say(serde_json::to_string(handshake).expect("a handshake serializes"))?;
+    let mut answered = 0;
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => {
+                let deadline = match req.deadline_ms {
+                    Some(ms) => Deadline::after(Duration::from_millis(ms)),
+                    None => Deadline::none(),
+                };
+                let q = BackendQuery {
+                    id: &req.id,
+                    query: &req.query,
+                    query_type: req.query_type,
+                    k: req.k,
+                };
+                Response::from_result(req.id.clone(), backend.search(&q, &deadline))
+            }
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct Id {
+                    id: String,
+                }
+                let id = serde_json::from_str::<Id>(&line).map_or_else(|_| String::new(), |x| x.id);
+                Response::from_result(
+                    id,
+                    Err(BackendError::Unavailable(format!("not a request: {e}"))),
+                )
+            }
+        };
+        say(serde_json::to_string(&response).expect("a response serializes"))?;
+        answered += 1;
+    }
+    Ok(answered)
+}
+
 /// The JSON Schema of every protocol message, for docs/backend-protocol.schema.json.
 pub fn json_schema() -> String {
     #[derive(JsonSchema)]

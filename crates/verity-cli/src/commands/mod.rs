@@ -8,6 +8,7 @@ pub mod eval;
 pub mod index;
 pub mod report;
 pub mod search;
+pub mod serve;
 pub mod truth;
 pub mod validate;
 pub mod vectors;

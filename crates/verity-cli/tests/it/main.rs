@@ -1,6 +1,7 @@
 //! The integration tests of `verity-cli`, built as one test binary (each file a module): one
 //! link of the crate and its dependencies instead of one per file.
 
+mod backends;
 mod bench;
 mod cli;
 mod eval;

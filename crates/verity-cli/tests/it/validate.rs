@@ -56,7 +56,7 @@ fn check_formats_agree(dir: &Path) -> Report {
     let s = &report.summary;
     assert_eq!(
         s.total,
-        s.passed + s.failed + s.errored + s.timed_out + s.cancelled
+        s.passed + s.failed + s.errored + s.timed_out + s.cancelled + s.unsupported
     );
     assert_eq!(s.total, report.cases.len());
 
@@ -66,6 +66,13 @@ fn check_formats_agree(dir: &Path) -> Report {
     assert_eq!(junit.tests, s.total);
     assert_eq!(junit.failures, s.failed);
     assert_eq!(junit.errors, s.errored + s.timed_out);
+    let skipped: usize = junit
+        .test_suites
+        .iter()
+        .flat_map(|s| s.test_cases.iter())
+        .filter(|c| matches!(c.status, quick_junit::TestCaseStatus::Skipped { .. }))
+        .count();
+    assert_eq!(skipped, s.cancelled + s.unsupported);
     assert_eq!(junit.test_suites.len(), report.per_type.len());
     for suite in &junit.test_suites {
         let t = &report.per_type[suite.name.as_str()];

@@ -1,0 +1,184 @@
+//! `verity validate --backend`: other engines validated end to end on the sample corpus —
+//! ripgrep and GNU grep through the built-in adapters, and Verity's own engine through the
+//! backend protocol (`exec:verity serve --stdio`), whose answers must equal the embedded run's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use verity_report::Report;
+use verity_runner::JobStatus;
+use verity_validation::QueryType;
+
+fn verity(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run verity")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus")
+}
+
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var_os("VERITY_REQUIRE_RG").is_some() {
+        panic!("{tool} is required (VERITY_REQUIRE_RG is set) but cannot be run");
+    }
+    ok
+}
+
+#[test]
+fn rg_and_grep_pass_what_they_can_express_and_the_rest_is_unsupported() {
+    for (tool, expressible) in [
+        (
+            "rg",
+            &[
+                QueryType::SpecialCharacters,
+                QueryType::BooleanOr,
+                QueryType::Wildcard,
+                QueryType::Regex,
+            ][..],
+        ),
+        (
+            "grep",
+            &[QueryType::SpecialCharacters, QueryType::BooleanOr][..],
+        ),
+    ] {
+        if !have(tool) {
+            eprintln!("skipped: {tool} is not installed");
+            continue;
+        }
+        let cwd = tempfile::tempdir().unwrap();
+        let o = verity(
+            cwd.path(),
+            &[
+                "validate",
+                "--backend",
+                tool,
+                "--cases",
+                "300",
+                "--no-progress",
+            ],
+        );
+        let out = text(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{tool}: {out}\n{}",
+            text(&o.stderr)
+        );
+        assert!(out.contains("capability of"), "{out}");
+        let report = Report::load(&cwd.path().join("verity-report/report.json")).unwrap();
+        assert!(report.environment.engine.contains(&format!("({tool})")));
+        assert_eq!(report.summary.failed, 0);
+        assert!(report.summary.unsupported > 0);
+        for c in &report.cases {
+            match c.status {
+                JobStatus::Passed | JobStatus::Unsupported => {}
+                s => panic!("{tool}: {} {s}: {}", c.id, c.problem()),
+            }
+        }
+        for t in expressible {
+            let counts = &report.per_type[t.name()].counts;
+            assert!(counts.passed > 0, "{tool} runs {t} cases");
+        }
+        for t in [QueryType::Phrase, QueryType::Vector] {
+            let counts = &report.per_type[t.name()].counts;
+            assert_eq!(counts.unsupported, counts.total, "{tool}: {t}");
+        }
+        // The capability matrix is in every human format.
+        let md = std::fs::read_to_string(cwd.path().join("verity-report/report.md")).unwrap();
+        assert!(md.contains("## Capability of"), "{md}");
+        let html = std::fs::read_to_string(cwd.path().join("verity-report/report.html")).unwrap();
+        assert!(html.contains("<h2>Capability of"));
+    }
+}
+
+/// The embedded engine and the same engine behind `exec:verity serve --stdio` give the same
+/// answers to every case: the protocol loses nothing (paths, order, scores, lines).
+#[test]
+fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
+    let cwd = tempfile::tempdir().unwrap();
+    let index = cwd.path().join("index");
+    let o = verity(
+        cwd.path(),
+        &[
+            "index",
+            sample().to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let exec = format!(
+        "exec:'{}' serve --stdio --index '{}'",
+        env!("CARGO_BIN_EXE_verity"),
+        index.display()
+    );
+    let mut reports = Vec::new();
+    for (name, backend) in [("embedded", "verity"), ("exec", exec.as_str())] {
+        let out = cwd.path().join(name);
+        let o = verity(
+            cwd.path(),
+            &[
+                "validate",
+                "--backend",
+                backend,
+                "--cases",
+                "400",
+                "--seed",
+                "3",
+                "--no-progress",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{name}: {}\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        reports.push((
+            Report::load(&out.join("report.json")).unwrap(),
+            std::fs::read_to_string(out.join("run.trec")).unwrap(),
+        ));
+    }
+    let (embedded, exec) = (&reports[0], &reports[1]);
+    assert_eq!(embedded.0.summary.passed, 400);
+    assert_eq!(exec.0.summary.passed, 400);
+    assert!(exec.0.environment.engine.starts_with("verity-engine"));
+    // The TREC run holds every returned file with its rank and score.
+    assert_eq!(embedded.1, exec.1);
+}
+
+#[test]
+fn bad_backend_specs_are_input_errors() {
+    let cwd = tempfile::tempdir().unwrap();
+    for (spec, says) in [
+        ("zoekt", "unknown backend `zoekt`"),
+        ("exec:", "needs a command"),
+        ("exec:exit 3", "stopped before its handshake"),
+    ] {
+        let o = verity(
+            cwd.path(),
+            &["validate", "--backend", spec, "--no-progress"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{spec}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{spec}: {}",
+            text(&o.stderr)
+        );
+    }
+}
