@@ -241,7 +241,12 @@ impl ToolBackend {
             }
         };
         for p in list {
-            cmd.arg("-e").arg(p.strip_prefix(IGNORE_CASE).unwrap_or(p));
+            // The marker is grep's alone: for rg, `(?i)` is part of the regex.
+            let p = match self.tool {
+                Tool::Grep => p.strip_prefix(IGNORE_CASE).unwrap_or(p),
+                Tool::Ripgrep => p,
+            };
+            cmd.arg("-e").arg(p);
         }
         // No path operand: both tools then search the working directory (the corpus) and
         // print paths relative to it. (GNU grep would apply --exclude-dir=.* to an explicit
@@ -510,5 +515,33 @@ mod tests {
         };
         assert!(re.is_match("let x: DataFrame = 1;"));
         assert!(!re.is_match("MyDataFrame"));
+    }
+
+    fn args(b: &ToolBackend, query: &str) -> Vec<String> {
+        let p = b.patterns(query).unwrap();
+        b.command(&p)
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Found on real code: rg was sent `FMTID` for `regex:(?i)FMTID`, grep's `-i` marker
+    /// stripped from its pattern too.
+    #[test]
+    fn case_folding_reaches_each_tool_in_its_own_syntax() {
+        let mut b = ToolBackend {
+            tool: Tool::Ripgrep,
+            corpus: PathBuf::from("."),
+            walk: WalkRules::default(),
+            name: "rg".into(),
+        };
+        let rg = args(&b, "regex:(?i)FMTID");
+        assert_eq!(&rg[rg.len() - 2..], ["-e", "(?i)FMTID"]);
+        assert!(!rg.contains(&"-i".to_string()));
+        b.tool = Tool::Grep;
+        let grep = args(&b, "regex:(?i)FMTID");
+        assert_eq!(&grep[grep.len() - 2..], ["-e", "FMTID"]);
+        assert!(grep.contains(&"-i".to_string()));
+        assert!(grep.contains(&"-E".to_string()));
     }
 }
