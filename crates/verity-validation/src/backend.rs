@@ -347,7 +347,9 @@ impl std::str::FromStr for BackendSpec {
             ));
         }
         s.parse().map(BackendSpec::Tool).map_err(|_| {
-            format!("unknown backend `{s}` (expected verity, exec:COMMAND, rg or grep)")
+            format!(
+                "unknown backend `{s}` (expected verity, exec:COMMAND, rg, grep, git-grep, ugrep or csearch)"
+            )
         })
     }
 }
@@ -357,7 +359,7 @@ impl std::fmt::Display for BackendSpec {
         match self {
             BackendSpec::Verity => f.write_str("verity"),
             BackendSpec::Exec(cmd) => write!(f, "exec:{cmd}"),
-            BackendSpec::Tool(t) => f.write_str(t.program()),
+            BackendSpec::Tool(t) => f.write_str(t.name()),
         }
     }
 }

@@ -50,6 +50,11 @@ pub struct WalkRules {
     pub default_excludes: bool,
     /// Files larger than this many bytes are skipped.
     pub max_filesize: u64,
+    /// When the engine searches a list of files it made (an index that skipped some files
+    /// for reasons of its own): that list, corpus-relative and `/`-separated. The truth then
+    /// covers the files of the rules above that are in the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
 }
 
 impl Default for WalkRules {
@@ -60,6 +65,7 @@ impl Default for WalkRules {
             ignore_files: true,
             default_excludes: true,
             max_filesize: 10 * 1024 * 1024,
+            files: None,
         }
     }
 }
@@ -82,6 +88,7 @@ impl From<&verity_oracle::CorpusRules> for WalkRules {
             ignore_files: r.ignore_files,
             default_excludes: r.skip_build_dirs,
             max_filesize: r.max_bytes,
+            files: None,
         }
     }
 }
@@ -351,9 +358,12 @@ pub fn serve(
 
 /// The JSON Schema of every protocol message, for docs/backend-protocol.schema.json.
 pub fn json_schema() -> String {
+    /// Every message of the Verity backend protocol, version 1. Each line is one of these,
+    /// untagged: a handshake (the engine's first line), a request (Verity to the engine) or a
+    /// response (the engine to Verity).
     #[derive(JsonSchema)]
+    #[serde(untagged)]
     #[allow(dead_code)]
-    /// Every message of the Verity backend protocol, version 1. Each line is one of these.
     enum BackendProtocol {
         /// The engine's first line.
         Handshake(Handshake),

@@ -24,6 +24,7 @@ pub fn run(args: &ServeArgs) -> CmdResult {
         ignore_files: meta.walk.respect_ignore_files,
         default_excludes: meta.walk.default_excludes,
         max_filesize: meta.walk.max_file_size,
+        files: None,
     };
     // Without vectors the engine answers only the text types; it says so up front.
     let query_types: Vec<QueryType> = if index.vector_index().is_some() {

@@ -267,7 +267,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
         )),
         BackendSpec::Tool(tool) => Some(Arc::new(
-            ToolBackend::new(*tool, &s.corpus, tool.walk_rules(&wanted))
+            ToolBackend::new(*tool, &s.corpus, &wanted)
                 .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
         )),
     };
@@ -287,8 +287,27 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     }
 
     // Corpus and truth.
-    let corpus = verity_oracle::Corpus::load(&s.corpus, &(&walk).into())
+    let mut corpus = verity_oracle::Corpus::load(&s.corpus, &(&walk).into())
         .map_err(|e| Failure::input(format!("corpus {}: {e}", s.corpus.display())))?;
+    if let Some(list) = &walk.files {
+        // The backend searches a list of its own (an index that skipped some files): the
+        // truth covers the walk's files that are in it.
+        let listed: std::collections::BTreeSet<&str> = list.iter().map(String::as_str).collect();
+        let all = corpus.files().len();
+        let kept: Vec<_> = corpus
+            .files()
+            .iter()
+            .filter(|f| listed.contains(f.path.as_str()))
+            .cloned()
+            .collect();
+        eprintln!(
+            "note: {} searches {} files it listed; the truth covers the {} of the walk's {all} files that are among them",
+            s.backend,
+            list.len(),
+            kept.len()
+        );
+        corpus = verity_oracle::Corpus::from_files(kept);
+    }
     let fingerprint = corpus.fingerprint();
     let vector_config = args.vectors.config()?;
     let (truth, truth_generator) = match &s.truth {

@@ -162,6 +162,33 @@ fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
     assert_eq!(embedded.1, exec.1);
 }
 
+/// The example backend in docs/backends.md (examples/verity_backend.py) passes every case it
+/// supports, with its matching lines checked against the content rules.
+#[test]
+fn the_python_example_backend_passes_what_it_supports() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/verity_backend.py");
+    let cwd = tempfile::tempdir().unwrap();
+    let spec = format!("exec:python3 '{}'", example.display());
+    let o = verity(
+        cwd.path(),
+        &["validate", "--backend", &spec, "--no-progress"],
+    );
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
+    let report = Report::load(&cwd.path().join("verity-report/report.json")).unwrap();
+    assert_eq!(
+        report.environment.engine,
+        format!("python-example 1.0 ({spec})")
+    );
+    let special = &report.per_type["SpecialCharacters"].counts;
+    assert_eq!(special.passed, special.total);
+    assert!(special.total > 0);
+    assert_eq!(
+        report.summary.passed + report.summary.unsupported,
+        report.summary.total
+    );
+}
+
 #[test]
 fn bad_backend_specs_are_input_errors() {
     let cwd = tempfile::tempdir().unwrap();

@@ -255,3 +255,19 @@ fn crashes_under_the_parallel_engine_are_retried_and_nothing_is_lost() {
     assert!(stats.flaky > 0, "some attempts crashed and were retried");
     assert_eq!(stats.passed, n);
 }
+
+#[test]
+fn the_committed_protocol_schema_is_generated_from_the_types() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/backend-protocol.schema.json");
+    let schema = verity_validation::protocol::json_schema();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != schema && std::env::var_os("VERITY_BLESS").is_some() {
+        std::fs::write(&path, &schema).unwrap();
+        return;
+    }
+    assert_eq!(
+        committed, schema,
+        "docs/backend-protocol.schema.json is stale: run with VERITY_BLESS=1"
+    );
+}
