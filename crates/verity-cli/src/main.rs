@@ -119,7 +119,9 @@ pub enum TruthCommand {
 )]
 pub struct ValidateArgs {
     /// The engine to validate: `verity` (the embedded engine), `exec:COMMAND` (a process
-    /// speaking the backend protocol, docs/backends.md), `rg` or `grep` [default: verity].
+    /// speaking the backend protocol, docs/backends.md), `http://HOST:PORT/PATH` (a service
+    /// speaking it), or a built-in adapter: `rg`, `grep`, `git-grep`, `ugrep`, `csearch`
+    /// [default: verity].
     #[arg(long, value_name = "SPEC")]
     pub backend: Option<String>,
     /// Corpus directory [default: the built-in sample corpus].

@@ -324,6 +324,8 @@ pub enum BackendSpec {
     Verity,
     /// A child process speaking the backend protocol, started with `sh -c COMMAND`.
     Exec(String),
+    /// A service speaking the backend protocol over HTTP at this URL.
+    Http(String),
     /// A built-in adapter for a command-line tool.
     Tool(crate::adapter::Tool),
 }
@@ -341,14 +343,17 @@ impl std::str::FromStr for BackendSpec {
             }
             return Ok(BackendSpec::Exec(cmd.to_string()));
         }
-        if s.starts_with("http://") || s.starts_with("https://") {
+        if s.starts_with("http://") {
+            return Ok(BackendSpec::Http(s.to_string()));
+        }
+        if s.starts_with("https://") {
             return Err(format!(
-                "`{s}`: HTTP backends are not implemented yet; wrap the service in an `exec:` backend"
+                "`{s}`: HTTPS is not supported (Verity is built without TLS); use http:// on a trusted network, or an `exec:` backend"
             ));
         }
         s.parse().map(BackendSpec::Tool).map_err(|_| {
             format!(
-                "unknown backend `{s}` (expected verity, exec:COMMAND, rg, grep, git-grep, ugrep or csearch)"
+                "unknown backend `{s}` (expected verity, exec:COMMAND, http://HOST:PORT/PATH, rg, grep, git-grep, ugrep or csearch)"
             )
         })
     }
@@ -359,6 +364,7 @@ impl std::fmt::Display for BackendSpec {
         match self {
             BackendSpec::Verity => f.write_str("verity"),
             BackendSpec::Exec(cmd) => write!(f, "exec:{cmd}"),
+            BackendSpec::Http(url) => f.write_str(url),
             BackendSpec::Tool(t) => f.write_str(t.name()),
         }
     }

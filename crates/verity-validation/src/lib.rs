@@ -19,6 +19,7 @@ pub mod adapter;
 pub mod backend;
 pub mod exec;
 pub mod generator;
+pub mod http;
 mod locate;
 pub mod parallel;
 pub mod protocol;

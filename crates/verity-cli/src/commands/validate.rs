@@ -16,6 +16,7 @@ use verity_report::{CaseReport, Format, Partition, Report, REPORT_VERSION};
 use verity_runner::{ExecutionResult, ParallelConfig, ParallelExecutor};
 use verity_validation::adapter::ToolBackend;
 use verity_validation::exec::{ExecBackend, ExecOptions};
+use verity_validation::http::HttpBackend;
 use verity_validation::parallel::CaseValidator;
 use verity_validation::protocol::WalkRules;
 use verity_validation::{
@@ -264,6 +265,10 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         BackendSpec::Verity => None,
         BackendSpec::Exec(cmd) => Some(Arc::new(
             ExecBackend::start(cmd, &s.corpus, ExecOptions::default())
+                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
+        )),
+        BackendSpec::Http(url) => Some(Arc::new(
+            HttpBackend::connect(url, &s.corpus, Duration::from_secs(30))
                 .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
         )),
         BackendSpec::Tool(tool) => Some(Arc::new(
