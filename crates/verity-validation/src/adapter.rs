@@ -725,11 +725,10 @@ pub fn re2_pattern(pattern: &str) -> Result<String, String> {
                 i += 2;
                 continue;
             }
-            '[' if in_class => {
-                if chars.get(i + 1) != Some(&':') {
-                    return Err("a nested class is a Rust set".into());
-                }
+            '[' if in_class && chars.get(i + 1) != Some(&':') => {
+                return Err("a nested class is a Rust set".into());
             }
+            '[' if in_class => {}
             '[' => in_class = true,
             ']' if in_class => in_class = false,
             '&' | '-' | '~' if in_class && chars.get(i + 1) == Some(&chars[i]) => {
