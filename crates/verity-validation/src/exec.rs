@@ -8,12 +8,17 @@
 //! case gets a retryable [`BackendError::Protocol`] naming what happened (with the line, or
 //! the end of the child's stderr). The next search starts a fresh child. Responses to other
 //! ids (a stale answer) are skipped.
+//!
+//! An engine whose handshake says `concurrent` gets one process and every request at once: a
+//! dispatcher thread hands each response line to the search waiting for its id. A missed
+//! deadline then abandons the request only (the others are still being answered); a process
+//! that exits or prints garbage fails every request in flight and is replaced.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,8 +61,106 @@ pub struct ExecBackend {
     handshake: Handshake,
     name: String,
     idle: Mutex<Vec<Engine>>,
+    /// The one process of a `concurrent` engine.
+    shared: Mutex<Option<Arc<Multiplexed>>>,
     next_id: AtomicU64,
     started: AtomicUsize,
+}
+
+/// What a waiting search hears from the dispatcher: its response, or why there is none.
+type Delivery = Result<Response, String>;
+
+/// One process answering many requests at once (a `concurrent` handshake).
+struct Multiplexed {
+    stdin: Mutex<ChildStdin>,
+    pending: Mutex<HashMap<String, mpsc::Sender<Delivery>>>,
+    /// Set once the process broke (exited, garbage): the next search starts another.
+    broken: AtomicBool,
+    child: Mutex<Option<Child>>,
+}
+
+impl Multiplexed {
+    /// Starts the dispatcher of `engine`'s output.
+    fn start(engine: Engine, grace: Duration) -> Arc<Multiplexed> {
+        let Engine {
+            child,
+            stdin,
+            lines,
+            stderr,
+            stderr_done,
+        } = engine;
+        let m = Arc::new(Multiplexed {
+            stdin: Mutex::new(stdin),
+            pending: Mutex::new(HashMap::new()),
+            broken: AtomicBool::new(false),
+            child: Mutex::new(Some(child)),
+        });
+        let d = m.clone();
+        std::thread::spawn(move || {
+            for line in lines.iter() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Response>(&line) {
+                    Ok(r) => match d.pending_map().remove(&r.id) {
+                        Some(tx) => {
+                            let _ = tx.send(Ok(r));
+                        }
+                        None => tracing::warn!(
+                            "backend answered unknown (or abandoned) id {:?}; skipped",
+                            r.id
+                        ),
+                    },
+                    Err(e) => {
+                        d.fail(format!(
+                            "the backend printed a line that is not a protocol response ({e}): {}",
+                            quote(&line)
+                        ));
+                        if let Some(child) = d.take_child() {
+                            stop(child, grace);
+                        }
+                        return;
+                    }
+                }
+            }
+            // End of output: the process stopped.
+            let status = d
+                .take_child()
+                .map_or_else(|| "stopped".to_string(), |c| stop(c, grace));
+            let _ = stderr_done.recv_timeout(Duration::from_millis(200));
+            let tail: Vec<String> = stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned()
+                .collect();
+            d.fail(if tail.is_empty() {
+                format!("the backend {status}")
+            } else {
+                format!(
+                    "the backend {status}; its stderr ended with: {}",
+                    tail.join(" | ")
+                )
+            });
+        });
+        m
+    }
+
+    fn pending_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Delivery>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_child(&self) -> Option<Child> {
+        self.child.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Marks the process broken and fails every request in flight with `why`.
+    fn fail(&self, why: String) {
+        self.broken.store(true, Ordering::Release);
+        for (_, tx) in self.pending_map().drain() {
+            let _ = tx.send(Err(why.clone()));
+        }
+    }
 }
 
 /// One running child.
@@ -87,13 +190,19 @@ impl ExecBackend {
         } else {
             format!("{} {}", handshake.engine, handshake.version)
         };
+        let (idle, shared) = if handshake.concurrent {
+            (Vec::new(), Some(Multiplexed::start(engine, options.grace)))
+        } else {
+            (vec![engine], None)
+        };
         Ok(ExecBackend {
             command: command.to_string(),
             corpus,
             options,
             handshake,
             name,
-            idle: Mutex::new(vec![engine]),
+            idle: Mutex::new(idle),
+            shared: Mutex::new(shared),
             next_id: AtomicU64::new(1),
             started: AtomicUsize::new(1),
         })
@@ -113,6 +222,11 @@ impl ExecBackend {
         if let Some(e) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(e);
         }
+        self.restart()
+    }
+
+    /// Starts another process, which must give the same handshake.
+    fn restart(&self) -> Result<Engine, BackendError> {
         let (engine, handshake) = spawn(&self.command, self.options.startup_timeout)?;
         self.started.fetch_add(1, Ordering::Relaxed);
         if handshake.protocol != self.handshake.protocol
@@ -124,6 +238,68 @@ impl ExecBackend {
             ));
         }
         Ok(engine)
+    }
+
+    /// The process of a concurrent engine, started again if it broke.
+    fn multiplexed(&self) -> Result<Arc<Multiplexed>, BackendError> {
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = &*shared {
+            if !m.broken.load(Ordering::Acquire) {
+                return Ok(m.clone());
+            }
+            if let Some(child) = m.take_child() {
+                stop(child, self.options.grace);
+            }
+        }
+        let m = Multiplexed::start(self.restart()?, self.options.grace);
+        *shared = Some(m.clone());
+        Ok(m)
+    }
+
+    /// A search on the one process of a concurrent engine.
+    fn search_multiplexed(
+        &self,
+        request: &Request,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        let m = self.multiplexed()?;
+        let (tx, rx) = mpsc::channel();
+        m.pending_map().insert(request.id.clone(), tx);
+        let mut line = serde_json::to_string(request).expect("a request serializes");
+        line.push('\n');
+        let sent = {
+            let mut stdin = m.stdin.lock().unwrap_or_else(|p| p.into_inner());
+            stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.flush())
+        };
+        if let Err(e) = sent {
+            m.pending_map().remove(&request.id);
+            m.broken.store(true, Ordering::Release);
+            return Err(BackendError::Protocol(format!(
+                "could not send the query: {e}"
+            )));
+        }
+        loop {
+            let wait = match deadline.instant() {
+                Some(at) => at.saturating_duration_since(Instant::now()).min(POLL),
+                None => POLL,
+            };
+            match rx.recv_timeout(wait) {
+                Ok(Ok(r)) => return r.into_result(),
+                Ok(Err(why)) => return Err(BackendError::Protocol(why)),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(why) = interrupted(deadline) {
+                        // Abandon this request only: the others in flight still count.
+                        m.pending_map().remove(&request.id);
+                        return Err(why);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(BackendError::Protocol("the backend stopped".into()))
+                }
+            }
+        }
     }
 
     fn give_back(&self, engine: Engine) {
@@ -161,7 +337,6 @@ impl SearchBackend for ExecBackend {
             }
         }
         interrupted(deadline)?;
-        let mut engine = self.take()?;
         // Unique per attempt, so that a late answer to an earlier attempt is never taken for
         // this one's.
         let id = format!("{}#{}", q.id, self.next_id.fetch_add(1, Ordering::Relaxed));
@@ -175,6 +350,10 @@ impl SearchBackend for ExecBackend {
                 .map(|t| t.saturating_duration_since(Instant::now()).as_millis() as u64),
             corpus: self.corpus.clone(),
         };
+        if self.handshake.concurrent {
+            return self.search_multiplexed(&request, deadline);
+        }
+        let mut engine = self.take()?;
         let mut line = serde_json::to_string(&request).expect("a request serializes");
         line.push('\n');
         if let Err(e) = engine
@@ -237,6 +416,10 @@ impl Drop for ExecBackend {
             // End of input is the polite way to ask a protocol engine to exit.
             let Engine { child, stdin, .. } = engine;
             drop(stdin);
+            stop(child, self.options.grace);
+        }
+        let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(child) = shared.and_then(|m| m.take_child()) {
             stop(child, self.options.grace);
         }
     }

@@ -33,6 +33,11 @@ pub struct Handshake {
     /// lines must match) are checked too. Absent: false, and only file sets are judged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lines: bool,
+    /// The engine answers several requests at once, in any order, matched by id: Verity then
+    /// starts one process and sends it up to `--jobs` requests at a time. Absent: false, and
+    /// Verity starts one process per concurrent request, each answering one at a time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub concurrent: bool,
     /// Which files the engine searches, when it says (see [`WalkRules`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub walk: Option<WalkRules>,

@@ -38,6 +38,7 @@ pub fn run(args: &ServeArgs) -> CmdResult {
         version: verity_engine::VERSION.into(),
         query_types: Some(query_types),
         lines: true,
+        concurrent: false,
         walk: Some(walk),
     };
     if std::io::stdin().is_terminal() {

@@ -256,6 +256,67 @@ fn crashes_under_the_parallel_engine_are_retried_and_nothing_is_lost() {
     assert_eq!(stats.passed, n);
 }
 
+/// A `concurrent` engine: one process gets every request at once and answers out of order;
+/// each answer reaches the search that asked, and a request it never answers times out alone.
+#[test]
+fn a_concurrent_engine_gets_one_process_and_answers_out_of_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cases, answers) = cases_and_answers(tmp.path());
+    let backend = Arc::new(start(&answers, "concurrent", quick()).unwrap());
+    assert!(backend.handshake().concurrent);
+    let validator = CaseValidator(CorrectnessValidator::new(
+        backend.clone(),
+        ValidatorOptions::default(),
+    ));
+    let n = cases.len();
+    let (results, stats) = verity_runner::run_parallel_validation_with(
+        cases.clone(),
+        Arc::new(validator),
+        ParallelConfig {
+            max_concurrent_tests: 4,
+            retry_attempts: 0,
+            progress: false,
+            ..ParallelConfig::default()
+        },
+    );
+    assert_eq!(results.len(), n);
+    assert_eq!(
+        stats.passed,
+        n,
+        "{:?}",
+        results.iter().find(|r| !r.is_success())
+    );
+    assert_eq!(backend.processes_started(), 1);
+
+    let hung = &cases[0];
+    let backend = start(
+        &answers,
+        &format!("concurrent-hang:{}", hung.query),
+        quick(),
+    )
+    .unwrap();
+    let r = backend.search(&ask(hung), &Deadline::after(Duration::from_millis(300)));
+    assert_eq!(r, Err(BackendError::Timeout));
+    // The process was not replaced: it is still answering the others.
+    assert!(backend.search(&ask(&cases[1]), &Deadline::none()).is_ok());
+    assert_eq!(backend.processes_started(), 1);
+
+    // Garbage breaks the shared process: the request in flight fails with the line, and the
+    // next search gets a fresh process.
+    let backend = start(
+        &answers,
+        &format!("concurrent-garbage:{}", hung.query),
+        quick(),
+    )
+    .unwrap();
+    match backend.search(&ask(hung), &Deadline::none()) {
+        Err(BackendError::Protocol(m)) => assert!(m.contains("Traceback"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(backend.search(&ask(&cases[1]), &Deadline::none()).is_ok());
+    assert_eq!(backend.processes_started(), 2);
+}
+
 #[test]
 fn the_committed_protocol_schema_is_generated_from_the_types() {
     let path =

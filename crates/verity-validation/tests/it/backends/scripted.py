@@ -15,11 +15,17 @@ ANSWERS.json maps each query to its list of paths. MODE is one of:
   slow-start:S   sleep S seconds before the handshake
   version:V      claim protocol version V
   no-handshake   print an answer where the handshake should be
+  concurrent     say `concurrent` in the handshake and answer each request on a thread of
+                 its own after a short random delay, so answers come out of order
+  concurrent-hang:Q  as concurrent, and never answer query Q
+  concurrent-garbage:Q  as concurrent, and print a line that is not JSON for query Q
 """
 import json
 import os
+import random
 import signal
 import sys
+import threading
 import time
 
 answers = json.load(open(sys.argv[1]))
@@ -45,7 +51,38 @@ else:
         "engine": "scripted",
         "version": mode,
         "query_types": ["SpecialCharacters", "BooleanOr", "Regex"],
+        "concurrent": kind.startswith("concurrent"),
     })
+
+write_lock = threading.Lock()
+
+
+def answer(req):
+    q = req["query"]
+    if q not in answers:
+        obj = {"id": req["id"], "error": {"kind": "rejected", "message": "unknown query"}}
+    else:
+        obj = {"id": req["id"], "hits": [{"path": p} for p in answers[q]]}
+    with write_lock:
+        say(obj)
+
+
+def answer_later(req):
+    if kind == "concurrent-hang" and req["query"] == arg:
+        return
+    if kind == "concurrent-garbage" and req["query"] == arg:
+        with write_lock:
+            sys.stdout.write("Traceback (most recent call last): oops\n")
+            sys.stdout.flush()
+        return
+    time.sleep(random.uniform(0, 0.02))
+    answer(req)
+
+
+if kind.startswith("concurrent"):
+    for line in sys.stdin:
+        threading.Thread(target=answer_later, args=(json.loads(line),), daemon=True).start()
+    sys.exit(0)
 
 for line in sys.stdin:
     req = json.loads(line)
