@@ -26,6 +26,7 @@ pub mod protocol;
 pub mod synth;
 pub mod truth;
 pub mod validator;
+pub mod vectors;
 
 pub use backend::{
     BackendError, BackendHit, BackendQuery, BackendResponse, BackendSpec, EngineBackend,

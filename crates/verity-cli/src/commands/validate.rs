@@ -1,4 +1,5 @@
-//! `verity validate`: the whole validation run — index, truth, the parallel engine, reports.
+//! `verity validate`: flags and profiles into `verity_pipeline::ValidateSettings`, the run,
+//! then the printed summary and the report files.
 //!
 //! The steps, each with its own exit code on failure (docs/ci.md): settings (2), corpus and
 //! truth (2), index (2 or 3), the run, the reports. A run interrupted with Ctrl-C still writes
@@ -7,25 +8,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
 
-use verity_engine::{BuildOptions, CodeIndex, VectorSearch};
-use verity_report::model::{Environment, RunFigures, RunSettings, Selection};
-use verity_report::{CaseReport, Format, Partition, Report, REPORT_VERSION};
-use verity_runner::{ExecutionResult, ParallelConfig, ParallelExecutor};
-use verity_validation::adapter::ToolBackend;
-use verity_validation::exec::{ExecBackend, ExecOptions};
-use verity_validation::http::HttpBackend;
-use verity_validation::parallel::CaseValidator;
+use verity_engine::VectorSearch;
+use verity_pipeline::ValidateSettings;
+use verity_report::{Format, Partition, Report};
 use verity_validation::protocol::WalkRules;
-use verity_validation::{
-    generate, BackendSpec, CorrectnessValidator, EngineBackend, GeneratorOptions, GroundTruthCase,
-    QueryType, SearchBackend, ValidationResult, ValidatorOptions,
-};
+use verity_validation::{BackendSpec, QueryType};
 
 use crate::config::{self, MinAccuracy};
-use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::exit::{CmdResult, Failure, INPUT_ERROR, INTERNAL_ERROR};
 use crate::out::{out, outln};
 use crate::ValidateArgs;
 
@@ -225,18 +216,6 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     })
 }
 
-fn machine() -> (String, String, usize, u64, String) {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_memory();
-    (
-        std::env::consts::OS.to_string(),
-        std::env::consts::ARCH.to_string(),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-        sys.total_memory(),
-        sysinfo::System::host_name().unwrap_or_else(|| "unknown".into()),
-    )
-}
-
 /// Reports, printed summary and exit code for a finished (or interrupted) run.
 pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
     out!("{}", verity_report::terminal::render(report))?;
@@ -255,378 +234,68 @@ pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
 }
 
 pub fn run(args: &ValidateArgs) -> CmdResult {
-    let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let s = resolve(args)?;
-
-    // An external backend first: it says which files it searches, and the truth must be
-    // computed over the same files.
-    let wanted = WalkRules::from(&args.walk.corpus_rules());
-    let external: Option<Arc<dyn SearchBackend>> = match &s.backend {
-        BackendSpec::Verity => None,
-        BackendSpec::Exec(cmd) => Some(Arc::new(
-            ExecBackend::start(cmd, &s.corpus, ExecOptions::default())
-                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
-        )),
-        BackendSpec::Http(url) => Some(Arc::new(
-            HttpBackend::connect(url, &s.corpus, Duration::from_secs(30))
-                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
-        )),
-        BackendSpec::Tool(tool) => Some(Arc::new(
-            ToolBackend::new(*tool, &s.corpus, &wanted)
-                .map_err(|e| Failure::input(format!("--backend {}: {e}", s.backend)))?,
-        )),
-    };
-    let walk = external
-        .as_ref()
-        .and_then(|b| b.walk_rules())
-        .unwrap_or_else(|| wanted.clone());
-    if walk != wanted {
-        eprintln!(
-            "note: {} searches other files than asked (hidden {}, ignore files {}, default excludes {}, max file size {}); the truth is computed over the files it searches",
-            s.backend,
-            walk.hidden,
-            walk.ignore_files,
-            walk.default_excludes,
-            if walk.max_filesize == u64::MAX { "none".to_string() } else { format!("{} bytes", walk.max_filesize) }
-        );
-    }
-
-    // Corpus and truth.
-    let mut corpus = verity_oracle::Corpus::load(&s.corpus, &(&walk).into())
-        .map_err(|e| Failure::input(format!("corpus {}: {e}", s.corpus.display())))?;
-    if let Some(list) = &walk.files {
-        // The backend searches a list of its own (an index that skipped some files): the
-        // truth covers the walk's files that are in it.
-        let listed: std::collections::BTreeSet<&str> = list.iter().map(String::as_str).collect();
-        let all = corpus.files().len();
-        let kept: Vec<_> = corpus
-            .files()
-            .iter()
-            .filter(|f| listed.contains(f.path.as_str()))
-            .cloned()
-            .collect();
-        eprintln!(
-            "note: {} searches {} files it listed; the truth covers the {} of the walk's {all} files that are among them",
-            s.backend,
-            list.len(),
-            kept.len()
-        );
-        corpus = verity_oracle::Corpus::from_files(kept);
-    }
-    let fingerprint = corpus.fingerprint();
-    let vector_config = args.vectors.config()?;
-    let (truth, truth_generator) = match &s.truth {
-        Some(path) => {
-            let ds = super::truth::load_truth(path)?;
-            if ds.corpus_fingerprint != fingerprint {
-                return Err(Failure::input(format!(
-                    "{}: the truth was made for another corpus (truth {}, corpus {} is {}); regenerate it or pass the right --corpus",
-                    path.display(),
-                    ds.corpus_fingerprint,
-                    s.corpus.display(),
-                    fingerprint
-                )));
-            }
-            super::vectors::check_settings(path, &ds, vector_config.as_ref())?;
-            (ds, None)
-        }
-        None => {
-            let vectors = match &vector_config {
-                Some(config) => Some(super::vectors::vector_truth(&corpus, config)?),
-                None => None,
-            };
-            let ds = generate(
-                &corpus,
-                &GeneratorOptions {
-                    cases: s.cases,
-                    seed: s.seed,
-                    vectors,
-                },
-            );
-            (
-                ds,
-                Some(format!("generated: {} cases, seed {}", s.cases, s.seed)),
-            )
-        }
-    };
-    let truth_fingerprint = truth.fingerprint();
-    let truth_chunking = truth
-        .vectors
-        .as_ref()
-        .map(|v| (v.chunk_lines, v.chunk_overlap));
-    let truth_cases = truth.cases.len();
-
-    // Filters, then the partition.
-    let selected: Vec<GroundTruthCase> = truth
-        .cases
-        .into_iter()
-        .filter(|c| s.types.is_empty() || s.types.contains(&c.query_type))
-        .filter(|c| s.tags.is_empty() || c.tags.iter().any(|t| s.tags.contains(t)))
-        .collect();
-    let n_selected = selected.len();
-    if n_selected == 0 {
-        // Filters that select nothing are a mistake, not a pass. (An empty *partition* of a
-        // non-empty selection is normal for small truths, and runs.)
-        return Err(Failure::input(format!(
-            "no cases selected: the truth has {truth_cases} cases, none of type {} with tag {}",
-            if s.types.is_empty() {
-                "any".to_string()
-            } else {
-                s.types
-                    .iter()
-                    .map(|t| t.name())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            },
-            if s.tags.is_empty() {
-                "any".to_string()
-            } else {
-                s.tags.join(" or ")
-            }
-        )));
-    }
-    let mine = match s.partition {
-        Some(p) => {
-            let ids: Vec<&str> = selected.iter().map(|c| c.id.as_str()).collect();
-            p.select(&ids)
-        }
-        None => vec![true; n_selected],
-    };
-    let cases: Vec<(usize, GroundTruthCase)> = selected
-        .into_iter()
-        .enumerate()
-        .zip(mine)
-        .filter_map(|(c, keep)| keep.then_some(c))
-        .collect();
-
-    // The index.
-    let tmp = tempfile::tempdir().map_err(|e| Failure {
-        code: INTERNAL_ERROR,
-        message: format!("temporary directory: {e}"),
-    })?;
-    let index_dir = s.index.clone().unwrap_or_else(|| tmp.path().join("index"));
-    let opts = BuildOptions {
-        walk: args.walk.options(),
-        vectors: vector_config.clone(),
+    let settings = ValidateSettings {
+        profile: s.profile.clone(),
+        backend: s.backend.clone(),
+        corpus: s.corpus.clone(),
+        corpus_label: s
+            .builtin_corpus
+            .then(|| "sample-corpus (built in)".to_string()),
+        truth: s.truth.clone(),
+        index: s.index.clone(),
+        cases: s.cases,
+        seed: s.seed,
+        walk: WalkRules::from(&args.walk.corpus_rules()),
+        vectors: args.vectors.config()?,
         vector_search: s.vector_search,
-        ..BuildOptions::default()
-    };
-    let partition_note = s
-        .partition
-        .map(|p| format!(", {} in partition {p}", cases.len()))
-        .unwrap_or_default();
-    // The backend: an external one as started above, or the embedded engine over an index
-    // built (or updated) now.
-    let (backend, built): (Arc<dyn SearchBackend>, Option<BuiltIndex>) = match external {
-        Some(b) => {
-            eprintln!(
-                "backend: {}; {} cases selected of {}{partition_note}",
-                b.name(),
-                n_selected,
-                truth_cases
-            );
-            (b, None)
-        }
-        None => {
-            let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
-            eprintln!(
-                "index: {} files in {:.2}s; {} cases selected of {}{partition_note}",
-                build.files,
-                build.elapsed.as_secs_f64(),
-                n_selected,
-                truth_cases,
-            );
-            let built = BuiltIndex {
-                files: build.files,
-                bytes: index.size_on_disk(),
-                build_ms: build.elapsed.as_secs_f64() * 1000.0,
-                chunks: index.vector_index().map(|v| v.len()),
-            };
-            (
-                Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
-                Some(built),
-            )
-        }
-    };
-
-    // The run.
-    let history = match &s.history {
-        Some(path) => Report::load(path)
-            .map_err(|e| Failure::input(format!("--history: {e}")))?
-            .durations(),
-        None => Default::default(),
-    };
-    let config = ParallelConfig {
-        max_concurrent_tests: s.jobs,
-        test_timeout_seconds: s.timeout,
-        retry_attempts: s.retries,
-        max_rss_bytes: s.max_rss,
-        progress_reporting_interval: s.progress_interval,
-        progress: !args.no_progress,
-        fail_fast: s.fail_fast,
+        jobs: s.jobs,
+        timeout: s.timeout,
+        retries: s.retries,
+        history: s.history.clone(),
         max_fail: s.max_fail,
-        global_timeout: s.global_timeout.map(Duration::from_secs_f64),
-        history,
-        ..ParallelConfig::default()
+        fail_fast: s.fail_fast,
+        min_accuracy: s.min_accuracy.clone(),
+        min_recall: s.min_recall,
+        partition: s.partition,
+        types: s.types.clone(),
+        tags: s.tags.clone(),
+        max_rss: s.max_rss,
+        global_timeout: s.global_timeout,
+        progress_interval: s.progress_interval,
+        progress: !args.no_progress,
     };
-    let chunks = built.as_ref().and_then(|b| b.chunks);
-    let validator = CorrectnessValidator::new(
-        backend.clone(),
-        ValidatorOptions {
-            chunking: truth_chunking.or_else(|| {
-                vector_config
-                    .as_ref()
-                    .map(|c| (c.chunk.lines, c.chunk.overlap))
-            }),
-            ..ValidatorOptions::default()
-        },
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    // Installed inside the run's runtime before the first case starts, so that an early
+    // Ctrl-C is never the default (report-less) termination.
+    let interrupt = || {
+        let installed = interrupt_signal();
+        async move {
+            match installed {
+                Ok(interrupted) => {
+                    interrupted.await;
+                    eprintln!(
+                        "interrupted: letting running cases finish, then writing a partial report"
+                    );
+                }
+                Err(e) => {
+                    eprintln!(
+                        "warning: no Ctrl-C handler ({e}): Ctrl-C ends the run without reports"
+                    );
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    };
+    let report = verity_pipeline::validate(&settings, interrupt, &|note| eprintln!("{note}"))
         .map_err(|e| Failure {
-            code: INTERNAL_ERROR,
-            message: format!("async runtime: {e}"),
-        })?;
-    let ordinals: Vec<usize> = cases.iter().map(|(o, _)| *o).collect();
-    let case_list: Vec<GroundTruthCase> = cases.iter().map(|(_, c)| c.clone()).collect();
-    let mut ex = ParallelExecutor::new(config, Arc::new(CaseValidator(validator)));
-    ex.add_test_cases(case_list.clone());
-    let interrupt = ex.interrupt_token();
-    let started = Instant::now();
-    rt.block_on(async {
-        // Registered before the first case runs, so an early Ctrl-C is never the default
-        // (report-less) termination.
-        let interrupted = interrupt_signal().map_err(|e| Failure {
-            code: INTERNAL_ERROR,
-            message: format!("installing the Ctrl-C handler: {e}"),
-        })?;
-        let watcher = tokio::spawn(async move {
-            interrupted.await;
-            eprintln!("interrupted: letting running cases finish, then writing a partial report");
-            interrupt.cancel();
-        });
-        ex.execute_all().await;
-        watcher.abort();
-        Ok::<(), Failure>(())
-    })?;
-    let wall = started.elapsed();
-
-    // The report.
-    let stats = ex.get_stats().clone();
-    let results: Vec<ExecutionResult<ValidationResult>> = ex.results().to_vec();
-    let report_cases: Vec<CaseReport> = results
-        .into_iter()
-        .map(|r| {
-            let case = &case_list[r.index];
-            case_report(case, ordinals[r.index], r)
-        })
-        .collect();
-    let (os, arch, cpus, memory_bytes, hostname) = machine();
-    let mut report = Report {
-        report_version: REPORT_VERSION,
-        complete: ex.cancel_reason().is_none(),
-        cancel_reason: ex.cancel_reason(),
-        created_at,
-        environment: Environment {
-            verity_version: env!("CARGO_PKG_VERSION").to_string(),
-            engine: match &s.backend {
-                BackendSpec::Verity => format!("verity-engine {}", verity_engine::VERSION),
-                spec => format!("{} ({spec})", backend.name()),
-            },
-            corpus_path: if s.builtin_corpus {
-                "sample-corpus (built in)".to_string()
+            code: if e.is_user_error() {
+                INPUT_ERROR
             } else {
-                s.corpus.display().to_string()
+                INTERNAL_ERROR
             },
-            corpus_fingerprint: fingerprint,
-            corpus_files: corpus.files().len(),
-            truth_path: s.truth.as_ref().map(|p| p.display().to_string()),
-            truth_fingerprint,
-            truth_generator,
-            index_path: s.index.as_ref().map(|p| p.display().to_string()),
-            index_settings: if built.is_none() {
-                format!(
-                    "no index: the backend searches the corpus itself (hidden files {}, ignore files {}, skip .git/target/node_modules {}, max file size {})",
-                    walk.hidden,
-                    walk.ignore_files,
-                    walk.default_excludes,
-                    if walk.max_filesize == u64::MAX { "none".to_string() } else { format!("{} bytes", walk.max_filesize) }
-                )
-            } else {
-                format!(
-                "format {}; hidden files {}; ignore files {}; skip .git/target/node_modules {}; max file size {} bytes",
-                verity_engine::FORMAT_VERSION,
-                args.walk.hidden,
-                !args.walk.no_ignore,
-                !args.walk.no_default_excludes,
-                args.walk.max_filesize
-            ) + "; "
-                + &super::vectors::describe(vector_config.as_ref())
-            },
-            index_files: built.as_ref().map_or(0, |b| b.files),
-            index_bytes: built.as_ref().map_or(0, |b| b.bytes),
-            index_build_ms: built.as_ref().map_or(0.0, |b| b.build_ms),
-            os,
-            arch,
-            cpus,
-            memory_bytes,
-            hostname,
-        },
-        settings: RunSettings {
-            profile: s.profile.clone(),
-            jobs: s.jobs,
-            timeout_seconds: s.timeout,
-            retries: s.retries,
-            fail_fast: s.fail_fast,
-            max_fail: s.max_fail,
-            min_accuracy: s.min_accuracy.clone(),
-            min_recall: s.min_recall,
-            vector_search: chunks.map(|n| {
-                format!(
-                    "{} ({} for {n} chunks)",
-                    s.vector_search,
-                    if s.vector_search.is_exact_for(n) {
-                        "exact"
-                    } else {
-                        "hnsw"
-                    }
-                )
-            }),
-            types: s.types.iter().map(|t| t.name().to_string()).collect(),
-            tags: s.tags.clone(),
-        },
-        selection: Selection {
-            truth_cases,
-            selected: n_selected,
-            partition: s.partition,
-        },
-        summary: Default::default(),
-        per_type: Default::default(),
-        thresholds: Vec::new(),
-        recall_checks: Vec::new(),
-        run: RunFigures {
-            wall_time_ms: wall.as_secs_f64() * 1000.0,
-            // Cases that ran: cancelled ones took no time.
-            throughput: (stats.total - stats.cancelled) as f64 / wall.as_secs_f64().max(1e-9),
-            throttle_events: stats.throttle_events,
-            min_concurrency: stats.min_concurrency,
-            worker_busy_ms: stats.worker_busy_ms.clone(),
-            abandoned_attempts: stats.abandoned_attempts,
-        },
-        sources: Vec::new(),
-        cases: report_cases,
-    };
-    report.summarise();
+            message: e.to_string(),
+        })?;
     finish(&report, &s.output, &s.formats)
-}
-
-/// What the run needs to report about the index it built for the embedded engine.
-struct BuiltIndex {
-    files: usize,
-    bytes: u64,
-    build_ms: f64,
-    chunks: Option<usize>,
 }
 
 /// A future that resolves on the first SIGINT (Ctrl-C). The handler is installed now, not at
@@ -644,29 +313,4 @@ fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> +
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
-}
-
-fn case_report(
-    case: &GroundTruthCase,
-    ordinal: usize,
-    r: ExecutionResult<ValidationResult>,
-) -> CaseReport {
-    let message = r.message();
-    CaseReport {
-        id: r.job_id,
-        ordinal,
-        query: case.query.clone(),
-        query_type: case.query_type,
-        priority: format!("{:?}", case.priority()),
-        tags: case.tags.clone(),
-        status: r.status,
-        flaky: r.flaky,
-        retries: r.retry_count,
-        attempts: r.attempts,
-        duration_ms: r.duration_ms,
-        worker: r.worker,
-        message,
-        judgments: case.judgments().into_iter().collect(),
-        result: r.output,
-    }
 }

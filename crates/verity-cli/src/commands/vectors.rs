@@ -7,7 +7,7 @@ use verity_engine::{EmbedderSpec, HnswParams, VectorConfig};
 use verity_oracle::nearest::ChunkTable;
 use verity_oracle::Corpus;
 use verity_validation::truth::VectorSettings;
-use verity_validation::VectorTruth;
+use verity_validation::{vectors, VectorTruth};
 use verity_vector::store::ChunkSettings;
 
 use crate::exit::Failure;
@@ -76,91 +76,24 @@ impl VectorArgs {
     }
 }
 
-/// Embeds every chunk of the corpus for the oracle (the ground truth of Vector and Hybrid
-/// cases) with the settings of `config`.
+/// [`verity_validation::vectors::vector_truth`], its error an input error.
 pub fn vector_truth(corpus: &Corpus, config: &VectorConfig) -> Result<Arc<VectorTruth>, Failure> {
-    let (table, settings) = chunk_table(corpus, config)?;
-    Ok(Arc::new(VectorTruth { table, settings }))
+    vectors::vector_truth(corpus, config).map_err(Failure::input)
 }
 
-/// The oracle's chunk table of `corpus` and the settings it was made with.
+/// [`verity_validation::vectors::chunk_table`], its error an input error.
 pub fn chunk_table(
     corpus: &Corpus,
     config: &VectorConfig,
 ) -> Result<(ChunkTable, VectorSettings), Failure> {
-    let embedder = config
-        .embedder
-        .load()
-        .map_err(|e| Failure::input(e.to_string()))?;
-    let name = embedder.name();
-    let table = ChunkTable::build(corpus, embedder, config.chunk.lines, config.chunk.overlap)
-        .map_err(|e| Failure::input(e.to_string()))?;
-    Ok((
-        table,
-        VectorSettings {
-            embedder: name,
-            chunk_lines: config.chunk.lines,
-            chunk_overlap: config.chunk.overlap,
-        },
-    ))
+    vectors::chunk_table(corpus, config).map_err(Failure::input)
 }
 
-/// Vector and Hybrid cases hold for one embedder and chunking: refuse to judge with others,
-/// or without vectors.
+/// [`verity_validation::vectors::check_settings`], its error an input error.
 pub fn check_settings(
     path: &std::path::Path,
     ds: &verity_validation::GroundTruthDataset,
     config: Option<&VectorConfig>,
 ) -> Result<(), Failure> {
-    let ranked = ds.cases.iter().filter(|c| c.query_type.is_ranked()).count();
-    if ranked == 0 {
-        return Ok(());
-    }
-    let Some(config) = config else {
-        return Err(Failure::input(format!(
-            "{}: {ranked} Vector/Hybrid cases, but --embedder none builds no vectors",
-            path.display()
-        )));
-    };
-    let Some(want) = &ds.vectors else {
-        return Ok(()); // curated truth that does not say: trust it
-    };
-    let name = match &config.embedder {
-        EmbedderSpec::Hash { dim } => format!("hash-{dim}"),
-        EmbedderSpec::MiniLm { .. } => "all-MiniLM-L6-v2".to_string(),
-    };
-    if want.embedder != name
-        || want.chunk_lines != config.chunk.lines
-        || want.chunk_overlap != config.chunk.overlap
-    {
-        return Err(Failure::input(format!(
-            "{}: the truth's Vector/Hybrid cases were computed with embedder {} and {}-line chunks overlapping {}; this run uses {name} and {}-line chunks overlapping {} (pass the same --embedder and --chunk-* flags)",
-            path.display(),
-            want.embedder,
-            want.chunk_lines,
-            want.chunk_overlap,
-            config.chunk.lines,
-            config.chunk.overlap
-        )));
-    }
-    Ok(())
-}
-
-/// A short description for reports.
-pub fn describe(config: Option<&VectorConfig>) -> String {
-    match config {
-        None => "no vectors".into(),
-        Some(c) => format!(
-            "vectors {}; chunks {} lines overlapping {}; hnsw M {} ef_construction {} ef {}",
-            match &c.embedder {
-                EmbedderSpec::Hash { dim } => format!("hash-{dim}"),
-                EmbedderSpec::MiniLm { dir } => format!("all-MiniLM-L6-v2 ({})", dir.display()),
-            },
-            c.chunk.lines,
-            c.chunk.overlap,
-            c.hnsw.connectivity,
-            c.hnsw.expansion_add,
-            c.hnsw.expansion_search
-        ),
-    }
+    vectors::check_settings(path, ds, config).map_err(Failure::input)
 }
