@@ -20,7 +20,7 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::error::EngineError;
 use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
 use crate::text::{decode, Undecodable};
-use crate::vector::{VectorState, VECTOR_DIR};
+use crate::vector_state::{VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 use verity_vector::embed::Embedder;
 use verity_vector::mode::VectorSearch;
@@ -138,7 +138,7 @@ pub struct CodeIndex {
     pub(crate) meta: IndexMeta,
     pub(crate) vectors: Option<Arc<VectorState>>,
     /// Every document's rank in path order, for the searcher generation it was computed for.
-    pub(crate) path_ranks: std::sync::Mutex<Option<Arc<crate::search::PathRanks>>>,
+    pub(crate) path_ranks: crate::rank_cache::RankCache,
 }
 
 /// Per-file state remembered by the index, for change detection.
@@ -267,7 +267,7 @@ impl CodeIndex {
             fields,
             meta,
             vectors,
-            path_ranks: std::sync::Mutex::new(None),
+            path_ranks: Default::default(),
         })
     }
 

@@ -21,10 +21,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, in dependency order: [`text`] (bytes to text), [`tokenizer`], [`query`] (syntax and
-//! parser), [`matcher`] (exact verification), [`walk`] (which files), [`schema`], [`plan`]
-//! (candidates), [`index`] (build, update, open), [`search`], [`vector`] (vector and hybrid
-//! queries over the `verity-vector` index), with [`deadline`] and [`error`].
+//! Modules, in dependency order (each uses only those before it): [`text`] (bytes to text),
+//! [`tokenizer`], [`query`] (syntax and parser), [`matcher`] (exact verification), [`walk`]
+//! (which files), [`schema`], [`plan`] (candidates), [`results`] (what a search returns),
+//! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
+//! [`index`] (build, update, open), [`text_search`], [`vector`] (vector and hybrid queries
+//! over the `verity-vector` index), [`search`] (the entry point of every query); with
+//! [`deadline`] and [`error`] beside them all.
 
 pub use verity_core::deadline;
 pub mod error;
@@ -32,11 +35,15 @@ pub mod index;
 pub mod matcher;
 pub mod plan;
 pub mod query;
+mod rank_cache;
+pub mod results;
 pub mod schema;
 pub mod search;
 pub mod text;
+pub mod text_search;
 pub mod tokenizer;
 pub mod vector;
+mod vector_state;
 pub mod walk;
 
 /// The engine's version, for reports.
@@ -46,8 +53,7 @@ pub use deadline::{CancelToken, Deadline, Interrupted};
 pub use error::EngineError;
 pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};
 pub use query::{parse, parse_request, Query, QueryError, Request};
-pub use search::{LineMatch, SearchHit, SearchOptions, SearchResults};
-pub use vector::{ChunkMatch, FusionRanks};
+pub use results::{ChunkMatch, FusionRanks, LineMatch, SearchHit, SearchOptions, SearchResults};
 pub use verity_vector::mode::{VectorSearch, EXACT_SEARCH_MAX_CHUNKS};
 pub use verity_vector::store::{EmbedderSpec, HnswParams, VectorConfig};
 pub use walk::{SkipReason, Skipped, WalkOptions};

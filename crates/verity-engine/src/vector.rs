@@ -6,21 +6,15 @@
 //! ranking of its text query with the vector ranking by reciprocal rank fusion.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use serde::Serialize;
-use verity_vector::embed::Embedder;
 use verity_vector::store::{ChunkHit, VectorIndex};
 
 use crate::error::EngineError;
 use crate::index::CodeIndex;
 use crate::query::{rrf_score, HybridQuery, VectorQuery};
-use crate::search::{SearchHit, SearchOptions, SearchResults};
-
-/// Directory of the vector index inside the index directory.
-pub const VECTOR_DIR: &str = "vectors";
+use crate::results::{ChunkMatch, FusionRanks, SearchHit, SearchOptions, SearchResults};
+use crate::vector_state::VectorState;
 
 /// A hybrid query searched in the HNSW graph asks it for this many times `depth` chunks and
 /// keeps the best `depth`. The graph's misses are worst at the far end of a long ranking,
@@ -28,75 +22,6 @@ pub const VECTOR_DIR: &str = "vectors";
 /// `depth` gave Hybrid a mean recall@k of 0.975 against the exact fused ranking, four times
 /// 0.981 (docs/BENCHMARKS.md, "Exact or HNSW").
 const HNSW_BEAM: usize = 8;
-
-/// A chunk of a file returned by a vector or hybrid query.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChunkMatch {
-    pub first_line: usize,
-    pub last_line: usize,
-    /// Cosine similarity with the query.
-    pub similarity: f32,
-}
-
-/// Where a hybrid hit stood in the two fused rankings (1-based; `None`: not in that ranking).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FusionRanks {
-    pub text: Option<usize>,
-    pub vector: Option<usize>,
-}
-
-/// The vector index of an open [`CodeIndex`] and its embedder, loaded on first use (a model
-/// takes a moment to load and text-only sessions never need it).
-pub(crate) struct VectorState {
-    pub(crate) index: VectorIndex,
-    embedder: OnceLock<Result<Arc<dyn Embedder>, String>>,
-}
-
-impl VectorState {
-    pub(crate) fn open(dir: &Path) -> Result<Option<VectorState>, EngineError> {
-        let vdir = dir.join(VECTOR_DIR);
-        if !vdir.join("meta.json").exists() {
-            return Ok(None);
-        }
-        let index = VectorIndex::open(&vdir).map_err(|e| EngineError::IndexCorrupt {
-            path: vdir.clone(),
-            detail: e.to_string(),
-        })?;
-        Ok(Some(VectorState::new(index, None)))
-    }
-
-    pub(crate) fn new(index: VectorIndex, embedder: Option<Arc<dyn Embedder>>) -> VectorState {
-        let cell = OnceLock::new();
-        if let Some(e) = embedder {
-            let _ = cell.set(Ok(e));
-        }
-        VectorState {
-            index,
-            embedder: cell,
-        }
-    }
-
-    fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
-        self.embedder
-            .get_or_init(|| {
-                self.index
-                    .config()
-                    .embedder
-                    .load()
-                    .map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(EngineError::Vector)
-    }
-
-    fn embed(&self, text: &str) -> Result<Vec<f32>, EngineError> {
-        let e = self.embedder()?;
-        let mut v = e
-            .embed(&[text])
-            .map_err(|e| EngineError::Vector(e.to_string()))?;
-        Ok(v.pop().unwrap_or_default())
-    }
-}
 
 /// Files of chunk hits, in order of their best chunk, each with its chunks.
 fn roll_up(chunks: Vec<ChunkHit>) -> Vec<(String, Vec<ChunkMatch>)> {

@@ -2,18 +2,16 @@
 //! force: every file's tokens counted again (once per corpus, by the oracle's own tokenizer),
 //! every file checked against the query, in f64.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
-use crate::corpus::{Corpus, CorpusFile};
-use crate::eval::{file_matches, tokenize};
+use crate::corpus::Corpus;
+use crate::eval::file_matches;
+use crate::postings::MAX_TOKEN_BYTES;
 use crate::syntax::{Expr, WildPart};
+use crate::tokens::tokenize;
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
-/// Tokens longer than this many bytes are not indexed, so they count for nothing.
-const MAX_TOKEN_BYTES: usize = 256;
 
 /// The words a query is ranked by: the word tokens of its positive terms, first occurrence
 /// first, without repeats.
@@ -71,72 +69,6 @@ fn quantised_length(n: u64) -> f64 {
         }
     }
     best as f64
-}
-
-/// What BM25 needs of every file, counted once per corpus from the oracle's own tokens:
-/// each file's indexed length, and per word the files containing it with their counts.
-#[derive(Debug, Clone, Default)]
-pub struct TermStats {
-    /// Tokens of each file that count for its length (not longer than the index keeps).
-    lengths: Vec<u64>,
-    average_length: f64,
-    /// Word → (file position, occurrences), in file order.
-    postings: HashMap<String, Vec<(u32, u32)>>,
-}
-
-impl TermStats {
-    /// Counts every file's tokens (in parallel).
-    pub fn of(files: &[CorpusFile]) -> TermStats {
-        let per_file: Vec<(u64, HashMap<&str, u32>)> = files
-            .par_iter()
-            .map(|f| {
-                let mut kept = 0u64;
-                let mut words: HashMap<&str, u32> = HashMap::new();
-                for t in f.tokens() {
-                    if (t.end - t.start) as usize > MAX_TOKEN_BYTES {
-                        continue;
-                    }
-                    kept += 1;
-                    if t.word {
-                        *words.entry(f.token_text(*t)).or_insert(0) += 1;
-                    }
-                }
-                (kept, words)
-            })
-            .collect();
-        let mut stats = TermStats::default();
-        let mut total = 0u64;
-        for (i, (kept, words)) in per_file.into_iter().enumerate() {
-            total += kept;
-            stats.lengths.push(kept);
-            for (w, n) in words {
-                stats
-                    .postings
-                    .entry(w.to_owned())
-                    .or_default()
-                    .push((i as u32, n));
-            }
-        }
-        stats.average_length = if files.is_empty() {
-            1.0
-        } else {
-            total as f64 / files.len() as f64
-        };
-        stats
-    }
-
-    /// Occurrences of `word` in file `i`.
-    fn count(&self, word: &str, i: usize) -> u32 {
-        self.postings.get(word).map_or(0, |p| {
-            p.binary_search_by_key(&(i as u32), |(f, _)| *f)
-                .map_or(0, |at| p[at].1)
-        })
-    }
-
-    /// Files containing `word`.
-    fn doc_freq(&self, word: &str) -> usize {
-        self.postings.get(word).map_or(0, Vec::len)
-    }
 }
 
 /// The files matching `e`, with their BM25 scores, best first (score descending, then path).

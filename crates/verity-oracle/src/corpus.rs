@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use crate::bm25::TermStats;
-use crate::eval::token_spans;
+use crate::file::CorpusFile;
+use crate::postings::TermStats;
 
 /// Which files belong to the corpus. The defaults are the document's.
 #[derive(Debug, Clone)]
@@ -25,57 +25,6 @@ impl Default for CorpusRules {
             skip_build_dirs: true,
             max_bytes: 10 * 1024 * 1024,
         }
-    }
-}
-
-/// One text file of the corpus.
-#[derive(Debug, Clone)]
-pub struct CorpusFile {
-    /// Relative path, `/`-separated.
-    pub path: String,
-    /// The text: BOM removed, invalid UTF-8 replaced.
-    pub text: String,
-    /// The code tokens of `text`, made on first use: every phrase and proximity query of a
-    /// generation run needs them, and tokenizing the corpus again per query made truth for
-    /// 2,000 files take minutes.
-    tokens: OnceLock<Vec<TokenSpan>>,
-}
-
-/// A code token of a file: the byte range of its text, and whether it is a word token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenSpan {
-    pub start: u32,
-    pub end: u32,
-    pub word: bool,
-}
-
-impl CorpusFile {
-    pub fn new(path: impl Into<String>, text: impl Into<String>) -> CorpusFile {
-        CorpusFile {
-            path: path.into(),
-            text: text.into(),
-            tokens: OnceLock::new(),
-        }
-    }
-
-    /// The file's code tokens (section 3), in order.
-    pub fn tokens(&self) -> &[TokenSpan] {
-        self.tokens.get_or_init(|| token_spans(&self.text))
-    }
-
-    /// The text of a token of this file.
-    pub fn token_text(&self, t: TokenSpan) -> &str {
-        &self.text[t.start as usize..t.end as usize]
-    }
-
-    /// The file's lines as the document defines them: split at `\n`, a final `\n` starts no
-    /// new line, an empty text has none.
-    pub fn lines(&self) -> Vec<&str> {
-        if self.text.is_empty() {
-            return Vec::new();
-        }
-        let body = self.text.strip_suffix('\n').unwrap_or(&self.text);
-        body.split('\n').collect()
     }
 }
 

@@ -5,9 +5,14 @@
 //! every file of a corpus into memory and answers a query by scanning all of them: slow by
 //! design, and simple enough to be obviously correct. Ground truth is what it computes.
 //!
+//! Modules, each using only those before it:
+//!
+//! * [`tokens`] — code tokens (section 1);
+//! * [`syntax`] — modes and the structured grammar (sections 2 to 4);
+//! * [`file`] — one text file and its tokens;
+//! * [`postings`] — the token counts BM25 needs, once per corpus;
 //! * [`corpus`] — which files, and their text (section 1 of the document), and the corpus
 //!   fingerprint;
-//! * [`syntax`] — modes and the structured grammar (sections 2 to 4);
 //! * [`eval`] — the meaning of every term, evaluated by brute force;
 //! * [`request`] — `vector:` and `hybrid:` requests (section 7);
 //! * [`bm25`] — the text ranking (section 6), every token counted again;
@@ -20,11 +25,15 @@
 pub mod bm25;
 pub mod corpus;
 pub mod eval;
+pub mod file;
 pub mod nearest;
+pub mod postings;
 pub mod request;
 pub mod syntax;
+pub mod tokens;
 
-pub use corpus::{Corpus, CorpusFile, CorpusRules};
+pub use corpus::{Corpus, CorpusRules};
+pub use file::CorpusFile;
 pub use request::{read_request, Request};
 pub use syntax::{read_query, Expr, SyntaxError};
 

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use crate::eval::tokenize;
+use crate::tokens::{is_word, tokenize};
 
 /// A query, ready to evaluate.
 #[derive(Debug, Clone)]
@@ -47,10 +47,6 @@ fn fail<T>(column: usize, reason: &str) -> Result<T, SyntaxError> {
         column,
         reason: reason.to_string(),
     })
-}
-
-pub fn is_word(c: char) -> bool {
-    c == '_' || c.is_alphanumeric()
 }
 
 /// Reads a query string into an expression.

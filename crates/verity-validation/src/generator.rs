@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use verity_oracle::eval::tokenize;
 use verity_oracle::nearest::ChunkTable;
-use verity_oracle::syntax::is_word;
+use verity_oracle::tokens::is_word;
+use verity_oracle::tokens::tokenize;
 use verity_oracle::{read_query, read_request, Corpus, Expr, Oracle, Request};
 
 use crate::truth::{

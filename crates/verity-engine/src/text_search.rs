@@ -1,0 +1,273 @@
+//! Text search: plan candidates in the index, verify them exactly against the stored text,
+//! rank by BM25 then path, return.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+
+use crate::deadline::Deadline;
+use crate::error::EngineError;
+use crate::index::CodeIndex;
+use crate::matcher::{FileText, Matcher};
+use crate::plan::{candidates, scoring_terms};
+use crate::query::Query;
+use crate::rank_cache::rank_order;
+use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
+use crate::text::display_line;
+
+/// Collects every matching document with its score, and stops early once the deadline passes.
+struct AllScored {
+    deadline: Deadline,
+    scoring: bool,
+}
+
+struct AllScoredSegment {
+    segment: SegmentOrdinal,
+    deadline: Deadline,
+    stopped: bool,
+    hits: Vec<(DocAddress, Score)>,
+}
+
+impl Collector for AllScored {
+    type Fruit = Vec<(DocAddress, Score)>;
+    type Child = AllScoredSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        _reader: &SegmentReader,
+    ) -> tantivy::Result<AllScoredSegment> {
+        Ok(AllScoredSegment {
+            segment,
+            deadline: self.deadline.clone(),
+            stopped: false,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scoring
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(DocAddress, Score)>>) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for AllScoredSegment {
+    type Fruit = Vec<(DocAddress, Score)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.stopped {
+            return;
+        }
+        if self.hits.len().is_multiple_of(4096) && self.deadline.check().is_err() {
+            self.stopped = true;
+            return;
+        }
+        self.hits.push((DocAddress::new(self.segment, doc), score));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.hits
+    }
+}
+
+impl CodeIndex {
+    /// Runs a parsed query.
+    ///
+    /// Every candidate the index proposes is verified against the file's stored text. With a
+    /// `limit`, candidates are first put in the final order (BM25 score descending, then path,
+    /// by each document's rank in path order, so without loading any document) and verified in
+    /// that order, a growing batch at a time, until `limit` of them match: those are exactly
+    /// the `limit` best matches, because verification removes files but never reorders them.
+    pub fn search_query(
+        &self,
+        q: &Query,
+        opts: &SearchOptions,
+    ) -> Result<SearchResults, EngineError> {
+        let started = Instant::now();
+        let deadline = &opts.deadline;
+        deadline.check()?;
+        let matcher = Matcher::compile(q)?;
+        let plan: Box<dyn TQuery> =
+            candidates(&self.fields, q).unwrap_or_else(|| Box::new(AllQuery));
+        let words = scoring_terms(q);
+        let scoring = !words.is_empty();
+        let tquery: Box<dyn TQuery> = if scoring {
+            let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
+                vec![(Occur::Must, Box::new(ConstScoreQuery::new(plan, 0.0)))];
+            for w in &words {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.code, w),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        } else {
+            plan
+        };
+
+        let searcher = self.reader.searcher();
+        let found = searcher.search(
+            &*tquery,
+            &AllScored {
+                deadline: deadline.clone(),
+                scoring,
+            },
+        )?;
+        deadline.check()?;
+        let candidates = found.len();
+
+        let fields = self.fields;
+        // Verifies one candidate; `files_only` decides the match without collecting lines.
+        let verify = |(addr, score): (DocAddress, Score),
+                      files_only: bool|
+         -> Result<Option<SearchHit>, EngineError> {
+            deadline.check()?;
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let path = doc
+                .get_first(fields.path)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let content = doc
+                .get_first(fields.content)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let file = FileText::new(content);
+            let score = if scoring { score } else { 0.0 };
+            if files_only {
+                return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
+                    path: path.to_owned(),
+                    score,
+                    line_count: 0,
+                    lines: Vec::new(),
+                    chunks: Vec::new(),
+                    fusion: None,
+                }));
+            }
+            let Some(lines) = matcher.matches(&file, deadline)? else {
+                return Ok(None);
+            };
+            let line_count = lines.len();
+            let keep = opts.max_lines_per_file.unwrap_or(usize::MAX);
+            let li = file.lines();
+            let lines = lines
+                .into_iter()
+                .take(keep)
+                .map(|n| LineMatch {
+                    line: n,
+                    text: display_line(&content[li.span(n, content)]).to_owned(),
+                })
+                .collect();
+            Ok(Some(SearchHit {
+                path: path.to_owned(),
+                score,
+                line_count,
+                lines,
+                chunks: Vec::new(),
+                fusion: None,
+            }))
+        };
+        // Candidates are verified in parallel in document order, whatever order they come in:
+        // the doc store decompresses blocks of neighbouring documents, so reading in rank
+        // order would decompress each block again and again. Results keep the input order.
+        let verify_all = |batch: &[(DocAddress, Score)],
+                          files_only: bool|
+         -> Result<Vec<(usize, SearchHit)>, EngineError> {
+            let mut by_doc: Vec<usize> = (0..batch.len()).collect();
+            by_doc.sort_unstable_by_key(|&i| batch[i].0);
+            let mut verified: Vec<(usize, SearchHit)> = by_doc
+                .par_iter()
+                .map(|&i| Ok(verify(batch[i], files_only)?.map(|h| (i, h))))
+                .collect::<Result<Vec<_>, EngineError>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            verified.sort_unstable_by_key(|(i, _)| *i);
+            Ok(verified)
+        };
+
+        let (mut hits, total, total_exact) = match opts.limit {
+            None => {
+                let hits: Vec<SearchHit> = verify_all(&found, opts.files_only)?
+                    .into_iter()
+                    .map(|(_, h)| h)
+                    .collect();
+                let total = hits.len();
+                (hits, total, true)
+            }
+            Some(limit) => {
+                let order =
+                    rank_order(&*self.path_ranks.get(&self.dir, &searcher)?, found, scoring);
+                // `--limit 0` still verifies until one match, so the exit status and `total`
+                // can say whether anything matches.
+                let want = limit.max(1);
+                // The first batch is exactly as large as the answer (verified in parallel), so
+                // how much is verified does not depend on the machine's thread count.
+                let mut batch = want;
+                let mut matched: Vec<(usize, SearchHit)> = Vec::new();
+                let mut at = 0;
+                while at < order.len() && matched.len() < want {
+                    let end = (at + batch).min(order.len());
+                    // Which files match is decided first, cheaply; lines are collected below
+                    // for the returned files only.
+                    matched.extend(
+                        verify_all(&order[at..end], true)?
+                            .into_iter()
+                            .map(|(i, h)| (at + i, h)),
+                    );
+                    at = end;
+                    // Doubling bounds the rounds when few candidates match. Each round reads
+                    // documents scattered over the whole store, though, so once the match
+                    // rate so far says most of the rest would be needed anyway, the rest is
+                    // verified in one pass in document order.
+                    let rest = order.len() - at;
+                    let rate = (matched.len() + 1) as f64 / (at + 1) as f64;
+                    let needed = want.saturating_sub(matched.len()) as f64 / rate;
+                    batch = if needed * 2.0 >= rest as f64 {
+                        rest
+                    } else {
+                        batch.saturating_mul(2)
+                    };
+                }
+                let total = matched.len();
+                matched.truncate(limit);
+                let hits = if opts.files_only {
+                    matched.into_iter().map(|(_, h)| h).collect()
+                } else {
+                    let returned: Vec<(DocAddress, Score)> =
+                        matched.iter().map(|(i, _)| order[*i]).collect();
+                    verify_all(&returned, false)?
+                        .into_iter()
+                        .map(|(_, h)| h)
+                        .collect()
+                };
+                (hits, total, at == order.len())
+            }
+        };
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        if let Some(limit) = opts.limit {
+            hits.truncate(limit);
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            total_exact,
+            candidates,
+            approximate: false,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
