@@ -126,7 +126,7 @@ impl Multiplexed {
             // End of output: the process stopped.
             let status = d
                 .take_child()
-                .map_or_else(|| "stopped".to_string(), |c| stop(c, grace));
+                .map_or_else(|| "stopped".to_string(), |c| reap(c, grace));
             let _ = stderr_done.recv_timeout(Duration::from_millis(200));
             let tail: Vec<String> = stderr
                 .lock()
@@ -551,7 +551,7 @@ fn died(engine: Engine, grace: Duration) -> String {
         stderr_done,
         ..
     } = engine;
-    let status = stop(child, grace);
+    let status = reap(child, grace);
     // Let the stderr reader drain the last lines (it ends when the pipe closes; a helper
     // process that inherited the pipe could keep it open, so not forever).
     let _ = stderr_done.recv_timeout(Duration::from_millis(200));
@@ -563,6 +563,20 @@ fn died(engine: Engine, grace: Duration) -> String {
     } else {
         format!("{status}; its stderr ended with: {}", tail.join(" | "))
     }
+}
+
+/// Stops a child whose output has closed: it is exiting, or about to, so it gets the grace
+/// period to do so on its own (its own exit status is what messages then report) before
+/// [`stop`].
+fn reap(mut child: Child, grace: Duration) -> String {
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop(child, grace)
 }
 
 /// Stops a child that is still expected to be running.
