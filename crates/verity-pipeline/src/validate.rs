@@ -466,6 +466,8 @@ where
             min_concurrency: stats.min_concurrency,
             worker_busy_ms: stats.worker_busy_ms.clone(),
             abandoned_attempts: stats.abandoned_attempts,
+            peak_concurrency: stats.peak_concurrency,
+            seed: Default::default(),
         },
         sources: Vec::new(),
         cases: report_cases,

@@ -179,6 +179,7 @@ pub fn render(report: &Report) -> String {
             "throughput",
             format!("{:.1} cases/s", report.run.throughput),
         ),
+        ("jobs", crate::terminal::seed_line(report)),
         (
             "corpus",
             format!("{} ({})", env.corpus_path, env.corpus_fingerprint),

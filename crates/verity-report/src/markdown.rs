@@ -124,6 +124,7 @@ pub fn render(report: &Report) -> String {
         report.run.throughput,
         report.run.wall_time_ms / 1000.0
     ));
+    out.push_str(&format!("- {}\n", crate::terminal::seed_line(report)));
     out.push_str(&format!(
         "- corpus fingerprint: `{}`\n- truth fingerprint: `{}`\n",
         env.corpus_fingerprint, env.truth_fingerprint

@@ -175,6 +175,8 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<(Report, MergeProblems),
         run.min_concurrency = run.min_concurrency.min(r.run.min_concurrency);
         run.worker_busy_ms.extend(&r.run.worker_busy_ms);
         run.abandoned_attempts += r.run.abandoned_attempts;
+        // Partitions run side by side, so their peaks add up.
+        run.peak_concurrency += r.run.peak_concurrency;
         // A merged report's sources are the original runs, however deep the merging went.
         if r.sources.is_empty() {
             merged.sources.push(SourceRun {

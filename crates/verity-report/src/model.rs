@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use verity_runner::stats::percentile;
-use verity_runner::{Attempt, CancelReason, JobStatus};
+use verity_runner::{Attempt, CancelReason, JobStatus, SeedStats};
 use verity_validation::{QueryType, ValidationResult};
 
 use crate::partition::Partition;
@@ -214,6 +214,16 @@ pub struct RunFigures {
     pub min_concurrency: usize,
     pub worker_busy_ms: Vec<f64>,
     pub abandoned_attempts: usize,
+    /// The most cases whose validation ran at the same moment (measured on the executors);
+    /// within `settings.jobs` when the bound held. For a merged report, the sum of its
+    /// sources' peaks (they run side by side).
+    #[serde(default)]
+    pub peak_concurrency: usize,
+    /// The run's statistics under the seed design's names (`total_jobs`, `completed_jobs`,
+    /// `failed_jobs`, `average_execution_time`, `peak_concurrent_jobs`,
+    /// `throughput_per_second`, `total_retries`), computed from the cases by `summarise`.
+    #[serde(default)]
+    pub seed: SeedStats,
 }
 
 /// One input of a merged report.
@@ -391,6 +401,30 @@ impl Report {
     pub fn summarise(&mut self) {
         self.cases.sort_by_key(|c| c.ordinal);
         self.summary = Summary::of(&self.cases);
+        let ended: Vec<f64> = self
+            .cases
+            .iter()
+            .filter(|c| !matches!(c.status, JobStatus::Cancelled | JobStatus::Unsupported))
+            .map(|c| c.duration_ms)
+            .collect();
+        let s = &self.summary;
+        self.run.seed = SeedStats {
+            total_jobs: s.total,
+            completed_jobs: ended.len(),
+            failed_jobs: s.failed + s.errored + s.timed_out,
+            average_execution_time: if ended.is_empty() {
+                0.0
+            } else {
+                ended.iter().sum::<f64>() / ended.len() as f64
+            },
+            peak_concurrent_jobs: self.run.peak_concurrency,
+            throughput_per_second: if self.run.wall_time_ms > 0.0 {
+                ended.len() as f64 / (self.run.wall_time_ms / 1000.0)
+            } else {
+                0.0
+            },
+            total_retries: s.retries,
+        };
         let mut by_type: BTreeMap<QueryType, Vec<&CaseReport>> = BTreeMap::new();
         for c in &self.cases {
             by_type.entry(c.query_type).or_default().push(c);

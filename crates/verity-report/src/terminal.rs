@@ -54,6 +54,22 @@ pub(crate) fn headline(report: &Report) -> String {
     )
 }
 
+/// The run in the seed design's terms, with the concurrency bound it held.
+pub(crate) fn seed_line(report: &Report) -> String {
+    let x = &report.run.seed;
+    format!(
+        "jobs: {} total, {} completed, {} failed; average {:.2} ms; peak {} concurrent (--jobs {}); {:.1}/s; {} retries",
+        x.total_jobs,
+        x.completed_jobs,
+        x.failed_jobs,
+        x.average_execution_time,
+        x.peak_concurrent_jobs,
+        report.settings.jobs,
+        x.throughput_per_second,
+        x.total_retries
+    )
+}
+
 pub(crate) fn verdict(report: &Report) -> String {
     let s = &report.summary;
     let what = match report.outcome() {
@@ -181,6 +197,8 @@ pub fn render(report: &Report) -> String {
             r.query_type, r.approximate_cases, r.mean_recall, r.min_recall
         ));
     }
+    out.push_str(&seed_line(report));
+    out.push('\n');
     if missed.is_empty() {
         out.push_str("thresholds: met\n");
     } else {

@@ -54,6 +54,11 @@ impl Backoff {
 pub struct ParallelConfig {
     /// Jobs running at once, at most. Default: min(CPUs, 8).
     pub max_concurrent_tests: usize,
+    /// Threads each worker's executor has for a job's own parallel work (rayon inside the
+    /// validator: the engine verifies candidates in parallel). Default 1: `max_concurrent_tests`
+    /// workers then keep at most that many cores busy, and the throttle, which lowers the
+    /// number of workers, lowers real CPU use with it.
+    pub threads_per_worker: usize,
     /// Per-attempt timeout. Default 30 s.
     pub test_timeout_seconds: f64,
     /// Retries after an *error* (never after a failure). Default 2.
@@ -92,6 +97,7 @@ impl Default for ParallelConfig {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         ParallelConfig {
             max_concurrent_tests: cpus.min(8),
+            threads_per_worker: 1,
             test_timeout_seconds: 30.0,
             retry_attempts: 2,
             backoff: Backoff::default(),

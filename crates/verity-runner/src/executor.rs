@@ -48,6 +48,9 @@ struct Shared {
     queue: Mutex<VecDeque<TestJob<usize>>>,
     limiter: Limiter,
     running: AtomicUsize,
+    /// Attempts whose validator is running now, and the most there ever were at once.
+    attempts_running: AtomicUsize,
+    peak_attempts: AtomicUsize,
     /// Attempts past their deadline whose blocking work has not returned yet.
     abandoned_running: AtomicUsize,
     abandoned_total: AtomicUsize,
@@ -188,6 +191,7 @@ impl<V: Validator> ParallelExecutor<V> {
         stats.wall_time_ms = self.stats.wall_time_ms;
         stats.worker_busy_ms = std::mem::take(&mut self.stats.worker_busy_ms);
         stats.abandoned_attempts = self.stats.abandoned_attempts;
+        stats.peak_concurrency = self.stats.peak_concurrency;
         stats.throughput = stats.total as f64 / (stats.wall_time_ms / 1000.0).max(1e-9);
         self.stats = stats;
         &self.results
@@ -203,6 +207,8 @@ impl<V: Validator> ParallelExecutor<V> {
             queue: Mutex::new(jobs.into()),
             limiter: Limiter::new(workers),
             running: AtomicUsize::new(0),
+            attempts_running: AtomicUsize::new(0),
+            peak_attempts: AtomicUsize::new(0),
             abandoned_running: AtomicUsize::new(0),
             abandoned_total: AtomicUsize::new(0),
             failures: AtomicUsize::new(0),
@@ -321,6 +327,10 @@ impl<V: Validator> ParallelExecutor<V> {
         self.stats.wall_time_ms += started.elapsed().as_secs_f64() * 1000.0;
         self.stats.worker_busy_ms = busy;
         self.stats.abandoned_attempts += shared.abandoned_total.load(Ordering::Relaxed);
+        self.stats.peak_concurrency = self
+            .stats
+            .peak_concurrency
+            .max(shared.peak_attempts.load(Ordering::Relaxed));
         results
     }
 }
@@ -366,7 +376,7 @@ async fn worker_loop<V: Validator>(
     cases: Vec<Arc<V::Case>>,
 ) -> f64 {
     let mut busy = 0.0;
-    let mut exec = match ExecThread::spawn(worker) {
+    let mut exec = match ExecThread::spawn(worker, cfg.threads_per_worker) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!("cannot start an executor thread: {e}");
@@ -442,10 +452,8 @@ type Joined<O> = Result<
     tokio::sync::oneshot::error::RecvError,
 >;
 
-type Task = Box<dyn FnOnce() + Send>;
-
-/// A worker's own executor thread: every attempt of the worker runs here, off the async
-/// runtime.
+/// A worker's own executor (a rayon pool of `threads_per_worker` threads, one by default):
+/// every attempt of the worker runs here, off the async runtime.
 ///
 /// Why not tokio's blocking pool: `spawn_blocking` hands each attempt to whichever pool thread
 /// is idle, so consecutive jobs of one worker hop between threads, and the kernel often wakes
@@ -453,33 +461,35 @@ type Task = Box<dyn FnOnce() + Send>;
 /// then share one core for a scheduler period (measured: median job 2.9 ms, p95 5.9 ms with
 /// 2 workers, speed-up 1.6× instead of 2×). A thread per worker keeps running on its own core.
 struct ExecThread {
-    tx: std::sync::mpsc::Sender<Task>,
+    pool: rayon::ThreadPool,
 }
 
 impl ExecThread {
-    fn spawn(worker: usize) -> std::io::Result<ExecThread> {
-        let (tx, rx) = std::sync::mpsc::channel::<Task>();
-        std::thread::Builder::new()
-            .name(format!("verity-exec-{worker}"))
-            .spawn(move || {
-                // Ends when the worker drops (or abandons) this thread's sender.
-                while let Ok(task) = rx.recv() {
-                    task();
-                }
-            })?;
-        Ok(ExecThread { tx })
+    /// A worker's executor: a rayon pool of `threads` threads. Attempts run on it one at a
+    /// time (the worker awaits each), and any rayon work a validator does inside (the
+    /// engine's parallel verification) stays on this pool instead of the global one: so the
+    /// runner, not rayon's default of one thread per CPU, decides how many cores are busy.
+    fn spawn(worker: usize, threads: usize) -> std::io::Result<ExecThread> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(move |i| format!("verity-exec-{worker}-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(ExecThread { pool })
     }
 
-    /// Runs `f` on the thread; the receiver yields its value.
+    /// Runs `f` on the pool; the receiver yields its value. `f` must not panic (attempts
+    /// catch their validator's panics): a panic in a pool task aborts the process.
     fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> tokio::sync::oneshot::Receiver<T> {
         let (otx, orx) = tokio::sync::oneshot::channel();
-        // If the thread is gone the task (and `otx`) is dropped, and the receiver reports it.
-        let _ = self.tx.send(Box::new(move || {
+        // A pool left behind by an abandoned attempt ends once that attempt returns: dropping
+        // a rayon pool lets its threads finish their work and exit.
+        self.pool.spawn(move || {
             let _ = otx.send(f());
-        }));
+        });
         orx
     }
 }
@@ -508,13 +518,21 @@ async fn attempt<V: Validator>(
     shared: &Arc<Shared>,
     exec: &mut ExecThread,
     worker: usize,
+    threads: usize,
     timeout: Duration,
     validator: Arc<V>,
     case: Arc<V::Case>,
 ) -> Ran<V::Output> {
     let deadline = Deadline::after(timeout).with_cancel(shared.attempt_cancel.clone());
+    // Counted while the validator runs, on the executor itself: an abandoned attempt still
+    // running past its deadline still counts, so the peak is what really ran at once.
+    let running = shared.attempts_running.fetch_add(1, Ordering::AcqRel) + 1;
+    shared.peak_attempts.fetch_max(running, Ordering::AcqRel);
+    let counter = shared.clone();
     let mut handle = exec.run(move || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| validator.validate(&case, &deadline)))
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| validator.validate(&case, &deadline)));
+        counter.attempts_running.fetch_sub(1, Ordering::AcqRel);
+        r
     });
     let mut hard = shared.hard.subscribe();
     // Leaves a hung attempt running on its thread, which ends once the attempt returns, and
@@ -527,7 +545,7 @@ async fn attempt<V: Validator>(
             let _ = handle.await;
             shared2.abandoned_running.fetch_sub(1, Ordering::AcqRel);
         });
-        match ExecThread::spawn(worker) {
+        match ExecThread::spawn(worker, threads) {
             Ok(fresh) => *exec = fresh,
             Err(e) => {
                 // The worker's next attempts would wait behind the hung one: stop cleanly.
@@ -591,6 +609,7 @@ async fn run_job<V: Validator>(
             shared,
             exec,
             worker,
+            cfg.threads_per_worker,
             cfg.test_timeout(),
             validator.clone(),
             case.clone(),

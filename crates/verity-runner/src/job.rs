@@ -190,6 +190,28 @@ impl<O> ExecutionResult<O> {
         )
     }
 
+    /// The worker that ran the job (the seed design's `worker_id`).
+    pub fn worker_id(&self) -> Option<usize> {
+        self.worker
+    }
+
+    /// The time the job took, all attempts (the seed design's `execution_time`).
+    pub fn execution_time(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.duration_ms.max(0.0) / 1000.0)
+    }
+
+    /// The validator's verdict of the last attempt that ran to one (the seed design's
+    /// `validation_result`).
+    pub fn validation_result(&self) -> Option<&O> {
+        self.output.as_ref()
+    }
+
+    /// Why the job did not pass, when it errored, timed out, panicked or is unsupported (the
+    /// seed design's `error`).
+    pub fn error(&self) -> Option<String> {
+        self.message()
+    }
+
     /// A short explanation of a non-passing result.
     pub fn message(&self) -> Option<String> {
         match self.attempts.last().map(|a| &a.outcome) {

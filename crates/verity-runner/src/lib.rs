@@ -34,7 +34,7 @@ pub use job::{
     Attempt, AttemptOutcome, CancelReason, ExecutionResult, JobError, JobStatus, TestJob,
     TestPriority, Verdict,
 };
-pub use stats::ExecutionStats;
+pub use stats::{ExecutionStats, SeedStats};
 pub use verity_core::{CancelToken, Deadline};
 
 /// What the executor runs: one validation per case.

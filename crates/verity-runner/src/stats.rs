@@ -41,6 +41,8 @@ pub struct ExecutionStats {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Mean duration of a job that ran to an end (all its attempts), ms.
+    pub mean_job_ms: f64,
     pub per_category: BTreeMap<String, CategoryStats>,
     /// Times the monitor lowered concurrency.
     pub throttle_events: usize,
@@ -53,6 +55,29 @@ pub struct ExecutionStats {
     pub worker_busy_ms: Vec<f64>,
     /// Attempts that outlived their timeout and were still running on their executor thread.
     pub abandoned_attempts: usize,
+    /// The most attempts whose validator ran at the same moment (measured on the executors,
+    /// hung attempts included): the bound `max_concurrent_tests` held if this is within it.
+    pub peak_concurrency: usize,
+}
+
+/// The statistics under the names of the design Verity grew from, measured like the richer
+/// fields of [`ExecutionStats`] (never derived from the configuration).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct SeedStats {
+    /// Every job of the run.
+    pub total_jobs: usize,
+    /// Jobs that ran to an end: all but the cancelled and the unsupported.
+    pub completed_jobs: usize,
+    /// Completed jobs that did not pass: failed, errored or timed out.
+    pub failed_jobs: usize,
+    /// Mean duration of a completed job (all its attempts), in milliseconds.
+    pub average_execution_time: f64,
+    /// The most attempts that ran at the same moment.
+    pub peak_concurrent_jobs: usize,
+    /// Completed jobs per second of wall time.
+    pub throughput_per_second: f64,
+    /// Attempts beyond the first, over all jobs.
+    pub total_retries: usize,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -65,6 +90,24 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl ExecutionStats {
+    /// These statistics under the seed design's names.
+    pub fn seed(&self) -> SeedStats {
+        let completed = self.total - self.cancelled - self.unsupported;
+        SeedStats {
+            total_jobs: self.total,
+            completed_jobs: completed,
+            failed_jobs: self.failed + self.errored + self.timed_out,
+            average_execution_time: self.mean_job_ms,
+            peak_concurrent_jobs: self.peak_concurrency,
+            throughput_per_second: if self.wall_time_ms > 0.0 {
+                completed as f64 / (self.wall_time_ms / 1000.0)
+            } else {
+                0.0
+            },
+            total_retries: self.retries,
+        }
+    }
+
     /// Counts and latencies from results; run-level figures are filled in by the executor.
     pub fn from_results<O>(results: &[ExecutionResult<O>]) -> ExecutionStats {
         let mut s = ExecutionStats {
@@ -112,6 +155,16 @@ impl ExecutionStats {
                 lat.push(last.duration_ms);
             }
         }
+        let ended: Vec<f64> = results
+            .iter()
+            .filter(|r| !matches!(r.status, JobStatus::Cancelled | JobStatus::Unsupported))
+            .map(|r| r.duration_ms)
+            .collect();
+        s.mean_job_ms = if ended.is_empty() {
+            0.0
+        } else {
+            ended.iter().sum::<f64>() / ended.len() as f64
+        };
         all.sort_by(f64::total_cmp);
         s.p50_ms = percentile(&all, 50.0);
         s.p95_ms = percentile(&all, 95.0);
