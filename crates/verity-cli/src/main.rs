@@ -169,7 +169,8 @@ pub struct ValidateArgs {
     /// (exact up to 100,000 chunks) [default: auto].
     #[arg(long, value_name = "MODE")]
     pub vector_search: Option<VectorSearch>,
-    /// Run only this share of the cases: hash:M/N or count:M/N (docs/ci.md).
+    /// Run only this share of the cases: hash:M/N, count:M/N, or time:M/N (balanced by the
+    /// durations in --history) (docs/ci.md).
     #[arg(long, value_name = "SPEC")]
     pub partition: Option<String>,
     /// Directory for the reports [default: verity-report].

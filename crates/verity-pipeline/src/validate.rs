@@ -89,6 +89,34 @@ fn machine() -> (String, String, usize, u64, String) {
     )
 }
 
+/// Each case's expected duration from a previous report: its own last duration there, else
+/// the mean of its query type there, else the mean of every case there (1 ms for an empty
+/// history). Cases the history does not know then weigh like their kind.
+fn expected_durations(history: &Report, cases: &[GroundTruthCase]) -> Vec<f64> {
+    let known = history.durations();
+    let mut by_type: BTreeMap<QueryType, (f64, usize)> = BTreeMap::new();
+    let (mut all, mut n) = (0.0, 0usize);
+    for c in &history.cases {
+        if let Some(d) = known.get(&c.id) {
+            let e = by_type.entry(c.query_type).or_default();
+            e.0 += d;
+            e.1 += 1;
+            all += d;
+            n += 1;
+        }
+    }
+    let overall = if n == 0 { 1.0 } else { all / n as f64 };
+    cases
+        .iter()
+        .map(|c| match known.get(&c.id) {
+            Some(d) => *d,
+            None => by_type
+                .get(&c.query_type)
+                .map_or(overall, |(sum, k)| sum / *k as f64),
+        })
+        .collect()
+}
+
 /// The report's description of a max file size.
 fn size_cap(bytes: u64) -> String {
     if bytes == u64::MAX {
@@ -244,13 +272,35 @@ where
             }
         )));
     }
+    // Durations of a previous run: for longest-first dispatch, and for time partitions.
+    let history_report = match &s.history {
+        Some(path) => {
+            Some(Report::load(path).map_err(|e| PipelineError::input(format!("--history: {e}")))?)
+        }
+        None => None,
+    };
+    let expected: Option<Vec<f64>> = history_report
+        .as_ref()
+        .map(|h| expected_durations(h, &selected));
     let mine = match s.partition {
         Some(p) => {
             let ids: Vec<&str> = selected.iter().map(|c| c.id.as_str()).collect();
-            p.select(&ids)
+            p.select_by(&ids, expected.as_deref()).ok_or_else(|| {
+                PipelineError::input(format!(
+                    "--partition {p} packs cases by expected duration: it needs --history REPORT (a previous report.json)"
+                ))
+            })?
         }
         None => vec![true; n_selected],
     };
+    // What this share is expected to take, summed over its cases (with a history).
+    let expected_ms: Option<f64> = expected.as_ref().map(|e| {
+        e.iter()
+            .zip(&mine)
+            .filter(|(_, keep)| **keep)
+            .map(|(d, _)| d)
+            .sum()
+    });
     let cases: Vec<(usize, GroundTruthCase)> = selected
         .into_iter()
         .enumerate()
@@ -312,12 +362,10 @@ where
     };
 
     // The run.
-    let history = match &s.history {
-        Some(path) => Report::load(path)
-            .map_err(|e| PipelineError::input(format!("--history: {e}")))?
-            .durations(),
-        None => Default::default(),
-    };
+    let history = history_report
+        .as_ref()
+        .map(Report::durations)
+        .unwrap_or_default();
     let config = ParallelConfig {
         max_concurrent_tests: s.jobs,
         test_timeout_seconds: s.timeout,
@@ -453,6 +501,7 @@ where
             truth_cases,
             selected: n_selected,
             partition: s.partition,
+            expected_ms,
         },
         summary: Default::default(),
         per_type: Default::default(),

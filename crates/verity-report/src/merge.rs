@@ -185,6 +185,7 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<(Report, MergeProblems),
                 cases: r.cases.len(),
                 complete: r.complete,
                 wall_time_ms: r.run.wall_time_ms,
+                expected_ms: r.selection.expected_ms,
                 hostname: r.environment.hostname.clone(),
             });
         } else {

@@ -128,6 +128,10 @@ pub struct Selection {
     pub selected: usize,
     /// This report's share, when the run was partitioned.
     pub partition: Option<Partition>,
+    /// With `--history`: the time this report's cases were expected to take (the sum of their
+    /// previous durations), to compare with what they took (`run.worker_busy_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_ms: Option<f64>,
 }
 
 /// Counts and latencies over cases.
@@ -234,6 +238,9 @@ pub struct SourceRun {
     pub cases: usize,
     pub complete: bool,
     pub wall_time_ms: f64,
+    /// The share's expected duration (`selection.expected_ms` of the source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_ms: Option<f64>,
     pub hostname: String,
 }
 

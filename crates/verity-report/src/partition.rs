@@ -6,8 +6,15 @@
 //! * `count:M/N` — the selected cases, in truth order, are cut into N contiguous runs whose
 //!   sizes differ by at most one. Sizes are exact; membership shifts when the truth changes.
 //!
-//! Both are pure functions of the ids and their order: every machine of a CI matrix computes
-//! the same split without talking to the others.
+//! * `time:M/N` — the cases are packed into N shares of nearly equal *expected duration*
+//!   (longest processing time first: each case, longest first, goes to the share with the least
+//!   expected time so far), from the durations of a previous report (`--history`). The slowest
+//!   share is then at most 4/3 of the ideal (Graham's bound), and in practice within a few
+//!   percent; count and hash partitions put however many slow cases land together in one
+//!   share.
+//!
+//! All are pure functions of the ids, their order and (for `time`) the durations: every
+//! machine of a CI matrix computes the same split without talking to the others.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub enum PartitionScheme {
     Hash,
     Count,
+    Time,
 }
 
 /// Partition `index` (1-based) of `count`.
@@ -31,7 +39,7 @@ pub struct Partition {
 
 /// A `--partition` value that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid partition `{value}`: {reason} (expected hash:M/N or count:M/N with 1 <= M <= N)")]
+#[error("invalid partition `{value}`: {reason} (expected hash:M/N, count:M/N or time:M/N with 1 <= M <= N)")]
 pub struct PartitionParseError {
     pub value: String,
     pub reason: String,
@@ -49,6 +57,7 @@ impl FromStr for Partition {
         let scheme = match scheme {
             "hash" => PartitionScheme::Hash,
             "count" => PartitionScheme::Count,
+            "time" => PartitionScheme::Time,
             _ => return Err(err("unknown scheme")),
         };
         let (m, n) = rest.split_once('/').ok_or_else(|| err("missing `/`"))?;
@@ -70,15 +79,35 @@ impl fmt::Display for Partition {
         let scheme = match self.scheme {
             PartitionScheme::Hash => "hash",
             PartitionScheme::Count => "count",
+            PartitionScheme::Time => "time",
         };
         write!(f, "{scheme}:{}/{}", self.index, self.count)
     }
 }
 
 impl Partition {
-    /// Which of `ids` (the selected cases, in order) belong to this partition.
+    /// Which of `ids` (the selected cases, in order) belong to this partition; `expected_ms`
+    /// holds each case's expected duration, which `time` partitions need (the others ignore
+    /// it). Returns `None` for a `time` partition without durations.
+    pub fn select_by<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        expected_ms: Option<&[f64]>,
+    ) -> Option<Vec<bool>> {
+        match self.scheme {
+            PartitionScheme::Time => {
+                let shares = time_shares(ids, expected_ms?, self.count);
+                Some(shares.iter().map(|s| *s == self.index - 1).collect())
+            }
+            _ => Some(self.select(ids)),
+        }
+    }
+
+    /// Which of `ids` (the selected cases, in order) belong to a `hash` or `count` partition.
+    /// (A `time` partition needs durations: [`Partition::select_by`]; here it selects nothing.)
     pub fn select<S: AsRef<str>>(&self, ids: &[S]) -> Vec<bool> {
         match self.scheme {
+            PartitionScheme::Time => vec![false; ids.len()],
             PartitionScheme::Hash => ids
                 .iter()
                 .map(|id| {
@@ -94,6 +123,40 @@ impl Partition {
             }
         }
     }
+}
+
+/// The share (0-based) of each case when `ids` with durations `expected_ms` are packed into
+/// `count` shares, longest processing time first. Ties are broken by id, then by position, and
+/// a case goes to the least loaded share with the lowest number: deterministic.
+pub fn time_shares<S: AsRef<str>>(ids: &[S], expected_ms: &[f64], count: usize) -> Vec<usize> {
+    let count = count.max(1);
+    let duration = |i: usize| {
+        let d = expected_ms.get(i).copied().unwrap_or(0.0);
+        if d.is_finite() && d > 0.0 {
+            d
+        } else {
+            0.0
+        }
+    };
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by(|&a, &b| {
+        duration(b)
+            .total_cmp(&duration(a))
+            .then_with(|| ids[a].as_ref().cmp(ids[b].as_ref()))
+            .then(a.cmp(&b))
+    });
+    let mut load = vec![0.0f64; count];
+    let mut share = vec![0usize; ids.len()];
+    for i in order {
+        let (least, _) = load
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0)))
+            .expect("at least one share");
+        share[i] = least;
+        load[least] += duration(i);
+    }
+    share
 }
 
 #[cfg(test)]
@@ -153,5 +216,53 @@ mod tests {
                 prop_assert!(hi - lo <= 1);
             }
         }
+
+        /// Time partitions: every case in exactly one share, the same split every time, and
+        /// the slowest share within Graham's bound for longest-first packing: at most the
+        /// ideal (total / N) plus the longest single case, and at most 4/3 of the optimum
+        /// (which is at least the ideal and at least the longest case).
+        #[test]
+        fn time_partitions_are_exact_deterministic_and_balanced(
+            durations in proptest::collection::vec(0.0f64..1000.0, 0..200),
+            count in 1usize..9,
+        ) {
+            let ids: Vec<String> = (0..durations.len()).map(|i| format!("case-{i}")).collect();
+            let mut owners = vec![0usize; ids.len()];
+            let mut loads = vec![0.0f64; count];
+            for index in 1..=count {
+                let p = Partition { scheme: PartitionScheme::Time, index, count };
+                let sel = p.select_by(&ids, Some(&durations)).unwrap();
+                prop_assert_eq!(&sel, &p.select_by(&ids, Some(&durations)).unwrap());
+                for (i, b) in sel.iter().enumerate() {
+                    if *b {
+                        owners[i] += 1;
+                        loads[index - 1] += durations[i];
+                    }
+                }
+            }
+            prop_assert!(owners.iter().all(|o| *o == 1));
+            let total: f64 = durations.iter().sum();
+            let longest = durations.iter().copied().fold(0.0, f64::max);
+            let slowest = loads.iter().copied().fold(0.0, f64::max);
+            let lower_bound = (total / count as f64).max(longest);
+            prop_assert!(slowest <= total / count as f64 + longest + 1e-6);
+            prop_assert!(slowest <= lower_bound * 4.0 / 3.0 + 1e-6, "{slowest} vs {lower_bound}");
+        }
+    }
+
+    #[test]
+    fn time_partitions_need_durations() {
+        let p: Partition = "time:2/3".parse().unwrap();
+        assert_eq!(p.to_string(), "time:2/3");
+        assert_eq!(p.select_by(&["a", "b"], None), None);
+        // Skewed durations: one slow case per share, the fast ones spread around them.
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let d = [100.0, 1.0, 100.0, 1.0, 100.0, 1.0];
+        let shares = time_shares(&ids, &d, 3);
+        let mut loads = [0.0; 3];
+        for (i, s) in shares.iter().enumerate() {
+            loads[*s] += d[i];
+        }
+        assert_eq!(loads, [101.0, 101.0, 101.0]);
     }
 }

@@ -805,3 +805,90 @@ fn approximate_vector_answers_are_judged_by_mean_recall() {
         text(&o.stderr)
     );
 }
+
+/// `--partition time:M/N` packs cases by the durations of `--history`: the shares cover every
+/// case once, each report records its expected time, and the merge is the whole run. Without
+/// a history it is an input error.
+#[test]
+fn time_partitions_balance_by_history_and_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let sample = sample();
+    let run = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "validate",
+            "--corpus",
+            s(&sample),
+            "--cases",
+            "200",
+            "--seed",
+            "4",
+            "--embedder",
+            "none",
+            "-o",
+            out,
+            "--no-progress",
+        ];
+        args.extend_from_slice(extra);
+        verity_in(d, &args)
+    };
+    let o = run(&["--partition", "time:1/2"], "nohistory");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("needs --history"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    assert_eq!(run(&[], "whole").status.code(), Some(0));
+    let history = d.join("whole/report.json");
+    let mut expected = Vec::new();
+    let mut ids = Vec::new();
+    for k in 1..=2 {
+        let o = run(
+            &[
+                "--partition",
+                &format!("time:{k}/2"),
+                "--history",
+                s(&history),
+            ],
+            &format!("t{k}"),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let r = Report::load(&d.join(format!("t{k}/report.json"))).unwrap();
+        expected.push(
+            r.selection
+                .expected_ms
+                .expect("a history gives an expected time"),
+        );
+        ids.extend(r.cases.iter().map(|c| c.id.clone()));
+    }
+    let whole = Report::load(&history).unwrap();
+    ids.sort();
+    let mut all: Vec<String> = whole.cases.iter().map(|c| c.id.clone()).collect();
+    all.sort();
+    assert_eq!(ids, all, "every case in exactly one share");
+    // The expected times add up to the history's total and are nearly equal.
+    let total: f64 = whole.durations().values().sum();
+    assert!((expected.iter().sum::<f64>() - total).abs() < 1e-6 * total.max(1.0));
+    let longest = whole.durations().values().copied().fold(0.0, f64::max);
+    assert!(
+        (expected[0] - expected[1]).abs() <= longest + 1e-9,
+        "{expected:?}"
+    );
+    let o = verity_in(
+        d,
+        &[
+            "report",
+            "merge",
+            "t1/report.json",
+            "t2/report.json",
+            "-o",
+            "merged",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let merged = Report::load(&d.join("merged/report.json")).unwrap();
+    assert_eq!(merged.cases.len(), whole.cases.len());
+    assert!(merged.sources.iter().all(|s| s.expected_ms.is_some()));
+}

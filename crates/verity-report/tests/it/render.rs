@@ -273,8 +273,10 @@ fn report_schema_doc_names_every_field() {
         cases: part.cases.len(),
         complete: true,
         wall_time_ms: 1.0,
+        expected_ms: Some(1.0),
         hostname: "h".into(),
     });
+    r.selection.expected_ms = Some(2.0);
     let value = serde_json::to_value(&r).unwrap();
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-schema.md"),
