@@ -151,6 +151,14 @@ pub struct ValidateArgs {
     /// A previous report.json: its durations order the queue longest first.
     #[arg(long, value_name = "REPORT")]
     pub history: Option<PathBuf>,
+    /// Run only the cases that did not pass in this report.json (failed, errored, timed out
+    /// or cancelled there).
+    #[arg(long, value_name = "REPORT")]
+    pub rerun_failed: Option<PathBuf>,
+    /// Run each selected case N times, concurrently (stress mode); a case whose runs end
+    /// differently is reported as flaky, with the count of each outcome [default: 1].
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<usize>,
     /// Stop dispatching after N failed cases.
     #[arg(long, value_name = "N")]
     pub max_fail: Option<usize>,

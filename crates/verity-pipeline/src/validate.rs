@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use verity_engine::{BuildOptions, CodeIndex, VectorConfig, VectorSearch, WalkOptions};
+use verity_report::model::{base_id, REPEAT_MARK};
 use verity_report::model::{Environment, RunFigures, RunSettings, Selection};
 use verity_report::{CaseReport, Partition, Report, REPORT_VERSION};
-use verity_runner::{ExecutionResult, ParallelConfig, ParallelExecutor};
+use verity_runner::{ExecutionResult, JobStatus, ParallelConfig, ParallelExecutor};
 use verity_validation::adapter::ToolBackend;
 use verity_validation::exec::{ExecBackend, ExecOptions};
 use verity_validation::http::HttpBackend;
@@ -55,8 +56,12 @@ pub struct ValidateSettings {
     /// Seconds per attempt.
     pub timeout: f64,
     pub retries: u32,
-    /// A previous report, for longest-first dispatch.
+    /// A previous report, for longest-first dispatch and time partitions.
     pub history: Option<PathBuf>,
+    /// A previous report: run only the cases that did not pass there.
+    pub rerun_failed: Option<PathBuf>,
+    /// Runs of each selected case (1: once). Repeats run concurrently, as `ID~K`.
+    pub repeat: usize,
     pub max_fail: Option<usize>,
     pub fail_fast: bool,
     /// Percent per query type name.
@@ -250,6 +255,44 @@ where
         .filter(|c| s.types.is_empty() || s.types.contains(&c.query_type))
         .filter(|c| s.tags.is_empty() || c.tags.iter().any(|t| s.tags.contains(t)))
         .collect();
+    // Only what did not pass last time.
+    let selected = match &s.rerun_failed {
+        None => selected,
+        Some(path) => {
+            let previous = Report::load(path)
+                .map_err(|e| PipelineError::input(format!("--rerun-failed: {e}")))?;
+            let again: std::collections::HashSet<&str> = previous
+                .cases
+                .iter()
+                .filter(|c| !matches!(c.status, JobStatus::Passed | JobStatus::Unsupported))
+                .map(|c| base_id(&c.id))
+                .collect();
+            if again.is_empty() {
+                return Err(PipelineError::input(format!(
+                    "--rerun-failed {}: nothing to rerun, every case there passed",
+                    path.display()
+                )));
+            }
+            selected
+                .into_iter()
+                .filter(|c| again.contains(c.id.as_str()))
+                .collect()
+        }
+    };
+    // Stress mode: each case N times, concurrently, as ID~1 … ID~N.
+    let selected: Vec<GroundTruthCase> = if s.repeat > 1 {
+        selected
+            .into_iter()
+            .flat_map(|c| {
+                (1..=s.repeat).map(move |k| GroundTruthCase {
+                    id: format!("{}{REPEAT_MARK}{k}", c.id),
+                    ..c.clone()
+                })
+            })
+            .collect()
+    } else {
+        selected
+    };
     let n_selected = selected.len();
     if n_selected == 0 {
         // Filters that select nothing are a mistake, not a pass. (An empty *partition* of a
@@ -507,6 +550,7 @@ where
         per_type: Default::default(),
         thresholds: Vec::new(),
         recall_checks: Vec::new(),
+        repeats: Vec::new(),
         run: RunFigures {
             wall_time_ms: wall.as_secs_f64() * 1000.0,
             // Cases that ran: cancelled ones took no time.

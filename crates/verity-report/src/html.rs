@@ -162,6 +162,19 @@ pub fn render(report: &Report) -> String {
 
     let env = &report.environment;
     let s = &report.summary;
+    if !report.repeats.is_empty() {
+        h.push_str("<h2>Flaky under repetition</h2>\n<table><thead><tr><th>case</th><th>runs</th><th>outcomes</th></tr></thead><tbody>\n");
+        for r in &report.repeats {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                escape(&r.id),
+                r.runs,
+                escape(&crate::model::outcome_counts(r))
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
     h.push_str("<h2>Run</h2>\n<ul>\n");
     for (k, v) in [
         (

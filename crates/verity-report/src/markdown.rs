@@ -109,6 +109,21 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if !report.repeats.is_empty() {
+        out.push_str(&format!(
+            "## Flaky under repetition ({})\n\nCases whose runs under `--repeat` ended differently.\n\n| case | runs | outcomes |\n|---|---:|---|\n",
+            report.repeats.len()
+        ));
+        for r in &report.repeats {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                cell(&r.id),
+                r.runs,
+                crate::model::outcome_counts(r)
+            ));
+        }
+        out.push('\n');
+    }
     let s = &report.summary;
     out.push_str("## Run\n\n");
     out.push_str(&format!(

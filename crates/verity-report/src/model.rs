@@ -58,6 +58,9 @@ pub struct Report {
     /// Ranked types answered approximately (HNSW): mean recall@k against the minimum.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recall_checks: Vec<RecallCheck>,
+    /// Under `--repeat N`: the cases whose runs ended differently, flaky by repetition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatedCase>,
     pub run: RunFigures,
     /// The runs a merged report was made from (empty for a single run).
     #[serde(default)]
@@ -230,6 +233,28 @@ pub struct RunFigures {
     pub seed: SeedStats,
 }
 
+/// What separates a case's id from its repetition number under `--repeat` (`special-0001~2`).
+pub const REPEAT_MARK: char = '~';
+
+/// A case id without its repetition number.
+pub fn base_id(id: &str) -> &str {
+    match id.rsplit_once(REPEAT_MARK) {
+        Some((base, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => id,
+    }
+}
+
+/// A case run several times (`--repeat`) whose runs did not all end the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatedCase {
+    /// The case's id, without the repetition number.
+    pub id: String,
+    /// How many times it ran.
+    pub runs: usize,
+    /// How many runs ended in each status (`passed`, `failed`, …).
+    pub outcomes: BTreeMap<String, usize>,
+}
+
 /// One input of a merged report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRun {
@@ -357,6 +382,15 @@ impl Summary {
     }
 }
 
+/// `outcomes` of a repeated case as `3 passed, 1 failed`.
+pub fn outcome_counts(r: &RepeatedCase) -> String {
+    r.outcomes
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Summary {
     /// Cases the backend can express: all but the unsupported ones.
     pub fn supported(&self) -> usize {
@@ -436,6 +470,32 @@ impl Report {
         for c in &self.cases {
             by_type.entry(c.query_type).or_default().push(c);
         }
+        let mut runs: BTreeMap<&str, Vec<JobStatus>> = BTreeMap::new();
+        for c in &self.cases {
+            if base_id(&c.id) != c.id {
+                runs.entry(base_id(&c.id)).or_default().push(c.status);
+            }
+        }
+        self.repeats = runs
+            .into_iter()
+            .filter(|(_, s)| s.iter().any(|x| *x != s[0]))
+            .map(|(id, s)| {
+                let mut outcomes = BTreeMap::new();
+                for x in &s {
+                    // The status as report.json spells it (`timed_out`).
+                    let name = serde_json::to_value(x)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| x.to_string());
+                    *outcomes.entry(name).or_insert(0) += 1;
+                }
+                RepeatedCase {
+                    id: id.to_string(),
+                    runs: s.len(),
+                    outcomes,
+                }
+            })
+            .collect();
         self.per_type = by_type
             .iter()
             .map(|(t, cases)| (t.name().to_string(), TypeSummary::of(cases)))

@@ -197,6 +197,20 @@ pub fn render(report: &Report) -> String {
             r.query_type, r.approximate_cases, r.mean_recall, r.min_recall
         ));
     }
+    if !report.repeats.is_empty() {
+        out.push_str(&format!(
+            "flaky under repetition ({} cases ended differently across their runs):\n",
+            report.repeats.len()
+        ));
+        for r in report.repeats.iter().take(MAX_LISTED) {
+            out.push_str(&format!(
+                "  {} ({} runs): {}\n",
+                r.id,
+                r.runs,
+                crate::model::outcome_counts(r)
+            ));
+        }
+    }
     out.push_str(&seed_line(report));
     out.push('\n');
     if missed.is_empty() {

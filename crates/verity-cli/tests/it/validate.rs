@@ -892,3 +892,69 @@ fn time_partitions_balance_by_history_and_merge() {
     assert_eq!(merged.cases.len(), whole.cases.len());
     assert!(merged.sources.iter().all(|s| s.expected_ms.is_some()));
 }
+
+/// `--repeat N` runs each case N times as `ID~K`; `--rerun-failed REPORT` runs only the cases
+/// that did not pass there (and refuses a report where everything passed).
+#[test]
+fn repeat_and_rerun_failed_select_what_they_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let sample = sample();
+    let run = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "validate",
+            "--corpus",
+            s(&sample),
+            "--cases",
+            "40",
+            "--seed",
+            "9",
+            "--embedder",
+            "none",
+            "-o",
+            out,
+            "--no-progress",
+        ];
+        args.extend_from_slice(extra);
+        verity_in(d, &args)
+    };
+    let o = run(&["--repeat", "3"], "repeated");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r = Report::load(&d.join("repeated/report.json")).unwrap();
+    assert_eq!(r.cases.len(), 120);
+    assert!(r.cases.iter().any(|c| c.id.ends_with("~3")));
+    assert!(r.repeats.is_empty(), "a correct engine is steady");
+    assert!(
+        text(&o.stdout).contains("jobs: 120 total"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    assert_eq!(run(&[], "first").status.code(), Some(0));
+    let o = run(&["--rerun-failed", "first/report.json"], "again");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("nothing to rerun"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Mark two cases of the first run as not passed, as a failed run would have.
+    let mut first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("first/report.json")).unwrap())
+            .unwrap();
+    let ids: Vec<String> = (0..2)
+        .map(|i| first["cases"][i]["id"].as_str().unwrap().to_string())
+        .collect();
+    first["cases"][0]["status"] = "failed".into();
+    first["cases"][1]["status"] = "timed_out".into();
+    std::fs::write(d.join("failed.json"), first.to_string()).unwrap();
+    let o = run(&["--rerun-failed", "failed.json"], "rerun");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rerun = Report::load(&d.join("rerun/report.json")).unwrap();
+    let mut got: Vec<String> = rerun.cases.iter().map(|c| c.id.clone()).collect();
+    got.sort();
+    let mut want = ids;
+    want.sort();
+    assert_eq!(got, want);
+}

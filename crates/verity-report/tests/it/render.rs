@@ -37,6 +37,35 @@ fn summary_counts_follow_the_cases() {
     assert_eq!(r.outcome(), Outcome::Failures);
 }
 
+/// Under `--repeat`, a case whose runs ended differently is listed with the count of each
+/// outcome, in report.json and in every summary; one whose runs agree is not.
+#[test]
+fn repeated_cases_that_disagree_are_flaky_by_repetition() {
+    let mut cases = Vec::new();
+    for (k, c) in fixture::cases().into_iter().enumerate() {
+        let mut c = c;
+        c.id = format!("case~{}", k + 1);
+        cases.push(c);
+    }
+    let mut same = fixture::cases()[0].clone();
+    same.id = "steady~1".into();
+    let mut same2 = same.clone();
+    same2.id = "steady~2".into();
+    same2.ordinal += 100;
+    cases.push(same);
+    cases.push(same2);
+    let r = fixture::report(cases, None);
+    assert_eq!(r.repeats.len(), 1, "{:?}", r.repeats);
+    let rep = &r.repeats[0];
+    assert_eq!((rep.id.as_str(), rep.runs), ("case", 6));
+    assert_eq!(rep.outcomes.values().sum::<usize>(), 6);
+    assert_eq!(rep.outcomes.get("timed_out"), Some(&1));
+    assert!(terminal::render(&r).contains("flaky under repetition (1 cases"));
+    assert!(markdown::render(&r).contains("## Flaky under repetition (1)"));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["repeats"][0]["id"], "case");
+}
+
 #[test]
 fn outcome_separates_wrong_answers_from_unanswered_cases() {
     let mut cases = fixture::cases();
