@@ -417,6 +417,12 @@ pub struct BenchRunnerArgs {
     /// Multiply every job count by this (0.01 for a smoke run).
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
+    /// Corpus of the engine workload (e) [default: the built-in sample corpus].
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Generated cases of the engine workload (its text cases run).
+    #[arg(long, default_value_t = 400)]
+    pub cases: usize,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,10 @@
 //! b. CPU-bound jobs: 2 workers vs 1;
 //! c. latency-bound jobs (10 ms each) at 64 concurrent vs the ideal 6,400 jobs/s;
 //! d. the original design — a std `Mutex<VecDeque>` queue, CPU work inside tokio tasks — on the
-//!    loads of b and c.
+//!    loads of b and c;
+//! e. real validation cases of the text types through the embedded engine (`--corpus`,
+//!    default the sample corpus): `--jobs 2` against `--jobs 1` in throughput, CPU time and
+//!    case latency.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -202,6 +205,136 @@ pub fn run(args: &BenchRunnerArgs) -> CmdResult {
         n as f64 / orig_lat,
         orig_lat / lat
     )?;
-    outln!("\nmedians of {reps} runs; tokio runtime with 2 worker threads")?;
+
+    let corpus = args.corpus.clone().unwrap_or_else(super::sample_corpus);
+    let tmp = tempfile::tempdir().map_err(|e| crate::exit::Failure {
+        code: crate::exit::INTERNAL_ERROR,
+        message: format!("temporary directory: {e}"),
+    })?;
+    let (cases, validator) =
+        engine_workload::prepare(&corpus, &tmp.path().join("index"), args.cases)?;
+    let n = cases.len();
+    let runs = |jobs| -> Vec<engine_workload::Figures> {
+        (0..reps.max(1))
+            .map(|_| engine_workload::measure(&cases, &validator, jobs))
+            .collect()
+    };
+    let (one, two) = (runs(1), runs(2));
+    let pick = |v: &[engine_workload::Figures], f: fn(&engine_workload::Figures) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        median(&mut x)
+    };
+    let (w1, w2) = (pick(&one, |f| f.wall), pick(&two, |f| f.wall));
+    let (c1, c2) = (pick(&one, |f| f.cpu), pick(&two, |f| f.cpu));
+    let (l1, l2) = (pick(&one, |f| f.median_ms), pick(&two, |f| f.median_ms));
+    outln!(
+        "| e1. engine cases, --jobs 2 vs 1 | {n} | {:.0} cases/s | --jobs 1 {:.0} cases/s | {:.2}× speed-up | ≥ 1.8× |",
+        n as f64 / w2,
+        n as f64 / w1,
+        w1 / w2
+    )?;
+    outln!(
+        "| e2. CPU time of e1, --jobs 2 vs 1 | {n} | {c2:.2} s | --jobs 1 {c1:.2} s | {:.2}× | within 5% |",
+        c2 / c1
+    )?;
+    outln!(
+        "| e3. median case latency, --jobs 2 vs 1 | {n} | {l2:.2} ms | --jobs 1 {l1:.2} ms | {:.2}× | within 10% |",
+        l2 / l1
+    )?;
+    outln!(
+        "\nmedians of {reps} runs; tokio runtime with 2 worker threads; e: {} ({n} cases)",
+        corpus.display()
+    )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine workload: real validation cases (the text types) through the embedded engine,
+/// `--jobs 1` and `--jobs 2`. What `--jobs` must mean: twice the throughput on two cores, the
+/// same CPU time, and case latencies as under one job.
+mod engine_workload {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use verity_engine::{BuildOptions, CodeIndex};
+    use verity_oracle::{Corpus, CorpusRules};
+    use verity_runner::{ParallelConfig, ParallelExecutor};
+    use verity_validation::parallel::CaseValidator;
+    use verity_validation::{
+        generate, CorrectnessValidator, EngineBackend, GeneratorOptions, GroundTruthCase,
+        ValidatorOptions,
+    };
+
+    use crate::exit::Failure;
+
+    /// One measurement: wall seconds, CPU seconds, median case latency (ms).
+    pub struct Figures {
+        pub wall: f64,
+        pub cpu: f64,
+        pub median_ms: f64,
+    }
+
+    /// User plus system CPU time of this process so far.
+    fn cpu_time() -> Duration {
+        // SAFETY: getrusage writes into the struct we pass and reads nothing else.
+        let usage = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut u);
+            u
+        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    }
+
+    /// The corpus's text cases and a validator over a text-only index of it (in `dir`).
+    pub fn prepare(
+        corpus_dir: &std::path::Path,
+        dir: &std::path::Path,
+        cases: usize,
+    ) -> Result<(Vec<GroundTruthCase>, Arc<CaseValidator>), Failure> {
+        let corpus = Corpus::load(corpus_dir, &CorpusRules::default())
+            .map_err(|e| Failure::input(format!("corpus {}: {e}", corpus_dir.display())))?;
+        let truth = generate(
+            &corpus,
+            &GeneratorOptions {
+                cases,
+                seed: 7,
+                vectors: None,
+            },
+        );
+        let (index, _) = CodeIndex::build(corpus_dir, dir, &BuildOptions::default())?;
+        let validator = CorrectnessValidator::new(
+            Arc::new(EngineBackend::new(index)),
+            ValidatorOptions::default(),
+        );
+        Ok((truth.cases, Arc::new(CaseValidator(validator))))
+    }
+
+    /// Runs every case with `jobs` workers.
+    pub fn measure(
+        cases: &[GroundTruthCase],
+        validator: &Arc<CaseValidator>,
+        jobs: usize,
+    ) -> Figures {
+        let cfg = ParallelConfig {
+            max_concurrent_tests: jobs,
+            retry_attempts: 0,
+            resource_monitoring: false,
+            progress: false,
+            test_timeout_seconds: 60.0,
+            ..ParallelConfig::default()
+        };
+        let mut ex = ParallelExecutor::new(cfg, validator.clone());
+        ex.add_test_cases(cases.to_vec());
+        let rt = super::runtime();
+        let (cpu0, t0) = (cpu_time(), Instant::now());
+        rt.block_on(ex.execute_all());
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu = (cpu_time() - cpu0).as_secs_f64();
+        let mut lat: Vec<f64> = ex.results().iter().map(|r| r.duration_ms).collect();
+        Figures {
+            wall,
+            cpu,
+            median_ms: super::median(&mut lat),
+        }
+    }
 }

@@ -256,3 +256,43 @@ fn bench_semantic_scores_every_system_on_the_labelled_questions() {
         text(&o.stderr)
     );
 }
+
+/// `verity bench runner` measures every workload, the engine's included, and prints a row per
+/// comparison with its ratio and target.
+#[test]
+fn bench_runner_measures_every_workload_through_the_engine_too() {
+    let o = verity(&[
+        "bench",
+        "runner",
+        "--repetitions",
+        "1",
+        "--scale",
+        "0.01",
+        "--cases",
+        "60",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
+    for row in [
+        "| a. no-op jobs",
+        "| b. CPU-bound jobs",
+        "| c. 10 ms latency-bound",
+        "| e1. engine cases, --jobs 2 vs 1 |",
+        "| e2. CPU time of e1",
+        "| e3. median case latency",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row {row} in\n{out}"));
+        // The ratio cell is a measured number.
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let ratio: f64 = cells[5]
+            .split('×')
+            .next()
+            .and_then(|x| x.trim().split(' ').next())
+            .and_then(|x| x.trim_end_matches('%').parse().ok())
+            .unwrap_or_else(|| panic!("no number in {line}"));
+        assert!(ratio.is_finite() && ratio > 0.0, "{line}");
+    }
+}
