@@ -10,6 +10,8 @@
 //! `verity-runner` (the parallel engine), `verity-engine` (the embedded index) and
 //! `verity-report` (the report model).
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod validate;
 

@@ -45,16 +45,21 @@ pub struct ValidateSettings {
     pub truth: Option<PathBuf>,
     /// Where the embedded engine's index lives; `None`: a temporary directory.
     pub index: Option<PathBuf>,
+    /// Cases to generate without a truth file.
     pub cases: usize,
+    /// Seed of the generated truth.
     pub seed: u64,
     /// The files asked for (a backend may search others: then those).
     pub walk: WalkRules,
     /// The vector settings of the index and of the truth; `None`: no vectors.
     pub vectors: Option<VectorConfig>,
+    /// How the embedded engine's vector searches find chunks.
     pub vector_search: VectorSearch,
+    /// Cases running at once (`--jobs`).
     pub jobs: usize,
     /// Seconds per attempt.
     pub timeout: f64,
+    /// Retries after an error.
     pub retries: u32,
     /// A previous report, for longest-first dispatch and time partitions.
     pub history: Option<PathBuf>,
@@ -62,16 +67,21 @@ pub struct ValidateSettings {
     pub rerun_failed: Option<PathBuf>,
     /// Runs of each selected case (1: once). Repeats run concurrently, as `ID~K`.
     pub repeat: usize,
+    /// Stop dispatching after this many failures.
     pub max_fail: Option<usize>,
+    /// Stop dispatching after the first failure.
     pub fail_fast: bool,
     /// Percent per query type name.
     pub min_accuracy: BTreeMap<String, f64>,
+    /// Minimum mean recall@k of approximately answered types.
     pub min_recall: f64,
+    /// This run's share of the cases.
     pub partition: Option<Partition>,
     /// Only these types (empty: all).
     pub types: Vec<QueryType>,
     /// Only cases with one of these tags (empty: all).
     pub tags: Vec<String>,
+    /// Throttle above this resident memory, in bytes.
     pub max_rss: Option<u64>,
     /// Seconds for the whole run.
     pub global_timeout: Option<f64>,
