@@ -1,12 +1,11 @@
-//! Exit codes, documented in the README: 0 success, 1 no match, 2 input error, 3 internal.
+//! How a command ends: a [`Failure`] carries the exit code (`verity_core::exit`, one table for
+//! every command) and the message for stderr.
 
 use std::process::ExitCode;
 
 use verity_engine::EngineError;
 
-pub const NO_MATCH: u8 = 1;
-pub const INPUT_ERROR: u8 = 2;
-pub const INTERNAL_ERROR: u8 = 3;
+pub use verity_core::exit::{INPUT_ERROR, INTERNAL_ERROR, NO as NO_MATCH};
 
 /// A command that failed: the message for stderr and the exit code.
 #[derive(Debug)]

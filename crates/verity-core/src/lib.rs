@@ -6,12 +6,14 @@
 //!
 //! * [`deadline`] — [`Deadline`] and [`CancelToken`]: when a search or a case must stop, and
 //!   [`Interrupted`], why it stopped;
+//! * [`exit`] — the exit codes of every command;
 //! * [`query_type`] — [`QueryType`], the ten kinds of query a validation case exercises, and
 //!   their default scheduling [`Priority`].
 
 #![warn(missing_docs)]
 
 pub mod deadline;
+pub mod exit;
 pub mod query_type;
 
 pub use deadline::{CancelToken, Deadline, Interrupted};

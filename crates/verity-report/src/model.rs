@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use verity_core::exit;
 use verity_runner::stats::percentile;
 use verity_runner::{Attempt, CancelReason, JobStatus, SeedStats};
 use verity_validation::{QueryType, ValidationResult};
@@ -340,10 +341,10 @@ impl Outcome {
     /// The documented exit code (docs/ci.md).
     pub fn exit_code(self) -> u8 {
         match self {
-            Outcome::Passed => 0,
-            Outcome::Failures => 1,
-            Outcome::Infrastructure => 3,
-            Outcome::Interrupted => 130,
+            Outcome::Passed => exit::SUCCESS,
+            Outcome::Failures => exit::NO,
+            Outcome::Infrastructure => exit::INTERNAL_ERROR,
+            Outcome::Interrupted => exit::INTERRUPTED,
         }
     }
 }

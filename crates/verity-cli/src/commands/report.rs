@@ -56,7 +56,7 @@ pub fn run(cmd: &ReportCommand) -> CmdResult {
             let code = super::validate::finish(&merged, output, &formats)?;
             if !problems.is_empty() && merged.outcome().exit_code() == 0 {
                 // Everything present passed, but the merge is not the whole run.
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(crate::exit::NO_MATCH));
             }
             Ok(code)
         }
