@@ -39,7 +39,7 @@ pub enum EngineError {
     /// Vector or hybrid search cannot run: no vectors in the index, the model cannot load, or
     /// the vector index failed.
     #[error("vector search unavailable: {0}")]
-    Vector(String),
+    Vector(#[from] VectorUnavailable),
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
 }
@@ -53,9 +53,29 @@ impl From<Interrupted> for EngineError {
     }
 }
 
+/// Why a vector or hybrid query (or building vectors) cannot go on; the cause is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum VectorUnavailable {
+    /// The index was built without vectors.
+    #[error("the index at {path} has no vectors (build it with vectors: `verity index --embedder hash`)", path = .0.display())]
+    NoVectors(PathBuf),
+    /// The embedder could not be loaded or could not embed.
+    #[error(transparent)]
+    Embed(#[from] verity_vector::embed::EmbedError),
+    /// The vector index failed.
+    #[error(transparent)]
+    Index(#[from] verity_vector::store::VectorError),
+}
+
 impl From<verity_vector::store::VectorError> for EngineError {
     fn from(e: verity_vector::store::VectorError) -> Self {
-        EngineError::Vector(e.to_string())
+        EngineError::Vector(e.into())
+    }
+}
+
+impl From<verity_vector::embed::EmbedError> for EngineError {
+    fn from(e: verity_vector::embed::EmbedError) -> Self {
+        EngineError::Vector(e.into())
     }
 }
 

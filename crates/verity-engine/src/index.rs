@@ -188,8 +188,8 @@ fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), EngineError> {
     std::fs::rename(&tmp, &path).map_err(|e| EngineError::Io { path, source: e })
 }
 
-fn vector_err(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Vector(e.to_string())
+fn vector_err(e: impl Into<crate::error::VectorUnavailable>) -> EngineError {
+    EngineError::Vector(e.into())
 }
 
 /// Counts finished files for the build's progress hook.

@@ -50,7 +50,7 @@ pub mod walk;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use deadline::{CancelToken, Deadline, Interrupted};
-pub use error::EngineError;
+pub use error::{EngineError, VectorUnavailable};
 pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};
 pub use query::{parse, parse_request, Query, QueryError, Request};
 pub use results::{ChunkMatch, FusionRanks, LineMatch, SearchHit, SearchOptions, SearchResults};

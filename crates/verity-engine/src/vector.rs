@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use verity_vector::store::{ChunkHit, VectorIndex};
 
-use crate::error::EngineError;
+use crate::error::{EngineError, VectorUnavailable};
 use crate::index::CodeIndex;
 use crate::query::{rrf_score, HybridQuery, VectorQuery};
 use crate::results::{ChunkMatch, FusionRanks, SearchHit, SearchOptions, SearchResults};
@@ -46,12 +46,9 @@ fn roll_up(chunks: Vec<ChunkHit>) -> Vec<(String, Vec<ChunkMatch>)> {
 
 impl CodeIndex {
     fn vector_state(&self) -> Result<&VectorState, EngineError> {
-        self.vectors.as_deref().ok_or_else(|| {
-            EngineError::Vector(format!(
-                "the index at {} has no vectors (build it with vectors: `verity index --embedder hash`)",
-                self.dir.display()
-            ))
-        })
+        self.vectors
+            .as_deref()
+            .ok_or_else(|| VectorUnavailable::NoVectors(self.dir.clone()).into())
     }
 
     /// The vector index, when the index has one.
@@ -75,10 +72,7 @@ impl CodeIndex {
         let state = self.vector_state()?;
         let v = state.embed(&q.text)?;
         opts.deadline.check()?;
-        let nearest = state
-            .index
-            .nearest(&v, q.k, opts.vector_search)
-            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        let nearest = state.index.nearest(&v, q.k, opts.vector_search)?;
         let approximate = !nearest.exact;
         let mut chunks = nearest.hits;
         if let Some(min) = q.min_similarity {
@@ -138,10 +132,7 @@ impl CodeIndex {
         } else {
             q.depth.saturating_mul(HNSW_BEAM)
         };
-        let nearest = state
-            .index
-            .nearest(&v, beam, opts.vector_search)
-            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        let nearest = state.index.nearest(&v, beam, opts.vector_search)?;
         let approximate = !nearest.exact;
         let mut chunks = nearest.hits;
         chunks.truncate(q.depth);

@@ -16,7 +16,7 @@ pub const VECTOR_DIR: &str = "vectors";
 /// takes a moment to load and text-only sessions never need it).
 pub(crate) struct VectorState {
     pub(crate) index: VectorIndex,
-    embedder: OnceLock<Result<Arc<dyn Embedder>, String>>,
+    embedder: OnceLock<Result<Arc<dyn Embedder>, verity_vector::embed::EmbedError>>,
 }
 
 impl VectorState {
@@ -45,22 +45,14 @@ impl VectorState {
 
     pub(crate) fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
         self.embedder
-            .get_or_init(|| {
-                self.index
-                    .config()
-                    .embedder
-                    .load()
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| self.index.config().embedder.load())
             .clone()
-            .map_err(EngineError::Vector)
+            .map_err(EngineError::from)
     }
 
     pub(crate) fn embed(&self, text: &str) -> Result<Vec<f32>, EngineError> {
         let e = self.embedder()?;
-        let mut v = e
-            .embed(&[text])
-            .map_err(|e| EngineError::Vector(e.to_string()))?;
+        let mut v = e.embed(&[text])?;
         Ok(v.pop().unwrap_or_default())
     }
 }

@@ -203,8 +203,19 @@ pub enum VectorError {
     Corrupt { path: PathBuf, detail: String },
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The usearch graph failed; the cause is kept as the error's source.
     #[error("hnsw index: {0}")]
-    Hnsw(String),
+    Hnsw(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The usearch graph could not be written or read at `path`.
+    #[error("{path}: hnsw index: {source}")]
+    HnswFile {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A query vector of the wrong length.
+    #[error("query has {query} dimensions, the index {index}")]
+    Dimensions { query: usize, index: usize },
 }
 
 /// The vector index of a corpus.
@@ -282,8 +293,8 @@ impl std::fmt::Debug for VectorIndex {
     }
 }
 
-fn hnsw_err(e: impl std::fmt::Display) -> VectorError {
-    VectorError::Hnsw(e.to_string())
+fn hnsw_err(e: impl std::error::Error + Send + Sync + 'static) -> VectorError {
+    VectorError::Hnsw(Box::new(e))
 }
 
 fn is_zero(v: &[f32]) -> bool {
@@ -388,9 +399,7 @@ impl VectorIndex {
         for f in old_files {
             if gone.contains(f.path.as_str()) {
                 for key in &f.keys {
-                    self.hnsw
-                        .remove(*key)
-                        .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+                    self.hnsw.remove(*key).map_err(hnsw_err)?;
                 }
             } else {
                 files.push(f);
@@ -527,11 +536,10 @@ impl VectorIndex {
 
     fn check_query(&self, query: &[f32]) -> Result<(), VectorError> {
         if query.len() != self.dim {
-            return Err(VectorError::Hnsw(format!(
-                "query has {} dimensions, the index {}",
-                query.len(),
-                self.dim
-            )));
+            return Err(VectorError::Dimensions {
+                query: query.len(),
+                index: self.dim,
+            });
         }
         Ok(())
     }
@@ -625,7 +633,10 @@ impl VectorIndex {
         let tmp = dir.join("hnsw.usearch.tmp");
         self.hnsw
             .save(&tmp.to_string_lossy())
-            .map_err(|e| VectorError::Hnsw(format!("{}: {e}", tmp.display())))?;
+            .map_err(|e| VectorError::HnswFile {
+                path: tmp.clone(),
+                source: Box::new(e),
+            })?;
         std::fs::rename(&tmp, dir.join("hnsw.usearch")).map_err(io(&tmp))?;
         // The meta goes last: a directory without it is not an index.
         write(
@@ -692,7 +703,7 @@ impl VectorIndex {
             ));
         }
         hnsw.reserve_capacity_and_threads(count.max(1), SEARCH_SLOTS)
-            .map_err(|e| VectorError::Hnsw(e.to_string()))?;
+            .map_err(hnsw_err)?;
         hnsw.change_expansion_search(meta.config.hnsw.expansion_search);
         Ok(VectorIndex {
             config: meta.config,
@@ -742,7 +753,7 @@ fn new_hnsw(dim: usize, p: &HnswParams) -> Result<Index, VectorError> {
         expansion_search: p.expansion_search,
         multi: false,
     };
-    Index::new(&options).map_err(|e| VectorError::Hnsw(e.to_string()))
+    Index::new(&options).map_err(hnsw_err)
 }
 
 #[cfg(test)]
