@@ -107,8 +107,12 @@ fn machine() -> (String, String, usize, u64, String) {
 /// Each case's expected duration from a previous report: its own last duration there, else
 /// the mean of its query type there, else the mean of every case there (1 ms for an empty
 /// history). Cases the history does not know then weigh like their kind.
-fn expected_durations(history: &Report, cases: &[GroundTruthCase]) -> Vec<f64> {
-    let known = history.durations();
+/// `known` is `history.durations()`.
+fn expected_durations(
+    history: &Report,
+    known: &std::collections::HashMap<String, f64>,
+    cases: &[GroundTruthCase],
+) -> Vec<f64> {
     let mut by_type: BTreeMap<QueryType, (f64, usize)> = BTreeMap::new();
     let (mut all, mut n) = (0.0, 0usize);
     for c in &history.cases {
@@ -332,9 +336,13 @@ where
         }
         None => None,
     };
+    let history = history_report
+        .as_ref()
+        .map(Report::durations)
+        .unwrap_or_default();
     let expected: Option<Vec<f64>> = history_report
         .as_ref()
-        .map(|h| expected_durations(h, &selected));
+        .map(|h| expected_durations(h, &history, &selected));
     let mine = match s.partition {
         Some(p) => {
             let ids: Vec<&str> = selected.iter().map(|c| c.id.as_str()).collect();
@@ -415,10 +423,6 @@ where
     };
 
     // The run.
-    let history = history_report
-        .as_ref()
-        .map(Report::durations)
-        .unwrap_or_default();
     let config = ParallelConfig {
         max_concurrent_tests: s.jobs,
         test_timeout_seconds: s.timeout,

@@ -656,7 +656,6 @@ pub fn ere_pattern(pattern: &str) -> Result<(String, bool), String> {
             }
             '[' => {
                 // A bracket expression: up to the first `]` that is not its first member.
-                let start = i;
                 i += 1;
                 if chars.get(i) == Some(&'^') {
                     i += 1;
@@ -691,7 +690,6 @@ pub fn ere_pattern(pattern: &str) -> Result<(String, bool), String> {
                         Some(_) => i += 1,
                     }
                 }
-                let _ = start;
                 i += 1;
             }
             _ => i += 1,

@@ -55,6 +55,15 @@ pub enum BackendError {
     Protocol(String),
 }
 
+impl From<verity_core::Interrupted> for BackendError {
+    fn from(i: verity_core::Interrupted) -> Self {
+        match i {
+            verity_core::Interrupted::TimedOut => BackendError::Timeout,
+            verity_core::Interrupted::Cancelled => BackendError::Cancelled,
+        }
+    }
+}
+
 impl BackendError {
     /// Is another attempt worthwhile?
     pub fn is_retryable(&self) -> bool {

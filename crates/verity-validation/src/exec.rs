@@ -23,10 +23,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use verity_core::{Deadline, Interrupted};
+use verity_core::Deadline;
 
 use crate::backend::{BackendError, BackendQuery, BackendResponse, SearchBackend};
-use crate::protocol::{Handshake, Request, Response, PROTOCOL_VERSION};
+use crate::protocol::{quote, Handshake, Request, Response, PROTOCOL_VERSION};
 
 /// How patient to be with child processes.
 #[derive(Debug, Clone, Copy)]
@@ -46,8 +46,6 @@ impl Default for ExecOptions {
     }
 }
 
-/// The longest piece of an offending line quoted in an error.
-const QUOTE_CHARS: usize = 200;
 /// Lines of a child's stderr kept for error messages.
 const STDERR_LINES: usize = 8;
 /// How often a waiting search looks at its cancel token.
@@ -185,11 +183,7 @@ impl ExecBackend {
             .map_err(|e| BackendError::Io(format!("{}: {e}", corpus.display())))?;
         let corpus = corpus.to_string_lossy().into_owned();
         let (engine, handshake) = spawn(command, options.startup_timeout)?;
-        let name = if handshake.version.is_empty() {
-            handshake.engine.clone()
-        } else {
-            format!("{} {}", handshake.engine, handshake.version)
-        };
+        let name = handshake.name();
         let (idle, shared) = if handshake.concurrent {
             (Vec::new(), Some(Multiplexed::start(engine, options.grace)))
         } else {
@@ -289,10 +283,10 @@ impl ExecBackend {
                 Ok(Ok(r)) => return r.into_result(),
                 Ok(Err(why)) => return Err(BackendError::Protocol(why)),
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Err(why) = interrupted(deadline) {
+                    if let Err(why) = deadline.check() {
                         // Abandon this request only: the others in flight still count.
                         m.pending_map().remove(&request.id);
-                        return Err(why);
+                        return Err(why.into());
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -328,15 +322,8 @@ impl SearchBackend for ExecBackend {
         q: &BackendQuery<'_>,
         deadline: &Deadline,
     ) -> Result<BackendResponse, BackendError> {
-        if let Some(types) = &self.handshake.query_types {
-            if !types.contains(&q.query_type) {
-                return Err(BackendError::Unsupported(format!(
-                    "{} answers no {} queries (its handshake)",
-                    self.handshake.engine, q.query_type
-                )));
-            }
-        }
-        interrupted(deadline)?;
+        self.handshake.check_supports(q.query_type)?;
+        deadline.check()?;
         // Unique per attempt, so that a late answer to an earlier attempt is never taken for
         // this one's.
         let id = format!("{}#{}", q.id, self.next_id.fetch_add(1, Ordering::Relaxed));
@@ -393,9 +380,9 @@ impl SearchBackend for ExecBackend {
                     }
                 },
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Err(why) = interrupted(deadline) {
+                    if let Err(why) = deadline.check() {
                         terminate(engine, self.options.grace);
-                        return Err(why);
+                        return Err(why.into());
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -422,22 +409,6 @@ impl Drop for ExecBackend {
         if let Some(child) = shared.and_then(|m| m.take_child()) {
             stop(child, self.options.grace);
         }
-    }
-}
-
-fn interrupted(deadline: &Deadline) -> Result<(), BackendError> {
-    match deadline.check() {
-        Ok(()) => Ok(()),
-        Err(Interrupted::TimedOut) => Err(BackendError::Timeout),
-        Err(Interrupted::Cancelled) => Err(BackendError::Cancelled),
-    }
-}
-
-fn quote(line: &str) -> String {
-    let line = line.trim_end();
-    match line.char_indices().nth(QUOTE_CHARS) {
-        Some((i, _)) => format!("{:?}…", &line[..i]),
-        None => format!("{line:?}"),
     }
 }
 

@@ -9,13 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use verity_core::{Deadline, Interrupted};
+use verity_core::Deadline;
 
 use crate::backend::{BackendError, BackendQuery, BackendResponse, SearchBackend};
-use crate::protocol::{Handshake, Request, Response, WalkRules, PROTOCOL_VERSION};
-
-/// The longest piece of an offending body quoted in an error.
-const QUOTE_CHARS: usize = 200;
+use crate::protocol::{quote, Handshake, Request, Response, WalkRules, PROTOCOL_VERSION};
 
 /// A service speaking the backend protocol over HTTP.
 pub struct HttpBackend {
@@ -74,11 +71,7 @@ impl HttpBackend {
                 handshake.protocol
             )));
         }
-        let name = if handshake.version.is_empty() {
-            handshake.engine.clone()
-        } else {
-            format!("{} {}", handshake.engine, handshake.version)
-        };
+        let name = handshake.name();
         Ok(HttpBackend {
             url: url.to_string(),
             agent,
@@ -91,14 +84,6 @@ impl HttpBackend {
     /// What the service said about itself.
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
-    }
-}
-
-fn quote(body: &str) -> String {
-    let body = body.trim_end();
-    match body.char_indices().nth(QUOTE_CHARS) {
-        Some((i, _)) => format!("{:?}…", &body[..i]),
-        None => format!("{body:?}"),
     }
 }
 
@@ -120,19 +105,8 @@ impl SearchBackend for HttpBackend {
         q: &BackendQuery<'_>,
         deadline: &Deadline,
     ) -> Result<BackendResponse, BackendError> {
-        if let Some(types) = &self.handshake.query_types {
-            if !types.contains(&q.query_type) {
-                return Err(BackendError::Unsupported(format!(
-                    "{} answers no {} queries (its handshake)",
-                    self.handshake.engine, q.query_type
-                )));
-            }
-        }
-        match deadline.check() {
-            Ok(()) => {}
-            Err(Interrupted::TimedOut) => return Err(BackendError::Timeout),
-            Err(Interrupted::Cancelled) => return Err(BackendError::Cancelled),
-        }
+        self.handshake.check_supports(q.query_type)?;
+        deadline.check()?;
         let remaining = deadline
             .instant()
             .map(|t| t.saturating_duration_since(Instant::now()));

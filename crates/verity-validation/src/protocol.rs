@@ -43,6 +43,40 @@ pub struct Handshake {
     pub walk: Option<WalkRules>,
 }
 
+impl Handshake {
+    /// The engine's name and version, for reports.
+    pub fn name(&self) -> String {
+        if self.version.is_empty() {
+            self.engine.clone()
+        } else {
+            format!("{} {}", self.engine, self.version)
+        }
+    }
+
+    /// `Unsupported` for a query type the handshake does not list: such cases are never sent.
+    pub fn check_supports(&self, query_type: QueryType) -> Result<(), BackendError> {
+        match &self.query_types {
+            Some(types) if !types.contains(&query_type) => Err(BackendError::Unsupported(format!(
+                "{} answers no {query_type} queries (its handshake)",
+                self.engine
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The longest piece of an offending line or body quoted in an error.
+const QUOTE_CHARS: usize = 200;
+
+/// `text` for an error message: trimmed, escaped, cut after [`QUOTE_CHARS`] characters.
+pub(crate) fn quote(text: &str) -> String {
+    let text = text.trim_end();
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((i, _)) => format!("{:?}…", &text[..i]),
+        None => format!("{text:?}"),
+    }
+}
+
 /// The file-selection rules an engine applies, so that the truth is computed over the same
 /// files (docs/query-language.md, section 1, describes Verity's defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
