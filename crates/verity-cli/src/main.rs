@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Failure;
 use verity_engine::VectorSearch;
+use verity_vector::store::{ChunkSettings, HnswParams};
 
 /// Verity: a code-search engine and the system that proves it right.
 #[derive(Debug, Parser)]
@@ -503,19 +504,19 @@ pub struct VectorArgs {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub hash_dim: usize,
     /// Lines per chunk.
-    #[arg(long, value_name = "N", default_value_t = 40)]
+    #[arg(long, value_name = "N", default_value_t = ChunkSettings::default().lines)]
     pub chunk_lines: usize,
     /// Lines shared by consecutive chunks.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = ChunkSettings::default().overlap)]
     pub chunk_overlap: usize,
     /// HNSW edges per node (M).
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = HnswParams::default().connectivity)]
     pub hnsw_m: usize,
     /// HNSW candidate list while building (efConstruction).
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = HnswParams::default().expansion_add)]
     pub hnsw_ef_construction: usize,
     /// HNSW candidate list while searching (ef).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = HnswParams::default().expansion_search)]
     pub hnsw_ef: usize,
 }
 

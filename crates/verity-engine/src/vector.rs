@@ -3,7 +3,9 @@
 //! The index keeps a [`VectorIndex`] (chunks, embeddings, HNSW graph) in `vectors/` beside the
 //! tantivy index. A `vector:` query embeds its text, asks the graph for the k nearest chunks and
 //! rolls them up to files (a file ranks by its best chunk). A `hybrid:` query fuses the BM25
-//! ranking of its text query with the vector ranking by reciprocal rank fusion.
+//! ranking of its text query with the vector ranking by reciprocal rank fusion; when the graph
+//! answers, the chunks of the text ranking's files are scored exactly and ranked among the
+//! graph's, so the graph cannot drop a file that both rankings hold.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -20,7 +22,8 @@ use crate::vector_state::VectorState;
 /// keeps the best `depth`. The graph's misses are worst at the far end of a long ranking,
 /// which the fusion still uses: on 1,864 files of real crate sources (hash embedder), twice
 /// `depth` gave Hybrid a mean recall@k of 0.975 against the exact fused ranking, four times
-/// 0.981 (docs/BENCHMARKS.md, "Exact or HNSW").
+/// 0.981, eight times 0.991 (docs/BENCHMARKS.md, "Exact or HNSW"). The files of the text
+/// ranking are scored exactly besides ([`VectorIndex::nearest_with_files`]).
 const HNSW_BEAM: usize = 8;
 
 /// Files of chunk hits, in order of their best chunk, each with its chunks.
@@ -132,7 +135,12 @@ impl CodeIndex {
         } else {
             q.depth.saturating_mul(HNSW_BEAM)
         };
-        let nearest = state.index.nearest(&v, beam, opts.vector_search)?;
+        // The files the text side found have all their chunks scored exactly as well: the
+        // graph cannot lose their best chunk, so a file both sides rank is ranked by both.
+        let text_files: Vec<&str> = text.hits.iter().map(|h| h.path.as_str()).collect();
+        let nearest = state
+            .index
+            .nearest_with_files(&v, beam, opts.vector_search, &text_files)?;
         let approximate = !nearest.exact;
         let mut chunks = nearest.hits;
         chunks.truncate(q.depth);

@@ -22,6 +22,15 @@ pub fn knn(query: &[f32], vectors: &[Vec<f32>], k: usize) -> Vec<(usize, f32)> {
     scored
 }
 
+/// Cosine similarity of two vectors, accumulated in `f64` as [`knn`] does; 0 when either is
+/// zero or their lengths differ.
+pub fn similarity(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    cosine(a, norm(a), b)
+}
+
 fn norm(v: &[f32]) -> f64 {
     v.iter()
         .map(|x| f64::from(*x) * f64::from(*x))

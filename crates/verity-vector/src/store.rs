@@ -78,12 +78,15 @@ impl Default for HnswParams {
     fn default() -> Self {
         // Measured on 52,434 synthetic hash-embedded chunks (docs/BENCHMARKS.md): recall@10
         // 0.994 at ef 256; ef 64 gave only 0.96, a larger M mostly slowed the build. Real code
-        // is harder: on 3,723 files of crate sources (about 60,000 chunks, many of them
+        // is harder: on 3,768 files of crate sources (about 60,000 chunks, many of them
         // near-duplicate generated bindings) Vector's mean recall@k was 0.969 at ef 256 and
-        // 0.993 at ef 1024 (M 32 did not help), at about 5 ms a query.
+        // 0.985 at ef 1024, at about 4 ms a query; searching wider (ef 2048: 0.990 at 12 ms)
+        // costs more than exact search. The graph itself was the limit: built with
+        // efConstruction 512 instead of 256 it reaches 0.995 at ef 1024, for a vector build
+        // 1.6 times as long (23 s → 37 s there; docs/BENCHMARKS.md, "Exact or HNSW").
         HnswParams {
             connectivity: 16,
-            expansion_add: 256,
+            expansion_add: 512,
             expansion_search: 1024,
         }
     }
@@ -295,6 +298,14 @@ impl std::fmt::Debug for VectorIndex {
 
 fn hnsw_err(e: impl std::error::Error + Send + Sync + 'static) -> VectorError {
     VectorError::Hnsw(Box::new(e))
+}
+
+/// The documented order of chunk hits: similarity descending, then path, then first line.
+fn rank_order(a: &ChunkHit, b: &ChunkHit) -> std::cmp::Ordering {
+    b.similarity
+        .total_cmp(&a.similarity)
+        .then_with(|| a.path.cmp(&b.path))
+        .then(a.first_line.cmp(&b.first_line))
 }
 
 fn is_zero(v: &[f32]) -> bool {
@@ -534,6 +545,63 @@ impl VectorIndex {
         Ok(Nearest { hits, exact })
     }
 
+    /// The `k` nearest chunks as [`nearest`](Self::nearest) finds them, except that from the
+    /// graph every chunk of the files `paths` is also scored exactly and ranked among the
+    /// graph's hits (in place of the graph's hits from those files). The files' own best
+    /// chunks cannot then be missed, whatever the graph reaches: hybrid search uses this for
+    /// the files its text side found, which on real code are often exactly the files whose
+    /// chunks sit in a crowded part of the graph (docs/ground-truth.md). Paths the index does
+    /// not hold are ignored. An exact search already scores every chunk and is returned as is.
+    pub fn nearest_with_files(
+        &self,
+        query: &[f32],
+        k: usize,
+        mode: Option<VectorSearch>,
+        paths: &[&str],
+    ) -> Result<Nearest, VectorError> {
+        if self.searches_exactly(mode) || paths.is_empty() {
+            return self.nearest(query, k, mode);
+        }
+        if k == 0 || is_zero(query) {
+            return Ok(Nearest {
+                hits: Vec::new(),
+                exact: false,
+            });
+        }
+        self.check_query(query)?;
+        let mut hits = self.search(query, k)?;
+        let chosen: Vec<&FileVectors> = paths
+            .iter()
+            .filter_map(|p| {
+                let i = self
+                    .files
+                    .binary_search_by(|f| f.path.as_str().cmp(p))
+                    .ok()?;
+                Some(&self.files[i])
+            })
+            .collect();
+        let names: HashSet<&str> = chosen.iter().map(|f| f.path.as_str()).collect();
+        hits.retain(|h| !names.contains(h.path.as_str()));
+        let mut v = vec![0.0f32; self.dim];
+        for f in chosen {
+            for (key, &(first_line, last_line)) in f.keys.iter().zip(&f.chunks) {
+                // A chunk without features is not in the graph, and is never found.
+                if !self.hnsw.contains(*key) || self.hnsw.get(*key, &mut v[..]).is_err() {
+                    continue;
+                }
+                hits.push(ChunkHit {
+                    path: f.path.clone(),
+                    first_line,
+                    last_line,
+                    similarity: exact::similarity(query, &v),
+                });
+            }
+        }
+        hits.sort_by(rank_order);
+        hits.truncate(k);
+        Ok(Nearest { hits, exact: false })
+    }
+
     fn check_query(&self, query: &[f32]) -> Result<(), VectorError> {
         if query.len() != self.dim {
             return Err(VectorError::Dimensions {
@@ -553,12 +621,7 @@ impl VectorIndex {
             .zip(&m.distances)
             .filter_map(|(key, d)| Some(self.hit(*self.positions.get(key)?, 1.0 - d)))
             .collect();
-        hits.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then_with(|| a.path.cmp(&b.path))
-                .then(a.first_line.cmp(&b.first_line))
-        });
+        hits.sort_by(rank_order);
         hits
     }
 
@@ -865,6 +928,66 @@ mod tests {
         assert!(index.searches_exactly(None));
         assert!(index.searches_exactly(Some(VectorSearch::Auto)));
         assert!(!index.searches_exactly(Some(VectorSearch::Hnsw)));
+    }
+
+    #[test]
+    fn chunks_of_the_named_files_are_never_missed_by_the_graph() {
+        let index = build(60);
+        // A beam of one (usearch searches at least k wide): the graph alone misses some of
+        // the exact top.
+        index.set_expansion_search(1);
+        let e = HashEmbedder::new(64);
+        let reference = index.exact_searcher();
+        let mut helped = 0;
+        let words = [
+            "parse", "request", "error", "cache", "store", "matrix", "socket", "token",
+        ];
+        for (i, w) in words.iter().enumerate() {
+            let q = format!("{w} {} x", words[(i * 3 + 1) % words.len()]);
+            let v = e.embed_one(&q);
+            // The file of the exact best chunk: the one whose chunks must not be missed.
+            let file = reference.search(&v, 1)[0].path.clone();
+            let file = file.as_str();
+            let k = 2;
+            let exact = reference.search(&v, k);
+            let graph = index.search(&v, k).unwrap();
+            let got = index
+                .nearest_with_files(&v, k, Some(VectorSearch::Hnsw), &[file, "no/such.rs"])
+                .unwrap();
+            assert!(!got.exact);
+            assert!(got.hits.len() <= k);
+            for w in got.hits.windows(2) {
+                assert_ne!(rank_order(&w[0], &w[1]), std::cmp::Ordering::Greater);
+                assert!((&w[0].path, w[0].first_line) != (&w[1].path, w[1].first_line));
+            }
+            // Every chunk of the file in the exact top k is there, with its exact similarity.
+            for want in exact.iter().filter(|h| h.path == file) {
+                let found = got
+                    .hits
+                    .iter()
+                    .find(|h| h.path == file && h.first_line == want.first_line)
+                    .unwrap_or_else(|| panic!("{q}: {file} L{} missed", want.first_line));
+                assert!((found.similarity - want.similarity).abs() < 1e-5);
+                let in_graph = graph
+                    .iter()
+                    .any(|h| h.path == file && h.first_line == want.first_line);
+                if !in_graph {
+                    helped += 1;
+                }
+            }
+        }
+        // Exact search (and an empty list of files) is the plain search.
+        let v = e.embed_one("socket");
+        assert_eq!(
+            index
+                .nearest_with_files(&v, 5, Some(VectorSearch::Exact), &["src/f001.rs"])
+                .unwrap(),
+            index.nearest(&v, 5, Some(VectorSearch::Exact)).unwrap()
+        );
+        assert!(
+            helped > 0,
+            "the graph found every chunk itself: the test proves nothing"
+        );
     }
 
     #[test]

@@ -383,6 +383,70 @@ fn approximate_answers_pass_unless_no_approximation_explains_them() {
     }
 }
 
+/// The engine's exact hybrid answer without its last file, marked approximate or not.
+struct Short {
+    engine: EngineBackend,
+    approximate: bool,
+}
+
+impl SearchBackend for Short {
+    fn name(&self) -> &str {
+        "short"
+    }
+    fn search(
+        &self,
+        query: &BackendQuery<'_>,
+        deadline: &Deadline,
+    ) -> Result<BackendResponse, BackendError> {
+        let mut r = self.engine.search(query, deadline)?;
+        r.hits.pop();
+        r.approximate = self.approximate;
+        Ok(r)
+    }
+}
+
+/// A graph's `depth` chunks can lie in fewer files than the exact ones, so a short
+/// approximate Hybrid answer is judged by recall@k; an exact one that is short lost a file.
+#[test]
+fn a_short_hybrid_answer_is_recall_when_approximate_and_a_fault_when_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("corpus");
+    verity_validation::synth::write_tree(&root, 120, 21).unwrap();
+    let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
+    let vt = vector_truth(&corpus);
+    let idx = dir.path().join("idx");
+    CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
+    let case = ["parse request", "cache OR store", "token", "socket thread"]
+        .iter()
+        .filter_map(|q| ranked_case(&corpus, &vt.table, "h", &format!("hybrid(k=5): {q}")))
+        .find(|c| c.expected_files.len() >= 5)
+        .expect("a hybrid query with five files");
+    let verdict = |approximate| {
+        let backend = Short {
+            engine: EngineBackend::open(&idx)
+                .unwrap()
+                .with_vector_search(Some(VectorSearch::Exact)),
+            approximate,
+        };
+        CorrectnessValidator::new(Arc::new(backend), options())
+            .validate(&case, &Deadline::none())
+            .unwrap()
+    };
+    let r = verdict(true);
+    assert!(r.is_correct, "{:?}", r.failure_reasons);
+    let ranking = r.ranking.expect("ranked");
+    assert!((ranking.recall_at_k - 0.8).abs() < 1e-9, "{ranking:?}");
+    let r = verdict(false);
+    assert!(!r.is_correct);
+    assert!(
+        r.failure_reasons
+            .iter()
+            .any(|m| m.contains("4 results where the collection has at least 5")),
+        "{:?}",
+        r.failure_reasons
+    );
+}
+
 fn lines_strategy() -> impl Strategy<Value = String> {
     let words = prop::sample::select(vec![
         "parse", "request", "cache", "store", "token", "socket", "thread", "matrix", "query",
