@@ -38,6 +38,14 @@ impl Failure {
             message: message.to_string(),
         }
     }
+
+    /// Something failed that the user's input does not explain (exit 3).
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: INTERNAL_ERROR,
+            message: message.to_string(),
+        }
+    }
 }
 
 impl From<EngineError> for Failure {

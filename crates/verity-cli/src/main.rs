@@ -236,9 +236,18 @@ pub struct EvalArgs {
     /// Print every query's values before the summary.
     #[arg(short = 'q')]
     pub per_query: bool,
-    /// Average over every query in the qrels (missing ones score as an empty ranking).
+    /// Average over every query in the qrels (a query missing from the run scores 0).
     #[arg(short = 'c')]
     pub complete: bool,
+    /// Evaluate only the first N documents of each ranking.
+    #[arg(short = 'M', value_name = "N")]
+    pub max_retrieved: Option<usize>,
+    /// Judged documents only: take documents without a judgment out of each ranking.
+    #[arg(short = 'J')]
+    pub judged_only: bool,
+    /// Documents in the collection (used only by utility's fourth coefficient).
+    #[arg(short = 'N', value_name = "N", default_value_t = 0)]
+    pub num_docs: i64,
     /// Lowest relevance value that counts as relevant.
     #[arg(
         short = 'l',
@@ -262,6 +271,9 @@ pub enum EvalCommand {
         /// Retrieved documents per query.
         #[arg(long, default_value_t = 500)]
         docs_per_query: usize,
+        /// No tied scores (by default scores come in steps of 0.01, with many ties).
+        #[arg(long)]
+        distinct_scores: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Directory for run.trec and qrels.trec.
@@ -351,6 +363,30 @@ enum BenchCommand {
     /// Retrieval quality on labelled natural-language questions: nDCG@10 and MRR of BM25,
     /// hash and MiniLM embeddings and hybrids, side by side.
     Semantic(BenchSemanticArgs),
+    /// `verity eval` against the trec_eval binary on generated runs (tied and tie-free):
+    /// time per process, speed-up, and whether the outputs are identical.
+    Eval(BenchEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEvalArgs {
+    /// The trec_eval binary [default: $VERITY_TREC_EVAL, else `trec_eval` on the PATH].
+    #[arg(long, value_name = "PATH")]
+    pub trec_eval: Option<PathBuf>,
+    /// Queries per generated run.
+    #[arg(long, default_value_t = 2000)]
+    pub queries: usize,
+    /// Retrieved documents per query.
+    #[arg(long, default_value_t = 1000)]
+    pub docs_per_query: usize,
+    /// Timed rounds (each runs both programs once; the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -638,6 +674,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
         Command::Bench(BenchCommand::Vector(args)) => commands::bench_vector::run(&args),
         Command::Bench(BenchCommand::Semantic(args)) => commands::bench_semantic::run(&args),
+        Command::Bench(BenchCommand::Eval(args)) => commands::bench_eval::run(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),
     };
     match result {

@@ -5,7 +5,11 @@
 //! digit — for Verity's own engine and for any other engine's TREC run file.
 //!
 //! * [`input`] — streaming readers of qrels and run files, with file and line in every error;
-//! * [`measures`] — the measures, their trec_eval names and order, per query and averaged;
+//! * [`catalogue`] — the measures by name: trec_eval's families, order, groups and parameters;
+//! * `res_rels` — one query's ranking joined with its judgments, as trec_eval forms it;
+//! * [`measures`] — each measure of one query, ported from trec_eval's `m_*.c` operation for
+//!   operation;
+//! * [`evaluate`](mod@evaluate) — every query in trec_eval's order, and the averages;
 //! * [`report`] — trec_eval's text output (and JSON);
 //! * [`synth`] — a synthetic run and qrels of any size, for benchmarks;
 //! * [`compare`] — two runs side by side: per-query differences and paired significance tests
@@ -17,11 +21,16 @@
 //! document in the qrels; nDCG's gain is the relevance value; queries only in the run are
 //! ignored; with `-c` queries only in the qrels count, scored on an empty ranking.
 
+pub mod catalogue;
 pub mod compare;
+pub mod evaluate;
 pub mod input;
 pub mod measures;
 pub mod report;
+mod res_rels;
 pub mod synth;
 
+pub use catalogue::{Measure, MeasureSelection};
+pub use evaluate::{evaluate, values_of, Evaluation, Options};
 pub use input::{EvalError, Qrels, Run};
-pub use measures::{evaluate, Evaluation, MeasureSelection, Options, Value};
+pub use measures::Value;

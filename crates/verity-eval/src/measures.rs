@@ -1,285 +1,17 @@
-//! trec_eval's measures: names, order, per-query values and averages.
+//! The measures of one query, computed as trec_eval 9.0.8 computes them: each family is a
+//! port of its `m_*.c`, loop for loop and in the same floating-point operations, because any
+//! other sequence of arithmetic disagrees with trec_eval's printed digits somewhere (the recall
+//! levels of `iprec_at_recall`, for one, are turned into numbers of documents as
+//! `(long) (level * R + 0.9)`). The differential test against the trec_eval binary
+//! (`tests/it/differential.rs`) holds every family to that.
 
-use std::collections::{HashMap, HashSet};
+use crate::catalogue::{Family, Params};
+use crate::res_rels::{ResRels, Shape, NONPOOL, UNJUDGED};
 
-use crate::input::{EvalError, Qrels, Retrieved, Run};
-
-/// Cut-offs of `P`, `recall`, `ndcg_cut`, `map_cut` and `relative_P`.
-pub const CUTOFFS: [usize; 9] = [5, 10, 15, 20, 30, 100, 200, 500, 1000];
-/// Recall levels of `iprec_at_recall`.
-const RECALL_LEVELS: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-/// Multiples of R of `Rprec_mult`.
-const R_MULTS: [f64; 10] = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
-/// Cut-offs of `success`.
-const SUCCESS: [usize; 3] = [1, 5, 10];
 /// trec_eval's floor for geometric means (`gm_map`, `gm_bpref`).
-const MIN_GEO_MEAN: f64 = 0.00001;
-
-/// A measure family in trec_eval's order. Families with cut-offs expand to one measure each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Family {
-    RunId,
-    NumQ,
-    NumRet,
-    NumRel,
-    NumRelRet,
-    Map,
-    GmMap,
-    Rprec,
-    Bpref,
-    RecipRank,
-    IprecAtRecall,
-    P,
-    Relstring,
-    Recall,
-    GmBpref,
-    RprecMult,
-    Utility,
-    ElevenPtAvg,
-    Ndcg,
-    NdcgCut,
-    MapCut,
-    RelativeP,
-    Success,
-    SetP,
-    SetRelativeP,
-    SetRecall,
-    SetMap,
-    SetF,
-    NumNonrelJudgedRet,
-}
-
-/// (family, name as `-m` takes it, has cut-offs)
-const FAMILIES: &[(Family, &str)] = &[
-    (Family::RunId, "runid"),
-    (Family::NumQ, "num_q"),
-    (Family::NumRet, "num_ret"),
-    (Family::NumRel, "num_rel"),
-    (Family::NumRelRet, "num_rel_ret"),
-    (Family::Map, "map"),
-    (Family::GmMap, "gm_map"),
-    (Family::Rprec, "Rprec"),
-    (Family::Bpref, "bpref"),
-    (Family::RecipRank, "recip_rank"),
-    (Family::IprecAtRecall, "iprec_at_recall"),
-    (Family::P, "P"),
-    (Family::Relstring, "relstring"),
-    (Family::Recall, "recall"),
-    (Family::GmBpref, "gm_bpref"),
-    (Family::RprecMult, "Rprec_mult"),
-    (Family::Utility, "utility"),
-    (Family::ElevenPtAvg, "11pt_avg"),
-    (Family::Ndcg, "ndcg"),
-    (Family::NdcgCut, "ndcg_cut"),
-    (Family::MapCut, "map_cut"),
-    (Family::RelativeP, "relative_P"),
-    (Family::Success, "success"),
-    (Family::SetP, "set_P"),
-    (Family::SetRelativeP, "set_relative_P"),
-    (Family::SetRecall, "set_recall"),
-    (Family::SetMap, "set_map"),
-    (Family::SetF, "set_F"),
-    (Family::NumNonrelJudgedRet, "num_nonrel_judged_ret"),
-];
-
-/// trec_eval's `official` measures (its default output).
-const OFFICIAL: &[Family] = &[
-    Family::RunId,
-    Family::NumQ,
-    Family::NumRet,
-    Family::NumRel,
-    Family::NumRelRet,
-    Family::Map,
-    Family::GmMap,
-    Family::Rprec,
-    Family::Bpref,
-    Family::RecipRank,
-    Family::IprecAtRecall,
-    Family::P,
-];
-
-/// One measure as printed: a family and, for families with parameters, one parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Measure {
-    family: Family,
-    /// The printed name (`P_10`, `iprec_at_recall_0.30`).
-    pub name: String,
-    param: f64,
-}
-
-impl Measure {
-    /// Only in the `all` summary (not per query).
-    fn summary_only(&self) -> bool {
-        matches!(
-            self.family,
-            Family::RunId | Family::NumQ | Family::GmMap | Family::GmBpref
-        )
-    }
-}
-
-fn expand(family: Family, base: &str, params: Option<&[f64]>) -> Vec<Measure> {
-    let one = |name: String, param: f64| Measure {
-        family,
-        name,
-        param,
-    };
-    let ints = |v: &[usize]| v.iter().map(|x| *x as f64).collect::<Vec<_>>();
-    let defaults: Option<Vec<f64>> = match family {
-        Family::P | Family::Recall | Family::NdcgCut | Family::MapCut | Family::RelativeP => {
-            Some(ints(&CUTOFFS))
-        }
-        Family::Success => Some(ints(&SUCCESS)),
-        Family::IprecAtRecall => Some(RECALL_LEVELS.to_vec()),
-        Family::RprecMult => Some(R_MULTS.to_vec()),
-        _ => None,
-    };
-    match defaults {
-        None => vec![one(base.to_string(), 0.0)],
-        Some(d) => {
-            let values = params.map(<[f64]>::to_vec).unwrap_or(d);
-            values
-                .into_iter()
-                .map(|v| {
-                    let name = match family {
-                        Family::IprecAtRecall | Family::RprecMult => format!("{base}_{v:.2}"),
-                        _ => format!("{base}_{}", v as usize),
-                    };
-                    one(name, v)
-                })
-                .collect()
-        }
-    }
-}
-
-/// Which measures to compute, in trec_eval's order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MeasureSelection {
-    pub measures: Vec<Measure>,
-}
-
-impl MeasureSelection {
-    /// Every implemented measure (`all_trec` as far as implemented).
-    pub fn all_trec() -> Self {
-        MeasureSelection {
-            measures: FAMILIES
-                .iter()
-                .flat_map(|(f, n)| expand(*f, n, None))
-                .collect(),
-        }
-    }
-
-    /// trec_eval's default output.
-    pub fn official() -> Self {
-        MeasureSelection {
-            measures: FAMILIES
-                .iter()
-                .filter(|(f, _)| OFFICIAL.contains(f))
-                .flat_map(|(f, n)| expand(*f, n, None))
-                .collect(),
-        }
-    }
-
-    /// Parses `-m` values: `official`, `all_trec`, a family (`P`), a family with parameters
-    /// (`P.5,10`, `ndcg_cut.10`), or one printed name (`P_10`, `iprec_at_recall_0.50`).
-    pub fn parse(specs: &[String]) -> Result<Self, EvalError> {
-        if specs.is_empty() {
-            return Ok(Self::official());
-        }
-        let mut chosen: Vec<(usize, Vec<Measure>)> = Vec::new();
-        let mut add = |i: usize, m: Vec<Measure>| {
-            if let Some(e) = chosen.iter_mut().find(|(j, _)| *j == i) {
-                for x in m {
-                    if !e.1.contains(&x) {
-                        e.1.push(x);
-                    }
-                }
-            } else {
-                chosen.push((i, m));
-            }
-        };
-        for spec in specs {
-            match spec.as_str() {
-                "all_trec" => {
-                    for (i, (f, n)) in FAMILIES.iter().enumerate() {
-                        add(i, expand(*f, n, None));
-                    }
-                    continue;
-                }
-                "official" => {
-                    for (i, (f, n)) in FAMILIES.iter().enumerate() {
-                        if OFFICIAL.contains(f) {
-                            add(i, expand(*f, n, None));
-                        }
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let (base, params) = match spec.split_once('.') {
-                Some((b, p)) if FAMILIES.iter().any(|(_, n)| *n == b) => {
-                    let vals: Result<Vec<f64>, _> =
-                        p.split(',').map(|x| x.trim().parse::<f64>()).collect();
-                    let vals = vals.map_err(|_| EvalError::UnknownMeasure(spec.clone()))?;
-                    // Cut-offs are positive whole numbers; recall levels lie in [0, 1];
-                    // multiples of R are positive.
-                    let ok = |v: &f64| match b {
-                        "iprec_at_recall" => (0.0..=1.0).contains(v),
-                        "Rprec_mult" => *v > 0.0 && v.is_finite(),
-                        _ => *v >= 1.0 && v.fract() == 0.0 && v.is_finite(),
-                    };
-                    if vals.is_empty() || !vals.iter().all(ok) {
-                        return Err(EvalError::BadParameter(spec.clone()));
-                    }
-                    (b, Some(vals))
-                }
-                _ => (spec.as_str(), None),
-            };
-            if let Some(i) = FAMILIES.iter().position(|(_, n)| *n == base) {
-                let (f, n) = FAMILIES[i];
-                add(i, expand(f, n, params.as_deref()));
-                continue;
-            }
-            // A single printed name, such as P_10.
-            let found = FAMILIES.iter().enumerate().find_map(|(i, (f, n))| {
-                expand(*f, n, None)
-                    .into_iter()
-                    .find(|m| &m.name == spec)
-                    .map(|m| (i, m))
-            });
-            match found {
-                Some((i, m)) => add(i, vec![m]),
-                None => return Err(EvalError::UnknownMeasure(spec.clone())),
-            }
-        }
-        chosen.sort_by_key(|(i, _)| *i);
-        Ok(MeasureSelection {
-            measures: chosen.into_iter().flat_map(|(_, m)| m).collect(),
-        })
-    }
-
-    /// Names of every measure `-m` accepts, for help text.
-    pub fn family_names() -> Vec<&'static str> {
-        FAMILIES.iter().map(|(_, n)| *n).collect()
-    }
-}
-
-/// Evaluation settings (trec_eval's flags).
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `-l`: the lowest relevance value that counts as relevant.
-    pub relevance_level: i64,
-    /// `-c`: average over every query in the qrels, missing ones scored on an empty ranking.
-    pub complete: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            relevance_level: 1,
-            complete: false,
-        }
-    }
-}
+pub(crate) const MIN_GEO_MEAN: f64 = 0.00001;
+/// trec_eval's smoothing in infAP.
+const INFAP_EPSILON: f64 = 0.00001;
 
 /// A measure's value.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -300,121 +32,740 @@ impl Value {
     }
 }
 
-/// Values per query (sorted by query id, as trec_eval prints them) and the summary.
-#[derive(Debug, Clone)]
-pub struct Evaluation {
-    pub measures: Vec<Measure>,
-    /// (query id, one value per measure; `None` for summary-only measures), for every query
-    /// in the average.
-    pub per_query: Vec<(String, Vec<Option<Value>>)>,
-    /// Queries averaged in (`-c`) but not in the run: trec_eval does not print them per query.
-    pub missing: std::collections::BTreeSet<String>,
-    /// One value per measure; `None` for per-query-only measures.
-    pub summary: Vec<Option<Value>>,
+/// Settings every measure may read (trec_eval's `EPI`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env {
+    pub relevance_level: i64,
+    /// `-N`: documents in the collection (utility's fourth coefficient).
+    pub num_docs_in_coll: i64,
 }
 
-/// One query's ranking joined with its judgments, with prefix sums so that every measure at
-/// any cut-off is O(1): `all_trec` asks for about a hundred of them per query.
-struct Judged {
-    /// Relevance of each retrieved document in rank order (`None`: unjudged).
-    rels: Vec<Option<i64>>,
-    level: i64,
-    num_rel: usize,
-    num_nonrel: usize,
-    /// `rel_prefix[i]`: relevant documents among the first i retrieved.
-    rel_prefix: Vec<usize>,
-    /// `prec_prefix[i]`: sum of the precision at each relevant document among the first i.
-    prec_prefix: Vec<f64>,
-    /// `dcg_prefix[i]`: DCG of the first i retrieved.
-    dcg_prefix: Vec<f64>,
-    /// `ideal_prefix[i]`: DCG of the best possible first i.
-    ideal_prefix: Vec<f64>,
-}
-
-impl Judged {
-    fn new(rels: Vec<Option<i64>>, judged: impl Iterator<Item = i64>, level: i64) -> Judged {
-        let mut num_rel = 0;
-        let mut num_nonrel = 0;
-        let mut gains = Vec::new();
-        for r in judged {
-            if r >= level {
-                num_rel += 1;
-            } else {
-                num_nonrel += 1;
+/// The values of `family` with `params` for one query, one per printed measure. Summary-only
+/// families (`gm_map`, `gm_bpref`) give the logarithm their summary averages.
+pub(crate) fn compute(family: Family, params: &Params, rr: &ResRels, env: Env) -> Vec<Value> {
+    let level = env.relevance_level;
+    let f = |x: f64| vec![Value::Float(x)];
+    let num_ret = rr.num_ret();
+    match family {
+        Family::RunId | Family::NumQ => vec![Value::Int(0)],
+        Family::NumRet => vec![Value::Int(num_ret)],
+        Family::NumRel => vec![Value::Int(rr.num_rel)],
+        Family::NumRelRet => vec![Value::Int(rr.num_rel_ret)],
+        Family::Map => f(map(rr, level)),
+        Family::GmMap => f(average_precision_sum(rr, level)
+            .map_or(0.0, |s| s / rr.num_rel as f64)
+            .max(MIN_GEO_MEAN)
+            .ln()),
+        Family::Rprec => f(rprec(rr, level)),
+        Family::Bpref => f(bpref(rr, level)),
+        Family::GmBpref => f(bpref(rr, level).max(MIN_GEO_MEAN).ln()),
+        Family::RecipRank => f(rr
+            .rels
+            .iter()
+            .position(|r| *r >= level)
+            .map_or(0.0, |i| 1.0 / (i + 1) as f64)),
+        Family::IprecAtRecall => match params {
+            Params::FloatCutoffs(levels) => iprec_at_recall(rr, level, levels)
+                .into_iter()
+                .map(Value::Float)
+                .collect(),
+            _ => Vec::new(),
+        },
+        Family::ElevenPtAvg => match params {
+            Params::Floats(levels) if !levels.is_empty() => {
+                // The same interpolation summed in the order trec_eval sums it: from the
+                // highest level down.
+                let values = iprec_at_recall(rr, level, levels);
+                let sum = values.iter().rev().fold(0.0, |a, v| a + v);
+                f(sum / levels.len() as f64)
             }
-            let g = gain(Some(r));
-            if g > 0.0 {
-                gains.push(g);
+            _ => f(0.0),
+        },
+        Family::P => cutoffs(params, rr, level, |rel_so_far, _, k| {
+            rel_so_far as f64 / k as f64
+        }),
+        Family::Recall => {
+            if rr.num_rel == 0 {
+                return zeros(params);
             }
+            cutoffs(params, rr, level, |rel_so_far, _, _| {
+                rel_so_far as f64 / rr.num_rel as f64
+            })
         }
-        gains.sort_by(|a, b| b.total_cmp(a));
-        let mut ideal_prefix = Vec::with_capacity(gains.len() + 1);
-        let mut acc = 0.0;
-        ideal_prefix.push(0.0);
-        for (i, g) in gains.iter().enumerate() {
-            acc += g / ((i + 2) as f64).log2();
-            ideal_prefix.push(acc);
-        }
-        let n = rels.len();
-        let mut rel_prefix = Vec::with_capacity(n + 1);
-        let mut prec_prefix = Vec::with_capacity(n + 1);
-        let mut dcg_prefix = Vec::with_capacity(n + 1);
-        let (mut found, mut prec, mut dcg) = (0usize, 0.0, 0.0);
-        rel_prefix.push(0);
-        prec_prefix.push(0.0);
-        dcg_prefix.push(0.0);
-        for (i, r) in rels.iter().enumerate() {
-            if r.is_some_and(|r| r >= level) {
-                found += 1;
-                prec += found as f64 / (i + 1) as f64;
-            }
-            let g = gain(*r);
-            if g > 0.0 {
-                dcg += g / ((i + 2) as f64).log2();
-            }
-            rel_prefix.push(found);
-            prec_prefix.push(prec);
-            dcg_prefix.push(dcg);
-        }
-        Judged {
-            rels,
+        Family::Success => cutoffs(
+            params,
+            rr,
             level,
-            num_rel,
-            num_nonrel,
-            rel_prefix,
-            prec_prefix,
-            dcg_prefix,
-            ideal_prefix,
+            |rel_so_far, _, _| {
+                if rel_so_far > 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            },
+        ),
+        Family::RelativeP => {
+            if rr.num_rel == 0 {
+                return zeros(params);
+            }
+            cutoffs(params, rr, level, |rel_so_far, _, k| {
+                rel_so_far as f64 / k.min(rr.num_rel) as f64
+            })
+        }
+        Family::MapCut => {
+            if rr.num_rel == 0 {
+                return zeros(params);
+            }
+            cutoffs(params, rr, level, |_, sum, _| sum / rr.num_rel as f64)
+        }
+        Family::NdcgCut => match params {
+            Params::Cutoffs(cuts) => ndcg_cut(rr, cuts).into_iter().map(Value::Float).collect(),
+            _ => Vec::new(),
+        },
+        Family::Relstring => {
+            let len = match params {
+                Params::Floats(v) => v.first().copied().unwrap_or(10.0) as i64,
+                _ => 10,
+            };
+            vec![Value::Text(relstring(rr, len))]
+        }
+        Family::InfAp => f(infap(rr, level)),
+        Family::RprecMult => match params {
+            Params::FloatCutoffs(mults) => rprec_mult(rr, level, mults)
+                .into_iter()
+                .map(Value::Float)
+                .collect(),
+            _ => Vec::new(),
+        },
+        Family::Utility => {
+            let p = match params {
+                Params::Floats(p) if p.len() == 4 => [p[0], p[1], p[2], p[3]],
+                _ => [1.0, -1.0, 0.0, 0.0],
+            };
+            let (rel_ret, ret, rel) = (rr.num_rel_ret, num_ret, rr.num_rel);
+            f(p[0] * rel_ret as f64
+                + p[1] * (ret - rel_ret) as f64
+                + p[2] * (rel - rel_ret) as f64
+                + p[3] * (env.num_docs_in_coll + rel_ret - ret - rel) as f64)
+        }
+        Family::BinG => f(bin_g(rr, level)),
+        Family::G => f(g(rr, &Gains::new(params, rr))),
+        Family::Ndcg => f(ndcg(rr, &Gains::new(params, rr))),
+        Family::NdcgRel => f(ndcg_rel(rr, &Gains::new(params, rr))),
+        Family::Rndcg => {
+            if rr.num_rel == 0 {
+                return f(0.0);
+            }
+            f(rndcg(rr, &Gains::new(params, rr)))
+        }
+        Family::SetP => f(if num_ret > 0 {
+            rr.num_rel_ret as f64 / num_ret as f64
+        } else {
+            0.0
+        }),
+        Family::SetRelativeP => f(if num_ret > 0 && rr.num_rel > 0 {
+            rr.num_rel_ret as f64 / num_ret.min(rr.num_rel) as f64
+        } else {
+            0.0
+        }),
+        Family::SetRecall => f(if rr.num_rel > 0 {
+            rr.num_rel_ret as f64 / rr.num_rel as f64
+        } else {
+            0.0
+        }),
+        Family::SetMap => f(if num_ret > 0 && rr.num_rel > 0 {
+            (rr.num_rel_ret as f64 * rr.num_rel_ret as f64) / (num_ret as f64 * rr.num_rel as f64)
+        } else {
+            0.0
+        }),
+        Family::SetF => {
+            if rr.num_rel_ret == 0 {
+                return f(0.0);
+            }
+            let x = match params {
+                Params::Floats(v) => v.first().copied().unwrap_or(1.0),
+                _ => 1.0,
+            };
+            let p = rr.num_rel_ret as f64 / num_ret as f64;
+            let r = rr.num_rel_ret as f64 / rr.num_rel as f64;
+            f((x + 1.0) * p * r / (x * p + r))
+        }
+        Family::NumNonrelJudgedRet => vec![Value::Int(
+            num_ret - rr.num_nonpool - rr.num_unjudged_in_pool - rr.num_rel_ret,
+        )],
+        Family::Yaap => {
+            let sum = average_precision_sum(rr, level).unwrap_or(0.0);
+            f(((1.0 + sum) / (1.0 + rr.num_rel as f64 - sum)).ln())
         }
     }
+}
 
-    fn is_rel(&self, r: Option<i64>) -> bool {
-        r.is_some_and(|r| r >= self.level)
+/// The values of a family for a query trec_eval does not evaluate (`-c`, a query only in the
+/// qrels): zeros, which is what such a query adds to trec_eval's sums.
+pub(crate) fn zeros(params: &Params) -> Vec<Value> {
+    let n = match params {
+        Params::Cutoffs(v) => v.len(),
+        Params::FloatCutoffs(v) => v.len(),
+        _ => 1,
+    };
+    vec![Value::Float(0.0); n]
+}
+
+/// The sum of the precisions at each relevant document, `None` when none was retrieved.
+fn average_precision_sum(rr: &ResRels, level: i64) -> Option<f64> {
+    let mut rel_so_far = 0i64;
+    let mut sum = 0.0;
+    for (i, r) in rr.rels.iter().enumerate() {
+        if *r >= level {
+            rel_so_far += 1;
+            sum += rel_so_far as f64 / (i + 1) as f64;
+        }
+    }
+    (rel_so_far > 0).then_some(sum)
+}
+
+/// `m_map.c`.
+fn map(rr: &ResRels, level: i64) -> f64 {
+    average_precision_sum(rr, level).map_or(0.0, |s| s / rr.num_rel as f64)
+}
+
+/// `m_Rprec.c`.
+fn rprec(rr: &ResRels, level: i64) -> f64 {
+    let look = rr.num_ret().min(rr.num_rel);
+    if look == 0 {
+        return 0.0;
+    }
+    let rel = rr.rels[..look as usize]
+        .iter()
+        .filter(|r| **r >= level)
+        .count();
+    rel as f64 / rr.num_rel as f64
+}
+
+/// `m_bpref.c` (and `m_gm_bpref.c` before its logarithm).
+fn bpref(rr: &ResRels, level: i64) -> f64 {
+    // Judged non-relevant documents: grades 0 up to the relevance level.
+    let num_nonrel: i64 = (0..level.max(0))
+        .map(|j| rr.rel_levels.get(j as usize).copied().unwrap_or(0))
+        .sum();
+    let mut nonrel_so_far = 0i64;
+    let mut bpref = 0.0;
+    for &r in &rr.rels {
+        if r == NONPOOL || r == UNJUDGED {
+            continue;
+        }
+        if r >= 0 && r < level {
+            nonrel_so_far += 1;
+        } else if nonrel_so_far > 0 {
+            bpref +=
+                1.0 - (nonrel_so_far.min(rr.num_rel) as f64 / num_nonrel.min(rr.num_rel) as f64);
+        } else {
+            bpref += 1.0;
+        }
+    }
+    if rr.num_rel > 0 {
+        bpref /= rr.num_rel as f64;
+    }
+    bpref
+}
+
+/// `m_infap.c`.
+fn infap(rr: &ResRels, level: i64) -> f64 {
+    let (mut nonrel_so_far, mut rel_so_far, mut pool_unjudged_so_far) = (0i64, 0i64, 0i64);
+    let mut inf_ap = 0.0;
+    for (j, &r) in rr.rels.iter().enumerate() {
+        if r == NONPOOL {
+            continue;
+        }
+        if r == UNJUDGED {
+            pool_unjudged_so_far += 1;
+            continue;
+        }
+        if r >= 0 && r < level {
+            nonrel_so_far += 1;
+        } else {
+            rel_so_far += 1;
+            if j == 0 {
+                inf_ap += 1.0;
+            } else {
+                let fj = j as f64;
+                // Grouped as in the C source: a * b * (c / d).
+                inf_ap += 1.0 / (fj + 1.0)
+                    + (fj / (fj + 1.0))
+                        * ((rel_so_far - 1 + nonrel_so_far + pool_unjudged_so_far) as f64 / fj)
+                        * (((rel_so_far - 1) as f64 + INFAP_EPSILON)
+                            / ((rel_so_far - 1 + nonrel_so_far) as f64 + 2.0 * INFAP_EPSILON));
+            }
+        }
+    }
+    if rr.num_rel > 0 {
+        inf_ap /= rr.num_rel as f64;
+    }
+    inf_ap
+}
+
+/// The cut-off families of `m_P.c`, `m_recall.c`, `m_success.c`, `m_rel_P.c` and
+/// `m_map_cut.c`: at each cut-off k, `value(relevant in the top k, sum of precisions at the
+/// relevant documents in the top k, k)`; cut-offs past the end of the ranking see the whole
+/// ranking.
+fn cutoffs(
+    params: &Params,
+    rr: &ResRels,
+    level: i64,
+    value: impl Fn(i64, f64, i64) -> f64,
+) -> Vec<Value> {
+    let Params::Cutoffs(cuts) = params else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(cuts.len());
+    let mut rel_so_far = 0i64;
+    let mut sum = 0.0;
+    let mut ci = 0;
+    for (i, r) in rr.rels.iter().enumerate() {
+        if ci < cuts.len() && i == cuts[ci] {
+            out.push(Value::Float(value(rel_so_far, sum, i as i64)));
+            ci += 1;
+            if ci == cuts.len() {
+                break;
+            }
+        }
+        if *r >= level {
+            rel_so_far += 1;
+            sum += rel_so_far as f64 / (i + 1) as f64;
+        }
+    }
+    for k in &cuts[ci..] {
+        out.push(Value::Float(value(rel_so_far, sum, *k as i64)));
+    }
+    out
+}
+
+/// `m_iprec_at_recall.c` (and the interpolation of `m_11pt_avg.c`): the levels, sorted,
+/// become numbers of relevant documents as trec_eval turns them, `(long) (level * R + 0.9)`.
+fn iprec_at_recall(rr: &ResRels, level: i64, levels: &[f64]) -> Vec<f64> {
+    let cuts: Vec<i64> = levels
+        .iter()
+        .map(|l| (l * rr.num_rel as f64 + 0.9) as i64)
+        .collect();
+    let mut out = vec![0.0; levels.len()];
+    let mut current = levels.len() as isize - 1;
+    while current >= 0 && cuts[current as usize] > rr.num_rel_ret {
+        current -= 1;
+    }
+    // 0/0 for an empty ranking is NaN, as in trec_eval (possible with -J).
+    let num_ret = rr.num_ret();
+    let mut int_precis = rr.num_rel_ret as f64 / num_ret as f64;
+    let mut rel_so_far = rr.num_rel_ret;
+    let mut i = num_ret;
+    while i > 0 && rel_so_far > 0 {
+        let precis = rel_so_far as f64 / i as f64;
+        if int_precis < precis {
+            int_precis = precis;
+        }
+        if rr.rels[(i - 1) as usize] >= level {
+            while current >= 0 && rel_so_far == cuts[current as usize] {
+                out[current as usize] = int_precis;
+                current -= 1;
+            }
+            rel_so_far -= 1;
+        }
+        i -= 1;
+    }
+    while current >= 0 {
+        out[current as usize] = int_precis;
+        current -= 1;
+    }
+    out
+}
+
+/// `m_Rprec_mult.c`.
+fn rprec_mult(rr: &ResRels, level: i64, mults: &[f64]) -> Vec<f64> {
+    let cuts: Vec<i64> = mults
+        .iter()
+        .map(|m| (m * rr.num_rel as f64 + 0.9) as i64)
+        .collect();
+    let mut out = vec![0.0; mults.len()];
+    let num_ret = rr.num_ret();
+    let mut current = mults.len() as isize - 1;
+    while current >= 0 && cuts[current as usize] > num_ret {
+        out[current as usize] = rr.num_rel_ret as f64 / cuts[current as usize] as f64;
+        current -= 1;
+    }
+    let mut rel_so_far = rr.num_rel_ret;
+    let mut i = num_ret;
+    while i > 0 && rel_so_far > 0 {
+        let precis = rel_so_far as f64 / i as f64;
+        while current >= 0 && i == cuts[current as usize] {
+            out[current as usize] = precis;
+            current -= 1;
+        }
+        if rr.rels[(i - 1) as usize] >= level {
+            rel_so_far -= 1;
+        }
+        i -= 1;
+    }
+    out
+}
+
+/// `m_relstring.c`: the first `len` retrieved documents' values as characters, quoted as
+/// trec_eval prints them.
+fn relstring(rr: &ResRels, len: i64) -> String {
+    let len = len.min(rr.num_ret()).max(0) as usize;
+    let s: String = rr.rels[..len]
+        .iter()
+        .map(|&r| match r {
+            r if r > 9 => '>',
+            r if r >= 0 => char::from(b'0' + r as u8),
+            NONPOOL => '-',
+            UNJUDGED => '.',
+            _ => '<',
+        })
+        .collect();
+    format!("'{s}'")
+}
+
+/// `m_ndcg_cut.c`: gain is the grade; the ideal ranking from the judged grades.
+fn ndcg_cut(rr: &ResRels, cuts: &[usize]) -> Vec<f64> {
+    let mut out = vec![0.0; cuts.len()];
+    let mut sum = 0.0;
+    let mut ci = 0;
+    for (i, &r) in rr.rels.iter().enumerate() {
+        if i == cuts[ci] {
+            out[ci] = sum;
+            ci += 1;
+            if ci == cuts.len() {
+                break;
+            }
+        }
+        let gain = r as f64;
+        if gain > 0.0 {
+            sum += gain / ((i + 2) as f64).log2();
+        }
+    }
+    while ci < cuts.len() {
+        out[ci] = sum;
+        ci += 1;
+    }
+    ci = 0;
+    let mut cur = rr.num_rel_levels() as i64 - 1;
+    let mut count = 0i64;
+    let mut ideal = 0.0;
+    let mut i = 0usize;
+    loop {
+        count += 1;
+        while cur > 0 && count > rr.rel_levels[cur as usize] {
+            cur -= 1;
+            count = 1;
+        }
+        if cur == 0 {
+            break;
+        }
+        if i == cuts[ci] {
+            if ideal > 0.0 {
+                out[ci] /= ideal;
+            }
+            ci += 1;
+            if ci == cuts.len() {
+                break;
+            }
+        }
+        ideal += cur as f64 / ((i + 2) as f64).log2();
+        i += 1;
+    }
+    while ci < cuts.len() {
+        if ideal > 0.0 {
+            out[ci] /= ideal;
+        }
+        ci += 1;
+    }
+    out
+}
+
+/// `m_binG.c`.
+fn bin_g(rr: &ResRels, level: i64) -> f64 {
+    let mut rel_so_far = 0i64;
+    let mut sum = 0.0;
+    for (i, &r) in rr.rels.iter().enumerate() {
+        if r >= level {
+            rel_so_far += 1;
+            sum += 1.0 / ((3 + i as i64 - rel_so_far) as f64).log2();
+        }
+    }
+    if rel_so_far > 0 {
+        sum / rr.num_rel as f64
+    } else {
+        0.0
+    }
+}
+
+/// The gain of each grade, and how many judged documents have it, sorted by gain
+/// (`setup_gains` of `m_ndcg.c`, `m_G.c`, `m_ndcg_rel.c`, `m_Rndcg.c`): by default a grade's
+/// gain is the grade; `level=gain` parameters replace it.
+struct Gains {
+    /// (grade, documents judged with it, gain), ascending by gain.
+    levels: Vec<(i64, i64, f64)>,
+}
+
+impl Gains {
+    fn new(params: &Params, rr: &ResRels) -> Gains {
+        let pairs: &[(i64, f64)] = match params {
+            Params::Gains(p) => p,
+            _ => &[],
+        };
+        let mut levels: Vec<(i64, i64, f64)> = pairs.iter().map(|(l, g)| (*l, 0, *g)).collect();
+        for (i, n) in rr.rel_levels.iter().enumerate() {
+            let i = i as i64;
+            match levels.iter_mut().find(|(l, _, _)| *l == i) {
+                Some(e) => e.1 = *n,
+                None => levels.push((i, *n, i as f64)),
+            }
+        }
+        // trec_eval's comparator is `(int) (gain1 - gain2)`: gains less than 1 apart
+        // compare equal, and qsort leaves their order to the C library. A stable sort by
+        // that comparison keeps them in the order above (given pairs first, then grades).
+        levels.sort_by(|a, b| ((a.2 - b.2) as i32).cmp(&0));
+        Gains { levels }
     }
 
-    fn num_rel(&self) -> usize {
-        self.num_rel
+    fn gain(&self, rel: i64) -> f64 {
+        self.levels
+            .iter()
+            .find(|(l, _, _)| *l == rel)
+            .map_or(0.0, |(_, _, g)| *g)
     }
 
-    fn num_nonrel(&self) -> usize {
-        self.num_nonrel
+    /// Walks the ideal ranking: the gain of the next ideal position, from the top level down.
+    fn ideal(&self) -> Ideal<'_> {
+        let cur = self.levels.len() as isize - 1;
+        Ideal {
+            gains: self,
+            cur,
+            count: 0,
+            gain: if cur >= 0 {
+                self.levels[cur as usize].2
+            } else {
+                0.0
+            },
+        }
     }
+}
 
-    /// Relevant documents among the first `k` retrieved.
-    fn rel_in_top(&self, k: usize) -> usize {
-        self.rel_prefix[k.min(self.rels.len())]
+/// The position in the ideal ranking (`cur_level`, `num_at_level`, `ideal_gain`).
+struct Ideal<'a> {
+    gains: &'a Gains,
+    cur: isize,
+    count: i64,
+    gain: f64,
+}
+
+impl Ideal<'_> {
+    /// Moves one position down the ideal ranking; returns its gain.
+    fn step(&mut self) -> f64 {
+        self.count += 1;
+        while self.cur >= 0 && self.count > self.gains.levels[self.cur as usize].1 {
+            self.count = 1;
+            self.cur -= 1;
+            self.gain = if self.cur >= 0 {
+                self.gains.levels[self.cur as usize].2
+            } else {
+                0.0
+            };
+        }
+        self.gain
     }
+}
 
-    fn sum_prec(&self, k: usize) -> f64 {
-        self.prec_prefix[k.min(self.rels.len())]
+fn discount(i: usize) -> f64 {
+    ((i + 2) as f64).log2()
+}
+
+/// `m_ndcg.c`.
+fn ndcg(rr: &ResRels, gains: &Gains) -> f64 {
+    let mut ideal = gains.ideal();
+    let (mut results_dcg, mut ideal_dcg) = (0.0, 0.0);
+    let mut i = 0usize;
+    let n = rr.rels.len();
+    while i < n && ideal.gain > 0.0 {
+        let g = gains.gain(rr.rels[i]);
+        if g != 0.0 {
+            results_dcg += g / discount(i);
+        }
+        let ig = ideal.step();
+        if ig > 0.0 {
+            ideal_dcg += ig / discount(i);
+        }
+        i += 1;
     }
-
-    fn dcg(&self, k: usize) -> f64 {
-        self.dcg_prefix[k.min(self.rels.len())]
+    while i < n {
+        let g = gains.gain(rr.rels[i]);
+        if g != 0.0 {
+            results_dcg += g / discount(i);
+        }
+        i += 1;
     }
+    while ideal.gain > 0.0 {
+        let ig = ideal.step();
+        if ig > 0.0 {
+            ideal_dcg += ig / discount(i);
+        }
+        i += 1;
+    }
+    if ideal_dcg > 0.0 {
+        results_dcg / ideal_dcg
+    } else {
+        0.0
+    }
+}
 
-    fn ideal_dcg(&self, k: usize) -> f64 {
-        self.ideal_prefix[k.min(self.ideal_prefix.len() - 1)]
+/// `m_ndcg_rel.c`: nDCG averaged over the relevant (positive-gain) documents.
+fn ndcg_rel(rr: &ResRels, gains: &Gains) -> f64 {
+    let mut ideal = gains.ideal();
+    let (mut results_dcg, mut ideal_dcg, mut sum) = (0.0, 0.0, 0.0);
+    let (mut num_rel_ret, mut num_rel) = (0i64, 0i64);
+    let mut i = 0usize;
+    let n = rr.rels.len();
+    while i < n && ideal.gain > 0.0 {
+        let g = gains.gain(rr.rels[i]);
+        if g != 0.0 {
+            results_dcg += g / discount(i);
+        }
+        let ig = ideal.step();
+        if ig > 0.0 {
+            num_rel += 1;
+            ideal_dcg += ig / discount(i);
+        }
+        if g > 0.0 {
+            sum += results_dcg / ideal_dcg;
+            num_rel_ret += 1;
+        }
+        i += 1;
+    }
+    while i < n {
+        let g = gains.gain(rr.rels[i]);
+        if g != 0.0 {
+            results_dcg += g / discount(i);
+        }
+        if g > 0.0 {
+            sum += results_dcg / ideal_dcg;
+            num_rel_ret += 1;
+        }
+        i += 1;
+    }
+    while ideal.gain > 0.0 {
+        let ig = ideal.step();
+        if ig > 0.0 {
+            num_rel += 1;
+            ideal_dcg += ig / discount(i);
+        }
+        i += 1;
+    }
+    sum += (num_rel - num_rel_ret) as f64 * results_dcg / ideal_dcg;
+    if sum > 0.0 {
+        sum / num_rel as f64
+    } else {
+        0.0
+    }
+}
+
+/// `m_Rndcg.c`: nDCG averaged at the points where the ideal gain changes.
+fn rndcg(rr: &ResRels, gains: &Gains) -> f64 {
+    let mut ideal = gains.ideal();
+    let (mut results_dcg, mut ideal_dcg, mut sum) = (0.0, 0.0, 0.0);
+    let mut old_gain = ideal.gain;
+    let mut changes = 0i64;
+    let mut i = 0usize;
+    let n = rr.rels.len();
+    while i < n && ideal.gain > 0.0 {
+        let g = gains.gain(rr.rels[i]);
+        let ig = ideal.step();
+        if old_gain != ig {
+            if ideal_dcg > 0.0 {
+                sum += results_dcg / ideal_dcg;
+                changes += 1;
+            }
+            old_gain = ig;
+        }
+        if g != 0.0 {
+            results_dcg += g / discount(i);
+        }
+        if ig > 0.0 {
+            ideal_dcg += ig / discount(i);
+        }
+        i += 1;
+    }
+    if i < n {
+        while i < n {
+            let g = gains.gain(rr.rels[i]);
+            if g != 0.0 {
+                results_dcg += g / discount(i);
+            }
+            i += 1;
+        }
+        if ideal_dcg > 0.0 {
+            sum += results_dcg / ideal_dcg;
+            changes += 1;
+        }
+    }
+    while ideal.gain > 0.0 {
+        let ig = ideal.step();
+        if old_gain != ig {
+            if ideal_dcg > 0.0 {
+                sum += results_dcg / ideal_dcg;
+                changes += 1;
+            }
+            old_gain = ig;
+        }
+        if ig > 0.0 {
+            ideal_dcg += ig / discount(i);
+        }
+        i += 1;
+    }
+    sum / changes as f64
+}
+
+/// `m_G.c`.
+fn g(rr: &ResRels, gains: &Gains) -> f64 {
+    let mut ideal = gains.ideal();
+    let (mut results_g, mut sum_results, mut sum_ideal, mut sum_cost) = (0.0, 0.0, 0.0, 0.0);
+    let min_cost = 1.0;
+    let mut i = 0usize;
+    let n = rr.rels.len();
+    while i < n && ideal.gain > 0.0 {
+        let g = gains.gain(rr.rels[i]);
+        sum_results += g;
+        let ig = ideal.step();
+        if ig > 0.0 {
+            sum_ideal += ig;
+        }
+        if ig >= min_cost {
+            sum_cost += ig;
+        } else {
+            sum_cost += min_cost;
+        }
+        if g != 0.0 {
+            results_g += g / (2.0 + sum_cost - sum_results).log2();
+        }
+        i += 1;
+    }
+    while i < n {
+        let g = gains.gain(rr.rels[i]);
+        sum_results += g;
+        sum_cost += min_cost;
+        if g != 0.0 {
+            results_g += g / (2.0 + sum_cost - sum_results).log2();
+        }
+        i += 1;
+    }
+    while ideal.gain > 0.0 {
+        let ig = ideal.step();
+        if ig > 0.0 {
+            sum_ideal += ig;
+        }
+    }
+    if sum_ideal > 0.0 {
+        results_g / sum_ideal
+    } else {
+        0.0
     }
 }
 
@@ -435,371 +786,35 @@ pub struct RankScores {
 
 /// Scores a ranking given in rank order (no re-sorting: the caller's order is the ranking)
 /// against the relevance values of every judged document of the query. `rels[i]` is the
-/// relevance of the document at rank i + 1, `None` when unjudged.
+/// relevance of the document at rank i + 1, `None` when unjudged. `k` is at least 1.
 pub fn score_ranking(
     rels: Vec<Option<i64>>,
     judged: impl Iterator<Item = i64>,
     relevance_level: i64,
     k: usize,
 ) -> RankScores {
-    let q = Judged::new(rels, judged, relevance_level);
-    let r = q.num_rel() as f64;
-    RankScores {
-        recall: div(q.rel_in_top(k) as f64, r),
-        ndcg: div(q.dcg(k), q.ideal_dcg(k)),
-        recip_rank: q
-            .rels
-            .iter()
-            .position(|x| q.is_rel(*x))
-            .map_or(0.0, |i| 1.0 / (i + 1) as f64),
-        precision: div(q.rel_in_top(k) as f64, k as f64),
-        average_precision: div(q.sum_prec(q.rels.len()), r),
-    }
-}
-
-/// nDCG gain: the relevance value itself; unjudged and non-positive values gain nothing.
-fn gain(r: Option<i64>) -> f64 {
-    r.filter(|r| *r > 0).map_or(0.0, |r| r as f64)
-}
-
-fn div(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        0.0
-    } else {
-        a / b
-    }
-}
-
-fn compute(m: &Measure, q: &Judged) -> Option<Value> {
-    let num_ret = q.rels.len();
-    let num_rel = q.num_rel();
-    let rel_ret = q.rel_in_top(num_ret);
-    let r = num_rel as f64;
-    let f = |x: f64| Some(Value::Float(x));
-    match m.family {
-        Family::RunId | Family::NumQ | Family::GmMap | Family::GmBpref => None,
-        Family::NumRet => Some(Value::Int(num_ret as i64)),
-        Family::NumRel => Some(Value::Int(num_rel as i64)),
-        Family::NumRelRet => Some(Value::Int(rel_ret as i64)),
-        Family::Map => f(div(q.sum_prec(num_ret), r)),
-        Family::Rprec => f(div(q.rel_in_top(num_rel) as f64, r)),
-        Family::Bpref => f(bpref(q, num_rel)),
-        Family::RecipRank => f(q
-            .rels
-            .iter()
-            .position(|x| q.is_rel(*x))
-            .map_or(0.0, |i| 1.0 / (i + 1) as f64)),
-        Family::IprecAtRecall => f(iprec(q, num_rel, m.param)),
-        Family::P => f(q.rel_in_top(m.param as usize) as f64 / m.param),
-        Family::Relstring => Some(Value::Text(relstring(q))),
-        Family::Recall => f(div(q.rel_in_top(m.param as usize) as f64, r)),
-        Family::RprecMult => {
-            // The cut-off is ceil(mult * R); near-integers count as integers, so that
-            // 0.6 * 5 is 3 whatever the floating-point error.
-            let cut = (m.param * r - 1e-9).ceil().max(0.0) as usize;
-            f(div(q.rel_in_top(cut) as f64, cut as f64))
-        }
-        Family::Utility => f(rel_ret as f64 - (num_ret - rel_ret) as f64),
-        Family::ElevenPtAvg => f(RECALL_LEVELS
-            .iter()
-            .map(|l| iprec(q, num_rel, *l))
-            .sum::<f64>()
-            / RECALL_LEVELS.len() as f64),
-        Family::Ndcg => f(div(q.dcg(num_ret), q.ideal_dcg(usize::MAX))),
-        Family::NdcgCut => {
-            let k = m.param as usize;
-            f(div(q.dcg(k), q.ideal_dcg(k)))
-        }
-        Family::MapCut => f(div(q.sum_prec(m.param as usize), r)),
-        Family::RelativeP => {
-            let k = m.param as usize;
-            f(div(q.rel_in_top(k) as f64, k.min(num_rel) as f64))
-        }
-        Family::Success => f(if q.rel_in_top(m.param as usize) > 0 {
-            1.0
-        } else {
-            0.0
-        }),
-        Family::SetP => f(div(rel_ret as f64, num_ret as f64)),
-        Family::SetRelativeP => f(div(rel_ret as f64, num_ret.min(num_rel) as f64)),
-        Family::SetRecall => f(div(rel_ret as f64, r)),
-        // As trec_eval computes it, one division (set_P × set_recall can round differently).
-        Family::SetMap => f(div((rel_ret * rel_ret) as f64, (num_ret * num_rel) as f64)),
-        Family::SetF => {
-            let p = div(rel_ret as f64, num_ret as f64);
-            let rc = div(rel_ret as f64, r);
-            f(div(2.0 * p * rc, p + rc))
-        }
-        Family::NumNonrelJudgedRet => Some(Value::Int(
-            q.rels
-                .iter()
-                .filter(|x| x.is_some() && !q.is_rel(**x))
-                .count() as i64,
-        )),
-    }
-}
-
-fn bpref(q: &Judged, num_rel: usize) -> f64 {
-    let num_nonrel = q.num_nonrel();
-    let mut nonrel_so_far = 0usize;
-    let mut sum = 0.0;
-    for r in &q.rels {
-        match r {
-            None => {}
-            Some(_) if q.is_rel(*r) => {
-                sum += if nonrel_so_far > 0 {
-                    1.0 - nonrel_so_far.min(num_rel) as f64 / num_rel.min(num_nonrel) as f64
-                } else {
-                    1.0
-                };
-            }
-            Some(_) => nonrel_so_far += 1,
-        }
-    }
-    div(sum, num_rel as f64)
-}
-
-/// Interpolated precision at a recall level: the best precision at any rank whose recall
-/// reaches the level.
-fn iprec(q: &Judged, num_rel: usize, level: f64) -> f64 {
-    if num_rel == 0 {
-        return 0.0;
-    }
-    let mut best = 0.0f64;
-    let mut found = 0usize;
-    for (i, r) in q.rels.iter().enumerate() {
-        if q.is_rel(*r) {
-            found += 1;
-            let recall = found as f64 / num_rel as f64;
-            if recall + 1e-12 >= level {
-                best = best.max(found as f64 / (i + 1) as f64);
-            }
-        }
-    }
-    best
-}
-
-/// The relevance of the first 10 retrieved documents: the value, or `-` when unjudged.
-fn relstring(q: &Judged) -> String {
-    let s: String = q
-        .rels
-        .iter()
-        .take(10)
-        .map(|r| match r {
-            None => "-".to_string(),
-            Some(v) => v.to_string(),
-        })
-        .collect();
-    format!("'{s}'")
-}
-
-/// trec_eval's order: score descending, then document id descending by bytes.
-fn rank(docs: &mut [&Retrieved]) {
-    docs.sort_unstable_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| b.doc.as_bytes().cmp(a.doc.as_bytes()))
-    });
-}
-
-/// Evaluates `run` against `qrels`.
-pub fn evaluate(
-    qrels: &Qrels,
-    run: &Run,
-    selection: &MeasureSelection,
-    opts: &Options,
-) -> Result<Evaluation, EvalError> {
-    let empty: Vec<Retrieved> = Vec::new();
-    let mut qids: Vec<&String> = qrels
-        .queries
-        .keys()
-        .filter(|q| opts.complete || run.queries.contains_key(*q))
-        .collect();
-    qids.sort();
-    let measures = selection.measures.clone();
-    let mut per_query = Vec::with_capacity(qids.len());
-    let mut missing = std::collections::BTreeSet::new();
-    for qid in qids {
-        if !run.queries.contains_key(qid) {
-            missing.insert(qid.clone());
-        }
-        let judged = &qrels.queries[qid];
-        let retrieved = run.queries.get(qid).unwrap_or(&empty);
-        let mut docs: Vec<&Retrieved> = retrieved.iter().collect();
-        let mut seen: HashSet<&str> = HashSet::with_capacity(docs.len());
-        for d in &docs {
-            if !seen.insert(d.doc.as_str()) {
-                return Err(EvalError::Parse {
-                    path: run.path.clone(),
-                    line: d.line,
-                    message: format!("document `{}` is retrieved twice for query `{qid}`", d.doc),
-                });
-            }
-        }
-        rank(&mut docs);
-        let q = Judged::new(
-            docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
-            judged.values().copied(),
-            opts.relevance_level,
-        );
-        let values = measures
-            .iter()
-            .map(|m| {
-                if m.summary_only() {
-                    None
-                } else {
-                    compute(m, &q)
-                }
-            })
-            .collect();
-        per_query.push((qid.clone(), values));
-    }
-    let n = per_query.len();
-    let summary = measures
-        .iter()
-        .enumerate()
-        .map(|(i, m)| summarise(m, i, &per_query, n, run, &measures, opts, qrels))
-        .collect();
-    Ok(Evaluation {
-        measures,
-        per_query,
-        summary,
-        missing,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summarise(
-    m: &Measure,
-    i: usize,
-    per_query: &[(String, Vec<Option<Value>>)],
-    n: usize,
-    run: &Run,
-    measures: &[Measure],
-    opts: &Options,
-    qrels: &Qrels,
-) -> Option<Value> {
-    let values = || per_query.iter().filter_map(move |(_, v)| v[i].as_ref());
-    match m.family {
-        Family::RunId => Some(Value::Text(run.run_id.clone())),
-        Family::NumQ => Some(Value::Int(n as i64)),
-        Family::Relstring => None,
-        Family::NumRet | Family::NumRel | Family::NumRelRet | Family::NumNonrelJudgedRet => Some(
-            Value::Int(values().map(|v| v.as_f64().unwrap_or(0.0) as i64).sum()),
-        ),
-        Family::GmMap | Family::GmBpref => {
-            // The geometric mean of the per-query values of the base measure, each floored.
-            let base = if m.family == Family::GmMap {
-                Family::Map
-            } else {
-                Family::Bpref
-            };
-            let per = per_query_values(base, per_query, measures, run, opts, qrels);
-            if n == 0 {
-                return Some(Value::Float(0.0));
-            }
-            let mean_log = per.iter().map(|v| v.max(MIN_GEO_MEAN).ln()).sum::<f64>() / n as f64;
-            Some(Value::Float(mean_log.exp()))
-        }
-        _ => {
-            let sum: f64 = values().filter_map(Value::as_f64).sum();
-            Some(Value::Float(if n == 0 { 0.0 } else { sum / n as f64 }))
-        }
-    }
-}
-
-/// Per-query values of `family` (computed afresh when the family was not selected).
-fn per_query_values(
-    family: Family,
-    per_query: &[(String, Vec<Option<Value>>)],
-    measures: &[Measure],
-    run: &Run,
-    opts: &Options,
-    qrels: &Qrels,
-) -> Vec<f64> {
-    if let Some(i) = measures.iter().position(|m| m.family == family) {
-        return per_query
-            .iter()
-            .map(|(_, v)| v[i].as_ref().and_then(Value::as_f64).unwrap_or(0.0))
-            .collect();
-    }
-    let m = Measure {
-        family,
-        name: String::new(),
-        param: 0.0,
+    let shape = Shape {
+        max_retrieved: None,
+        judged_only: false,
+        relevance_level,
     };
-    let empty: Vec<Retrieved> = Vec::new();
-    per_query
-        .iter()
-        .map(|(qid, _)| {
-            let judged = &qrels.queries[qid];
-            let mut docs: Vec<&Retrieved> = run.queries.get(qid).unwrap_or(&empty).iter().collect();
-            rank(&mut docs);
-            let q = Judged::new(
-                docs.iter().map(|d| judged.get(&d.doc).copied()).collect(),
-                judged.values().copied(),
-                opts.relevance_level,
-            );
-            compute(&m, &q).and_then(|v| v.as_f64()).unwrap_or(0.0)
-        })
-        .collect()
-}
-
-/// Per-query values of one measure by name, for comparisons: query id → value.
-pub fn values_of(ev: &Evaluation, name: &str) -> Option<HashMap<String, f64>> {
-    let i = ev.measures.iter().position(|m| m.name == name)?;
-    Some(
-        ev.per_query
-            .iter()
-            .filter_map(|(q, v)| {
-                v[i].as_ref()
-                    .and_then(Value::as_f64)
-                    .map(|x| (q.clone(), x))
-            })
-            .collect(),
-    )
-}
-
-#[cfg(test)]
-mod selection_tests {
-    use super::*;
-
-    fn names(specs: &[&str]) -> Vec<String> {
-        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
-        MeasureSelection::parse(&specs)
-            .unwrap()
-            .measures
-            .into_iter()
-            .map(|m| m.name)
-            .collect()
-    }
-
-    #[test]
-    fn selections_follow_trec_eval_order_and_syntax() {
-        assert_eq!(names(&["P.10,5", "map"]), ["map", "P_10", "P_5"]);
-        assert_eq!(names(&["ndcg_cut.3"]), ["ndcg_cut_3"]);
-        assert_eq!(names(&["iprec_at_recall.0.5"]), ["iprec_at_recall_0.50"]);
-        assert_eq!(names(&["P_10", "P.10"]), ["P_10"]);
-        assert_eq!(
-            names(&[]).len(),
-            MeasureSelection::official().measures.len()
-        );
-    }
-
-    #[test]
-    fn bad_measures_and_parameters_are_errors() {
-        for bad in [
-            "mapp",
-            "P.x",
-            "P.0",
-            "P.-5",
-            "P.2.5",
-            "recall.",
-            "iprec_at_recall.1.5",
-            "Rprec_mult.0",
-        ] {
-            let e = MeasureSelection::parse(&[bad.to_string()]).unwrap_err();
-            assert!(e.to_string().contains(bad), "{bad}: {e}");
-        }
+    let rr = ResRels::from_ranked(rels.into_iter(), judged, shape);
+    let env = Env {
+        relevance_level,
+        num_docs_in_coll: 0,
+    };
+    let cut = Params::Cutoffs(vec![k.max(1)]);
+    let first = |family| {
+        compute(family, &cut, &rr, env)
+            .first()
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    RankScores {
+        recall: first(Family::Recall),
+        ndcg: first(Family::NdcgCut),
+        recip_rank: first(Family::RecipRank),
+        precision: first(Family::P),
+        average_precision: first(Family::Map),
     }
 }

@@ -3,23 +3,21 @@
 use std::process::ExitCode;
 
 use verity_eval::compare::compare;
-use verity_eval::measures::values_of;
-use verity_eval::{evaluate, report, MeasureSelection, Options, Qrels, Run};
+use verity_eval::{evaluate, report, values_of, MeasureSelection, Options, Qrels, Run};
 
 use crate::exit::{CmdResult, Failure};
 use crate::out::{out, outln};
 use crate::{EvalArgs, EvalCommand};
 
-fn load(args_qrels: &std::path::Path, run: &std::path::Path) -> Result<(Qrels, Run), Failure> {
-    let qrels = Qrels::load(args_qrels).map_err(Failure::input)?;
-    let run = Run::load(run).map_err(Failure::input)?;
-    Ok((qrels, run))
+fn load(qrels: &std::path::Path, run: &std::path::Path) -> Result<(Qrels, Run), Failure> {
+    verity_eval::input::load(qrels, run).map_err(Failure::input)
 }
 
 pub fn run(args: &EvalArgs) -> CmdResult {
     if let Some(EvalCommand::Generate {
         queries,
         docs_per_query,
+        distinct_scores,
         seed,
         output,
     }) = &args.command
@@ -30,9 +28,19 @@ pub fn run(args: &EvalArgs) -> CmdResult {
             std::io::BufWriter::new(std::fs::File::create(output.join("run.trec")).map_err(io)?);
         let mut qrels =
             std::io::BufWriter::new(std::fs::File::create(output.join("qrels.trec")).map_err(io)?);
-        let lines =
-            verity_eval::synth::write(&mut run, &mut qrels, *queries, *docs_per_query, *seed)
-                .map_err(io)?;
+        let lines = verity_eval::synth::write(
+            &mut run,
+            &mut qrels,
+            *queries,
+            *docs_per_query,
+            if *distinct_scores {
+                verity_eval::synth::Scores::Distinct
+            } else {
+                verity_eval::synth::Scores::Tied
+            },
+            *seed,
+        )
+        .map_err(io)?;
         use std::io::Write;
         run.flush().map_err(io)?;
         qrels.flush().map_err(io)?;
@@ -69,6 +77,7 @@ pub fn run(args: &EvalArgs) -> CmdResult {
         let opts = Options {
             relevance_level: *level,
             complete: *complete,
+            ..Options::default()
         };
         let (q, a) = load(qrels, run_a)?;
         let b = Run::load(run_b).map_err(Failure::input)?;
@@ -135,6 +144,9 @@ pub fn run(args: &EvalArgs) -> CmdResult {
     let opts = Options {
         relevance_level: args.level,
         complete: args.complete,
+        max_retrieved: args.max_retrieved,
+        judged_only: args.judged_only,
+        num_docs_in_collection: args.num_docs,
     };
     let (q, r) = load(qrels, run)?;
     let ev = evaluate(&q, &r, &selection, &opts).map_err(Failure::input)?;
@@ -144,5 +156,8 @@ pub fn run(args: &EvalArgs) -> CmdResult {
         report::render(&ev, args.per_query)
     };
     out!("{out}")?;
+    // The process ends here: freeing millions of document ids one by one would only delay
+    // the exit (a tenth of a second on a run of 2,000,000 lines).
+    std::mem::forget((q, r, ev));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_eval;
 pub mod bench_runner;
 pub mod bench_semantic;
 pub mod bench_vector;

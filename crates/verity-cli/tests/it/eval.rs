@@ -192,3 +192,63 @@ fn compare_reports_differences_and_p_values() {
         "{out}"
     );
 }
+
+#[test]
+fn cutoff_and_judged_only_flags_shape_the_ranking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = write(tmp.path(), "q", QRELS);
+    let r = write(tmp.path(), "r", RUN);
+    // -M 1: q1 keeps only d3 (relevant), q2 only d9 (unjudged).
+    let o = verity(&[
+        "eval",
+        &q,
+        &r,
+        "-m",
+        "num_ret",
+        "-m",
+        "num_rel_ret",
+        "-M",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "num_ret               \tall\t2\nnum_rel_ret           \tall\t1\n"
+    );
+    // -J: d9 of q2 is not judged and leaves the ranking, so d1 moves to rank 1.
+    let o = verity(&["eval", &q, &r, "-m", "recip_rank", "-q", "-J"]);
+    assert!(
+        text(&o.stdout).contains("recip_rank            \tq2\t1.0000\n"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn measures_that_need_other_inputs_and_disjoint_files_are_input_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = write(tmp.path(), "q", QRELS);
+    let r = write(tmp.path(), "r", RUN);
+    let o = verity(&["eval", &q, &r, "-m", "prefs_simp"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("preference judgments"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = verity(&["eval", &q, &r, "-m", "P.5,5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("duplicate cut-offs"),
+        "{}",
+        text(&o.stderr)
+    );
+    let other = write(tmp.path(), "other", "q77 Q0 d1 1 1.0 x\n");
+    let o = verity(&["eval", &q, &other]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no query is in both"),
+        "{}",
+        text(&o.stderr)
+    );
+}
