@@ -13,15 +13,21 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 /// The comparison of one measure.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
+    /// The measure's printed name (`map`, `P_10`).
     pub measure: String,
+    /// Queries both runs were evaluated on.
     pub queries: usize,
+    /// Mean of run A over those queries.
     pub mean_a: f64,
+    /// Mean of run B over those queries.
     pub mean_b: f64,
     /// mean(B − A).
     pub mean_diff: f64,
+    /// Student's paired t statistic; none when it is undefined (as its p-value).
     pub t: Option<f64>,
     /// None when fewer than 2 queries, or when every difference is the same.
     pub t_test_p: Option<f64>,
+    /// Two-sided p-value of the paired randomisation test.
     pub randomisation_p: f64,
     /// (query, A, B) in query order.
     pub per_query: Vec<(String, f64, f64)>,

@@ -42,6 +42,7 @@ impl Default for Options {
 /// Values per query (sorted by query id, as trec_eval prints them) and the summary.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
+    /// Every printed measure, in output order.
     pub measures: Vec<Measure>,
     /// (query id, one value per measure; `None` for summary-only measures), for every query
     /// in the average. A query averaged in with `-c` but missing from the run has zeros.

@@ -13,26 +13,38 @@ use rayon::prelude::*;
 /// Input that cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
+    /// A file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A line that is not what the format says.
     #[error("{path}:{line}: {message}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The line, from 1.
         line: usize,
+        /// What is wrong with it.
         message: String,
     },
+    /// A `-m` name that is no measure or group.
     #[error("unknown measure `{0}` (see `verity eval --help` for the list)")]
     UnknownMeasure(String),
     #[error("bad parameters in `{0}`: cut-offs are whole numbers from 1, recall levels lie in 0..1, multiples of R are positive, utility takes 4 numbers, set_F and relstring 1, gains are LEVEL=GAIN pairs")]
+    /// `-m` parameters a measure does not take.
     BadParameter(String),
     #[error("duplicate cut-offs in `{0}`")]
+    /// The same cut-off twice (trec_eval refuses it too).
     DuplicateCutoffs(String),
     #[error("`{0}` needs preference judgments or judgment groups (trec_eval -R prefs or qrels_jg), which verity eval does not read")]
+    /// A measure computed from preference judgments or judgment groups.
     OtherInput(String),
     #[error("no query is in both the qrels and the run")]
+    /// The qrels and the run share no query (trec_eval exits 7).
     NoQueries,
 }
 
@@ -46,13 +58,16 @@ pub type Judgments = HashMap<String, i64, FastHash>;
 /// Judgments: query id → document id → relevance value.
 #[derive(Debug, Default, Clone)]
 pub struct Qrels {
+    /// Query id → its judgments.
     pub queries: HashMap<String, Judgments>,
 }
 
 /// One retrieved document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retrieved {
+    /// The document id.
     pub doc: String,
+    /// The score as written (trec_eval compares it in single precision).
     pub score: f64,
     /// Line in the run file (for duplicate-document errors).
     pub line: usize,
@@ -61,9 +76,11 @@ pub struct Retrieved {
 /// A run: query id → retrieved documents in file order.
 #[derive(Debug, Default, Clone)]
 pub struct Run {
+    /// Query id → its documents in file order.
     pub queries: HashMap<String, Vec<Retrieved>>,
     /// The run id of the first line (trec_eval's `runid`).
     pub run_id: String,
+    /// The file it was read from (for errors).
     pub path: PathBuf,
 }
 
@@ -186,6 +203,7 @@ fn read(path: &Path) -> Result<Vec<u8>, EvalError> {
 }
 
 impl Qrels {
+    /// Reads a qrels file (`QID ITER DOCNO REL` per line).
     pub fn load(path: &Path) -> Result<Qrels, EvalError> {
         let bytes = read(path)?;
         let lines = parse_lines(path, &bytes, |line| {
@@ -233,6 +251,7 @@ struct Stretch<'a> {
 type ParsedChunk<'a> = Result<(Vec<Stretch<'a>>, Option<&'a str>), EvalError>;
 
 impl Run {
+    /// Reads a run file (`QID ITER DOCNO RANK SCORE RUNID` per line).
     pub fn load(path: &Path) -> Result<Run, EvalError> {
         let bytes = read(path)?;
         // Each chunk gathers its lines into stretches of one query as it parses them, so no

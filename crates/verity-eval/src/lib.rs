@@ -19,7 +19,9 @@
 //! run's rank column is ignored and documents are ordered by score descending, then document id
 //! descending by bytes; P@k divides by k; recall and average precision divide by every relevant
 //! document in the qrels; nDCG's gain is the relevance value; queries only in the run are
-//! ignored; with `-c` queries only in the qrels count, scored on an empty ranking.
+//! ignored; with `-c` queries only in the qrels count, adding 0 to the sums.
+
+#![warn(missing_docs)]
 
 pub mod catalogue;
 pub mod compare;

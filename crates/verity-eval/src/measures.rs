@@ -17,12 +17,16 @@ const INFAP_EPSILON: f64 = 0.00001;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum Value {
+    /// A count (`num_ret`), printed as an integer.
     Int(i64),
+    /// A measure, printed with 4 decimals.
     Float(f64),
+    /// Text (`runid`, `relstring`).
     Text(String),
 }
 
 impl Value {
+    /// The value as a number; none for text.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),

@@ -24,8 +24,11 @@ impl Default for ChunkOptions {
 /// A chunk of a file: 1-based inclusive line range and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
+    /// First line, from 1.
     pub first_line: usize,
+    /// Last line, inclusive.
     pub last_line: usize,
+    /// The lines joined with `\n`.
     pub text: String,
 }
 

@@ -17,6 +17,8 @@
 //! `vector:` and `hybrid:` queries and rank fusion are the engine's (`verity-engine`'s
 //! `vector` module); this crate knows nothing of text search.
 
+#![warn(missing_docs)]
+
 pub mod chunk;
 pub use verity_embed as embed;
 pub mod exact;

@@ -37,6 +37,7 @@ impl VectorSearch {
     pub const ALL: [VectorSearch; 3] =
         [VectorSearch::Exact, VectorSearch::Hnsw, VectorSearch::Auto];
 
+    /// The mode as flags and verity.toml spell it.
     pub fn name(self) -> &'static str {
         match self {
             VectorSearch::Exact => "exact",

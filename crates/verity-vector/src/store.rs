@@ -41,9 +41,15 @@ const SEARCH_SLOTS: usize = 64;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EmbedderSpec {
     /// The built-in lexical embedder ([`HashEmbedder`]).
-    Hash { dim: usize },
+    Hash {
+        /// Dimensions of the vectors.
+        dim: usize,
+    },
     /// all-MiniLM-L6-v2 from a local model directory ([`MiniLmEmbedder`]).
-    MiniLm { dir: PathBuf },
+    MiniLm {
+        /// Directory of `config.json`, `tokenizer.json` and `model.safetensors`.
+        dir: PathBuf,
+    },
 }
 
 impl Default for EmbedderSpec {
@@ -95,15 +101,20 @@ impl Default for HnswParams {
 /// Everything that decides what the vector index holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct VectorConfig {
+    /// Which embedder makes the vectors.
     pub embedder: EmbedderSpec,
+    /// How files are cut into chunks.
     pub chunk: ChunkSettings,
+    /// How the graph is built and searched.
     pub hnsw: HnswParams,
 }
 
 /// [`ChunkOptions`] as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkSettings {
+    /// Lines per chunk.
     pub lines: usize,
+    /// Lines shared by consecutive chunks.
     pub overlap: usize,
 }
 
@@ -129,6 +140,7 @@ impl From<ChunkSettings> for ChunkOptions {
 /// One file's chunks and vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileVectors {
+    /// The file's path in the corpus.
     pub path: String,
     /// Hash of the file's bytes, so an update re-embeds only changed files.
     pub hash: u64,
@@ -137,6 +149,7 @@ pub struct FileVectors {
     /// The chunks' keys in the HNSW graph (assigned by the index).
     #[serde(default)]
     pub keys: Vec<u64>,
+    /// One vector per chunk while the index is built; empty once the graph holds them.
     #[serde(skip)]
     pub vectors: Vec<Vec<f32>>,
 }
@@ -166,8 +179,11 @@ impl FileVectors {
 /// A chunk found by a search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkHit {
+    /// The chunk's file.
     pub path: String,
+    /// First line of the chunk, from 1.
     pub first_line: usize,
+    /// Last line, inclusive.
     pub last_line: usize,
     /// Cosine similarity with the query.
     pub similarity: f32,
@@ -197,13 +213,23 @@ struct Meta {
 /// A vector index failure.
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
+    /// A file of the index could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A file of the index holds something this version cannot read.
     #[error("{path}: {detail}")]
-    Corrupt { path: PathBuf, detail: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The embedder failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
     /// The usearch graph failed; the cause is kept as the error's source.
@@ -212,13 +238,20 @@ pub enum VectorError {
     /// The usearch graph could not be written or read at `path`.
     #[error("{path}: hnsw index: {source}")]
     HnswFile {
+        /// The graph's file.
         path: PathBuf,
+        /// usearch's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A query vector of the wrong length.
     #[error("query has {query} dimensions, the index {index}")]
-    Dimensions { query: usize, index: usize },
+    Dimensions {
+        /// The query's length.
+        query: usize,
+        /// The index's dimensions.
+        index: usize,
+    },
 }
 
 /// The vector index of a corpus.
@@ -431,6 +464,7 @@ impl VectorIndex {
         Ok(self)
     }
 
+    /// The settings the index was built with.
     pub fn config(&self) -> &VectorConfig {
         &self.config
     }
@@ -440,6 +474,7 @@ impl VectorIndex {
         &self.embedder_name
     }
 
+    /// Dimensions of the vectors.
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -449,6 +484,7 @@ impl VectorIndex {
         self.locations.len()
     }
 
+    /// No chunk at all.
     pub fn is_empty(&self) -> bool {
         self.locations.is_empty()
     }
