@@ -11,9 +11,13 @@ use crate::postings::TermStats;
 /// Which files belong to the corpus. The defaults are the document's.
 #[derive(Debug, Clone)]
 pub struct CorpusRules {
+    /// Include hidden files and directories.
     pub hidden: bool,
+    /// Honour `.gitignore`, `.ignore` and `.git/info/exclude`.
     pub ignore_files: bool,
+    /// Leave out `.git/`, `target/` and `node_modules/` directories.
     pub skip_build_dirs: bool,
+    /// Files larger than this are left out.
     pub max_bytes: u64,
 }
 
@@ -118,6 +122,7 @@ impl Corpus {
         self.terms.get_or_init(|| TermStats::of(&self.files))
     }
 
+    /// The files, in path order.
     pub fn files(&self) -> &[CorpusFile] {
         &self.files
     }

@@ -18,6 +18,7 @@ pub struct CorpusFile {
 }
 
 impl CorpusFile {
+    /// A file of the corpus: its path (relative, `/`-separated) and its text.
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> CorpusFile {
         CorpusFile {
             path: path.into(),

@@ -22,6 +22,8 @@
 //!   independent reference). Cargo enforces the rest: this crate depends on neither
 //!   `verity-engine` nor `verity-vector`, so it cannot reach their chunker or index.
 
+#![warn(missing_docs)]
+
 pub mod bm25;
 pub mod corpus;
 pub mod eval;
@@ -47,6 +49,7 @@ pub struct Oracle<'c> {
 }
 
 impl<'c> Oracle<'c> {
+    /// An oracle over `corpus`.
     pub fn new(corpus: &'c Corpus) -> Self {
         Oracle { corpus }
     }

@@ -18,8 +18,11 @@ use crate::request::{HybridRequest, VectorRequest};
 /// A chunk of a file: 1-based inclusive line range.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
+    /// The file.
     pub path: String,
+    /// First line, from 1.
     pub first: usize,
+    /// Last line, inclusive.
     pub last: usize,
 }
 
@@ -106,10 +109,12 @@ impl ChunkTable {
         })
     }
 
+    /// Chunks in the table.
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
+    /// No chunk at all.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }

@@ -6,25 +6,39 @@ use crate::syntax::{read_query, Expr, SyntaxError};
 /// A query string's meaning.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// A text query: the files it matches.
     Text(Expr),
+    /// `vector:`: the k nearest chunks.
     Vector(VectorRequest),
+    /// `hybrid:`: text and vector rankings fused.
     Hybrid(HybridRequest),
 }
 
+/// A `vector:` query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorRequest {
+    /// The text to embed.
     pub text: String,
+    /// Chunks wanted.
     pub k: usize,
+    /// Chunks less similar than this are dropped.
     pub min: Option<f64>,
 }
 
+/// A `hybrid:` query.
 #[derive(Debug, Clone)]
 pub struct HybridRequest {
+    /// The text, embedded for the vector ranking.
     pub text: String,
+    /// The same text read as a text query, for the BM25 ranking.
     pub expr: Expr,
+    /// Files wanted.
     pub k: usize,
+    /// Weight of the text ranking in the fusion.
     pub text_weight: f64,
+    /// Weight of the vector ranking in the fusion.
     pub vector_weight: f64,
+    /// Depth of each ranking taken into the fusion.
     pub depth: usize,
 }
 

@@ -8,23 +8,35 @@ use crate::tokens::{is_word, tokenize};
 /// A query, ready to evaluate.
 #[derive(Debug, Clone)]
 pub enum Expr {
+    /// The text occurs in the file as written (`lit:` and terms without wildcards).
     Substring(String),
+    /// A code token matches the pattern.
     Wildcard(Vec<WildPart>),
+    /// The regex matches within one line.
     LineRegex(Regex),
+    /// These tokens occur consecutively.
     Phrase(Vec<String>),
+    /// Term `a` and term `b` occur within `n` tokens of each other.
     Near {
+        /// The first term's tokens.
         a: Vec<String>,
+        /// The second term's tokens.
         b: Vec<String>,
+        /// The largest distance in tokens.
         n: u32,
     },
+    /// Every part holds (`AND`).
     All(Vec<Expr>),
+    /// Some part holds (`OR`).
     Any(Vec<Expr>),
+    /// The part does not hold (`NOT`).
     Negate(Box<Expr>),
 }
 
 /// One element of a wildcard pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WildPart {
+    /// This character.
     Char(char),
     /// `*`: zero or more word characters.
     AnyRun,
@@ -38,7 +50,9 @@ pub enum WildPart {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {reason}")]
 pub struct SyntaxError {
+    /// Column of the problem, from 1.
     pub column: usize,
+    /// What is wrong.
     pub reason: String,
 }
 

@@ -10,8 +10,11 @@ pub fn is_word(c: char) -> bool {
 /// A code token of a file: the byte range of its text, and whether it is a word token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenSpan {
+    /// First byte.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
+    /// A word token (letters, digits, `_`), not punctuation.
     pub word: bool,
 }
 
