@@ -20,7 +20,7 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::error::EngineError;
 use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
 use crate::text::{decode, Undecodable};
-use crate::vector_state::{VectorState, VECTOR_DIR};
+use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 use verity_vector::embed::Embedder;
 use verity_vector::mode::VectorSearch;
@@ -136,7 +136,7 @@ pub struct CodeIndex {
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
     pub(crate) meta: IndexMeta,
-    pub(crate) vectors: Option<Arc<VectorState>>,
+    pub(crate) vectors: VectorSlot,
     /// Every document's rank in path order, for the searcher generation it was computed for.
     pub(crate) path_ranks: crate::rank_cache::RankCache,
 }
@@ -256,10 +256,8 @@ impl CodeIndex {
                 path: dir.to_path_buf(),
                 detail: e.to_string(),
             })?;
-        let vectors = match meta.vectors {
-            Some(_) => VectorState::open(dir)?.map(Arc::new),
-            None => None,
-        };
+        // Read on first use: a text query never touches `vectors/`.
+        let vectors = VectorSlot::unopened(dir, meta.vectors.is_some());
         Ok(CodeIndex {
             dir: dir.to_path_buf(),
             index,
@@ -443,7 +441,7 @@ impl CodeIndex {
                 meta.vectors = Some(config.clone());
                 write_meta(dir, &meta)?;
                 code_index.meta = meta;
-                code_index.vectors = Some(Arc::new(state));
+                code_index.vectors = VectorSlot::with(dir, state);
             }
             None if vdir.exists() => {
                 std::fs::remove_dir_all(&vdir).map_err(|e| EngineError::Io {

@@ -50,13 +50,14 @@ fn roll_up(chunks: Vec<ChunkHit>) -> Vec<(String, Vec<ChunkMatch>)> {
 impl CodeIndex {
     fn vector_state(&self) -> Result<&VectorState, EngineError> {
         self.vectors
-            .as_deref()
+            .get()?
             .ok_or_else(|| VectorUnavailable::NoVectors(self.dir.clone()).into())
     }
 
-    /// The vector index, when the index has one.
+    /// The vector index, when the index has one (read from disk on first use; `None` too when
+    /// it cannot be read, which a vector query then reports).
     pub fn vector_index(&self) -> Option<&VectorIndex> {
-        self.vectors.as_deref().map(|s| &s.index)
+        self.vectors.get().ok().flatten().map(|s| &s.index)
     }
 
     /// Embeds `text` with the index's embedder.

@@ -334,3 +334,36 @@ fn hybrid_text_ranking_is_the_exact_top_of_the_text_search() {
         }
     }
 }
+
+/// Opening an index does not read `vectors/`: text queries answer even when the vector files
+/// are damaged, and the first vector query reports the damage with its path.
+#[test]
+fn text_queries_never_read_the_vectors() {
+    let root = tempfile::tempdir().unwrap();
+    corpus(root.path());
+    let idx = tempfile::tempdir().unwrap();
+    drop(build(root.path(), idx.path()));
+    let vdir = idx.path().join("vectors");
+    std::fs::write(vdir.join("files.json"), "{ not json").unwrap();
+    std::fs::write(vdir.join("hnsw.usearch"), b"garbage").unwrap();
+
+    let index = CodeIndex::open(idx.path()).expect("opens without reading vectors/");
+    let r = index
+        .search("parse_http_request", &SearchOptions::default())
+        .unwrap();
+    let files: Vec<&str> = r.hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(files, ["src/http.rs", "src/long.rs"]);
+
+    let e = index
+        .search("vector: parse http request", &SearchOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(&e, EngineError::IndexCorrupt { path, .. } if path.ends_with("vectors")),
+        "{e:?}"
+    );
+    // Asked again, the same error (the failed open is remembered, not retried).
+    assert!(index
+        .search("hybrid: parse_http_request", &SearchOptions::default())
+        .is_err());
+    assert!(index.vector_index().is_none());
+}
