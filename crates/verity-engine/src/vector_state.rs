@@ -80,7 +80,8 @@ impl VectorState {
         if !vdir.join("meta.json").exists() {
             return Ok(None);
         }
-        let index = VectorIndex::open(&vdir).map_err(|e| EngineError::IndexCorrupt {
+        // Searching only: the graph is mapped, not read (an update opens it with `open`).
+        let index = VectorIndex::view(&vdir).map_err(|e| EngineError::IndexCorrupt {
             path: vdir.clone(),
             detail: e.to_string(),
         })?;

@@ -746,6 +746,17 @@ impl VectorIndex {
 
     /// Opens an index written by [`save`](Self::save).
     pub fn open(dir: &Path) -> Result<VectorIndex, VectorError> {
+        Self::open_as(dir, false)
+    }
+
+    /// Opens the index in `dir` for searching only: the graph file is memory-mapped (usearch's
+    /// `view`), not read into memory, so a process that runs one query reads only the pages
+    /// that query visits. The index cannot be updated.
+    pub fn view(dir: &Path) -> Result<VectorIndex, VectorError> {
+        Self::open_as(dir, true)
+    }
+
+    fn open_as(dir: &Path, view: bool) -> Result<VectorIndex, VectorError> {
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|source| VectorError::Io { path, source })
@@ -788,8 +799,18 @@ impl VectorIndex {
             .map_or(0, |k| k + 1);
         let hnsw = new_hnsw(meta.dim, &meta.config.hnsw)?;
         let path = dir.join("hnsw.usearch");
-        hnsw.load(&path.to_string_lossy())
-            .map_err(|e| corrupt("hnsw.usearch", e.to_string()))?;
+        let path = path.to_string_lossy();
+        if view {
+            // A mapped graph cannot grow, but keeps the search slots reserved before it is
+            // mapped (usearch carries the thread limits over): as many concurrent searches as
+            // a loaded one.
+            hnsw.reserve_capacity_and_threads(1, SEARCH_SLOTS)
+                .map_err(hnsw_err)?;
+            hnsw.view(&path)
+        } else {
+            hnsw.load(&path)
+        }
+        .map_err(|e| corrupt("hnsw.usearch", e.to_string()))?;
         if hnsw.size() > count || hnsw.dimensions() != meta.dim {
             return Err(corrupt(
                 "hnsw.usearch",
@@ -801,8 +822,10 @@ impl VectorIndex {
                 ),
             ));
         }
-        hnsw.reserve_capacity_and_threads(count.max(1), SEARCH_SLOTS)
-            .map_err(hnsw_err)?;
+        if !view {
+            hnsw.reserve_capacity_and_threads(count.max(1), SEARCH_SLOTS)
+                .map_err(hnsw_err)?;
+        }
         hnsw.change_expansion_search(meta.config.hnsw.expansion_search);
         Ok(VectorIndex {
             config: meta.config,
@@ -1023,6 +1046,42 @@ mod tests {
         assert!(
             helped > 0,
             "the graph found every chunk itself: the test proves nothing"
+        );
+    }
+
+    #[test]
+    fn a_mapped_index_answers_as_a_loaded_one_from_many_threads() {
+        let index = build(60);
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let loaded = VectorIndex::open(dir.path()).unwrap();
+        let viewed = VectorIndex::view(dir.path()).unwrap();
+        assert_eq!(viewed.len(), loaded.len());
+        let e = HashEmbedder::new(64);
+        let queries: Vec<Vec<f32>> = ["parse request", "socket", "matrix cache", "token index"]
+            .iter()
+            .map(|q| e.embed_one(q))
+            .collect();
+        // More threads than cores: every search needs one of the reserved slots.
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                let (viewed, loaded, queries) = (&viewed, &loaded, &queries);
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        for q in queries {
+                            assert_eq!(viewed.search(q, 5).unwrap(), loaded.search(q, 5).unwrap());
+                            assert_eq!(
+                                viewed.search_exact(q, 5).unwrap(),
+                                loaded.search_exact(q, 5).unwrap()
+                            );
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            viewed.file_vectors("src/f003.rs"),
+            loaded.file_vectors("src/f003.rs")
         );
     }
 
