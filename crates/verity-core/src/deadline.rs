@@ -38,6 +38,20 @@ pub enum Interrupted {
     Cancelled,
 }
 
+/// The longest span of time Verity's flags and settings take, in seconds: about 31 years.
+/// Longer spans cannot be added to an `Instant` on every platform, and mean "no limit" anyway.
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// A number of seconds as a [`Duration`]: negative and NaN become zero, and anything past
+/// [`MAX_SECONDS`] (infinity included) becomes `MAX_SECONDS`. Never panics, unlike
+/// `Duration::from_secs_f64`.
+pub fn seconds(s: f64) -> Duration {
+    if s.is_nan() || s <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(s.min(MAX_SECONDS))
+}
+
 /// When a search must give up: an instant, a cancel token, both or neither.
 #[derive(Debug, Clone, Default)]
 pub struct Deadline {
@@ -96,6 +110,18 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_never_panic_and_stay_in_range() {
+        assert_eq!(seconds(1.5), Duration::from_millis(1500));
+        for s in [0.0, -1.0, f64::NAN, f64::NEG_INFINITY] {
+            assert_eq!(seconds(s), Duration::ZERO, "{s}");
+        }
+        for s in [1e20, 1e300, f64::INFINITY] {
+            assert_eq!(seconds(s), Duration::from_secs(1_000_000_000), "{s}");
+            assert!(Deadline::after(seconds(s)).instant().is_some());
+        }
+    }
 
     #[test]
     fn passed_deadline_and_cancel_are_distinct() {

@@ -16,5 +16,5 @@ pub mod deadline;
 pub mod exit;
 pub mod query_type;
 
-pub use deadline::{CancelToken, Deadline, Interrupted};
+pub use deadline::{seconds, CancelToken, Deadline, Interrupted, MAX_SECONDS};
 pub use query_type::{Priority, QueryType, UnknownQueryType};

@@ -432,7 +432,7 @@ where
         progress: s.progress,
         fail_fast: s.fail_fast,
         max_fail: s.max_fail,
-        global_timeout: s.global_timeout.map(Duration::from_secs_f64),
+        global_timeout: s.global_timeout.map(verity_core::seconds),
         history,
         ..ParallelConfig::default()
     };

@@ -14,7 +14,7 @@ use verity_runner::{AttemptOutcome, JobStatus};
 use crate::model::{CaseReport, Report};
 
 fn secs(ms: f64) -> Duration {
-    Duration::from_secs_f64((ms / 1000.0).max(0.0))
+    verity_core::seconds(ms / 1000.0)
 }
 
 fn failure_text(c: &CaseReport) -> String {

@@ -119,7 +119,7 @@ impl Default for ParallelConfig {
 
 impl ParallelConfig {
     pub fn test_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.test_timeout_seconds.max(0.001))
+        verity_core::seconds(self.test_timeout_seconds.max(0.001))
     }
 }
 

@@ -287,7 +287,7 @@ impl<V: Validator> ParallelExecutor<V> {
         let mut reporter = Reporter::new(
             total,
             self.config.progress,
-            Duration::from_secs_f64(self.config.progress_reporting_interval.max(0.1)),
+            verity_core::seconds(self.config.progress_reporting_interval.max(0.1)),
         );
         let mut results = Vec::with_capacity(total);
         let mut failed = 0;

@@ -197,7 +197,7 @@ impl<O> ExecutionResult<O> {
 
     /// The time the job took, all attempts (the seed design's `execution_time`).
     pub fn execution_time(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.duration_ms.max(0.0) / 1000.0)
+        verity_core::seconds(self.duration_ms / 1000.0)
     }
 
     /// The validator's verdict of the last attempt that ran to one (the seed design's

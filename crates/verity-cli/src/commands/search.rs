@@ -1,7 +1,6 @@
 //! `verity search QUERY`: run one query against an index.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use verity_engine::{CodeIndex, Deadline, SearchOptions};
 
@@ -12,10 +11,8 @@ use crate::SearchArgs;
 pub fn run(args: &SearchArgs) -> CmdResult {
     let deadline = match args.timeout {
         None => Deadline::none(),
-        // A timeout too long to represent is no timeout at all.
-        Some(s) if s.is_finite() && s > 0.0 => Duration::try_from_secs_f64(s)
-            .map(Deadline::after)
-            .unwrap_or_else(|_| Deadline::none()),
+        // A timeout past about 31 years (`MAX_SECONDS`) is as good as none.
+        Some(s) if s > 0.0 && !s.is_nan() => Deadline::after(verity_core::seconds(s)),
         Some(s) => {
             return Err(Failure::input(format!(
                 "--timeout must be a positive number of seconds, got {s}"

@@ -51,15 +51,21 @@ struct Settings {
     progress_interval: f64,
 }
 
+/// A span of seconds from a flag or verity.toml: positive and at most
+/// [`verity_core::MAX_SECONDS`] (about 31 years).
 fn positive(name: &str, v: f64) -> Result<f64, Failure> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && v > 0.0 && v <= verity_core::MAX_SECONDS {
         Ok(v)
     } else {
         Err(Failure::input(format!(
-            "{name} must be a positive number of seconds, not {v}"
+            "{name} must be a positive number of seconds, at most {}, not {v}",
+            verity_core::MAX_SECONDS
         )))
     }
 }
+
+/// The most workers `--jobs` takes: far past any machine's cores, short of exhausting threads.
+const MAX_JOBS: usize = 1024;
 
 fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     let file = config::locate(args.config.as_deref());
@@ -71,8 +77,10 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     let corpus = corpus_given.unwrap_or_else(super::sample_corpus);
     let default_jobs = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let jobs = args.jobs.or(p.jobs).unwrap_or(default_jobs);
-    if jobs == 0 {
-        return Err(Failure::input("--jobs must be at least 1"));
+    if jobs == 0 || jobs > MAX_JOBS {
+        return Err(Failure::input(format!(
+            "--jobs must be between 1 and {MAX_JOBS}, not {jobs}"
+        )));
     }
     let timeout = positive("--timeout", args.timeout.or(p.timeout).unwrap_or(30.0))?;
     let global_timeout = args

@@ -241,10 +241,30 @@ fn input_errors_exit_2_and_say_what_and_where() {
             &["validate", "--tag", "nightly"],
             "none of type any with tag nightly",
         ),
-        (&["validate", "--jobs", "0"], "--jobs must be at least 1"),
+        (
+            &["validate", "--jobs", "0"],
+            "--jobs must be between 1 and 1024",
+        ),
+        (
+            &["validate", "--jobs", "100000"],
+            "--jobs must be between 1 and 1024, not 100000",
+        ),
         (
             &["validate", "--timeout=0"],
             "--timeout must be a positive number",
+        ),
+        // Spans too long for a Duration are refused, not a panic in a worker (issue #19).
+        (
+            &["validate", "--timeout", "1e300"],
+            "--timeout must be a positive number of seconds, at most 1000000000",
+        ),
+        (
+            &["validate", "--global-timeout", "1e300"],
+            "--global-timeout must be a positive number of seconds, at most",
+        ),
+        (
+            &["validate", "--progress-interval", "inf"],
+            "--progress-interval must be a positive number",
         ),
         (&["validate", "--max-rss", "12Q"], "unknown size suffix"),
         (&["validate", "--profile", "ci"], "there is no config file"),
