@@ -18,6 +18,9 @@ pub enum EngineError {
     IndexMissing(PathBuf),
     #[error("{path} is not a Verity index (no verity.json); refusing to touch it", path = .0.display())]
     NotAnIndex(PathBuf),
+    /// `--index` names a file, not a directory.
+    #[error("{path} is a file, not an index directory", path = .0.display())]
+    NotADirectory(PathBuf),
     #[error("index at {path} has format version {found}; this build reads version {expected} (rebuild it with `verity index --rebuild`)", path = .path.display())]
     IndexVersion {
         path: PathBuf,
@@ -87,6 +90,7 @@ impl EngineError {
             EngineError::Query(_)
                 | EngineError::IndexMissing(_)
                 | EngineError::NotAnIndex(_)
+                | EngineError::NotADirectory(_)
                 | EngineError::IndexVersion { .. }
                 | EngineError::IndexCorrupt { .. }
                 | EngineError::Corpus { .. }

@@ -222,6 +222,9 @@ impl CodeIndex {
         if !dir.exists() {
             return Err(EngineError::IndexMissing(dir.to_path_buf()));
         }
+        if !dir.is_dir() {
+            return Err(EngineError::NotADirectory(dir.to_path_buf()));
+        }
         let meta = read_meta(dir)?.ok_or_else(|| {
             if dir.join("meta.json").exists() {
                 EngineError::IndexCorrupt {
@@ -275,6 +278,9 @@ impl CodeIndex {
         dir: &Path,
         opts: &BuildOptions,
     ) -> Result<(CodeIndex, BuildReport), EngineError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(EngineError::NotADirectory(dir.to_path_buf()));
+        }
         let started = Instant::now();
         let root_abs = root.canonicalize().map_err(|e| EngineError::Corpus {
             path: root.to_path_buf(),

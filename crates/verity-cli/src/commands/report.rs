@@ -38,6 +38,7 @@ pub fn run(cmd: &ReportCommand) -> CmdResult {
             output,
             format,
         } => {
+            super::validate::check_output(output)?;
             let mut loaded = Vec::new();
             for p in reports {
                 loaded.push((p.clone(), load(p)?));

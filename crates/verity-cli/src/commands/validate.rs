@@ -231,6 +231,19 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     })
 }
 
+/// Makes sure the reports can be written to `output` before any work is done: a file there,
+/// or a directory that cannot be created, is an input error now rather than after the run.
+pub fn check_output(output: &Path) -> Result<(), Failure> {
+    if output.exists() && !output.is_dir() {
+        return Err(Failure::input(format!(
+            "--output {} is a file, not a directory for the reports",
+            output.display()
+        )));
+    }
+    std::fs::create_dir_all(output)
+        .map_err(|e| Failure::input(format!("--output {}: {e}", output.display())))
+}
+
 /// Reports, printed summary and exit code for a finished (or interrupted) run.
 pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
     out!("{}", verity_report::terminal::render(report))?;
@@ -250,6 +263,7 @@ pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
 
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let s = resolve(args)?;
+    check_output(&s.output)?;
     let settings = ValidateSettings {
         profile: s.profile.clone(),
         backend: s.backend.clone(),

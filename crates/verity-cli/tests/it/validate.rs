@@ -273,7 +273,25 @@ fn input_errors_exit_2_and_say_what_and_where() {
             "--history: missing.json",
         ),
         (&["report", "show", "missing.json"], "missing.json"),
+        // Where the reports go is checked before the run, not after it (issue #19).
+        (
+            &["validate", "--cases", "10", "-o", "afile"],
+            "--output afile is a file, not a directory for the reports",
+        ),
+        (
+            &["report", "merge", "missing.json", "-o", "afile"],
+            "--output afile is a file",
+        ),
+        (
+            &["search", "x", "--index", "afile"],
+            "afile is a file, not an index directory",
+        ),
+        (
+            &["index", ".", "--index", "afile"],
+            "afile is a file, not an index directory",
+        ),
     ];
+    std::fs::write(tmp.path().join("afile"), "not a directory").unwrap();
     for (args, message) in cases {
         let o = verity_in(tmp.path(), args);
         let err = text(&o.stderr);
