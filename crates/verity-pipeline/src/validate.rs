@@ -481,11 +481,25 @@ where
             case_report(case, ordinals[r.index], r)
         })
         .collect();
+    // The runner gives every case exactly one result; were one ever missing, the report must
+    // not call itself complete, and the run is an infrastructure failure, not a pass.
+    let mut cancel_reason = ex.cancel_reason();
+    let accounted: std::collections::HashSet<usize> =
+        report_cases.iter().map(|c| c.ordinal).collect();
+    let unaccounted = ordinals.iter().filter(|o| !accounted.contains(o)).count();
+    debug_assert_eq!(unaccounted, 0, "cases without a result");
+    if unaccounted > 0 {
+        note(&format!(
+            "{unaccounted} of {} cases have no result: the report is incomplete",
+            ordinals.len()
+        ));
+        cancel_reason = cancel_reason.or(Some(verity_runner::CancelReason::ExecutorUnavailable));
+    }
     let (os, arch, cpus, memory_bytes, hostname) = machine();
     let mut report = Report {
         report_version: REPORT_VERSION,
-        complete: ex.cancel_reason().is_none(),
-        cancel_reason: ex.cancel_reason(),
+        complete: cancel_reason.is_none(),
+        cancel_reason,
         created_at,
         environment: Environment {
             verity_version: env!("CARGO_PKG_VERSION").to_string(),
