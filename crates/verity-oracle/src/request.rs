@@ -76,10 +76,16 @@ pub fn read_request(q: &str) -> Result<Request, SyntaxError> {
     }
     let (mut k, mut min, mut wt, mut wv, mut depth) = (10usize, None, 1.0f64, 1.0f64, 100usize);
     if !params.trim().is_empty() {
+        let mut seen: Vec<&str> = Vec::new();
         for item in params.split(',') {
             let Some((name, value)) = item.split_once('=') else {
                 return bad("parameter without =");
             };
+            // A parameter given twice is ambiguous, not "the last one wins".
+            if seen.contains(&name.trim()) {
+                return bad("parameter given twice");
+            }
+            seen.push(name.trim());
             let value = value.trim();
             let real = value.parse::<f64>().ok().filter(|x| x.is_finite());
             let whole = value.parse::<usize>().ok();
@@ -126,4 +132,16 @@ pub fn read_request(q: &str) -> Result<Request, SyntaxError> {
         vector_weight: wv,
         depth,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_given_twice_is_invalid() {
+        assert!(read_request("vector(k=1,k=2): x").is_err());
+        assert!(read_request("hybrid(depth=5, text=1, depth=6): x").is_err());
+        assert!(read_request("vector(k=1, min=0.5): x").is_ok());
+    }
 }

@@ -92,6 +92,7 @@ pub fn parse_request(input: &str) -> Result<Request, QueryError> {
     let mut vector_weight = 1.0;
     let mut depth = DEFAULT_DEPTH;
     let mut col = kind.len() + 2;
+    let mut given: Vec<&str> = Vec::new();
     for part in params.split(',') {
         let part_col = col + (part.len() - part.trim_start().len());
         col += part.chars().count() + 1;
@@ -106,6 +107,13 @@ pub fn parse_request(input: &str) -> Result<Request, QueryError> {
             ));
         };
         let (name, value) = (name.trim(), value.trim());
+        if given.contains(&name) {
+            return Err(err(
+                part_col,
+                format!("`{name}` is given twice; give each parameter once"),
+            ));
+        }
+        given.push(name);
         let bad = |what: &str| {
             err(
                 part_col,
@@ -250,6 +258,11 @@ mod tests {
         assert!(e.message.contains("both be 0"));
         let e = parse_request("vector(min=2): x").unwrap_err();
         assert!(e.message.contains("-1 to 1"), "{e}");
+        // Given twice is an error, not "the last one wins" (issue #19).
+        let e = parse_request("vector(k=1,k=2): x").unwrap_err();
+        assert_eq!(e.column, 12, "{e}");
+        assert!(e.message.contains("`k` is given twice"), "{e}");
+        assert!(parse_request("hybrid(depth=5, text=1, depth=6): x").is_err());
         // The text of a hybrid query is a text query; its errors point into the whole string.
         let e = parse_request("hybrid: /(/").unwrap_err();
         assert!(e.column >= 9, "{e}");
