@@ -229,16 +229,29 @@ fn path_problem(p: &str) -> Option<&'static str> {
 impl GroundTruthDataset {
     /// Reads and checks a ground-truth file.
     pub fn load(path: &Path) -> Result<GroundTruthDataset, TruthErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let problem = |line, column, message: String| {
             TruthErrors(vec![TruthProblem {
                 file: path.to_path_buf(),
-                line: 0,
-                column: 0,
+                line,
+                column,
                 field: None,
-                message: e.to_string(),
+                message,
             }])
+        };
+        let bytes = std::fs::read(path).map_err(|e| problem(0, 0, e.to_string()))?;
+        // Editors on some systems start UTF-8 files with a byte order mark; JSON has none.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let start = bytes[..at]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+            problem(line, column, "not UTF-8".into())
         })?;
-        Self::parse(&text, path)
+        Self::parse(text, path)
     }
 
     /// Parses and checks ground truth from text; `file` names it in problems.

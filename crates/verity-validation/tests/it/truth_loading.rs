@@ -32,6 +32,32 @@ fn a_valid_file_loads() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped_and_bad_utf8_is_placed() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_bom = dir.path().join("bom.json");
+    std::fs::write(
+        &with_bom,
+        [b"\xEF\xBB\xBF".as_slice(), GOOD.as_bytes()].concat(),
+    )
+    .unwrap();
+    assert_eq!(
+        GroundTruthDataset::load(&with_bom).unwrap().cases[0].id,
+        "a"
+    );
+    // An invalid byte in the query string of line 7, after `      "query": "pub`.
+    let bad = dir.path().join("bad.json");
+    let text = GOOD.replace("pub AND fn", "pub\u{1}AND fn");
+    let bytes: Vec<u8> = text
+        .bytes()
+        .map(|b| if b == 1 { 0xFF } else { b })
+        .collect();
+    std::fs::write(&bad, bytes).unwrap();
+    let p = GroundTruthDataset::load(&bad).unwrap_err().0;
+    assert_eq!((p[0].line, p[0].column), (7, 20), "{}", p[0]);
+    assert!(p[0].message.contains("not UTF-8"), "{}", p[0]);
+}
+
+#[test]
 fn malformed_json_names_line_and_column() {
     let p = problems("{\n  \"format_version\": 1,\n  \"cases\": [\n    {\"id\": \"a\",, }\n  ]\n}");
     assert_eq!(p.len(), 1);
