@@ -300,6 +300,11 @@ impl CodeIndex {
         let index = Self::open_or_create(dir, opts.rebuild)?;
         let (_, fields) = build_schema();
         register_tokenizers(&index);
+        // The writer's lock comes before any state is read: two `verity index` runs on one
+        // index take turns, and the second reads the stamps the first committed (read before
+        // the lock, they listed every file the first one changed as changed again, and both
+        // added it: two documents for one path, issue #19).
+        let mut writer = Self::writer(&index, opts)?;
         let existing = Self::stamps_of(&index)?;
 
         let walked = walk(&root_abs, &opts.walk, Some(dir));
@@ -307,11 +312,6 @@ impl CodeIndex {
             skipped: walked.skipped.clone(),
             ..BuildReport::default()
         };
-
-        let mut writer: tantivy::IndexWriter<TantivyDocument> = index.writer_with_num_threads(
-            opts.threads.max(1),
-            opts.memory_per_thread.max(16 << 20) * opts.threads.max(1),
-        )?;
         let path_term = |p: &str| Term::from_field_text(fields.path, p);
 
         let mut seen = std::collections::HashSet::with_capacity(walked.files.len());
@@ -431,7 +431,8 @@ impl CodeIndex {
             vectors: None,
         };
         writer.commit()?;
-        writer.wait_merging_threads()?;
+        // The writer (and its lock) lives until the vectors are written too: a second build
+        // waits for the whole of this one, text and vectors, not only for its text.
         // The meta names vectors only once they are written: an interrupted vector build
         // leaves a text index that says it has none.
         write_meta(dir, &meta)?;
@@ -457,6 +458,7 @@ impl CodeIndex {
             }
             None => {}
         }
+        writer.wait_merging_threads()?;
         report.files = code_index.num_files();
         report.elapsed = started.elapsed();
         Ok((code_index, report))
@@ -491,6 +493,28 @@ impl CodeIndex {
         }
         std::fs::create_dir_all(dir).map_err(io)?;
         Ok(Index::create_in_dir(dir, schema)?)
+    }
+
+    /// The index's writer, waiting while another process or thread holds it (tantivy's writer
+    /// lock is a file lock the system releases when its holder exits, so the wait ends).
+    fn writer(
+        index: &Index,
+        opts: &BuildOptions,
+    ) -> Result<tantivy::IndexWriter<TantivyDocument>, EngineError> {
+        loop {
+            match index.writer_with_num_threads(
+                opts.threads.max(1),
+                opts.memory_per_thread.max(16 << 20) * opts.threads.max(1),
+            ) {
+                Err(tantivy::TantivyError::LockFailure(
+                    tantivy::directory::error::LockError::LockBusy,
+                    _,
+                )) => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     /// The stamp of every file in the index, from the fast fields.

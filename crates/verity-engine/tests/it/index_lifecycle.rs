@@ -321,3 +321,45 @@ fn the_best_n_are_the_first_n_of_the_full_ranking_across_segments() {
         }
     }
 }
+
+/// Two builds of one index at the same time take turns (the second waits for the writer's
+/// lock before it reads any state), so every changed file is indexed once, not once per build.
+#[test]
+fn concurrent_builds_never_index_a_path_twice() {
+    let root = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let src = root.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..300 {
+        std::fs::write(src.join(format!("f{i}.rs")), format!("fn f{i}() {{}}\n")).unwrap();
+    }
+    let opts = BuildOptions {
+        vectors: None,
+        ..BuildOptions::default()
+    };
+    CodeIndex::build(root.path(), idx.path(), &opts).unwrap();
+    for round in 0..3 {
+        for i in 0..100 {
+            std::fs::write(
+                src.join(format!("f{i}.rs")),
+                format!("fn f{i}() {{ changed_{round}(); }}\n"),
+            )
+            .unwrap();
+        }
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| CodeIndex::build(root.path(), idx.path(), &opts).unwrap());
+            }
+        });
+        let index = CodeIndex::open(idx.path()).unwrap();
+        let r = index
+            .search(&format!("changed_{round}"), &SearchOptions::default())
+            .unwrap();
+        let mut paths: Vec<&str> = r.hits.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths.len(), 100, "round {round}");
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), 100, "round {round}: a path indexed twice");
+        assert_eq!(index.num_files(), 300, "round {round}");
+    }
+}
