@@ -327,8 +327,14 @@ impl SearchBackend for Faulty {
     }
 }
 
-#[test]
-fn approximate_answers_pass_unless_no_approximation_explains_them() {
+/// 120 synthetic files (seed 21), loaded for the oracle, with their vector truth and an index
+/// built with the defaults; the temporary directory lives as long as the first element.
+fn synthetic_120() -> (
+    tempfile::TempDir,
+    Corpus,
+    Arc<VectorTruth>,
+    std::path::PathBuf,
+) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("corpus");
     verity_validation::synth::write_tree(&root, 120, 21).unwrap();
@@ -336,6 +342,12 @@ fn approximate_answers_pass_unless_no_approximation_explains_them() {
     let vt = vector_truth(&corpus);
     let idx = dir.path().join("idx");
     CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
+    (dir, corpus, vt, idx)
+}
+
+#[test]
+fn approximate_answers_pass_unless_no_approximation_explains_them() {
+    let (_dir, corpus, vt, idx) = synthetic_120();
     // A query whose 3rd and 4th nearest chunks are not near-ties, so that swapping them is
     // a real (if small) approximation error.
     let case: GroundTruthCase = [
@@ -409,13 +421,7 @@ impl SearchBackend for Short {
 /// approximate Hybrid answer is judged by recall@k; an exact one that is short lost a file.
 #[test]
 fn a_short_hybrid_answer_is_recall_when_approximate_and_a_fault_when_exact() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("corpus");
-    verity_validation::synth::write_tree(&root, 120, 21).unwrap();
-    let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
-    let vt = vector_truth(&corpus);
-    let idx = dir.path().join("idx");
-    CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
+    let (_dir, corpus, vt, idx) = synthetic_120();
     let case = ["parse request", "cache OR store", "token", "socket thread"]
         .iter()
         .filter_map(|q| ranked_case(&corpus, &vt.table, "h", &format!("hybrid(k=5): {q}")))
