@@ -132,7 +132,7 @@ fn chunks(bytes: &[u8], size: usize) -> Vec<(&[u8], usize)> {
         };
         let (chunk, tail) = rest.split_at(end);
         out.push((chunk, line));
-        line += memchr_count(chunk);
+        line += newlines(chunk);
         rest = tail;
     }
     out
@@ -149,13 +149,14 @@ fn chunk_text<'a>(path: &Path, chunk: &'a [u8], first: usize) -> Result<&'a str,
             .map_or(0, |i| i + 1);
         EvalError::Parse {
             path: path.to_path_buf(),
-            line: first + memchr_count(&chunk[..at]),
+            line: first + newlines(&chunk[..at]),
             message: format!("not UTF-8 (byte {})", at - start + 1),
         }
     })
 }
 
-fn memchr_count(bytes: &[u8]) -> usize {
+/// Line ends in `bytes`.
+fn newlines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|b| **b == b'\n').count()
 }
 

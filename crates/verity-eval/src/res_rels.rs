@@ -55,11 +55,7 @@ impl ResRels {
         if let Some(m) = shape.max_retrieved {
             docs.truncate(m);
         }
-        let values = docs.iter().map(|d| match judgment(&d.doc) {
-            None => NONPOOL,
-            Some(v) if v < 0 => UNJUDGED,
-            Some(v) => v,
-        });
+        let values = docs.iter().map(|d| code(judgment(&d.doc)));
         Self::from_values(values, judgments, shape)
     }
 
@@ -72,11 +68,7 @@ impl ResRels {
     ) -> ResRels {
         let values = ranked
             .take(shape.max_retrieved.unwrap_or(usize::MAX))
-            .map(|v| match v {
-                None => NONPOOL,
-                Some(v) if v < 0 => UNJUDGED,
-                Some(v) => v,
-            });
+            .map(code);
         Self::from_values(values, judgments, shape)
     }
 
@@ -139,6 +131,16 @@ impl ResRels {
     /// trec_eval's `num_rel_levels`: one more than the highest grade judged.
     pub(crate) fn num_rel_levels(&self) -> usize {
         self.rel_levels.len()
+    }
+}
+
+/// A retrieved document's value from its judgment: the grade, [`NONPOOL`] when the qrels do
+/// not list it, [`UNJUDGED`] when they list it with a negative value.
+fn code(judgment: Option<i64>) -> i64 {
+    match judgment {
+        None => NONPOOL,
+        Some(v) if v < 0 => UNJUDGED,
+        Some(v) => v,
     }
 }
 
