@@ -1,10 +1,12 @@
 //! Building, updating and opening a Verity index.
 //!
-//! An index is a directory holding a tantivy index and `verity.json` (format version, corpus
-//! root, walk settings). Updates are incremental: files whose size and modification time are
-//! unchanged are not read again; changed files are replaced and vanished files deleted. All
-//! changes become visible in one tantivy commit at the end, so an interrupted run leaves the
-//! previous index as it was.
+//! An index directory holds generations (see [`crate::generation`]): each a tantivy index,
+//! `vectors/` and `generation.json` (corpus root, walk and vector settings), and a pointer to
+//! the current one. Updates are incremental: files whose size and modification time are
+//! unchanged are not read again; changed files are replaced and vanished files deleted. An
+//! update writes the next generation beside the current one and publishes it, text and vectors
+//! together, with one rename at the end, so an interrupted run leaves the previous index as it
+//! was and a search never sees half an update.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use tantivy::schema::Value;
 use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::EngineError;
+pub use crate::generation::FORMAT_VERSION;
+use crate::generation::{self, ReadOnlyDirectory, WriterLock, GENERATION_META};
 use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
 use crate::text::{decode, Undecodable};
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
@@ -26,20 +30,17 @@ use verity_vector::embed::Embedder;
 use verity_vector::mode::VectorSearch;
 use verity_vector::store::{FileVectors, VectorConfig, VectorIndex};
 
-/// Version of the on-disk format (schema, tokenizers, text rules). Bump on any change that
-/// makes an old index answer differently.
-pub const FORMAT_VERSION: u32 = 1;
-
-const META_FILE: &str = "verity.json";
-
-/// Contents of `verity.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A generation's settings, kept in its `generation.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexMeta {
+    /// The format version this generation was written in ([`FORMAT_VERSION`]).
     pub format_version: u32,
+    /// The version of the engine that wrote it.
     pub engine_version: String,
     /// Absolute path of the corpus root when last indexed.
     pub root: String,
+    /// How the corpus was walked.
     pub walk: WalkOptions,
     /// Settings of the vector index in `vectors/`; none when the index has no vectors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +64,32 @@ pub struct BuildOptions {
     pub vector_search: VectorSearch,
     /// Called as files are embedded, with (files done, files in all).
     pub progress: Option<ProgressHook>,
+    /// Called as the build passes each [`BuildPhase`], on the building thread (tests use it
+    /// to look at the index between phases, as a concurrent search would).
+    pub phase: Option<PhaseHook>,
+}
+
+/// The points of an update at which [`BuildOptions::phase`] is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildPhase {
+    /// The writer's lock is held; nothing has been read yet.
+    Locked,
+    /// The new generation's text is committed; its vectors are not written yet.
+    TextCommitted,
+    /// The new generation is whole (text, vectors, settings) but not yet published.
+    Written,
+    /// The new generation is the current one.
+    Published,
+}
+
+/// A callback for [`BuildPhase`]s.
+#[derive(Clone)]
+pub struct PhaseHook(pub Arc<dyn Fn(BuildPhase) + Send + Sync>);
+
+impl std::fmt::Debug for PhaseHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhaseHook")
+    }
 }
 
 /// A callback for build progress: (done, total).
@@ -87,6 +114,7 @@ impl Default for BuildOptions {
             vectors: Some(VectorConfig::default()),
             vector_search: VectorSearch::default(),
             progress: None,
+            phase: None,
         }
     }
 }
@@ -129,9 +157,13 @@ fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S:
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
-/// An open index, ready to search.
+/// An open index, ready to search: one generation of it, which never changes while open.
 pub struct CodeIndex {
+    /// The index directory (the one users name).
     pub(crate) dir: PathBuf,
+    /// The open generation's number and directory.
+    pub(crate) generation: u64,
+    pub(crate) gen_dir: PathBuf,
     pub(crate) index: Index,
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
@@ -149,43 +181,22 @@ pub struct FileStamp {
     pub hash: u64,
 }
 
-fn read_meta(dir: &Path) -> Result<Option<IndexMeta>, EngineError> {
-    let path = dir.join(META_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(EngineError::Io { path, source: e }),
-    };
-    // Read the version first, so an index of another version is reported as such even when
-    // the rest of its meta has another shape.
-    #[derive(Deserialize)]
-    struct Version {
-        format_version: u32,
-    }
-    let corrupt = |e: serde_json::Error| EngineError::IndexCorrupt {
+/// Reads the settings of the generation in `gen_dir`.
+fn read_meta(gen_dir: &Path) -> Result<IndexMeta, EngineError> {
+    let path = gen_dir.join(GENERATION_META);
+    let bytes = std::fs::read(&path).map_err(|e| EngineError::IndexCorrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| EngineError::IndexCorrupt {
         path: path.clone(),
         detail: format!("line {}, column {}: {e}", e.line(), e.column()),
-    };
-    let v: Version = serde_json::from_slice(&bytes).map_err(corrupt)?;
-    if v.format_version != FORMAT_VERSION {
-        return Err(EngineError::IndexVersion {
-            path: dir.to_path_buf(),
-            found: v.format_version,
-            expected: FORMAT_VERSION,
-        });
-    }
-    serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
+    })
 }
 
-fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), EngineError> {
-    let path = dir.join(META_FILE);
-    let tmp = dir.join(format!("{META_FILE}.tmp"));
+fn write_meta(gen_dir: &Path, meta: &IndexMeta) -> Result<(), EngineError> {
     let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
-    std::fs::write(&tmp, json).map_err(|e| EngineError::Io {
-        path: tmp.clone(),
-        source: e,
-    })?;
-    std::fs::rename(&tmp, &path).map_err(|e| EngineError::Io { path, source: e })
+    generation::write_durably(&gen_dir.join(GENERATION_META), &json)
 }
 
 fn vector_err(e: impl Into<crate::error::VectorUnavailable>) -> EngineError {
@@ -216,8 +227,13 @@ impl<'a> Ticker<'a> {
     }
 }
 
+/// How many times [`CodeIndex::open`] reads the pointer again when the generation it named was
+/// removed before it could be opened (two updates published in the meantime).
+const OPEN_ATTEMPTS: usize = 5;
+
 impl CodeIndex {
-    /// Opens an existing index.
+    /// Opens the current generation of an existing index, for searching (no write access
+    /// needed).
     pub fn open(dir: &Path) -> Result<CodeIndex, EngineError> {
         if !dir.exists() {
             return Err(EngineError::IndexMissing(dir.to_path_buf()));
@@ -225,28 +241,50 @@ impl CodeIndex {
         if !dir.is_dir() {
             return Err(EngineError::NotADirectory(dir.to_path_buf()));
         }
-        let meta = read_meta(dir)?.ok_or_else(|| {
-            if dir.join("meta.json").exists() {
-                EngineError::IndexCorrupt {
-                    path: dir.to_path_buf(),
-                    detail: format!("{META_FILE} is missing"),
+        let mut attempt = 0;
+        loop {
+            let Some(n) = generation::current(dir)? else {
+                return Err(EngineError::IndexMissing(dir.to_path_buf()));
+            };
+            let gen_dir = generation::generation_dir(dir, n);
+            match Self::open_generation(dir, n) {
+                // Removed after the pointer was read: a newer generation has been published.
+                Err(_) if !gen_dir.exists() && attempt + 1 < OPEN_ATTEMPTS => attempt += 1,
+                Err(_) if !gen_dir.exists() => {
+                    return Err(EngineError::IndexCorrupt {
+                        path: gen_dir,
+                        detail: "the current generation's directory is missing".into(),
+                    })
                 }
-            } else {
-                EngineError::IndexMissing(dir.to_path_buf())
+                other => return other,
             }
-        })?;
-        let index = Index::open_in_dir(dir).map_err(|e| EngineError::IndexCorrupt {
-            path: dir.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        Self::from_parts(dir, index, meta)
+        }
     }
 
-    fn from_parts(dir: &Path, index: Index, meta: IndexMeta) -> Result<CodeIndex, EngineError> {
+    /// Opens generation `n` of the index in `dir`, read-only.
+    fn open_generation(dir: &Path, n: u64) -> Result<CodeIndex, EngineError> {
+        let gen_dir = generation::generation_dir(dir, n);
+        let corrupt = |detail: String| EngineError::IndexCorrupt {
+            path: gen_dir.clone(),
+            detail,
+        };
+        let meta = read_meta(&gen_dir)?;
+        let directory = ReadOnlyDirectory::open(&gen_dir).map_err(|e| corrupt(e.to_string()))?;
+        let index = Index::open(directory).map_err(|e| corrupt(e.to_string()))?;
+        Self::from_parts(dir, n, index, meta)
+    }
+
+    fn from_parts(
+        dir: &Path,
+        generation: u64,
+        index: Index,
+        meta: IndexMeta,
+    ) -> Result<CodeIndex, EngineError> {
+        let gen_dir = generation::generation_dir(dir, generation);
         let (expected, fields) = build_schema();
         if index.schema() != expected {
             return Err(EngineError::IndexCorrupt {
-                path: dir.to_path_buf(),
+                path: gen_dir,
                 detail: "schema does not match this engine's".into(),
             });
         }
@@ -256,13 +294,15 @@ impl CodeIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e: tantivy::TantivyError| EngineError::IndexCorrupt {
-                path: dir.to_path_buf(),
+                path: gen_dir.clone(),
                 detail: e.to_string(),
             })?;
         // Read on first use: a text query never touches `vectors/`.
-        let vectors = VectorSlot::unopened(dir, meta.vectors.is_some());
+        let vectors = VectorSlot::unopened(&gen_dir, meta.vectors.is_some());
         Ok(CodeIndex {
             dir: dir.to_path_buf(),
+            generation,
+            gen_dir,
             index,
             reader,
             fields,
@@ -273,6 +313,10 @@ impl CodeIndex {
     }
 
     /// Builds the index for `root` in `dir`, or brings an existing one up to date.
+    ///
+    /// The update is written as a new generation and published at the end (see
+    /// [`crate::generation`]); when nothing changed, the current generation stays current and
+    /// is returned.
     pub fn build(
         root: &Path,
         dir: &Path,
@@ -296,17 +340,49 @@ impl CodeIndex {
             path: root.to_path_buf(),
             source: e,
         })?;
+        let phase = |p: BuildPhase| {
+            if let Some(h) = &opts.phase {
+                (h.0)(p);
+            }
+        };
 
-        let index = Self::open_or_create(dir, opts.rebuild)?;
+        Self::claim(dir)?;
+        // The writer's lock comes before any state is read: two `verity index` runs on one
+        // index take turns, and the second reads what the first published (read before the
+        // lock, the stamps listed every file the first one changed as changed again, and both
+        // added it: two documents for one path, issue #19).
+        let _lock = WriterLock::acquire(dir)?;
+        phase(BuildPhase::Locked);
+        let current = if opts.rebuild {
+            // Whatever is there (another format version, a damaged pointer) is replaced; the
+            // new generation gets a number no reader can be holding.
+            generation::remove_foreign_layout(dir)?;
+            None
+        } else {
+            generation::current(dir)?
+        };
+        let old = current.map(|n| Self::open_generation(dir, n)).transpose()?;
+        let next = Self::next_generation(dir, current);
+        let existing = match &old {
+            Some(o) => Self::stamps_of(&o.index)?,
+            None => HashMap::new(),
+        };
+
+        let gen_dir = generation::start(dir, current.filter(|_| old.is_some()), next)?;
+        let index = if old.is_some() {
+            Index::open_in_dir(&gen_dir).map_err(|e| EngineError::IndexCorrupt {
+                path: gen_dir.clone(),
+                detail: e.to_string(),
+            })?
+        } else {
+            Index::create_in_dir(&gen_dir, build_schema().0)?
+        };
         let (_, fields) = build_schema();
         register_tokenizers(&index);
-        // The writer's lock comes before any state is read: two `verity index` runs on one
-        // index take turns, and the second reads the stamps the first committed (read before
-        // the lock, they listed every file the first one changed as changed again, and both
-        // added it: two documents for one path, issue #19).
-        let mut writer = Self::writer(&index, opts)?;
-        let existing = Self::stamps_of(&index)?;
-
+        let mut writer = index.writer_with_num_threads(
+            opts.threads.max(1),
+            opts.memory_per_thread.max(16 << 20) * opts.threads.max(1),
+        )?;
         let walked = walk(&root_abs, &opts.walk, Some(dir));
         let mut report = BuildReport {
             skipped: walked.skipped.clone(),
@@ -423,98 +499,97 @@ impl CodeIndex {
         report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         report.lossy.sort();
 
-        let mut meta = IndexMeta {
+        let meta = IndexMeta {
             format_version: FORMAT_VERSION,
             engine_version: env!("CARGO_PKG_VERSION").to_string(),
             root: root_abs.to_string_lossy().into_owned(),
             walk: opts.walk.clone(),
-            vectors: None,
+            vectors: opts.vectors.clone(),
         };
-        writer.commit()?;
-        // The writer (and its lock) lives until the vectors are written too: a second build
-        // waits for the whole of this one, text and vectors, not only for its text.
-        // The meta names vectors only once they are written: an interrupted vector build
-        // leaves a text index that says it has none.
-        write_meta(dir, &meta)?;
-
-        let mut code_index = Self::from_parts(dir, index, meta.clone())?;
-        let vdir = dir.join(VECTOR_DIR);
-        match &opts.vectors {
-            Some(config) => {
-                let (state, embedded) =
-                    code_index.build_vectors(config, opts.vector_search, opts.progress.as_ref())?;
-                report.chunks = state.index.len();
-                report.embedded_files = embedded;
-                meta.vectors = Some(config.clone());
-                write_meta(dir, &meta)?;
-                code_index.meta = meta;
-                code_index.vectors = VectorSlot::with(dir, state);
+        // Nothing changed and nothing is to be built differently: the current generation stays.
+        if let Some(old) = old {
+            let changed = report.added + report.updated + report.deleted > 0;
+            let same_vectors = opts.vectors.is_none()
+                || old.vector_index().map(|v| v.search_mode()) == Some(opts.vector_search);
+            if !changed && old.meta == meta && same_vectors {
+                drop(writer);
+                let _ = std::fs::remove_dir_all(&gen_dir);
+                report.files = old.num_files();
+                report.chunks = old.vector_index().map_or(0, |v| v.len());
+                report.elapsed = started.elapsed();
+                return Ok((old, report));
             }
-            None if vdir.exists() => {
-                std::fs::remove_dir_all(&vdir).map_err(|e| EngineError::Io {
-                    path: vdir.clone(),
-                    source: e,
-                })?;
-            }
-            None => {}
         }
+
+        writer.commit()?;
         writer.wait_merging_threads()?;
+        phase(BuildPhase::TextCommitted);
+        let text_meta = IndexMeta {
+            vectors: None,
+            ..meta.clone()
+        };
+        let index = Index::open_in_dir(&gen_dir).map_err(|e| EngineError::IndexCorrupt {
+            path: gen_dir.clone(),
+            detail: e.to_string(),
+        })?;
+        let mut code_index = Self::from_parts(dir, next, index, text_meta)?;
+        if let Some(config) = &opts.vectors {
+            let old_vectors = current.map(|n| generation::generation_dir(dir, n).join(VECTOR_DIR));
+            let (state, embedded) = code_index.build_vectors(
+                config,
+                opts.vector_search,
+                old_vectors.as_deref(),
+                opts.progress.as_ref(),
+            )?;
+            report.chunks = state.index.len();
+            report.embedded_files = embedded;
+            code_index.vectors = VectorSlot::with(&gen_dir, state);
+        }
+        write_meta(&gen_dir, &meta)?;
+        code_index.meta = meta;
+        phase(BuildPhase::Written);
+        generation::publish(dir, next)?;
+        phase(BuildPhase::Published);
+        // The previous generation stays for searches that opened it a moment ago; older ones
+        // and anything an interrupted update left go.
+        let keep: Vec<u64> = std::iter::once(next).chain(current).collect();
+        generation::collect_garbage(dir, &keep);
         report.files = code_index.num_files();
         report.elapsed = started.elapsed();
         Ok((code_index, report))
     }
 
-    fn open_or_create(dir: &Path, rebuild: bool) -> Result<Index, EngineError> {
+    /// Refuses a directory that holds something other than an index (it is never written),
+    /// and creates `dir` when it does not exist.
+    fn claim(dir: &Path) -> Result<(), EngineError> {
         let io = |e: std::io::Error| EngineError::Io {
             path: dir.to_path_buf(),
             source: e,
         };
-        let (schema, _) = build_schema();
-        let is_ours = dir.join(META_FILE).exists();
-        let non_empty = dir.exists() && std::fs::read_dir(dir).map_err(io)?.next().is_some();
-        if non_empty && !is_ours {
-            return Err(EngineError::NotAnIndex(dir.to_path_buf()));
-        }
-        if rebuild && is_ours {
-            std::fs::remove_dir_all(dir).map_err(io)?;
-        } else if is_ours {
-            read_meta(dir)?; // version check
-            let index = Index::open_in_dir(dir).map_err(|e| EngineError::IndexCorrupt {
-                path: dir.to_path_buf(),
-                detail: e.to_string(),
-            })?;
-            if index.schema() != schema {
-                return Err(EngineError::IndexCorrupt {
-                    path: dir.to_path_buf(),
-                    detail: "schema does not match this engine's (use --rebuild)".into(),
-                });
+        if dir.exists() {
+            let is_ours = dir.join(generation::POINTER_FILE).exists();
+            let non_empty = std::fs::read_dir(dir).map_err(io)?.next().is_some();
+            if non_empty && !is_ours {
+                return Err(EngineError::NotAnIndex(dir.to_path_buf()));
             }
-            return Ok(index);
         }
-        std::fs::create_dir_all(dir).map_err(io)?;
-        Ok(Index::create_in_dir(dir, schema)?)
+        std::fs::create_dir_all(dir).map_err(io)
     }
 
-    /// The index's writer, waiting while another process or thread holds it (tantivy's writer
-    /// lock is a file lock the system releases when its holder exits, so the wait ends).
-    fn writer(
-        index: &Index,
-        opts: &BuildOptions,
-    ) -> Result<tantivy::IndexWriter<TantivyDocument>, EngineError> {
-        loop {
-            match index.writer_with_num_threads(
-                opts.threads.max(1),
-                opts.memory_per_thread.max(16 << 20) * opts.threads.max(1),
-            ) {
-                Err(tantivy::TantivyError::LockFailure(
-                    tantivy::directory::error::LockError::LockBusy,
-                    _,
-                )) => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                other => return Ok(other?),
-            }
-        }
+    /// The number of the next generation: past the current one and past any an interrupted
+    /// update left behind (so a reader never finds a reused number).
+    fn next_generation(dir: &Path, current: Option<u64>) -> u64 {
+        let newest_on_disk = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("gen-").and_then(|d| d.parse::<u64>().ok()))
+            })
+            .max();
+        current.max(newest_on_disk).map_or(1, |n| n + 1)
     }
 
     /// The stamp of every file in the index, from the fast fields.
@@ -558,16 +633,21 @@ impl CodeIndex {
     /// Builds the vector index of the files now in the text index. After an earlier build with
     /// the same settings only files whose content hash changed are embedded again, and a small
     /// change edits the graph in place. Returns the state and the number of files embedded.
+    ///
+    /// `old_vectors` is the previous generation's `vectors/`, read (never written) for the
+    /// vectors it can lend; the new ones are written into this generation's.
     fn build_vectors(
         &self,
         config: &VectorConfig,
         mode: VectorSearch,
+        old_vectors: Option<&Path>,
         progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
         let embedder = config.embedder.load().map_err(vector_err)?;
-        let vdir = self.dir.join(VECTOR_DIR);
-        let old = VectorIndex::open(&vdir)
-            .ok()
+        let vdir = self.gen_dir.join(VECTOR_DIR);
+        let old = old_vectors
+            .filter(|d| d.join("meta.json").exists())
+            .and_then(|d| VectorIndex::open(d).ok())
             .filter(|o| o.config() == config && o.embedder_name() == embedder.name());
         let files = self.files()?;
 
@@ -650,7 +730,9 @@ impl CodeIndex {
         let mut index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
         index.set_search_mode(mode);
         drop(old);
-        index.save(&self.dir.join(VECTOR_DIR)).map_err(vector_err)?;
+        index
+            .save(&self.gen_dir.join(VECTOR_DIR))
+            .map_err(vector_err)?;
         Ok((
             VectorState::new(index, Some(embedder)),
             embedded.into_inner(),
@@ -680,6 +762,16 @@ impl CodeIndex {
         &self.dir
     }
 
+    /// The number of the generation this index has open.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The directory of the open generation (its tantivy files, `vectors/` and settings).
+    pub fn generation_dir(&self) -> &Path {
+        &self.gen_dir
+    }
+
     /// Meta data: format version, corpus root, walk settings.
     pub fn meta(&self) -> &IndexMeta {
         &self.meta
@@ -692,7 +784,8 @@ impl CodeIndex {
         Ok(v)
     }
 
-    /// Size of the index directory on disk, in bytes.
+    /// Size of the open generation on disk, in bytes (what the index costs; the previous
+    /// generation, kept until the next update, shares its unchanged text files).
     pub fn size_on_disk(&self) -> u64 {
         fn dir_size(p: &Path) -> u64 {
             std::fs::read_dir(p)
@@ -707,7 +800,7 @@ impl CodeIndex {
                 })
                 .unwrap_or(0)
         }
-        dir_size(&self.dir)
+        dir_size(&self.gen_dir)
     }
 
     /// The stored text of one indexed file.

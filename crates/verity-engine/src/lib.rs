@@ -25,12 +25,14 @@
 //! [`tokenizer`], [`query`] (syntax and parser), [`matcher`] (exact verification), [`walk`]
 //! (which files), [`schema`], [`plan`] (candidates), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
+//! [`generation`] (the on-disk layout: generations published atomically),
 //! [`index`] (build, update, open), [`text_search`], [`vector`] (vector and hybrid queries
 //! over the `verity-vector` index), [`search`] (the entry point of every query); with
 //! [`deadline`] and [`error`] beside them all.
 
 pub use verity_core::deadline;
 pub mod error;
+pub mod generation;
 pub mod index;
 pub mod matcher;
 pub mod plan;
@@ -51,7 +53,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use deadline::{CancelToken, Deadline, Interrupted};
 pub use error::{EngineError, VectorUnavailable};
-pub use index::{BuildOptions, BuildReport, CodeIndex, FileStamp, IndexMeta, FORMAT_VERSION};
+pub use index::{
+    BuildOptions, BuildPhase, BuildReport, CodeIndex, FileStamp, IndexMeta, PhaseHook,
+    FORMAT_VERSION,
+};
 pub use query::{parse, parse_request, Query, QueryError, Request};
 pub use results::{ChunkMatch, FusionRanks, LineMatch, SearchHit, SearchOptions, SearchResults};
 pub use verity_vector::mode::{VectorSearch, EXACT_SEARCH_MAX_CHUNKS};

@@ -18,7 +18,7 @@ pub const VECTOR_DIR: &str = "vectors";
 
 /// The vector part of an open index, read from `vectors/` the first time a search needs it.
 pub(crate) struct VectorSlot {
-    /// The index directory (`vectors/` is inside).
+    /// The generation's directory (`vectors/` is inside).
     dir: PathBuf,
     /// The index's meta names vectors.
     present: bool,

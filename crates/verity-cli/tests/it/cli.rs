@@ -173,7 +173,10 @@ fn bad_indexes_and_corpora_exit_2() {
     let original = std::fs::read_to_string(&meta).unwrap();
     std::fs::write(
         &meta,
-        original.replace("\"format_version\": 1", "\"format_version\": 7"),
+        original.replace(
+            &format!("\"format_version\": {}", verity_engine::FORMAT_VERSION),
+            "\"format_version\": 7",
+        ),
     )
     .unwrap();
     let o = verity(&["search", "x", "--index", &idx]);

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod generations;
 mod index_lifecycle;
 mod query_fuzz;
 mod ripgrep_agreement;

@@ -342,8 +342,9 @@ fn text_queries_never_read_the_vectors() {
     let root = tempfile::tempdir().unwrap();
     corpus(root.path());
     let idx = tempfile::tempdir().unwrap();
-    drop(build(root.path(), idx.path()));
-    let vdir = idx.path().join("vectors");
+    let vdir = build(root.path(), idx.path())
+        .generation_dir()
+        .join("vectors");
     std::fs::write(vdir.join("files.json"), "{ not json").unwrap();
     std::fs::write(vdir.join("hnsw.usearch"), b"garbage").unwrap();
 

@@ -1,0 +1,417 @@
+//! Index generations: how an update becomes visible all at once.
+//!
+//! An index directory holds numbered *generations*, each a complete index (the tantivy files,
+//! `vectors/` and the generation's settings), and a pointer, `verity.json`, naming the current
+//! one:
+//!
+//! ```text
+//! .verity/
+//!   verity.json          {"format_version": 2, "generation": 7}
+//!   gen-000006/          the previous generation, kept for searches that opened it
+//!   gen-000007/          the current generation
+//!   .verity-writer.lock  held by the one `verity index` run that may write
+//! ```
+//!
+//! An update never touches the current generation. It writes the next one beside it (the
+//! unchanged tantivy files are hard links, the vectors are written anew), makes it durable,
+//! and then replaces the pointer with one `rename`: the text and the vectors of a generation
+//! become visible together, and a search that reads the pointer before or after that moment
+//! sees a whole generation, old or new. An update interrupted at any point leaves the pointer
+//! and the current generation as they were; the next update removes what it left behind.
+//!
+//! A published generation is never written again, so searching needs no lock and no write
+//! access ([`ReadOnlyDirectory`]): a shared, read-only index can be searched.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::directory::error::{
+    DeleteError, LockError, OpenDirectoryError, OpenReadError, OpenWriteError,
+};
+use tantivy::directory::{
+    DirectoryLock, FileHandle, Lock, MmapDirectory, WatchCallback, WatchHandle, WritePtr,
+};
+use tantivy::Directory;
+
+use crate::error::EngineError;
+
+/// Version of the on-disk format (layout, schema, tokenizers, text rules). Bump on any change
+/// that makes an old index answer differently or that this engine cannot read.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The pointer file naming the current generation; its presence marks a Verity index.
+pub const POINTER_FILE: &str = "verity.json";
+
+/// The lock a writer holds for the whole of an update (a file lock the system releases when
+/// its holder exits, however it exits).
+const WRITER_LOCK: &str = ".verity-writer.lock";
+
+/// Files of a generation that belong to tantivy's writer, never copied into the next one.
+const TANTIVY_LOCKS: [&str; 2] = [".tantivy-writer.lock", ".tantivy-meta.lock"];
+
+/// Contents of the pointer file.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pointer {
+    format_version: u32,
+    generation: u64,
+}
+
+/// The directory of generation `n` inside the index directory `dir`.
+pub fn generation_dir(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("gen-{n:06}"))
+}
+
+/// The generation number of a directory entry named like [`generation_dir`]'s.
+fn generation_of(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("gen-")?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The current generation of the index in `dir`: `None` when `dir` holds no pointer (no index
+/// yet). A pointer of another format version is [`EngineError::IndexVersion`].
+pub fn current(dir: &Path) -> Result<Option<u64>, EngineError> {
+    let path = dir.join(POINTER_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(EngineError::Io { path, source: e }),
+    };
+    // The version first, so an index of another version is reported as such even when the
+    // rest of its pointer has another shape.
+    #[derive(Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    let corrupt = |e: serde_json::Error| EngineError::IndexCorrupt {
+        path: path.clone(),
+        detail: format!("line {}, column {}: {e}", e.line(), e.column()),
+    };
+    let v: Version = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    if v.format_version != FORMAT_VERSION {
+        return Err(EngineError::IndexVersion {
+            path: dir.to_path_buf(),
+            found: v.format_version,
+            expected: FORMAT_VERSION,
+        });
+    }
+    let p: Pointer = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    Ok(Some(p.generation))
+}
+
+/// Makes generation `n` the current one: its files are made durable first, then the pointer
+/// is replaced in one rename, and the rename itself is made durable.
+pub fn publish(dir: &Path, n: u64) -> Result<(), EngineError> {
+    sync_tree(&generation_dir(dir, n))?;
+    let pointer = Pointer {
+        format_version: FORMAT_VERSION,
+        generation: n,
+    };
+    let json = serde_json::to_vec_pretty(&pointer).expect("the pointer serializes");
+    write_durably(&dir.join(POINTER_FILE), &json)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole:
+/// a temporary file beside it, synced, renamed over it, and the directory synced.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| EngineError::Io { path: p, source }
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut f = File::create(&tmp).map_err(io_at(&tmp))?;
+    f.write_all(bytes).map_err(io_at(&tmp))?;
+    f.sync_all().map_err(io_at(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io_at(path))?;
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Syncs every file and directory under `root` to disk.
+fn sync_tree(root: &Path) -> Result<(), EngineError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| EngineError::Io { path: p, source }
+    };
+    for entry in std::fs::read_dir(root).map_err(io_at(root))? {
+        let entry = entry.map_err(io_at(root))?;
+        let path = entry.path();
+        if entry.file_type().map_err(io_at(&path))?.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io_at(&path))?;
+        }
+    }
+    sync_dir(root)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    // Directories cannot be opened for syncing on every platform; where they can, a failed
+    // sync is an error.
+    match File::open(dir) {
+        Ok(f) => f.sync_all().map_err(|source| EngineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        }),
+        Err(_) if cfg!(windows) => Ok(()),
+        Err(source) => Err(EngineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The exclusive right to update one index, held from before the update reads any state until
+/// its generation is published. A second writer waits for the first.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    /// Takes the writer's lock of the index in `dir` (which must exist), waiting while another
+    /// process or thread holds it.
+    pub fn acquire(dir: &Path) -> Result<WriterLock, EngineError> {
+        let path = dir.join(WRITER_LOCK);
+        let io_at = |source| EngineError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_at)?;
+        file.lock().map_err(io_at)?;
+        Ok(WriterLock { _file: file })
+    }
+}
+
+/// Starts generation `next` in `dir`: an empty directory, or, from generation `from`, a
+/// directory holding the same tantivy files (hard links: a published generation's files are
+/// never written again, and tantivy replaces rather than rewrites the ones it changes). A
+/// directory left there by an interrupted update is removed first.
+pub fn start(dir: &Path, from: Option<u64>, next: u64) -> Result<PathBuf, EngineError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| EngineError::Io { path: p, source }
+    };
+    let new = generation_dir(dir, next);
+    if new.exists() {
+        std::fs::remove_dir_all(&new).map_err(io_at(&new))?;
+    }
+    std::fs::create_dir_all(&new).map_err(io_at(&new))?;
+    let Some(from) = from else {
+        return Ok(new);
+    };
+    let old = generation_dir(dir, from);
+    for entry in std::fs::read_dir(&old).map_err(io_at(&old))? {
+        let entry = entry.map_err(io_at(&old))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        // `vectors/` is written anew by every update, and the settings with it.
+        if entry.file_type().map_err(io_at(&entry.path()))?.is_dir()
+            || TANTIVY_LOCKS.contains(&name)
+            || name == GENERATION_META
+        {
+            continue;
+        }
+        let (src, dst) = (entry.path(), new.join(name));
+        // The small files tantivy replaces in place are copied; segment files are linked
+        // (copied where the file system has no hard links).
+        if name == "meta.json" || name == ".managed.json" || std::fs::hard_link(&src, &dst).is_err()
+        {
+            std::fs::copy(&src, &dst).map_err(io_at(&dst))?;
+        }
+    }
+    Ok(new)
+}
+
+/// The file holding a generation's settings (corpus root, walk and vector settings).
+pub const GENERATION_META: &str = "generation.json";
+
+/// Removes every generation of `dir` but those in `keep`, and anything else an interrupted
+/// update left behind. Failures are ignored: what is left is removed by the next update.
+pub fn collect_garbage(dir: &Path, keep: &[u64]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stale_generation = generation_of(name).is_some_and(|n| !keep.contains(&n));
+        let stale_pointer = name.starts_with(&format!(".{POINTER_FILE}")) && name.ends_with(".tmp");
+        if stale_generation {
+            let _ = std::fs::remove_dir_all(entry.path());
+        } else if stale_pointer {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Removes what an index of an older layout kept at the top of `dir` (a format-1 index held
+/// its tantivy files and `vectors/` there), leaving generations, the pointer and the lock.
+pub fn remove_foreign_layout(dir: &Path) -> Result<(), EngineError> {
+    let io_at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| EngineError::Io { path: p, source }
+    };
+    for entry in std::fs::read_dir(dir).map_err(io_at(dir))? {
+        let entry = entry.map_err(io_at(dir))?;
+        let name = entry.file_name();
+        let keep = name
+            .to_str()
+            .is_some_and(|n| generation_of(n).is_some() || n == POINTER_FILE || n == WRITER_LOCK);
+        if keep {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().map_err(io_at(&path))?.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(io_at(&path))?;
+        } else {
+            std::fs::remove_file(&path).map_err(io_at(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// A published generation's tantivy directory, opened for reading only: no lock files, no
+/// writes. A published generation never changes, so tantivy's meta lock (which keeps a
+/// writer's garbage collection from deleting files a reader is opening) has nothing to guard.
+#[derive(Debug, Clone)]
+pub struct ReadOnlyDirectory {
+    inner: MmapDirectory,
+}
+
+impl ReadOnlyDirectory {
+    /// Opens the generation directory `path`.
+    pub fn open(path: &Path) -> Result<ReadOnlyDirectory, OpenDirectoryError> {
+        Ok(ReadOnlyDirectory {
+            inner: MmapDirectory::open(path)?,
+        })
+    }
+}
+
+fn read_only(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "{}: a published index generation is read-only",
+            path.display()
+        ),
+    )
+}
+
+impl Directory for ReadOnlyDirectory {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> Result<std::sync::Arc<dyn FileHandle>, OpenReadError> {
+        self.inner.get_file_handle(path)
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
+        Err(DeleteError::IoError {
+            io_error: std::sync::Arc::new(read_only(path)),
+            filepath: path.to_path_buf(),
+        })
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
+        self.inner.exists(path)
+    }
+
+    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        Err(OpenWriteError::IoError {
+            io_error: std::sync::Arc::new(read_only(path)),
+            filepath: path.to_path_buf(),
+        })
+    }
+
+    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
+        self.inner.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, _data: &[u8]) -> io::Result<()> {
+        Err(read_only(path))
+    }
+
+    fn sync_directory(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn acquire_lock(&self, _lock: &Lock) -> Result<DirectoryLock, LockError> {
+        // Nothing writes a published generation: every lock is granted without a lock file.
+        Ok(DirectoryLock::from(Box::new(())))
+    }
+
+    fn watch(&self, _watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        // A published generation never changes; there is nothing to watch.
+        Ok(WatchHandle::empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_names_round_trip_and_other_names_are_not_generations() {
+        let d = Path::new("/x");
+        assert_eq!(generation_dir(d, 7), Path::new("/x/gen-000007"));
+        assert_eq!(generation_of("gen-000007"), Some(7));
+        assert_eq!(generation_of("gen-1234567"), Some(1_234_567));
+        for other in ["gen-", "gen-1a", "gen--1", "vectors", "meta.json", "gen-+1"] {
+            assert_eq!(generation_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_published_pointer_is_read_back_and_another_version_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(current(tmp.path()).unwrap(), None);
+        std::fs::create_dir(generation_dir(tmp.path(), 3)).unwrap();
+        std::fs::write(generation_dir(tmp.path(), 3).join("f"), b"x").unwrap();
+        publish(tmp.path(), 3).unwrap();
+        assert_eq!(current(tmp.path()).unwrap(), Some(3));
+        std::fs::write(
+            tmp.path().join(POINTER_FILE),
+            br#"{"format_version": 1, "root": "/x"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            current(tmp.path()),
+            Err(EngineError::IndexVersion { found: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_collection_keeps_what_it_is_told_and_nothing_else_of_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        for n in 1..=4 {
+            std::fs::create_dir(generation_dir(tmp.path(), n)).unwrap();
+        }
+        std::fs::write(tmp.path().join(".verity.json.tmp"), b"{").unwrap();
+        std::fs::write(tmp.path().join("notes.txt"), b"not ours to remove").unwrap();
+        collect_garbage(tmp.path(), &[3, 4]);
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["gen-000003", "gen-000004", "notes.txt"]);
+    }
+}
