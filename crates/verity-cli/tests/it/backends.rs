@@ -2,28 +2,13 @@
 //! ripgrep and GNU grep through the built-in adapters, and Verity's own engine through the
 //! backend protocol (`exec:verity serve --stdio`), whose answers must equal the embedded run's.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
+use crate::common::*;
 use verity_report::Report;
 use verity_runner::JobStatus;
 use verity_validation::QueryType;
-
-fn verity(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run verity")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus")
-}
 
 /// Can `program` be started? CI (VERITY_REQUIRE_RG) installs every peer: there, a missing
 /// one is a failure, not a skip.
@@ -62,7 +47,7 @@ fn every_adapter_passes_what_it_can_express_and_the_rest_is_unsupported() {
             continue;
         }
         let cwd = tempfile::tempdir().unwrap();
-        let o = verity(
+        let o = verity_in(
             cwd.path(),
             &[
                 "validate",
@@ -151,7 +136,7 @@ impl Drop for Bridge {
 fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
     let cwd = tempfile::tempdir().unwrap();
     let index = cwd.path().join("index");
-    let o = verity(
+    let o = verity_in(
         cwd.path(),
         &[
             "index",
@@ -180,7 +165,7 @@ fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
         ("http", bridge.url.as_str()),
     ] {
         let out = cwd.path().join(name);
-        let o = verity(
+        let o = verity_in(
             cwd.path(),
             &[
                 "validate",
@@ -224,7 +209,7 @@ fn the_python_example_backend_passes_what_it_supports() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/verity_backend.py");
     let cwd = tempfile::tempdir().unwrap();
     let spec = format!("exec:python3 '{}'", example.display());
-    let o = verity(
+    let o = verity_in(
         cwd.path(),
         &["validate", "--backend", &spec, "--no-progress"],
     );
@@ -254,7 +239,7 @@ fn bad_backend_specs_are_input_errors() {
         ("http://127.0.0.1:9/verity", "GET http://127.0.0.1:9/verity"),
         ("https://example.invalid/", "HTTPS is not supported"),
     ] {
-        let o = verity(
+        let o = verity_in(
             cwd.path(),
             &["validate", "--backend", spec, "--no-progress"],
         );

@@ -1,23 +1,9 @@
 //! `verity bench search` and `verity corpus synth`, end to end on small inputs. Timings are
 //! not asserted (they are measurements, not behaviour); the structure and the comparisons are.
 
+use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn verity(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(args)
-        .output()
-        .expect("run verity")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::Command;
 
 fn has_rg() -> bool {
     Command::new("rg")

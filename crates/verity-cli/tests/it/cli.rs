@@ -1,26 +1,8 @@
 //! The `verity` binary: exit codes, error messages and output formats.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn verity(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(args)
-        .output()
-        .expect("run verity")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus")
-}
+use crate::common::*;
+use std::path::Path;
+use std::process::Command;
 
 /// Indexes the sample corpus into a fresh directory; returns (tempdir guard, index path).
 fn indexed_sample() -> (tempfile::TempDir, String) {

@@ -1,18 +1,7 @@
 //! `verity eval`: trec_eval's output format, flags, errors, and `compare`.
 
+use crate::common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn verity(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(args)
-        .output()
-        .expect("run verity")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn write(dir: &Path, name: &str, body: &str) -> String {
     let p = dir.join(name);

@@ -4,26 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use crate::common::*;
 use verity_report::Report;
 use verity_runner::JobStatus;
-
-fn verity_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run verity")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-corpus")
-}
 
 fn curated() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../truth/curated.json")

@@ -1,0 +1,48 @@
+//! What every CLI test needs: running the `verity` binary and reading what it printed.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `verity` binary built for these tests with `args`.
+pub fn verity(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .output()
+        .expect("run verity")
+}
+
+/// Runs the `verity` binary in the working directory `cwd`.
+pub fn verity_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run verity")
+}
+
+/// Output bytes as text (lossy: a test shows what it got, whatever it got).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// What a command printed on standard output.
+pub fn stdout(o: &Output) -> String {
+    text(&o.stdout)
+}
+
+/// What a command printed on standard error.
+pub fn stderr(o: &Output) -> String {
+    text(&o.stderr)
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The built-in sample corpus.
+pub fn sample() -> PathBuf {
+    repo().join("sample-corpus")
+}
