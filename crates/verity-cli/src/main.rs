@@ -576,7 +576,8 @@ pub struct WalkArgs {
 #[derive(Debug, Args)]
 pub struct IndexArgs {
     /// Directory of source files to index.
-    pub dir: PathBuf,
+    #[arg(required_unless_present = "verify")]
+    pub dir: Option<PathBuf>,
     /// Where the index lives [default: DIR/.verity].
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
@@ -601,6 +602,11 @@ pub struct IndexArgs {
     /// Indexing threads [default: number of CPUs, at most 4].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Check the index instead of building it: read every file of its current generation and
+    /// compare it with the checksums recorded when it was written. Exit 0 when intact, 2 when
+    /// damaged (the damaged files are listed).
+    #[arg(long, conflicts_with_all = ["rebuild"])]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

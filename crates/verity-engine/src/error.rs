@@ -27,7 +27,9 @@ pub enum EngineError {
         found: u32,
         expected: u32,
     },
-    #[error("index at {path} is corrupt: {detail}", path = .path.display())]
+    /// The index's files cannot be read as an index: damaged, truncated or foreign. Reading
+    /// one never panics: a panic inside the engine while it reads an index is reported as this.
+    #[error("index at {path} is corrupt: {detail} (`verity index --verify` names the damaged files; `verity index --rebuild` rebuilds the index)", path = .path.display())]
     IndexCorrupt { path: PathBuf, detail: String },
     #[error("corpus directory {path}: {source}", path = .path.display())]
     Corpus {
@@ -83,6 +85,33 @@ impl From<verity_vector::embed::EmbedError> for EngineError {
 }
 
 impl EngineError {
+    /// Runs `f`, which reads the index in `path`, turning a panic inside it (tantivy and its
+    /// codecs index out of bounds on damaged files) and tantivy's reports of damaged data into
+    /// [`EngineError::IndexCorrupt`] naming `path`.
+    pub(crate) fn guard<T>(
+        path: &std::path::Path,
+        f: impl FnOnce() -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let corrupt = |detail: String| EngineError::IndexCorrupt {
+            path: path.to_path_buf(),
+            detail,
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(Err(EngineError::Tantivy(
+                e @ (tantivy::TantivyError::DataCorruption(_) | tantivy::TantivyError::IoError(_)),
+            ))) => Err(corrupt(e.to_string())),
+            Ok(r) => r,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                Err(corrupt(format!("reading it failed ({message})")))
+            }
+        }
+    }
+
     /// Is this about the user's input (query, paths, flags) rather than the engine or index?
     pub fn is_user_error(&self) -> bool {
         matches!(

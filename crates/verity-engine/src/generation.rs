@@ -204,7 +204,15 @@ impl WriterLock {
 /// directory holding the same tantivy files (hard links: a published generation's files are
 /// never written again, and tantivy replaces rather than rewrites the ones it changes). A
 /// directory left there by an interrupted update is removed first.
-pub fn start(dir: &Path, from: Option<u64>, next: u64) -> Result<PathBuf, EngineError> {
+///
+/// Returns the new directory and the recorded checksums of the files linked from `from`, for
+/// [`write_checksums`]: a linked file keeps the checksum it was written with, so damage it
+/// took since is still found, not recorded as its new state.
+pub fn start(
+    dir: &Path,
+    from: Option<u64>,
+    next: u64,
+) -> Result<(PathBuf, Inherited), EngineError> {
     let io_at = |p: &Path| {
         let p = p.to_path_buf();
         move |source| EngineError::Io { path: p, source }
@@ -214,10 +222,13 @@ pub fn start(dir: &Path, from: Option<u64>, next: u64) -> Result<PathBuf, Engine
         std::fs::remove_dir_all(&new).map_err(io_at(&new))?;
     }
     std::fs::create_dir_all(&new).map_err(io_at(&new))?;
+    let mut inherited = Inherited::default();
     let Some(from) = from else {
-        return Ok(new);
+        return Ok((new, inherited));
     };
     let old = generation_dir(dir, from);
+    // Without readable checksums in the old generation, the new one records what it finds.
+    let old_sums = read_checksums(&old).unwrap_or_default();
     for entry in std::fs::read_dir(&old).map_err(io_at(&old))? {
         let entry = entry.map_err(io_at(&old))?;
         let name = entry.file_name();
@@ -232,16 +243,182 @@ pub fn start(dir: &Path, from: Option<u64>, next: u64) -> Result<PathBuf, Engine
         let (src, dst) = (entry.path(), new.join(name));
         // The small files tantivy replaces in place are copied; segment files are linked
         // (copied where the file system has no hard links).
-        if name == "meta.json" || name == ".managed.json" || std::fs::hard_link(&src, &dst).is_err()
-        {
+        let mutable = name == "meta.json" || name == ".managed.json";
+        if mutable || std::fs::hard_link(&src, &dst).is_err() {
             std::fs::copy(&src, &dst).map_err(io_at(&dst))?;
         }
+        if !mutable {
+            if let Some(sum) = old_sums.get(name) {
+                inherited.0.insert(name.to_owned(), *sum);
+            }
+        }
     }
-    Ok(new)
+    Ok((new, inherited))
+}
+
+/// Checksums a new generation takes over from the one it was started from.
+#[derive(Debug, Default)]
+pub struct Inherited(std::collections::BTreeMap<String, FileSum>);
+
+fn read_checksums(
+    gen_dir: &Path,
+) -> Result<std::collections::BTreeMap<String, FileSum>, EngineError> {
+    let path = gen_dir.join(CHECKSUMS);
+    let corrupt = |detail: String| EngineError::IndexCorrupt {
+        path: path.clone(),
+        detail,
+    };
+    let bytes = std::fs::read(&path).map_err(|e| corrupt(e.to_string()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| corrupt(format!("line {}, column {}: {e}", e.line(), e.column())))
 }
 
 /// The file holding a generation's settings (corpus root, walk and vector settings).
 pub const GENERATION_META: &str = "generation.json";
+
+/// The file listing the size and checksum of every other file of a generation.
+pub const CHECKSUMS: &str = "checksums.json";
+
+/// One file's size and xxh3-64 checksum, as `checksums.json` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSum {
+    bytes: u64,
+    xxh3: u64,
+}
+
+/// Every file of the generation in `gen_dir` (relative paths with `/`), but the checksums
+/// themselves and lock files, sorted.
+fn generation_files(gen_dir: &Path) -> Result<Vec<String>, EngineError> {
+    fn walk(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), EngineError> {
+        let dir = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let io_at = |source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        };
+        for entry in std::fs::read_dir(&dir).map_err(io_at)? {
+            let entry = entry.map_err(io_at)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.file_type().map_err(io_at)?.is_dir() {
+                walk(root, &path, out)?;
+            } else if name != CHECKSUMS && !TANTIVY_LOCKS.contains(&name.as_str()) {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(gen_dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn sum_of(path: &Path) -> io::Result<FileSum> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok(FileSum {
+        bytes,
+        xxh3: hasher.digest(),
+    })
+}
+
+/// Writes `checksums.json` for the generation in `gen_dir`: the size and checksum of every
+/// file in it (so damage that no reader would notice, a flipped byte in a norm or a vector,
+/// is found by [`verify`]).
+pub fn write_checksums(gen_dir: &Path, inherited: &Inherited) -> Result<(), EngineError> {
+    use rayon::prelude::*;
+    let files = generation_files(gen_dir)?;
+    let sums: std::collections::BTreeMap<String, FileSum> = files
+        .into_par_iter()
+        .map(|rel| {
+            if let Some(sum) = inherited.0.get(&rel) {
+                return Ok((rel, *sum));
+            }
+            let path = gen_dir.join(&rel);
+            sum_of(&path)
+                .map(|s| (rel, s))
+                .map_err(|source| EngineError::Io { path, source })
+        })
+        .collect::<Result<_, _>>()?;
+    let json = serde_json::to_vec_pretty(&sums).expect("checksums serialize");
+    write_durably(&gen_dir.join(CHECKSUMS), &json)
+}
+
+/// What [`verify`] found in a generation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Files checked (every file the generation lists).
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Files whose size or checksum differs from the one recorded: damaged.
+    pub damaged: Vec<String>,
+    /// Files the generation lists that are gone.
+    pub missing: Vec<String>,
+    /// Files in the generation that it does not list (written after it was published).
+    pub unlisted: Vec<String>,
+}
+
+impl Verification {
+    /// Is the generation exactly as it was written?
+    pub fn is_intact(&self) -> bool {
+        self.damaged.is_empty() && self.missing.is_empty() && self.unlisted.is_empty()
+    }
+}
+
+/// Reads every file of the generation in `gen_dir` and compares it with its `checksums.json`.
+/// A missing or unreadable `checksums.json` is [`EngineError::IndexCorrupt`].
+pub fn verify(gen_dir: &Path) -> Result<Verification, EngineError> {
+    use rayon::prelude::*;
+    let listed = read_checksums(gen_dir)?;
+    let on_disk = generation_files(gen_dir)?;
+    let mut v = Verification {
+        unlisted: on_disk
+            .iter()
+            .filter(|f| !listed.contains_key(*f))
+            .cloned()
+            .collect(),
+        ..Verification::default()
+    };
+    let results: Vec<(String, FileSum, io::Result<FileSum>)> = listed
+        .into_par_iter()
+        .map(|(rel, want)| {
+            let got = sum_of(&gen_dir.join(&rel));
+            (rel, want, got)
+        })
+        .collect();
+    for (rel, want, got) in results {
+        v.files += 1;
+        v.bytes += want.bytes;
+        match got {
+            Ok(got) if got == want => {}
+            Ok(_) => v.damaged.push(rel),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => v.missing.push(rel),
+            Err(_) => v.damaged.push(rel),
+        }
+    }
+    Ok(v)
+}
 
 /// Removes every generation of `dir` but those in `keep`, and anything else an interrupted
 /// update left behind. Failures are ignored: what is left is removed by the next update.

@@ -264,6 +264,12 @@ impl CodeIndex {
     /// Opens generation `n` of the index in `dir`, read-only.
     fn open_generation(dir: &Path, n: u64) -> Result<CodeIndex, EngineError> {
         let gen_dir = generation::generation_dir(dir, n);
+        EngineError::guard(&gen_dir.clone(), || {
+            Self::open_generation_in(dir, n, gen_dir)
+        })
+    }
+
+    fn open_generation_in(dir: &Path, n: u64, gen_dir: PathBuf) -> Result<CodeIndex, EngineError> {
         let corrupt = |detail: String| EngineError::IndexCorrupt {
             path: gen_dir.clone(),
             detail,
@@ -317,6 +323,9 @@ impl CodeIndex {
     /// The update is written as a new generation and published at the end (see
     /// [`crate::generation`]); when nothing changed, the current generation stays current and
     /// is returned.
+    ///
+    /// A current generation whose files are damaged gives [`EngineError::IndexCorrupt`] (never
+    /// a panic); `--rebuild` ([`BuildOptions::rebuild`]) does not read it.
     pub fn build(
         root: &Path,
         dir: &Path,
@@ -364,11 +373,11 @@ impl CodeIndex {
         let old = current.map(|n| Self::open_generation(dir, n)).transpose()?;
         let next = Self::next_generation(dir, current);
         let existing = match &old {
-            Some(o) => Self::stamps_of(&o.index)?,
+            Some(o) => EngineError::guard(&o.gen_dir, || Self::stamps_of(&o.index))?,
             None => HashMap::new(),
         };
 
-        let gen_dir = generation::start(dir, current.filter(|_| old.is_some()), next)?;
+        let (gen_dir, inherited) = generation::start(dir, current.filter(|_| old.is_some()), next)?;
         let index = if old.is_some() {
             Index::open_in_dir(&gen_dir).map_err(|e| EngineError::IndexCorrupt {
                 path: gen_dir.clone(),
@@ -546,6 +555,7 @@ impl CodeIndex {
             code_index.vectors = VectorSlot::with(&gen_dir, state);
         }
         write_meta(&gen_dir, &meta)?;
+        generation::write_checksums(&gen_dir, &inherited)?;
         code_index.meta = meta;
         phase(BuildPhase::Written);
         generation::publish(dir, next)?;
@@ -767,6 +777,12 @@ impl CodeIndex {
         self.generation
     }
 
+    /// Reads every file of the open generation and compares it with the checksums recorded
+    /// when it was written: any damage since, even a flipped byte no search would notice.
+    pub fn verify(&self) -> Result<generation::Verification, EngineError> {
+        generation::verify(&self.gen_dir)
+    }
+
     /// The directory of the open generation (its tantivy files, `vectors/` and settings).
     pub fn generation_dir(&self) -> &Path {
         &self.gen_dir
@@ -779,7 +795,8 @@ impl CodeIndex {
 
     /// Every indexed path with its stamp, sorted by path.
     pub fn files(&self) -> Result<Vec<(String, FileStamp)>, EngineError> {
-        let mut v: Vec<_> = Self::stamps_of(&self.index)?.into_iter().collect();
+        let stamps = EngineError::guard(&self.gen_dir, || Self::stamps_of(&self.index))?;
+        let mut v: Vec<_> = stamps.into_iter().collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(v)
     }
@@ -805,6 +822,10 @@ impl CodeIndex {
 
     /// The stored text of one indexed file.
     pub fn content(&self, path: &str) -> Result<Option<String>, EngineError> {
+        EngineError::guard(&self.gen_dir, || self.read_content(path))
+    }
+
+    fn read_content(&self, path: &str) -> Result<Option<String>, EngineError> {
         let searcher = self.reader.searcher();
         let q = tantivy::query::TermQuery::new(
             Term::from_field_text(self.fields.path, path),

@@ -53,6 +53,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use deadline::{CancelToken, Deadline, Interrupted};
 pub use error::{EngineError, VectorUnavailable};
+pub use generation::Verification;
 pub use index::{
     BuildOptions, BuildPhase, BuildReport, CodeIndex, FileStamp, IndexMeta, PhaseHook,
     FORMAT_VERSION,

@@ -1,5 +1,6 @@
 //! `verity index DIR`: build or update an index.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use std::io::IsTerminal;
@@ -24,10 +25,18 @@ impl WalkArgs {
 }
 
 pub fn run(args: &IndexArgs) -> CmdResult {
-    let index_dir = args
-        .index
-        .clone()
-        .unwrap_or_else(|| args.dir.join(".verity"));
+    let index_dir = match (&args.index, &args.dir) {
+        (Some(index), _) => index.clone(),
+        (None, Some(dir)) => dir.join(".verity"),
+        (None, None) => return Err(Failure::input("--verify needs --index PATH (or DIR)")),
+    };
+    if args.verify {
+        return verify(&index_dir, args.json);
+    }
+    let dir = args
+        .dir
+        .as_deref()
+        .expect("clap requires DIR unless --verify");
     let mut opts = BuildOptions {
         walk: args.walk.options(),
         rebuild: args.rebuild,
@@ -59,7 +68,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
             bar.set_position(done as u64);
         })));
     }
-    let built = CodeIndex::build(&args.dir, &index_dir, &opts);
+    let built = CodeIndex::build(dir, &index_dir, &opts);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -80,6 +89,50 @@ pub fn run(args: &IndexArgs) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `verity index --verify`: every file of the current generation against its checksum.
+fn verify(index_dir: &Path, json: bool) -> CmdResult {
+    let index = CodeIndex::open(index_dir)?;
+    let v = index.verify()?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("verification serializes")
+        )?;
+    }
+    let gen_dir = index.generation_dir().display().to_string();
+    if v.is_intact() {
+        if !json {
+            outln!(
+                "{}: intact ({} files, {:.1} MiB, generation {})",
+                index_dir.display(),
+                v.files,
+                v.bytes as f64 / (1024.0 * 1024.0),
+                index.generation()
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        for f in &v.damaged {
+            outln!("damaged\t{gen_dir}/{f}")?;
+        }
+        for f in &v.missing {
+            outln!("missing\t{gen_dir}/{f}")?;
+        }
+        for f in &v.unlisted {
+            outln!("unlisted\t{gen_dir}/{f}")?;
+        }
+    }
+    Err(Failure::input(format!(
+        "index at {} is damaged: {} damaged, {} missing, {} unlisted of {} files (rebuild it with `verity index --rebuild`)",
+        index_dir.display(),
+        v.damaged.len(),
+        v.missing.len(),
+        v.unlisted.len(),
+        v.files
+    )))
 }
 
 pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), Failure> {

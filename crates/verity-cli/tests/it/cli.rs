@@ -386,3 +386,35 @@ fn a_closed_pipe_ends_output_quietly() {
         assert_eq!(stderr(&o), "", "{args:?}");
     }
 }
+
+#[test]
+fn index_verify_finds_a_flipped_byte_no_search_notices() {
+    let (_t, idx) = indexed_sample();
+    let o = verity(&["index", "--verify", "--index", &idx]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("intact"), "{}", stdout(&o));
+
+    // One byte of a vector file: searching still answers, only the checksum tells.
+    let generation = std::fs::read_dir(&idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("gen-"))
+        .unwrap();
+    let target = generation.join("vectors").join("hnsw.usearch");
+    let mut bytes = std::fs::read(&target).unwrap();
+    let at = bytes.len() - 7;
+    bytes[at] ^= 0x10;
+    std::fs::write(&target, bytes).unwrap();
+    let o = verity(&["index", "--verify", "--index", &idx]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("damaged\t") && stdout(&o).contains("vectors/hnsw.usearch"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("--rebuild"), "{}", stderr(&o));
+
+    // --verify needs an index to check.
+    let o = verity(&["index", "--verify"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

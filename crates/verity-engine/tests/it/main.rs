@@ -3,6 +3,7 @@
 
 mod common;
 
+mod damage;
 mod generations;
 mod index_lifecycle;
 mod query_fuzz;
