@@ -67,6 +67,9 @@ pub struct BuildOptions {
     /// Called as the build passes each [`BuildPhase`], on the building thread (tests use it
     /// to look at the index between phases, as a concurrent search would).
     pub phase: Option<PhaseHook>,
+    /// Stops the build when set: it returns [`EngineError::Cancelled`] soon after (between
+    /// files), publishing nothing; the current generation stays as it was.
+    pub cancel: Option<crate::deadline::CancelToken>,
 }
 
 /// The points of an update at which [`BuildOptions::phase`] is called.
@@ -115,6 +118,7 @@ impl Default for BuildOptions {
             vector_search: VectorSearch::default(),
             progress: None,
             phase: None,
+            cancel: None,
         }
     }
 }
@@ -426,10 +430,16 @@ impl CodeIndex {
                 lossy: bool,
             },
             Skipped(Skipped),
+            Cancelled,
         }
+        let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         let outcomes: Vec<(String, Outcome)> = to_read
             .par_iter()
             .map(|(f, existed)| {
+                if cancelled() {
+                    // Nothing more is read; the build returns Cancelled below.
+                    return (f.rel.clone(), Outcome::Cancelled);
+                }
                 let outcome = match std::fs::read(&f.abs) {
                     Err(e) => Outcome::Skipped(Skipped {
                         path: f.rel.clone(),
@@ -496,6 +506,7 @@ impl CodeIndex {
                         report.lossy.push(path);
                     }
                 }
+                Outcome::Cancelled => return Err(EngineError::Cancelled),
                 Outcome::Skipped(s) => {
                     // A file that was indexed and is now skipped is gone from the index.
                     if existing.contains_key(&path) {
@@ -530,6 +541,9 @@ impl CodeIndex {
             }
         }
 
+        if cancelled() {
+            return Err(EngineError::Cancelled);
+        }
         writer.commit()?;
         writer.wait_merging_threads()?;
         phase(BuildPhase::TextCommitted);
@@ -544,15 +558,14 @@ impl CodeIndex {
         let mut code_index = Self::from_parts(dir, next, index, text_meta)?;
         if let Some(config) = &opts.vectors {
             let old_vectors = current.map(|n| generation::generation_dir(dir, n).join(VECTOR_DIR));
-            let (state, embedded) = code_index.build_vectors(
-                config,
-                opts.vector_search,
-                old_vectors.as_deref(),
-                opts.progress.as_ref(),
-            )?;
+            let (state, embedded) =
+                code_index.build_vectors(config, opts, old_vectors.as_deref())?;
             report.chunks = state.index.len();
             report.embedded_files = embedded;
             code_index.vectors = VectorSlot::with(&gen_dir, state);
+        }
+        if cancelled() {
+            return Err(EngineError::Cancelled);
         }
         write_meta(&gen_dir, &meta)?;
         generation::write_checksums(&gen_dir, &inherited)?;
@@ -649,10 +662,11 @@ impl CodeIndex {
     fn build_vectors(
         &self,
         config: &VectorConfig,
-        mode: VectorSearch,
+        opts: &BuildOptions,
         old_vectors: Option<&Path>,
-        progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
+        let (mode, progress) = (opts.vector_search, opts.progress.as_ref());
+        let cancel = opts.cancel.as_ref();
         let embedder = config.embedder.load().map_err(vector_err)?;
         let vdir = self.gen_dir.join(VECTOR_DIR);
         let old = old_vectors
@@ -687,7 +701,7 @@ impl CodeIndex {
                 let changed: Vec<FileVectors> = stale
                     .par_iter()
                     .map(|(path, hash)| {
-                        let fv = self.embed_file(&*embedder, config, path, *hash)?;
+                        let fv = self.embed_file(&*embedder, config, path, *hash, cancel)?;
                         ticker.tick();
                         Ok(fv)
                     })
@@ -697,21 +711,21 @@ impl CodeIndex {
                 index.save(&vdir).map_err(vector_err)?;
                 return Ok((VectorState::new(index, Some(embedder)), stale.len()));
             }
-            return self.rebuild_vectors(config, mode, embedder, Some(old), &files, progress);
+            return self.rebuild_vectors(config, opts, embedder, Some(old), &files);
         }
-        self.rebuild_vectors(config, mode, embedder, None, &files, progress)
+        self.rebuild_vectors(config, opts, embedder, None, &files)
     }
 
     /// Builds a fresh graph over every file, reusing `old`'s vectors of unchanged files.
     fn rebuild_vectors(
         &self,
         config: &VectorConfig,
-        mode: VectorSearch,
+        opts: &BuildOptions,
         embedder: Arc<dyn Embedder>,
         old: Option<VectorIndex>,
         files: &[(String, FileStamp)],
-        progress: Option<&ProgressHook>,
     ) -> Result<(VectorState, usize), EngineError> {
+        let (mode, progress) = (opts.vector_search, opts.progress.as_ref());
         let ticker = Ticker::new(files.len(), progress);
         let embedded = AtomicUsize::new(0);
         // Each file's vectors go into the graph as soon as they are made (or read back from
@@ -727,7 +741,7 @@ impl CodeIndex {
                     Some(fv) => fv,
                     None => {
                         embedded.fetch_add(1, Ordering::Relaxed);
-                        self.embed_file(&*embedder, config, path, stamp.hash)?
+                        self.embed_file(&*embedder, config, path, stamp.hash, opts.cancel.as_ref())?
                     }
                 };
                 ticker.tick();
@@ -756,7 +770,11 @@ impl CodeIndex {
         config: &VectorConfig,
         path: &str,
         hash: u64,
+        cancel: Option<&crate::deadline::CancelToken>,
     ) -> Result<FileVectors, EngineError> {
+        if cancel.is_some_and(|c| c.is_cancelled()) {
+            return Err(EngineError::Cancelled);
+        }
         let text = self.content(path)?.unwrap_or_default();
         FileVectors::embed(embedder, config.chunk.into(), path, hash, &text).map_err(vector_err)
     }

@@ -7,14 +7,14 @@
 //! and summarise. Nothing here prints: progress notes go to the caller's `note`.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use verity_core::CancelToken;
 use verity_engine::{BuildOptions, CodeIndex, VectorConfig, VectorSearch, WalkOptions};
 use verity_report::model::{base_id, REPEAT_MARK};
-use verity_report::model::{Environment, RunFigures, RunSettings, Selection};
+use verity_report::model::{Environment, RunFigures, RunPhase, RunSettings, Selection};
 use verity_report::{CaseReport, Partition, Report, REPORT_VERSION};
 use verity_runner::{ExecutionResult, JobStatus, ParallelConfig, ParallelExecutor};
 use verity_validation::adapter::ToolBackend;
@@ -149,15 +149,18 @@ fn size_cap(bytes: u64) -> String {
 /// before the first case starts (a signal handler needs the runtime) and gives the future
 /// that, when it resolves, stops the run: running cases finish and the report is marked
 /// incomplete. `note` receives progress notes meant for people.
-pub fn validate<I, F>(
+///
+/// `interrupt` is the caller's (set on SIGINT or SIGTERM): once it is set, no further phase
+/// starts — the index build stops between files, no case starts, running cases finish — and
+/// the report says which phase was interrupted ([`Report::interrupted_during`]). Everything
+/// temporary (a generated index) is removed before this returns.
+pub fn validate(
     s: &ValidateSettings,
-    interrupt: I,
+    interrupt: &CancelToken,
     note: &dyn Fn(&str),
-) -> Result<Report, PipelineError>
-where
-    I: FnOnce() -> F,
-    F: Future<Output = ()> + Send + 'static,
-{
+) -> Result<Report, PipelineError> {
+    // The first phase an interrupt stopped, if any.
+    let mut interrupted_during: Option<RunPhase> = None;
     let created_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
 
     // An external backend first: it says which files it searches, and the truth must be
@@ -216,6 +219,9 @@ where
         corpus = verity_oracle::Corpus::from_files(kept);
     }
     let fingerprint = corpus.fingerprint();
+    if interrupt.is_cancelled() {
+        interrupted_during = Some(RunPhase::Corpus);
+    }
     let vector_config = s.vectors.clone();
     let (truth, truth_generator) = match &s.truth {
         Some(path) => {
@@ -234,6 +240,18 @@ where
                 .map_err(PipelineError::input)?;
             (ds, None)
         }
+        // Interrupted already: no truth to compute, no case to run.
+        None if interrupted_during.is_some() => (
+            generate(
+                &corpus,
+                &GeneratorOptions {
+                    cases: 0,
+                    seed: s.seed,
+                    vectors: None,
+                },
+            ),
+            None,
+        ),
         None => {
             let vectors = match &vector_config {
                 Some(config) => {
@@ -255,6 +273,9 @@ where
             )
         }
     };
+    if interrupted_during.is_none() && interrupt.is_cancelled() {
+        interrupted_during = Some(RunPhase::Truth);
+    }
     let truth_fingerprint = truth.fingerprint();
     let truth_chunking = truth
         .vectors
@@ -308,7 +329,7 @@ where
         selected
     };
     let n_selected = selected.len();
-    if n_selected == 0 {
+    if n_selected == 0 && interrupted_during.is_none() {
         // Filters that select nothing are a mistake, not a pass. (An empty *partition* of a
         // non-empty selection is normal for small truths, and runs.)
         return Err(PipelineError::input(format!(
@@ -382,6 +403,7 @@ where
         },
         vectors: vector_config.clone(),
         vector_search: s.vector_search,
+        cancel: Some(interrupt.clone()),
         ..BuildOptions::default()
     };
     let partition_note = s
@@ -400,26 +422,33 @@ where
             ));
             (b, None)
         }
-        None => {
-            let (index, build) = CodeIndex::build(&s.corpus, &index_dir, &opts)?;
-            note(&format!(
-                "index: {} files in {:.2}s; {} cases selected of {}{partition_note}",
-                build.files,
-                build.elapsed.as_secs_f64(),
-                n_selected,
-                truth_cases,
-            ));
-            let built = BuiltIndex {
-                files: build.files,
-                bytes: index.size_on_disk(),
-                build_ms: build.elapsed.as_secs_f64() * 1000.0,
-                chunks: index.vector_index().map(|v| v.len()),
-            };
-            (
-                Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
-                Some(built),
-            )
-        }
+        None if interrupted_during.is_some() => (Arc::new(NotBuilt), None),
+        None => match build_index(s, &index_dir, &opts, note) {
+            Err(verity_engine::EngineError::Cancelled) => {
+                interrupted_during = Some(RunPhase::Index);
+                (Arc::new(NotBuilt), None)
+            }
+            Err(e) => return Err(e.into()),
+            Ok((index, build)) => {
+                note(&format!(
+                    "index: {} files in {:.2}s; {} cases selected of {}{partition_note}",
+                    build.files,
+                    build.elapsed.as_secs_f64(),
+                    n_selected,
+                    truth_cases,
+                ));
+                let built = BuiltIndex {
+                    files: build.files,
+                    bytes: index.size_on_disk(),
+                    build_ms: build.elapsed.as_secs_f64() * 1000.0,
+                    chunks: index.vector_index().map(|v| v.len()),
+                };
+                (
+                    Arc::new(EngineBackend::new(index).with_vector_search(Some(s.vector_search))),
+                    Some(built),
+                )
+            }
+        },
     };
 
     // The run.
@@ -454,21 +483,13 @@ where
         .map_err(|e| PipelineError::Internal(format!("async runtime: {e}")))?;
     let ordinals: Vec<usize> = cases.iter().map(|(o, _)| *o).collect();
     let case_list: Vec<GroundTruthCase> = cases.iter().map(|(_, c)| c.clone()).collect();
-    let mut ex = ParallelExecutor::new(config, Arc::new(CaseValidator(validator)));
+    // The caller's interrupt stops dispatching (at once, when it came before this phase);
+    // running cases finish and the report is written, marked incomplete.
+    let mut ex = ParallelExecutor::new(config, Arc::new(CaseValidator(validator)))
+        .with_interrupt(interrupt.clone());
     ex.add_test_cases(case_list.clone());
-    let stop = ex.interrupt_token();
     let started = Instant::now();
-    rt.block_on(async {
-        // The caller's interrupt (Ctrl-C) stops dispatching; running cases finish and the
-        // report is written, marked incomplete.
-        let interrupted = interrupt();
-        let watcher = tokio::spawn(async move {
-            interrupted.await;
-            stop.cancel();
-        });
-        ex.execute_all().await;
-        watcher.abort();
-    });
+    rt.block_on(ex.execute_all());
     let wall = started.elapsed();
 
     // The report.
@@ -484,6 +505,13 @@ where
     // The runner gives every case exactly one result; were one ever missing, the report must
     // not call itself complete, and the run is an infrastructure failure, not a pass.
     let mut cancel_reason = ex.cancel_reason();
+    if interrupted_during.is_none() && cancel_reason == Some(verity_runner::CancelReason::Interrupt)
+    {
+        interrupted_during = Some(RunPhase::Cases);
+    }
+    if interrupted_during.is_some() {
+        cancel_reason = cancel_reason.max(Some(verity_runner::CancelReason::Interrupt));
+    }
     let accounted: std::collections::HashSet<usize> =
         report_cases.iter().map(|c| c.ordinal).collect();
     let unaccounted = ordinals.iter().filter(|o| !accounted.contains(o)).count();
@@ -500,6 +528,7 @@ where
         report_version: REPORT_VERSION,
         complete: cancel_reason.is_none(),
         cancel_reason,
+        interrupted_during,
         created_at,
         environment: Environment {
             verity_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -517,7 +546,11 @@ where
             truth_fingerprint,
             truth_generator,
             index_path: s.index.as_ref().map(|p| p.display().to_string()),
-            index_settings: if built.is_none() {
+            index_settings: if interrupted_during.is_some_and(|p| p <= RunPhase::Index)
+                && matches!(s.backend, BackendSpec::Verity)
+            {
+                "no index: the run was interrupted before it was built".into()
+            } else if built.is_none() {
                 format!(
                     "no index: the backend searches the corpus itself (hidden files {}, ignore files {}, skip .git/target/node_modules {}, max file size {})",
                     walk.hidden,
@@ -595,6 +628,38 @@ where
     };
     report.summarise();
     Ok(report)
+}
+
+/// Builds (or updates) the embedded engine's index, saying so first: it can take a while.
+fn build_index(
+    s: &ValidateSettings,
+    index_dir: &std::path::Path,
+    opts: &BuildOptions,
+    note: &dyn Fn(&str),
+) -> Result<(CodeIndex, verity_engine::BuildReport), verity_engine::EngineError> {
+    note(&format!("building the index of {} …", s.corpus.display()));
+    CodeIndex::build(&s.corpus, index_dir, opts)
+}
+
+/// The backend of a run interrupted before its index was built. The runner starts no case
+/// once interrupted, so it is never asked; were it asked, it says truthfully that there is
+/// nothing to search.
+struct NotBuilt;
+
+impl SearchBackend for NotBuilt {
+    fn name(&self) -> &str {
+        "verity-engine (not built: interrupted)"
+    }
+
+    fn search(
+        &self,
+        _query: &verity_validation::BackendQuery<'_>,
+        _deadline: &verity_core::Deadline,
+    ) -> Result<verity_validation::BackendResponse, verity_validation::BackendError> {
+        Err(verity_validation::BackendError::Unavailable(
+            "the index was not built: the run was interrupted".into(),
+        ))
+    }
 }
 
 /// What the run needs to report about the index it built for the embedded engine.

@@ -170,6 +170,11 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<(Report, MergeProblems),
     for (path, r) in reports {
         complete &= r.complete;
         merged.cancel_reason = merged.cancel_reason.max(r.cancel_reason);
+        // The earliest phase any partition was interrupted in.
+        merged.interrupted_during = match (merged.interrupted_during, r.interrupted_during) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         run.wall_time_ms = run.wall_time_ms.max(r.run.wall_time_ms);
         run.throttle_events += r.run.throttle_events;
         run.min_concurrency = run.min_concurrency.min(r.run.min_concurrency);

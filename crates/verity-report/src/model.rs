@@ -47,6 +47,10 @@ pub struct Report {
     /// Why the run stopped early, if it did.
     #[serde(default)]
     pub cancel_reason: Option<CancelReason>,
+    /// The phase an interrupt (SIGINT, SIGTERM) stopped, when it came before or during the
+    /// cases: the report of a run interrupted while its index was built has no case results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_during: Option<RunPhase>,
     /// When the run started (RFC 3339, UTC).
     pub created_at: String,
     pub environment: Environment,
@@ -68,6 +72,31 @@ pub struct Report {
     pub sources: Vec<SourceRun>,
     /// Every case, in truth order.
     pub cases: Vec<CaseReport>,
+}
+
+/// The phases of a validation run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunPhase {
+    /// Starting the backend and reading the corpus.
+    Corpus,
+    /// Loading or generating the ground truth.
+    Truth,
+    /// Building or updating the index.
+    Index,
+    /// Running the cases.
+    Cases,
+}
+
+impl std::fmt::Display for RunPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunPhase::Corpus => "reading the corpus",
+            RunPhase::Truth => "computing the truth",
+            RunPhase::Index => "building the index",
+            RunPhase::Cases => "running the cases",
+        })
+    }
 }
 
 /// Where and on what the run happened.

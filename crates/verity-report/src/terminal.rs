@@ -91,7 +91,11 @@ pub(crate) fn verdict(report: &Report) -> String {
             parts.push(format!("{n} {label}"));
         }
     }
-    let incomplete = if report.complete { "" } else { " (incomplete)" };
+    let incomplete = match (report.complete, report.interrupted_during) {
+        (true, _) => String::new(),
+        (false, Some(phase)) => format!(" (incomplete, interrupted while {phase})"),
+        (false, None) => " (incomplete)".into(),
+    };
     format!(
         "{what}{incomplete}: {} of {} cases; exit code {}",
         parts.join(", "),

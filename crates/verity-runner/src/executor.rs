@@ -72,7 +72,9 @@ impl Shared {
             *s = Some(reason);
         }
         drop(s);
-        let _ = self.stopping.send(true);
+        // `send_replace`, not `send`: `send` leaves the value unchanged while nothing has
+        // subscribed yet, and a stop requested before the watchers start would be lost.
+        self.stopping.send_replace(true);
     }
 
     fn stopping(&self) -> bool {
@@ -111,6 +113,13 @@ impl<V: Validator> ParallelExecutor<V> {
     /// Replaces the sysinfo probe (tests script memory pressure with this).
     pub fn with_probe(mut self, probe: Box<dyn Probe>) -> Self {
         self.probe = Some(probe);
+        self
+    }
+
+    /// Uses `token` as the run's interrupt token: the caller's own (set by its signal handler),
+    /// so an interrupt that came before the run started stops it before any case runs.
+    pub fn with_interrupt(mut self, token: CancelToken) -> Self {
+        self.interrupt = token;
         self
     }
 
@@ -220,6 +229,11 @@ impl<V: Validator> ParallelExecutor<V> {
         });
         let (tx, mut rx) = mpsc::unbounded_channel();
         let cfg = Arc::new(self.config.clone());
+        // Interrupted before the start: no case may begin (the watcher below would notice
+        // only after the workers had taken some).
+        if self.interrupt.is_cancelled() {
+            shared.request_stop(CancelReason::Interrupt);
+        }
 
         let mut handles = Vec::with_capacity(workers);
         for worker in 0..workers {
@@ -278,7 +292,7 @@ impl<V: Validator> ParallelExecutor<V> {
                 if stopping.wait_for(|s| *s).await.is_ok() {
                     tokio::time::sleep(grace).await;
                     shared.attempt_cancel.cancel();
-                    let _ = shared.hard.send(true);
+                    shared.hard.send_replace(true);
                 }
             }));
         }

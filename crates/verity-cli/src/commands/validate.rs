@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use verity_core::{exit, CancelToken};
 use verity_engine::VectorSearch;
 use verity_pipeline::ValidateSettings;
 use verity_report::{Format, Partition, Report};
@@ -296,28 +297,12 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         progress_interval: s.progress_interval,
         progress: !args.no_progress,
     };
-    // Installed inside the run's runtime before the first case starts, so that an early
-    // Ctrl-C is never the default (report-less) termination.
-    let interrupt = || {
-        let installed = interrupt_signal();
-        async move {
-            match installed {
-                Ok(interrupted) => {
-                    interrupted.await;
-                    eprintln!(
-                        "interrupted: letting running cases finish, then writing a partial report"
-                    );
-                }
-                Err(e) => {
-                    eprintln!(
-                        "warning: no Ctrl-C handler ({e}): Ctrl-C ends the run without reports"
-                    );
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
-    };
-    let report = verity_pipeline::validate(&settings, interrupt, &|note| eprintln!("{note}"))
+    // Installed before anything starts: an interrupt in any phase ends in a report.
+    let interrupt = CancelToken::new();
+    if let Err(e) = watch_signals(interrupt.clone()) {
+        eprintln!("warning: no signal handler ({e}): Ctrl-C ends the run without reports");
+    }
+    let report = verity_pipeline::validate(&settings, &interrupt, &|note| eprintln!("{note}"))
         .map_err(|e| Failure {
             code: if e.is_user_error() {
                 INPUT_ERROR
@@ -329,19 +314,72 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
     finish(&report, &s.output, &s.formats)
 }
 
-/// A future that resolves on the first SIGINT (Ctrl-C). The handler is installed now, not at
-/// the first poll.
+/// Sets `token` on the first SIGINT (Ctrl-C) or SIGTERM: the run stops starting work and
+/// writes a partial report. A second signal ends the process at once (exit 130), for a user
+/// who will not wait for running cases to finish. The handlers are installed before this
+/// returns, on a thread of their own, so they work in every phase (the index build and the
+/// truth are computed outside any async runtime).
+fn watch_signals(token: CancelToken) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let signals = rt.block_on(async { signals() })?;
+    std::thread::Builder::new()
+        .name("verity-signals".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let mut signals = signals;
+                let first = signals.next().await;
+                eprintln!(
+                    "{first}: stopping — running cases finish, then a partial report is written (again to quit at once)"
+                );
+                token.cancel();
+                let second = signals.next().await;
+                eprintln!("{second} again: quitting without a report");
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            })
+        })?;
+    Ok(())
+}
+
+/// SIGINT and SIGTERM as one stream of signal names.
 #[cfg(unix)]
-fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
-    let mut sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    Ok(async move {
-        sig.recv().await;
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+fn signals() -> std::io::Result<Signals> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok(Signals {
+        int: signal(SignalKind::interrupt())?,
+        term: signal(SignalKind::terminate())?,
     })
 }
 
+#[cfg(unix)]
+impl Signals {
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "interrupted (SIGINT)",
+            _ = self.term.recv() => "terminated (SIGTERM)",
+        }
+    }
+}
+
 #[cfg(not(unix))]
-fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
-    Ok(async {
+struct Signals;
+
+#[cfg(not(unix))]
+fn signals() -> std::io::Result<Signals> {
+    Ok(Signals)
+}
+
+#[cfg(not(unix))]
+impl Signals {
+    async fn next(&mut self) -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
-    })
+        "interrupted (Ctrl-C)"
+    }
 }

@@ -712,13 +712,21 @@ fn sigint_writes_a_partial_report_and_exits_130() {
         text(&out.stdout)
     );
     assert!(rest.contains("interrupted"), "{rest}");
-    assert!(text(&out.stdout).contains("INTERRUPTED (incomplete)"));
+    assert!(
+        text(&out.stdout).contains("INTERRUPTED (incomplete, interrupted while running the cases)"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let r = check_formats_agree(&d.join("out"));
     assert!(!r.complete);
     assert_eq!(
         r.cancel_reason,
         Some(verity_runner::CancelReason::Interrupt)
+    );
+    assert_eq!(
+        r.interrupted_during,
+        Some(verity_report::model::RunPhase::Cases)
     );
     assert_eq!(r.summary.total, 40_000);
     assert!(r.summary.passed > 0, "{:?}", r.summary);
@@ -980,4 +988,86 @@ fn repeat_and_rerun_failed_select_what_they_say() {
     let mut want = ids;
     want.sort();
     assert_eq!(got, want);
+}
+
+/// SIGTERM while the index is being built: the build stops between files, no case runs, the
+/// report is written and says which phase was interrupted, and the temporary index is gone.
+#[test]
+fn sigterm_while_the_index_is_built_writes_a_report_and_removes_the_temporary_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A corpus whose index takes a while (vectors for 3,000 files), so the signal lands in it.
+    let corpus = d.join("corpus");
+    for i in 0..3000 {
+        let dir = corpus.join(format!("m{}", i % 30));
+        std::fs::create_dir_all(&dir).unwrap();
+        let body: String = (0..40)
+            .map(|l| format!("pub fn f{i}_{l}(x: u32) -> u32 {{ x.wrapping_mul({l}) }}\n"))
+            .collect();
+        std::fs::write(dir.join(format!("f{i}.rs")), body).unwrap();
+    }
+    let scratch = d.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args([
+            "validate",
+            "--corpus",
+            s(&corpus),
+            "--cases",
+            "50",
+            "--no-progress",
+            "-o",
+            "out",
+        ])
+        .current_dir(d)
+        .env("TMPDIR", &scratch)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no index note");
+        if line.starts_with("building the index of") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        rest
+    });
+    let out = child.wait_with_output().unwrap();
+    let rest = drain.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}\n{rest}",
+        text(&out.stdout)
+    );
+    assert!(rest.contains("SIGTERM"), "{rest}");
+
+    let r = check_formats_agree(&d.join("out"));
+    assert!(!r.complete);
+    assert_eq!(
+        r.interrupted_during,
+        Some(verity_report::model::RunPhase::Index),
+        "{rest}"
+    );
+    assert_eq!(r.summary.total, 50);
+    assert_eq!(r.summary.cancelled, 50, "{:?}", r.summary);
+    assert!(
+        text(&out.stdout).contains("interrupted while building the index"),
+        "{}",
+        text(&out.stdout)
+    );
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

@@ -351,6 +351,26 @@ fn interruption_keeps_what_finished_and_cancels_the_rest() {
     assert_eq!(results.len(), 36);
 }
 
+/// An interrupt that came before the run (while the caller built its index) starts no case:
+/// every one is cancelled, and the validator is never called.
+#[test]
+fn an_interrupt_before_the_run_starts_no_case() {
+    let fake = Arc::new(Fake::default());
+    let token = verity_core::CancelToken::new();
+    token.cancel();
+    let mut ex = ParallelExecutor::new(config(4, 0), fake.clone()).with_interrupt(token);
+    ex.add_test_cases(cases(&[Behaviour::Pass; 50]));
+    let results = rt().block_on(ex.execute_all()).to_vec();
+    assert_eq!(ex.cancel_reason(), Some(CancelReason::Interrupt));
+    assert_eq!(results.len(), 50);
+    let statuses: Vec<JobStatus> = results.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == JobStatus::Cancelled),
+        "{statuses:?}"
+    );
+    assert!(fake.calls.lock().unwrap().is_empty(), "a case ran");
+}
+
 #[test]
 fn global_timeout_stops_the_run() {
     let fake = Arc::new(Fake::default());
