@@ -39,7 +39,9 @@ pub struct Profile {
     pub index: Option<PathBuf>,
     pub cases: Option<usize>,
     pub seed: Option<u64>,
+    #[serde(default, deserialize_with = "jobs")]
     pub jobs: Option<usize>,
+    #[serde(default, deserialize_with = "seconds")]
     pub timeout: Option<f64>,
     pub retries: Option<u32>,
     pub history: Option<PathBuf>,
@@ -47,6 +49,7 @@ pub struct Profile {
     pub max_fail: Option<usize>,
     pub fail_fast: Option<bool>,
     pub min_accuracy: Option<MinAccuracy>,
+    #[serde(default, deserialize_with = "fraction")]
     pub min_recall: Option<f64>,
     pub vector_search: Option<String>,
     pub backend: Option<String>,
@@ -56,8 +59,61 @@ pub struct Profile {
     pub types: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub max_rss: Option<String>,
+    #[serde(default, deserialize_with = "seconds")]
     pub global_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "seconds")]
     pub progress_interval: Option<f64>,
+}
+
+/// The most workers `jobs` takes: far past any machine's cores, short of exhausting threads.
+pub const MAX_JOBS: usize = 1024;
+
+// Range checks while the file is read, so that a bad value is reported at its line and column
+// in verity.toml (after merging with flags, where it came from is lost).
+
+fn jobs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let v = usize::deserialize(d)?;
+    if (1..=MAX_JOBS).contains(&v) {
+        Ok(Some(v))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "jobs must be between 1 and {MAX_JOBS}, not {v}"
+        )))
+    }
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && v > 0.0 && v <= verity_core::MAX_SECONDS {
+        Ok(Some(v))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be a positive number of seconds, at most {}, not {}",
+            verity_core::MAX_SECONDS,
+            readable(v)
+        )))
+    }
+}
+
+fn fraction<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(Some(v))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be between 0 and 1, not {}",
+            readable(v)
+        )))
+    }
+}
+
+/// A number as a person writes it: `1e300`, not three hundred digits.
+pub fn readable(v: f64) -> String {
+    if v.is_finite() && (v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-6)) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -99,7 +99,11 @@ pub fn read_query(q: &str) -> Result<Expr, SyntaxError> {
         .any(|w| w == "AND" || w == "OR" || w == "NOT" || w.starts_with("NEAR/"));
     if t.starts_with('"') || keyword_word {
         let items = lex(q)?;
-        let mut p = Grammar { items, at: 0 };
+        let mut p = Grammar {
+            items,
+            at: 0,
+            end: q.chars().count() + 1,
+        };
         let e = p.or()?;
         if p.at < p.items.len() {
             return fail(p.items[p.at].col, "trailing input");
@@ -266,6 +270,8 @@ fn lex(q: &str) -> Result<Vec<Item>, SyntaxError> {
 struct Grammar {
     items: Vec<Item>,
     at: usize,
+    /// The column just past the query: where "missing operand" at the end points.
+    end: usize,
 }
 
 impl Grammar {
@@ -274,7 +280,7 @@ impl Grammar {
     }
 
     fn col(&self) -> usize {
-        self.items.get(self.at).map_or(usize::MAX, |i| i.col)
+        self.items.get(self.at).map_or(self.end, |i| i.col)
     }
 
     fn or(&mut self) -> Result<Expr, SyntaxError> {

@@ -109,5 +109,10 @@ pub fn write_reports(
             }
         }
     }
+    // The renames themselves survive a power loss only once the directory is synced.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(written)
 }

@@ -211,6 +211,61 @@ fn field_of_serde_message(msg: &str) -> Option<String> {
     None
 }
 
+/// Every shape problem of a well-formed truth file: the top level's, then each case's on its
+/// own (serde stops at the first), positioned at the field when it can be told, else the case.
+fn shape_problems(value: &serde_json::Value, text: &str, file: &Path) -> Vec<TruthProblem> {
+    let sp = spans(text);
+    let mut out = Vec::new();
+    let mut push = |offset: usize, field: String, message: String| {
+        let (line, column) = line_col(text, offset);
+        out.push(TruthProblem {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: Some(field),
+            message,
+        });
+    };
+    // The field a serde message is about: named by it, or the one holding an unknown variant.
+    let field_in = |obj: Option<&serde_json::Map<String, serde_json::Value>>, msg: &str| {
+        let named = field_of_serde_message(msg)?;
+        if !msg.contains("unknown variant `") {
+            return Some(named);
+        }
+        obj?.iter()
+            .find(|(_, v)| v.as_str() == Some(named.as_str()))
+            .map(|(k, _)| k.clone())
+    };
+    let mut top = value.clone();
+    if let Some(obj) = top.as_object_mut() {
+        obj.insert("cases".into(), serde_json::Value::Array(Vec::new()));
+    }
+    if let Err(e) = serde_json::from_value::<GroundTruthDataset>(top) {
+        let msg = e.to_string();
+        let field = field_in(value.as_object(), &msg);
+        let at = field
+            .as_deref()
+            .and_then(|f| sp.root_keys.get(f).copied())
+            .unwrap_or(0);
+        push(at, field.unwrap_or_default(), msg);
+    }
+    if let Some(cases) = value.get("cases").and_then(serde_json::Value::as_array) {
+        for (i, c) in cases.iter().enumerate() {
+            if let Err(e) = serde_json::from_value::<GroundTruthCase>(c.clone()) {
+                let msg = e.to_string();
+                let field = field_in(c.as_object(), &msg);
+                let at = sp.offset(i, field.as_deref(), None);
+                let name = match field {
+                    Some(f) => format!("cases[{i}].{f}"),
+                    None => format!("cases[{i}]"),
+                };
+                push(at, name, msg);
+            }
+        }
+    }
+    out
+}
+
 /// Is this a corpus-relative path in the required form?
 fn path_problem(p: &str) -> Option<&'static str> {
     if p.is_empty() {
@@ -257,6 +312,16 @@ impl GroundTruthDataset {
     /// Parses and checks ground truth from text; `file` names it in problems.
     pub fn parse(text: &str, file: &Path) -> Result<GroundTruthDataset, TruthErrors> {
         let ds: GroundTruthDataset = serde_json::from_str(text).map_err(|e| {
+            // Well-formed JSON of the wrong shape: every case's problems, not only the first
+            // one serde stops at.
+            if e.is_data() {
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+                    let all = shape_problems(&value, text, file);
+                    if !all.is_empty() {
+                        return TruthErrors(all);
+                    }
+                }
+            }
             let msg = e.to_string();
             // serde_json appends " at line L column C"; the position has its own fields.
             let message = msg
@@ -327,6 +392,17 @@ impl GroundTruthDataset {
                     at("query", None),
                     format!("cases[{i}].query"),
                     "empty query".into(),
+                );
+            } else if let Err(e) = verity_oracle::read_request(&c.query) {
+                // A query no engine may accept is a mistake in the truth, not a wrong answer:
+                // checked with the oracle's own reading of the query language.
+                push(
+                    at("query", None),
+                    format!("cases[{i}].query"),
+                    format!(
+                        "`{}` is not a valid query: column {}: {}",
+                        c.query, e.column, e.reason
+                    ),
                 );
             }
             let mut seen = HashSet::new();
@@ -423,9 +499,30 @@ impl GroundTruthDataset {
     /// Writes the dataset as pretty JSON, atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(self).expect("dataset serializes");
+        // Not a regular file (`-o /dev/stdout`, a pipe): written in place. Renaming over it
+        // would replace the device with a file. A link to a file: the file is replaced, the
+        // link kept.
+        let resolved = std::fs::canonicalize(path).ok();
+        if let Some(target) = &resolved {
+            if !std::fs::metadata(target)?.is_file() {
+                let mut f = std::fs::OpenOptions::new().write(true).open(target)?;
+                return std::io::Write::write_all(&mut f, (json + "\n").as_bytes());
+            }
+        }
+        let path = resolved.as_deref().unwrap_or(path);
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json + "\n")?;
-        std::fs::rename(tmp, path)
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, (json + "\n").as_bytes())?;
+        // Synced before the rename, and the rename synced after: a crash leaves the old file
+        // or the new one, whole.
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     }
 
     /// The truth as TREC qrels: `ID 0 DOCID RELEVANCE` for every judged file (see

@@ -59,14 +59,14 @@ fn positive(name: &str, v: f64) -> Result<f64, Failure> {
         Ok(v)
     } else {
         Err(Failure::input(format!(
-            "{name} must be a positive number of seconds, at most {}, not {v}",
-            verity_core::MAX_SECONDS
+            "{name} must be a positive number of seconds, at most {}, not {}",
+            verity_core::MAX_SECONDS,
+            config::readable(v)
         )))
     }
 }
 
-/// The most workers `--jobs` takes: far past any machine's cores, short of exhausting threads.
-const MAX_JOBS: usize = 1024;
+use crate::config::MAX_JOBS;
 
 fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     let file = config::locate(args.config.as_deref());

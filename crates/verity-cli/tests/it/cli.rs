@@ -418,3 +418,61 @@ fn index_verify_finds_a_flipped_byte_no_search_notices() {
     let o = verity(&["index", "--verify"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// `truth generate -o` writes through what is there: a pipe (or `/dev/stdout`) is written in
+/// place, a link's target is replaced and the link kept. (Writing a temporary file and
+/// renaming it over the path replaced `/dev/stdout` itself with a regular file.)
+#[cfg(unix)]
+#[test]
+fn truth_output_to_a_pipe_or_a_link_writes_through_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = verity(&[
+        "truth",
+        "generate",
+        sample().to_str().unwrap(),
+        "--cases",
+        "5",
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = reader.join().unwrap();
+    assert!(got.contains("\"corpus_fingerprint\""), "{got}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    let target = tmp.path().join("real.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = verity(&[
+        "truth",
+        "generate",
+        sample().to_str().unwrap(),
+        "--cases",
+        "5",
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("\"corpus_fingerprint\""));
+}

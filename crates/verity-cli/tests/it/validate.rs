@@ -303,6 +303,40 @@ fn input_errors_exit_2_and_say_what_and_where() {
     let o = verity_in(tmp.path(), &["validate", "--profile", "nightly"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no profile `nightly` (profiles: ci, default)"));
+
+    // Values out of range are reported where they are written, before anything runs.
+    for (line, message) in [
+        (
+            "jobs = 0",
+            "verity.toml:2:8: jobs must be between 1 and 1024, not 0",
+        ),
+        (
+            "jobs = 100000",
+            "verity.toml:2:8: jobs must be between 1 and 1024",
+        ),
+        (
+            "timeout = -1",
+            "verity.toml:2:11: must be a positive number of seconds",
+        ),
+        ("global-timeout = 1e300", "not 1e300"),
+        (
+            "min-recall = 1.5",
+            "verity.toml:2:14: must be between 0 and 1, not 1.5",
+        ),
+    ] {
+        std::fs::write(
+            tmp.path().join("verity.toml"),
+            format!("[profile.default]\n{line}\n"),
+        )
+        .unwrap();
+        let o = verity_in(tmp.path(), &["validate"]);
+        assert_eq!(o.status.code(), Some(2), "{line}");
+        assert!(
+            text(&o.stderr).contains(message),
+            "{line}: {}",
+            text(&o.stderr)
+        );
+    }
 }
 
 #[test]

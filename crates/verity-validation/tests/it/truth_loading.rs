@@ -68,10 +68,15 @@ fn malformed_json_names_line_and_column() {
 #[test]
 fn unknown_fields_and_query_types_name_the_field() {
     let p = problems(&GOOD.replace("\"query\":", "\"qeury\":"));
-    assert_eq!(p[0].field.as_deref(), Some("qeury"), "{}", p[0]);
+    assert_eq!(p[0].field.as_deref(), Some("cases[0].qeury"), "{}", p[0]);
     assert_eq!(p[0].line, 7);
     let p = problems(&GOOD.replace("BooleanAnd", "Fuzzy"));
-    assert_eq!(p[0].field.as_deref(), Some("Fuzzy"), "{}", p[0]);
+    assert_eq!(
+        p[0].field.as_deref(),
+        Some("cases[0].query_type"),
+        "{}",
+        p[0]
+    );
     assert!(p[0].message.contains("unknown variant"), "{}", p[0]);
     assert_eq!(p[0].line, 8);
     let p = problems(&GOOD.replace("\"query\": \"pub AND fn\",", ""));
@@ -124,6 +129,78 @@ fn every_semantic_problem_is_reported_with_its_position() {
     assert!(p[5].message.contains("min 3 is greater than max 1"));
     assert!(p[6].message.contains("not in expected_files"));
     assert!(p[7].message.contains("outside the expected count range"));
+}
+
+/// A query the language does not allow is a mistake in the truth (exit 2 before anything
+/// runs), not a wrong answer of the engine that rightly refuses it; every one is reported.
+#[test]
+fn invalid_queries_are_truth_problems_at_their_position() {
+    let text = r#"{
+  "format_version": 1,
+  "corpus_fingerprint": "sha256:00",
+  "cases": [
+    {"id": "a", "query": "alpha AND (", "query_type": "BooleanAnd", "expected_files": []},
+    {"id": "b", "query": "fine", "query_type": "SpecialCharacters", "expected_files": []},
+    {"id": "c", "query": "regex:(unclosed", "query_type": "Regex", "expected_files": []}
+  ]
+}"#;
+    let p = problems(text);
+    let summary: Vec<(usize, String)> = p
+        .iter()
+        .map(|p| (p.line, p.field.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (5, "cases[0].query".to_string()),
+            (7, "cases[2].query".to_string())
+        ],
+        "{p:#?}"
+    );
+    assert!(
+        p[0].message
+            .contains("`alpha AND (` is not a valid query: column 12"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[1].message.contains("regex:(unclosed"), "{}", p[1].message);
+}
+
+/// Type errors are reported for every case, not only the first one serde stops at, each at
+/// its field when it can be told.
+#[test]
+fn every_shape_problem_is_reported_not_only_the_first() {
+    let text = r#"{
+  "format_version": 1,
+  "corpus_fingerprint": "sha256:00",
+  "cases": [
+    {"id": "a", "query": "x", "query_type": "Literal", "expected_files": []},
+    {"id": "b", "query": "y", "query_type": "Regex", "expected_files": []},
+    {"id": "c", "query": "z", "query_type": "Regex", "expected_files": "a.rs"},
+    {"id": "d", "query_type": "Regex", "expected_files": []},
+    {"id": "e", "query": "w", "query_type": "Regex", "expected_files": [], "colour": 1}
+  ]
+}"#;
+    let p = problems(text);
+    let summary: Vec<(usize, String)> = p
+        .iter()
+        .map(|p| (p.line, p.field.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (5, "cases[0].query_type".to_string()),
+            (7, "cases[2]".to_string()),
+            (8, "cases[3].query".to_string()),
+            (9, "cases[4].colour".to_string()),
+        ],
+        "{p:#?}"
+    );
+    assert_eq!(p[0].column, 31, "{p:#?}");
+    assert!(p[0].message.contains("unknown variant `Literal`"));
+    assert!(p[1].message.contains("invalid type"), "{}", p[1].message);
+    assert!(p[2].message.contains("missing field `query`"));
+    assert!(p[3].message.contains("unknown field `colour`"));
 }
 
 #[test]
