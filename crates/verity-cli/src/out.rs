@@ -15,6 +15,11 @@ pub fn write(args: fmt::Arguments<'_>) -> Result<(), Failure> {
     io::stdout().lock().write_fmt(args).map_err(stdout_error)
 }
 
+/// Writes raw bytes to standard output (a file name that is not UTF-8, as ripgrep prints it).
+pub fn bytes(b: &[u8]) -> Result<(), Failure> {
+    io::stdout().lock().write_all(b).map_err(stdout_error)
+}
+
 /// The failure for an error writing to standard output.
 pub fn stdout_error(e: io::Error) -> Failure {
     if e.kind() == io::ErrorKind::BrokenPipe {

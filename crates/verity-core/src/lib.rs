@@ -7,6 +7,7 @@
 //! * [`deadline`] — [`Deadline`] and [`CancelToken`]: when a search or a case must stop, and
 //!   [`Interrupted`], why it stopped;
 //! * [`exit`] — the exit codes of every command;
+//! * [`path`] — corpus-relative paths as text, losslessly (file names that are not UTF-8);
 //! * [`query_type`] — [`QueryType`], the ten kinds of query a validation case exercises, and
 //!   their default scheduling [`Priority`].
 
@@ -14,6 +15,7 @@
 
 pub mod deadline;
 pub mod exit;
+pub mod path;
 pub mod query_type;
 
 pub use deadline::{seconds, CancelToken, Deadline, Interrupted, MAX_SECONDS};

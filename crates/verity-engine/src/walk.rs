@@ -100,14 +100,10 @@ pub struct Walk {
     pub skipped: Vec<Skipped>,
 }
 
-/// Corpus-relative path of `path` under `root`, with `/` separators.
+/// Corpus-relative path of `path` under `root`, with `/` separators, as lossless text (a file
+/// name that is not UTF-8 keeps its bytes: [`verity_core::path`]).
 pub fn relative_path(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    parts.join("/")
+    verity_core::path::relative(root, path)
 }
 
 /// Walks `root` and returns the files of the corpus. `exclude` is a path (for example the index

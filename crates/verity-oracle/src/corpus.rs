@@ -97,12 +97,8 @@ impl Corpus {
             let Some(text) = text_of(&bytes) else {
                 continue;
             };
-            let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-            let path = rel
-                .iter()
-                .map(|c| c.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            // Lossless: two names that differ only in bytes that are not UTF-8 stay two files.
+            let path = verity_core::path::relative(root, entry.path());
             files.push(CorpusFile::new(path, text));
         }
         Ok(Self::from_files(files))

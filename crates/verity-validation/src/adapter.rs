@@ -417,20 +417,30 @@ impl ToolBackend {
     }
 
     /// The corpus-relative paths in a tool's output.
+    ///
+    /// The tools print names as raw bytes; they become Verity's lossless text form
+    /// ([`verity_core::path`]), so a name that is not UTF-8 is compared byte for byte.
     fn paths(&self, out: &[u8]) -> Vec<String> {
-        let text = String::from_utf8_lossy(out);
+        let text = |b: &[u8]| verity_core::path::from_bytes(b).into_owned();
         let mut paths: Vec<String> = match self.tool {
             Tool::Csearch => {
-                let root = format!("{}/", self.corpus.display());
-                text.lines()
-                    .map(|l| l.strip_prefix(&root).unwrap_or(l).to_string())
+                let root = crate::adapter::path_bytes(&self.corpus);
+                out.split(|b| *b == b'\n')
+                    .map(|l| {
+                        let l = l.strip_suffix(b"\r").unwrap_or(l);
+                        let rel = l
+                            .strip_prefix(root.as_slice())
+                            .and_then(|r| r.strip_prefix(b"/"))
+                            .unwrap_or(l);
+                        text(rel)
+                    })
                     .collect()
             }
-            _ => text
-                .split('\0')
+            _ => out
+                .split(|b| *b == 0)
                 .map(|l| {
-                    let l = l.trim_start_matches('\n');
-                    l.strip_prefix("./").unwrap_or(l).to_string()
+                    let l = l.strip_prefix(b"\n").unwrap_or(l);
+                    text(l.strip_prefix(b"./").unwrap_or(l))
                 })
                 .collect(),
         };
@@ -443,6 +453,18 @@ impl ToolBackend {
         paths.sort();
         paths.dedup();
         paths
+    }
+}
+
+/// The bytes of a path (its text form where paths are not bytes).
+fn path_bytes(p: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        p.to_string_lossy().into_owned().into_bytes()
     }
 }
 

@@ -182,13 +182,14 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), 
 
 fn print_details(r: &BuildReport) -> Result<(), Failure> {
     for s in &r.skipped {
+        let path = verity_core::path::display(&s.path);
         match &s.detail {
-            Some(d) => outln!("skipped\t{}\t{}\t{}", s.reason, s.path, d)?,
-            None => outln!("skipped\t{}\t{}", s.reason, s.path)?,
+            Some(d) => outln!("skipped\t{}\t{}\t{}", s.reason, path, d)?,
+            None => outln!("skipped\t{}\t{}", s.reason, path)?,
         }
     }
     for p in &r.lossy {
-        outln!("lossy\t{p}")?;
+        outln!("lossy\t{}", verity_core::path::display(p))?;
     }
     Ok(())
 }

@@ -36,23 +36,27 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             serde_json::to_string_pretty(&results).expect("results serialize")
         )?;
     } else if args.files_only {
+        // The name's own bytes, as ripgrep prints them: `xargs` then finds the file even when
+        // its name is not UTF-8. (JSON keeps the lossless text form, verity_core::path.)
         for hit in &results.hits {
-            outln!("{}", hit.path)?;
+            crate::out::bytes(&verity_core::path::to_bytes(&hit.path))?;
+            outln!()?;
         }
     } else {
         for hit in &results.hits {
+            let path = verity_core::path::display(&hit.path);
             match (&hit.fusion, hit.chunks.is_empty()) {
                 (Some(f), _) => outln!(
                     "{}  (fused {:.4}: text rank {}, vector rank {})",
-                    hit.path,
+                    path,
                     hit.score,
                     f.text.map_or("-".into(), |r| r.to_string()),
                     f.vector.map_or("-".into(), |r| r.to_string())
                 )?,
-                (None, false) => outln!("{}  (similarity {:.3})", hit.path, hit.score)?,
+                (None, false) => outln!("{}  (similarity {:.3})", path, hit.score)?,
                 (None, true) => outln!(
                     "{}  (score {:.3}, {} lines)",
-                    hit.path,
+                    path,
                     hit.score,
                     hit.line_count
                 )?,

@@ -476,3 +476,72 @@ fn truth_output_to_a_pipe_or_a_link_writes_through_it() {
         .unwrap()
         .contains("\"corpus_fingerprint\""));
 }
+
+/// A corpus with file names that are not UTF-8: `search -l` prints each name's own bytes (as
+/// ripgrep does), and validation passes against the oracle and against ripgrep itself, which
+/// reads the same names byte for byte.
+#[cfg(unix)]
+#[test]
+fn file_names_that_are_not_utf8_are_searched_printed_and_validated() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let name = |b: &[u8]| corpus.join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(
+        name(b"a\xffb.rs"),
+        "fn first_marker() -> Result<u8, E> {}\n",
+    )
+    .unwrap();
+    std::fs::write(name(b"a\xfeb.rs"), "fn second_marker(x: &mut u8) {}\n").unwrap();
+    for i in 0..12 {
+        std::fs::write(
+            corpus.join(format!("f{i}.rs")),
+            format!("pub fn f{i}() -> Option<u{i}> {{ None }}\n// marker {i}\n"),
+        )
+        .unwrap();
+    }
+    let idx = tmp.path().join("idx");
+    let o = verity(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = verity(&[
+        "search",
+        "-l",
+        "first_marker",
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    assert_eq!(o.stdout, b"a\xffb.rs\n");
+    let o = verity(&["search", "second_marker", "--index", idx.to_str().unwrap()]);
+    assert!(stdout(&o).contains("a\u{FFFD}b.rs"), "{}", stdout(&o));
+
+    for backend in ["verity", "rg"] {
+        let out = tmp.path().join(format!("report-{backend}"));
+        let o = verity(&[
+            "validate",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--backend",
+            backend,
+            "--embedder",
+            "none",
+            "--cases",
+            "60",
+            "--no-progress",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{backend}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}

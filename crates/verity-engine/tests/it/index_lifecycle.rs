@@ -312,3 +312,36 @@ fn the_best_n_are_the_first_n_of_the_full_ranking_across_segments() {
         }
     }
 }
+
+/// File names that are not UTF-8 keep their identity: two names that differ only in such bytes
+/// are two files (lossy decoding made both `a�b.txt`: one was lost, and every re-index
+/// reported it updated), text and vector search find each, and re-indexing changes nothing.
+#[cfg(unix)]
+#[test]
+fn file_names_that_are_not_utf8_stay_distinct() {
+    use std::os::unix::ffi::OsStrExt;
+    let corpus = tempfile::tempdir().unwrap();
+    let name = |b: &[u8]| corpus.path().join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(name(b"a\xffb.txt"), "fn first_marker() {}\n").unwrap();
+    std::fs::write(name(b"a\xfeb.txt"), "fn second_marker() {}\n").unwrap();
+    std::fs::write(corpus.path().join("plain.rs"), "fn plain() {}\n").unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let (index, r) = CodeIndex::build(corpus.path(), idx.path(), &BuildOptions::default()).unwrap();
+    assert_eq!(r.files, 3);
+    let first = verity_core::path::from_bytes(b"a\xffb.txt").into_owned();
+    let second = verity_core::path::from_bytes(b"a\xfeb.txt").into_owned();
+    assert_eq!(paths(&index, "first_marker"), set(&[&first]));
+    assert_eq!(paths(&index, "second_marker"), set(&[&second]));
+    assert_eq!(index.vector_index().unwrap().files().len(), 3);
+    let v = index
+        .search("vector(k=3): second marker", &SearchOptions::default())
+        .unwrap();
+    assert_eq!(v.hits.len(), 3);
+    assert_eq!(
+        index.content(&first).unwrap().as_deref(),
+        Some("fn first_marker() {}\n")
+    );
+    drop(index);
+    let (_, again) = CodeIndex::build(corpus.path(), idx.path(), &BuildOptions::default()).unwrap();
+    assert_eq!((again.unchanged, again.updated, again.added), (3, 0, 0));
+}
