@@ -603,7 +603,7 @@ pub struct IndexArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Check the index instead of building it: read every file of its current generation and
-    /// compare it with the checksums recorded when it was written. Exit 0 when intact, 2 when
+    /// compare it with the checksums recorded when it was written. Exit 0 when intact, 1 when
     /// damaged (the damaged files are listed).
     #[arg(long, conflicts_with_all = ["rebuild"])]
     pub verify: bool,

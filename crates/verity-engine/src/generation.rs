@@ -59,6 +59,15 @@ struct Pointer {
     generation: u64,
 }
 
+/// A JSON error as `line L, column C: what`, without serde's own " at line L column C".
+pub(crate) fn json_detail(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let what = msg
+        .rsplit_once(" at line ")
+        .map_or(msg.as_str(), |(m, _)| m);
+    format!("line {}, column {}: {what}", e.line(), e.column())
+}
+
 /// The directory of generation `n` inside the index directory `dir`.
 pub fn generation_dir(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("gen-{n:06}"))
@@ -89,7 +98,7 @@ pub fn current(dir: &Path) -> Result<Option<u64>, EngineError> {
     }
     let corrupt = |e: serde_json::Error| EngineError::IndexCorrupt {
         path: path.clone(),
-        detail: format!("line {}, column {}: {e}", e.line(), e.column()),
+        detail: crate::generation::json_detail(&e),
     };
     let v: Version = serde_json::from_slice(&bytes).map_err(corrupt)?;
     if v.format_version != FORMAT_VERSION {
@@ -269,8 +278,7 @@ fn read_checksums(
         detail,
     };
     let bytes = std::fs::read(&path).map_err(|e| corrupt(e.to_string()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| corrupt(format!("line {}, column {}: {e}", e.line(), e.column())))
+    serde_json::from_slice(&bytes).map_err(|e| corrupt(crate::generation::json_detail(&e)))
 }
 
 /// The file holding a generation's settings (corpus root, walk and vector settings).

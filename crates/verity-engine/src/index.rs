@@ -194,7 +194,7 @@ fn read_meta(gen_dir: &Path) -> Result<IndexMeta, EngineError> {
     })?;
     serde_json::from_slice(&bytes).map_err(|e| EngineError::IndexCorrupt {
         path: path.clone(),
-        detail: format!("line {}, column {}: {e}", e.line(), e.column()),
+        detail: crate::generation::json_detail(&e),
     })
 }
 

@@ -27,7 +27,16 @@ impl PipelineError {
     pub fn is_user_error(&self) -> bool {
         match self {
             PipelineError::Input(_) => true,
-            PipelineError::Engine(e) => e.is_user_error(),
+            // A path that is not an index directory, or a corpus that cannot be read, is the
+            // user's; an index that cannot be built or opened (damaged, another format) is the
+            // engine's: docs/ci.md's exit 3, "infrastructure".
+            PipelineError::Engine(e) => matches!(
+                e,
+                EngineError::NotAnIndex(_)
+                    | EngineError::NotADirectory(_)
+                    | EngineError::Corpus { .. }
+                    | EngineError::Query(_)
+            ),
             PipelineError::Internal(_) => false,
         }
     }

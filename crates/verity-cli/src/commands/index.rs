@@ -9,7 +9,7 @@ use std::sync::Arc;
 use verity_engine::index::ProgressHook;
 use verity_engine::{BuildOptions, BuildReport, CodeIndex, WalkOptions};
 
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{CmdResult, Failure, NO_MATCH};
 use crate::out::outln;
 use crate::{IndexArgs, WalkArgs};
 
@@ -125,14 +125,18 @@ fn verify(index_dir: &Path, json: bool) -> CmdResult {
             outln!("unlisted\t{gen_dir}/{f}")?;
         }
     }
-    Err(Failure::input(format!(
+    // The check ran and the answer is no: exit 1, as a truth check that finds problems.
+    Err(Failure {
+        code: NO_MATCH,
+        message: format!(
         "index at {} is damaged: {} damaged, {} missing, {} unlisted of {} files (rebuild it with `verity index --rebuild`)",
         index_dir.display(),
         v.damaged.len(),
         v.missing.len(),
         v.unlisted.len(),
         v.files
-    )))
+    ),
+    })
 }
 
 pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), Failure> {
