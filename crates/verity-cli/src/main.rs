@@ -503,6 +503,13 @@ pub struct BenchSearchArgs {
     /// Do not run ripgrep.
     #[arg(long)]
     pub no_rg: bool,
+    /// Also run every query as a fresh `verity search -l` process, the way people run it (open
+    /// the index, search, print, exit), timed per process beside `rg -l` in the same run.
+    #[arg(long)]
+    pub cold: bool,
+    /// Timed processes per query with --cold.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub cold_iterations: usize,
     /// Print JSON instead of Markdown tables.
     #[arg(long)]
     pub json: bool,

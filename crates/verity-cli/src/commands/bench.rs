@@ -45,6 +45,15 @@ struct QueryFigures {
     rg_median_ms: Option<f64>,
     speedup: Option<f64>,
     same_files: Option<bool>,
+    /// With --cold: the median wall time of a whole `verity search -l` process, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_median_ms: Option<f64>,
+    /// rg's median over the process's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_speedup: Option<f64>,
+    /// Did the process print the files the in-process search found?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_same_files: Option<bool>,
     /// Every timed run of each mode, ms.
     #[serde(skip)]
     top_times: Vec<f64>,
@@ -146,6 +155,11 @@ struct BenchReport {
     rg_median_of_medians_ms: Option<f64>,
     median_speedup: Option<f64>,
     identical_file_sets: Option<String>,
+    /// With --cold: the median of the per-process medians, and of their speed-ups over rg.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_median_of_medians_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_median_speedup: Option<f64>,
     targets: Vec<Target>,
 }
 
@@ -234,6 +248,37 @@ fn run_rg(
         .lines()
         .map(|l| l.trim_start_matches("./").to_owned())
         .collect())
+}
+
+/// Runs `verity search -l QUERY` as a process of its own (this executable), as people run it;
+/// returns its wall time in ms and the files it printed.
+fn run_process(index: &Path, query: &str) -> Result<(f64, BTreeSet<String>), Failure> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::input(format!("finding this executable: {e}")))?;
+    let started = Instant::now();
+    let out = Command::new(&exe)
+        .arg("search")
+        .arg("-l")
+        .arg("--index")
+        .arg(index)
+        .arg("--")
+        .arg(query)
+        .output()
+        .map_err(|e| Failure::input(format!("running {}: {e}", exe.display())))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        return Err(Failure::input(format!(
+            "verity search {query:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let files = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| verity_core::path::from_bytes(l).into_owned())
+        .collect();
+    Ok((ms, files))
 }
 
 /// Peak resident memory of this process since the last reset (Linux: VmHWM), in bytes.
@@ -453,6 +498,20 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             }
         }
         let ours_median = median(&mut times.clone());
+        // Per process: the whole command, as a user runs it (warm page cache, as rg's).
+        let (mut process_median, mut process_same) = (None, None);
+        if args.cold {
+            let _ = run_process(&index_dir, q)?;
+            let mut ts = Vec::new();
+            let mut printed = BTreeSet::new();
+            for _ in 0..args.cold_iterations.max(1) {
+                let (ms, files) = run_process(&index_dir, q)?;
+                ts.push(ms);
+                printed = files;
+            }
+            process_median = Some(median(&mut ts));
+            process_same = Some(printed == ours);
+        }
         figures.push(QueryFigures {
             query_type: qtype.clone(),
             query: q.clone(),
@@ -463,6 +522,9 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             rg_median_ms: rg_median,
             speedup: rg_median.map(|r| r / ours_median),
             same_files: same,
+            process_median_ms: process_median,
+            process_speedup: rg_median.zip(process_median).map(|(r, p)| r / p),
+            process_same_files: process_same,
             top_times,
             times,
         });
@@ -529,6 +591,10 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
     let ours_mm = median(&mut meds);
     let rg_mm = (!rg_meds.is_empty()).then(|| median(&mut rg_meds));
     let compared: Vec<bool> = figures.iter().filter_map(|f| f.same_files).collect();
+    let mut process_meds: Vec<f64> = figures.iter().filter_map(|f| f.process_median_ms).collect();
+    let mut process_ratios: Vec<f64> = figures.iter().filter_map(|f| f.process_speedup).collect();
+    let process_mm = (!process_meds.is_empty()).then(|| median(&mut process_meds));
+    let process_speedup = (!process_ratios.is_empty()).then(|| median(&mut process_ratios));
     let peak_build = builds.iter().filter_map(|b| b.peak_rss_bytes).max();
     let mem_peak = peak_build.max(query_rss);
     let mib = |b: u64| b as f64 / 1048576.0;
@@ -589,6 +655,8 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             )
         }),
         queries: figures,
+        process_median_of_medians_ms: process_mm,
+        process_median_speedup: process_speedup,
         targets,
     };
     if let Some(path) = &args.html {
@@ -694,6 +762,34 @@ fn markdown(r: &BenchReport) -> String {
         opt(r.median_speedup, 1),
         r.identical_file_sets.as_deref().unwrap_or("not compared")
     );
+    if r.process_median_of_medians_ms.is_some() {
+        let _ = writeln!(
+            s,
+            "Per process (`verity search -l QUERY --index …`, a fresh process per run, page cache warm; `rg -l` as above):\n"
+        );
+        let _ = writeln!(s, "| type | query | files | process median ms | rg -l median ms | speed-up | same files |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|:---:|");
+        for f in &r.queries {
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} | {} | {} | {} |",
+                f.query_type,
+                f.query.replace('|', "\\|"),
+                f.files,
+                opt(f.process_median_ms, 1),
+                opt(f.rg_median_ms, 1),
+                opt(f.process_speedup, 1),
+                f.process_same_files
+                    .map_or("–", |s| if s { "yes" } else { "NO" })
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nper process: median {} ms; median speed-up over rg -l {}\n",
+            opt(r.process_median_of_medians_ms, 1),
+            opt(r.process_median_speedup, 1)
+        );
+    }
     let _ = writeln!(s, "| target | measured | met |\n|---|---|---|");
     for t in &r.targets {
         let _ = writeln!(

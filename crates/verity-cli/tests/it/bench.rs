@@ -36,6 +36,9 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
         "--clients",
         "4",
         "--incremental",
+        "--cold",
+        "--cold-iterations",
+        "1",
         "--json",
         "--html",
         html.to_str().unwrap(),
@@ -43,6 +46,12 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["files"], 17);
+    // --cold: every query also ran as a process of its own, which printed the same files.
+    for q in r["queries"].as_array().unwrap() {
+        assert!(q["process_median_ms"].as_f64().unwrap() > 0.0, "{q}");
+        assert_eq!(q["process_same_files"], true, "{q}");
+    }
+    assert!(r["process_median_of_medians_ms"].as_f64().unwrap() > 0.0);
     let builds = r["builds"].as_array().unwrap();
     assert_eq!(builds.len(), 2);
     assert_eq!(builds[0]["files_indexed"], 17);
