@@ -557,27 +557,41 @@ fn terminate(engine: Engine, grace: Duration) {
 
 /// SIGTERM to the child's process group, SIGKILL after `grace`; reaps it. Returns how it
 /// ended, for messages.
+///
+/// The whole group gets the grace period, not only the child: `sh -c` may exit on SIGTERM
+/// while the engine it started ignores it, and that engine must not outlive the backend (it
+/// did: orphans of the tests' TERM-ignoring engine stayed behind).
 fn stop(mut child: Child, grace: Duration) -> String {
-    if let Ok(Some(status)) = child.try_wait() {
-        return format!("exited with {status}");
-    }
     #[cfg(unix)]
     {
+        let group = -(child.id() as libc::pid_t);
         // SAFETY: kill(2) with a process group id we created (process_group(0) makes the
         // group id the child's pid); it touches no memory.
-        unsafe {
-            libc::kill(-(child.id() as libc::pid_t), libc::SIGTERM);
+        let signal = |sig| unsafe { libc::kill(group, sig) };
+        if signal(0) != 0 {
+            // Nothing of the group is left.
+            return match child.wait() {
+                Ok(status) => format!("exited with {status}"),
+                Err(e) => format!("could not be reaped: {e}"),
+            };
         }
+        signal(libc::SIGTERM);
         let until = Instant::now() + grace;
+        let mut ended = None;
         while Instant::now() < until {
-            if let Ok(Some(status)) = child.try_wait() {
-                return format!("terminated ({status})");
+            if ended.is_none() {
+                ended = child.try_wait().ok().flatten();
+            }
+            // The group is gone when signal 0 finds no member (ESRCH).
+            if ended.is_some() && signal(0) != 0 {
+                break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+        // Whatever of the group is still there.
+        signal(libc::SIGKILL);
+        if let Some(status) = ended {
+            return format!("terminated ({status})");
         }
     }
     let _ = child.kill();
