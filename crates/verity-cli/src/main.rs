@@ -510,6 +510,11 @@ pub struct BenchSearchArgs {
     /// Timed processes per query with --cold.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub cold_iterations: usize,
+    /// An indexed peer in the same run: `csearch` (Russ Cox's codesearch; `cindex` and
+    /// `csearch` on PATH). Its index is built from the same corpus (time, size), and every
+    /// query it can express runs as a `csearch -l` process, timed like --cold's.
+    #[arg(long, value_name = "PEER")]
+    pub peer: Option<BenchPeer>,
     /// Print JSON instead of Markdown tables.
     #[arg(long)]
     pub json: bool,
@@ -520,6 +525,13 @@ pub struct BenchSearchArgs {
     pub walk: WalkArgs,
     #[command(flatten)]
     pub vectors: VectorArgs,
+}
+
+/// An indexed engine measured beside Verity by `verity bench search --peer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPeer {
+    /// Russ Cox's codesearch: `cindex`, then `csearch -l` per query.
+    Csearch,
 }
 
 /// Which embedder makes chunk vectors.

@@ -54,6 +54,9 @@ struct QueryFigures {
     /// Did the process print the files the in-process search found?
     #[serde(skip_serializing_if = "Option::is_none")]
     process_same_files: Option<bool>,
+    /// With --peer: the same query through the peer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<super::bench_peer::PeerQuery>,
     /// Every timed run of each mode, ms.
     #[serde(skip)]
     top_times: Vec<f64>,
@@ -155,6 +158,12 @@ struct BenchReport {
     rg_median_of_medians_ms: Option<f64>,
     median_speedup: Option<f64>,
     identical_file_sets: Option<String>,
+    /// With --peer: the peer's index build, and the median over the queries both ran of the
+    /// peer's per-process time over Verity's (per process with --cold, else in-process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_build: Option<super::bench_peer::PeerBuild>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_median_speedup: Option<f64>,
     /// With --cold: the median of the per-process medians, and of their speed-ups over rg.
     #[serde(skip_serializing_if = "Option::is_none")]
     process_median_of_medians_ms: Option<f64>,
@@ -453,6 +462,26 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         index = i2;
     }
 
+    // The peer, built from the same corpus in the same run.
+    let peer = match args.peer {
+        Some(crate::BenchPeer::Csearch) => {
+            eprintln!("building codesearch's index of {} …", corpus.display());
+            let walk = verity_validation::protocol::WalkRules {
+                hidden: walk_opts.hidden,
+                ignore_files: walk_opts.respect_ignore_files,
+                default_excludes: walk_opts.default_excludes,
+                max_filesize: walk_opts.max_file_size,
+                files: None,
+            };
+            Some(super::bench_peer::Peer::csearch(&corpus, &walk)?)
+        }
+        None => None,
+    };
+    let universe: BTreeSet<String> = match &peer {
+        Some(_) => index.files()?.into_iter().map(|(p, _)| p).collect(),
+        None => BTreeSet::new(),
+    };
+
     reset_peak_rss();
     let modes = [Mode::Top(args.limit), Mode::AllFiles];
     let mut figures = Vec::new();
@@ -525,6 +554,9 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             process_median_ms: process_median,
             process_speedup: rg_median.zip(process_median).map(|(r, p)| r / p),
             process_same_files: process_same,
+            peer: peer
+                .as_ref()
+                .map(|p| p.run(q, args.rg_iterations, &ours, &universe)),
             top_times,
             times,
         });
@@ -594,6 +626,15 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
     let mut process_meds: Vec<f64> = figures.iter().filter_map(|f| f.process_median_ms).collect();
     let mut process_ratios: Vec<f64> = figures.iter().filter_map(|f| f.process_speedup).collect();
     let process_mm = (!process_meds.is_empty()).then(|| median(&mut process_meds));
+    // The peer against Verity as the user runs it: per process when measured, else in-process.
+    let mut peer_ratios: Vec<f64> = figures
+        .iter()
+        .filter_map(|f| {
+            let theirs = f.peer.as_ref()?.median_ms?;
+            Some(theirs / f.process_median_ms.unwrap_or(f.verity_median_ms))
+        })
+        .collect();
+    let peer_speedup = (!peer_ratios.is_empty()).then(|| median(&mut peer_ratios));
     let process_speedup = (!process_ratios.is_empty()).then(|| median(&mut process_ratios));
     let peak_build = builds.iter().filter_map(|b| b.peak_rss_bytes).max();
     let mem_peak = peak_build.max(query_rss);
@@ -657,6 +698,8 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         queries: figures,
         process_median_of_medians_ms: process_mm,
         process_median_speedup: process_speedup,
+        peer_build: peer.as_ref().map(|p| p.build.clone()),
+        peer_median_speedup: peer_speedup,
         targets,
     };
     if let Some(path) = &args.html {
@@ -788,6 +831,51 @@ fn markdown(r: &BenchReport) -> String {
             "\nper process: median {} ms; median speed-up over rg -l {}\n",
             opt(r.process_median_of_medians_ms, 1),
             opt(r.process_median_speedup, 1)
+        );
+    }
+    if let Some(b) = &r.peer_build {
+        let ours = r.builds.first();
+        let _ = writeln!(
+            s,
+            "Peer: {} indexed {} files in {:.2} s, index {:.1} MiB ({:.2}× the corpus); Verity: {} files in {} s, index {} MiB ({}×).\n",
+            b.name,
+            b.files,
+            b.seconds,
+            mib(b.index_bytes),
+            b.index_bytes as f64 / r.bytes.max(1) as f64,
+            ours.map_or(0, |o| o.files_indexed),
+            opt(ours.map(|o| o.seconds), 2),
+            opt(ours.map(|o| mib(o.index_bytes)), 1),
+            opt(ours.map(|o| o.index_bytes as f64 / r.bytes.max(1) as f64), 2),
+        );
+        let per_process = r.process_median_of_medians_ms.is_some();
+        let _ = writeln!(
+            s,
+            "| type | query | files | verity {} ms | csearch -l ms | speed-up | same files (both index) | outside the other's files | note |",
+            if per_process { "per process" } else { "in-process" }
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|:---:|---:|---|");
+        for f in &r.queries {
+            let Some(p) = &f.peer else { continue };
+            let ours = f.process_median_ms.unwrap_or(f.verity_median_ms);
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {:.1} | {} | {} | {} | {} | {} |",
+                f.query_type,
+                f.query.replace('|', "\\|"),
+                f.files,
+                ours,
+                opt(p.median_ms, 1),
+                opt(p.median_ms.map(|t| t / ours), 1),
+                p.same_files.map_or("–", |s| if s { "yes" } else { "NO" }),
+                p.explained,
+                p.note.as_deref().unwrap_or("").replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nmedian speed-up over codesearch: {}\n",
+            opt(r.peer_median_speedup, 1)
         );
     }
     let _ = writeln!(s, "| target | measured | met |\n|---|---|---|");

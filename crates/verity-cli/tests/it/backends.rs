@@ -10,16 +10,6 @@ use verity_report::Report;
 use verity_runner::JobStatus;
 use verity_validation::QueryType;
 
-/// Can `program` be started? CI (VERITY_REQUIRE_RG) installs every peer: there, a missing
-/// one is a failure, not a skip.
-fn have(program: &str) -> bool {
-    let ok = Command::new(program).arg("--help").output().is_ok();
-    if !ok && std::env::var_os("VERITY_REQUIRE_RG").is_some() {
-        panic!("{program} is required (VERITY_REQUIRE_RG is set) but cannot be run");
-    }
-    ok
-}
-
 #[test]
 fn every_adapter_passes_what_it_can_express_and_the_rest_is_unsupported() {
     use QueryType::*;

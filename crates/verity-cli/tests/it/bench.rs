@@ -101,6 +101,60 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     assert_eq!(page.matches("<svg").count(), if has_rg() { 3 } else { 2 });
 }
 
+/// codesearch as a peer: its index built in the same run (time and size reported), every
+/// query it can express run through `csearch -l`, and its file sets equal Verity's on the
+/// files both index (the rest are refused with the reason).
+#[test]
+fn bench_search_runs_codesearch_beside_verity() {
+    if !have("cindex") {
+        eprintln!("skipped: codesearch is not installed");
+        return;
+    }
+    let corpus = repo().join("sample-corpus");
+    let queries = repo().join("benches/queries/mixed.txt");
+    let o = verity(&[
+        "bench",
+        "search",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--rg-iterations",
+        "1",
+        "--throughput-queries",
+        "10",
+        "--embedder",
+        "none",
+        "--peer",
+        "csearch",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let build = &r["peer_build"];
+    assert!(build["files"].as_u64().unwrap() >= 17, "{build}");
+    assert!(build["index_bytes"].as_u64().unwrap() > 0, "{build}");
+    let (mut ran, mut refused) = (0, 0);
+    for q in r["queries"].as_array().unwrap() {
+        let p = &q["peer"];
+        if p["median_ms"].is_number() {
+            ran += 1;
+            assert_eq!(p["same_files"], true, "{q}");
+            assert_eq!(p["unexplained"], 0, "{q}");
+        } else {
+            refused += 1;
+            assert!(p["note"].as_str().is_some_and(|n| !n.is_empty()), "{q}");
+        }
+    }
+    // Literals and regexes run; phrases, NEAR, AND and NOT cannot be one csearch.
+    assert!(ran >= 10 && refused >= 4, "ran {ran}, refused {refused}");
+    assert!(r["peer_median_speedup"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn bench_search_input_errors() {
     let corpus = repo().join("sample-corpus");

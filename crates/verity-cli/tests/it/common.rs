@@ -37,6 +37,16 @@ pub fn stderr(o: &Output) -> String {
     text(&o.stderr)
 }
 
+/// Can `program` be started? CI (VERITY_REQUIRE_RG) installs every peer: there, a missing
+/// one is a failure, not a skip.
+pub fn have(program: &str) -> bool {
+    let ok = Command::new(program).arg("--help").output().is_ok();
+    if !ok && std::env::var_os("VERITY_REQUIRE_RG").is_some() {
+        panic!("{program} is required (VERITY_REQUIRE_RG is set) but cannot be run");
+    }
+    ok
+}
+
 /// The repository's root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
