@@ -668,6 +668,10 @@ pub struct SearchArgs {
     /// [default: the mode the index was built with, auto unless set].
     #[arg(long, value_name = "MODE")]
     pub vector_search: Option<VectorSearch>,
+    /// Print where the time went to standard error: opening the index, the search (with its
+    /// candidates), printing, and the whole process so far.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]
@@ -677,7 +681,11 @@ pub struct DemoArgs {
     pub corpus: Option<PathBuf>,
 }
 
+/// When `main` began: `search --stats` says how long the process took up to each step.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")

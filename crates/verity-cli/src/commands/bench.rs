@@ -54,6 +54,12 @@ struct QueryFigures {
     /// Did the process print the files the in-process search found?
     #[serde(skip_serializing_if = "Option::is_none")]
     process_same_files: Option<bool>,
+    /// Of the process's time, the medians of opening the index and of the search itself, as
+    /// its `--stats` line tells them (the rest: starting, printing, exiting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_open_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process_search_ms: Option<f64>,
     /// With --peer: the same query through the peer.
     #[serde(skip_serializing_if = "Option::is_none")]
     peer: Option<super::bench_peer::PeerQuery>,
@@ -259,15 +265,30 @@ fn run_rg(
         .collect())
 }
 
-/// Runs `verity search -l QUERY` as a process of its own (this executable), as people run it;
-/// returns its wall time in ms and the files it printed.
-fn run_process(index: &Path, query: &str) -> Result<(f64, BTreeSet<String>), Failure> {
+/// One `verity search -l --stats` process: its wall time, the parts its `--stats` line names
+/// (ms), and the files it printed.
+struct ProcessRun {
+    wall_ms: f64,
+    open_ms: f64,
+    search_ms: f64,
+    files: BTreeSet<String>,
+}
+
+/// The number after `name ` in a `--stats` line (`open 3.20 ms`).
+fn stat(line: &str, name: &str) -> Option<f64> {
+    let rest = line.split(&format!("{name} ")).nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `verity search -l QUERY` as a process of its own (this executable), as people run it.
+fn run_process(index: &Path, query: &str) -> Result<ProcessRun, Failure> {
     let exe = std::env::current_exe()
         .map_err(|e| Failure::input(format!("finding this executable: {e}")))?;
     let started = Instant::now();
     let out = Command::new(&exe)
         .arg("search")
         .arg("-l")
+        .arg("--stats")
         .arg("--index")
         .arg(index)
         .arg("--")
@@ -287,7 +308,17 @@ fn run_process(index: &Path, query: &str) -> Result<(f64, BTreeSet<String>), Fai
         .filter(|l| !l.is_empty())
         .map(|l| verity_core::path::from_bytes(l).into_owned())
         .collect();
-    Ok((ms, files))
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("stats: "))
+        .ok_or_else(|| Failure::input(format!("verity search {query:?} printed no stats")))?;
+    Ok(ProcessRun {
+        wall_ms: ms,
+        open_ms: stat(line, "open").unwrap_or(f64::NAN),
+        search_ms: stat(line, "search").unwrap_or(f64::NAN),
+        files,
+    })
 }
 
 /// Peak resident memory of this process since the last reset (Linux: VmHWM), in bytes.
@@ -528,17 +559,20 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         }
         let ours_median = median(&mut times.clone());
         // Per process: the whole command, as a user runs it (warm page cache, as rg's).
-        let (mut process_median, mut process_same) = (None, None);
+        let (mut process_median, mut process_same, mut process_parts) = (None, None, None);
         if args.cold {
             let _ = run_process(&index_dir, q)?;
-            let mut ts = Vec::new();
+            let (mut ts, mut opens, mut searches) = (Vec::new(), Vec::new(), Vec::new());
             let mut printed = BTreeSet::new();
             for _ in 0..args.cold_iterations.max(1) {
-                let (ms, files) = run_process(&index_dir, q)?;
-                ts.push(ms);
-                printed = files;
+                let run = run_process(&index_dir, q)?;
+                ts.push(run.wall_ms);
+                opens.push(run.open_ms);
+                searches.push(run.search_ms);
+                printed = run.files;
             }
             process_median = Some(median(&mut ts));
+            process_parts = Some((median(&mut opens), median(&mut searches)));
             process_same = Some(printed == ours);
         }
         figures.push(QueryFigures {
@@ -554,6 +588,8 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             process_median_ms: process_median,
             process_speedup: rg_median.zip(process_median).map(|(r, p)| r / p),
             process_same_files: process_same,
+            process_open_ms: process_parts.map(|p| p.0),
+            process_search_ms: process_parts.map(|p| p.1),
             peer: peer
                 .as_ref()
                 .map(|p| p.run(q, args.rg_iterations, &ours, &universe)),
@@ -810,16 +846,18 @@ fn markdown(r: &BenchReport) -> String {
             s,
             "Per process (`verity search -l QUERY --index …`, a fresh process per run, page cache warm; `rg -l` as above):\n"
         );
-        let _ = writeln!(s, "| type | query | files | process median ms | rg -l median ms | speed-up | same files |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|:---:|");
+        let _ = writeln!(s, "| type | query | files | process median ms | of which open | of which search | rg -l median ms | speed-up | same files |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|:---:|");
         for f in &r.queries {
             let _ = writeln!(
                 s,
-                "| {} | `{}` | {} | {} | {} | {} | {} |",
+                "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |",
                 f.query_type,
                 f.query.replace('|', "\\|"),
                 f.files,
                 opt(f.process_median_ms, 1),
+                opt(f.process_open_ms, 2),
+                opt(f.process_search_ms, 1),
                 opt(f.rg_median_ms, 1),
                 opt(f.process_speedup, 1),
                 f.process_same_files

@@ -19,7 +19,10 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             )))
         }
     };
+    let opening = std::time::Instant::now();
     let index = CodeIndex::open(&args.index)?;
+    let open_ms = opening.elapsed().as_secs_f64() * 1000.0;
+    let searching = std::time::Instant::now();
     let results = index.search(
         &args.query,
         &SearchOptions {
@@ -30,6 +33,8 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             vector_search: args.vector_search,
         },
     )?;
+    let search_ms = searching.elapsed().as_secs_f64() * 1000.0;
+    let printing = std::time::Instant::now();
     if args.json {
         outln!(
             "{}",
@@ -89,6 +94,18 @@ pub fn run(args: &SearchArgs) -> CmdResult {
             results.candidates,
             results.elapsed_ms
         )?;
+    }
+    if args.stats {
+        // To stderr, as ripgrep's --stats goes beside its results: the output stays clean.
+        let since_start = crate::STARTED
+            .get()
+            .map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0);
+        eprintln!(
+            "stats: open {open_ms:.2} ms, search {search_ms:.2} ms ({} candidates, {} files), print {:.2} ms, process so far {since_start:.2} ms",
+            results.candidates,
+            results.total,
+            printing.elapsed().as_secs_f64() * 1000.0,
+        );
     }
     Ok(if results.total == 0 {
         ExitCode::from(NO_MATCH)

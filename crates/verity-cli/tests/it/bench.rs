@@ -49,6 +49,16 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     // --cold: every query also ran as a process of its own, which printed the same files.
     for q in r["queries"].as_array().unwrap() {
         assert!(q["process_median_ms"].as_f64().unwrap() > 0.0, "{q}");
+        // The process's own account of its time: opening and searching, within its wall time.
+        let (open, search) = (
+            q["process_open_ms"].as_f64().unwrap(),
+            q["process_search_ms"].as_f64().unwrap(),
+        );
+        assert!(open > 0.0 && search >= 0.0, "{q}");
+        assert!(
+            open + search < q["process_median_ms"].as_f64().unwrap() * 2.0,
+            "{q}"
+        );
         assert_eq!(q["process_same_files"], true, "{q}");
     }
     assert!(r["process_median_of_medians_ms"].as_f64().unwrap() > 0.0);

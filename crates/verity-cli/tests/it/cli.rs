@@ -564,3 +564,23 @@ fn file_names_that_are_not_utf8_are_searched_printed_and_validated() {
         );
     }
 }
+
+/// `search --stats`: where the time went, on standard error, leaving the output as it was.
+#[test]
+fn search_stats_go_to_stderr_and_leave_the_output_alone() {
+    let (_t, idx) = indexed_sample();
+    let plain = verity(&["search", "-l", "fn", "--index", &idx]);
+    let with = verity(&["search", "-l", "--stats", "fn", "--index", &idx]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    assert_eq!(with.stdout, plain.stdout);
+    let line = stderr(&with);
+    assert!(line.starts_with("stats: open "), "{line}");
+    for part in [
+        "ms, search ",
+        " candidates, ",
+        " files), print ",
+        "process so far ",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+}
