@@ -42,58 +42,17 @@ pub fn run(args: &SearchArgs) -> CmdResult {
         )?;
     } else if args.files_only {
         // The name's own bytes, as ripgrep prints them: `xargs` then finds the file even when
-        // its name is not UTF-8. (JSON keeps the lossless text form, verity_core::path.)
+        // its name is not UTF-8. (JSON keeps the lossless text form, verity_core::path.) One
+        // write for the whole list: standard output is line-buffered, and a write per line
+        // cost 90 ms for 88,000 files.
+        let mut buf = Vec::with_capacity(results.hits.len() * 48);
         for hit in &results.hits {
-            crate::out::bytes(&verity_core::path::to_bytes(&hit.path))?;
-            outln!()?;
+            buf.extend_from_slice(&verity_core::path::to_bytes(&hit.path));
+            buf.push(b'\n');
         }
+        crate::out::bytes(&buf)?;
     } else {
-        for hit in &results.hits {
-            let path = verity_core::path::display(&hit.path);
-            match (&hit.fusion, hit.chunks.is_empty()) {
-                (Some(f), _) => outln!(
-                    "{}  (fused {:.4}: text rank {}, vector rank {})",
-                    path,
-                    hit.score,
-                    f.text.map_or("-".into(), |r| r.to_string()),
-                    f.vector.map_or("-".into(), |r| r.to_string())
-                )?,
-                (None, false) => outln!("{}  (similarity {:.3})", path, hit.score)?,
-                (None, true) => outln!(
-                    "{}  (score {:.3}, {} lines)",
-                    path,
-                    hit.score,
-                    hit.line_count
-                )?,
-            }
-            for c in &hit.chunks {
-                outln!(
-                    "  lines {}-{}  similarity {:.3}",
-                    c.first_line,
-                    c.last_line,
-                    c.similarity
-                )?;
-            }
-            for l in &hit.lines {
-                outln!("{:>6}: {}", l.line, l.text)?;
-            }
-            if hit.line_count > hit.lines.len() {
-                outln!("        … {} more lines", hit.line_count - hit.lines.len())?;
-            }
-        }
-        // With --limit the search stops verifying once it has the best N: the total is then
-        // only what it verified.
-        let total = if results.total_exact {
-            results.total.to_string()
-        } else {
-            format!("at least {}", results.total)
-        };
-        outln!(
-            "{} of {total} matching files shown ({} candidates, {:.1} ms)",
-            results.hits.len(),
-            results.candidates,
-            results.elapsed_ms
-        )?;
+        crate::out::bytes(text_output(&results).as_bytes())?;
     }
     if args.stats {
         // To stderr, as ripgrep's --stats goes beside its results: the output stays clean.
@@ -112,4 +71,61 @@ pub fn run(args: &SearchArgs) -> CmdResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The human-readable listing of `results`, built whole and written once (see `-l`).
+fn text_output(results: &verity_engine::SearchResults) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for hit in &results.hits {
+        let path = verity_core::path::display(&hit.path);
+        let _ = match (&hit.fusion, hit.chunks.is_empty()) {
+            (Some(f), _) => writeln!(
+                out,
+                "{}  (fused {:.4}: text rank {}, vector rank {})",
+                path,
+                hit.score,
+                f.text.map_or("-".into(), |r| r.to_string()),
+                f.vector.map_or("-".into(), |r| r.to_string())
+            ),
+            (None, false) => writeln!(out, "{}  (similarity {:.3})", path, hit.score),
+            (None, true) => writeln!(
+                out,
+                "{}  (score {:.3}, {} lines)",
+                path, hit.score, hit.line_count
+            ),
+        };
+        for c in &hit.chunks {
+            let _ = writeln!(
+                out,
+                "  lines {}-{}  similarity {:.3}",
+                c.first_line, c.last_line, c.similarity
+            );
+        }
+        for l in &hit.lines {
+            let _ = writeln!(out, "{:>6}: {}", l.line, l.text);
+        }
+        if hit.line_count > hit.lines.len() {
+            let _ = writeln!(
+                out,
+                "        … {} more lines",
+                hit.line_count - hit.lines.len()
+            );
+        }
+    }
+    // With --limit the search stops verifying once it has the best N: the total is then only
+    // what it verified.
+    let total = if results.total_exact {
+        results.total.to_string()
+    } else {
+        format!("at least {}", results.total)
+    };
+    let _ = writeln!(
+        out,
+        "{} of {total} matching files shown ({} candidates, {:.1} ms)",
+        results.hits.len(),
+        results.candidates,
+        results.elapsed_ms
+    );
+    out
 }
