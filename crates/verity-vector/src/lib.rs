@@ -8,6 +8,8 @@
 //! * [`embed`] — the [`embed::Embedder`] trait and the built-in [`embed::HashEmbedder`]
 //!   (re-exported from `verity-embed`, which the oracle shares);
 //! * [`minilm`] — the all-MiniLM-L6-v2 embedder, run with candle from a local model directory;
+//! * [`config`] — what an index is built with (embedder, chunking, graph parameters);
+//! * [`error`] — [`error::VectorError`], why an operation failed;
 //! * [`store`] — the persistent vector index: chunk tables, embeddings and a usearch HNSW graph,
 //!   updated file by file;
 //! * [`mode`] — exact or HNSW search, and the chunk-count rule that picks one;
@@ -20,7 +22,9 @@
 #![warn(missing_docs)]
 
 pub mod chunk;
+pub mod config;
 pub use verity_embed as embed;
+pub mod error;
 pub mod exact;
 pub mod minilm;
 pub mod mode;
