@@ -172,6 +172,20 @@ pub struct TruthProblem {
     pub message: String,
 }
 
+impl TruthProblem {
+    /// A problem with `field` at byte `offset` of the file's `text`.
+    fn at(text: &str, file: &Path, offset: usize, field: String, message: String) -> Self {
+        let (line, column) = line_col(text, offset);
+        TruthProblem {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: Some(field),
+            message,
+        }
+    }
+}
+
 impl fmt::Display for TruthProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
@@ -217,14 +231,7 @@ fn shape_problems(value: &serde_json::Value, text: &str, file: &Path) -> Vec<Tru
     let sp = spans(text);
     let mut out = Vec::new();
     let mut push = |offset: usize, field: String, message: String| {
-        let (line, column) = line_col(text, offset);
-        out.push(TruthProblem {
-            file: file.to_path_buf(),
-            line,
-            column,
-            field: Some(field),
-            message,
-        });
+        out.push(TruthProblem::at(text, file, offset, field, message));
     };
     // The field a serde message is about: named by it, or the one holding an unknown variant.
     let field_in = |obj: Option<&serde_json::Map<String, serde_json::Value>>, msg: &str| {
@@ -349,14 +356,7 @@ impl GroundTruthDataset {
         let sp: Spans = spans(text);
         let mut out = Vec::new();
         let mut push = |offset: usize, field: String, message: String| {
-            let (line, column) = line_col(text, offset);
-            out.push(TruthProblem {
-                file: file.to_path_buf(),
-                line,
-                column,
-                field: Some(field),
-                message,
-            });
+            out.push(TruthProblem::at(text, file, offset, field, message));
         };
         if self.format_version != TRUTH_FORMAT_VERSION {
             push(

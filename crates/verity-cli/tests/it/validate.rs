@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use crate::common::*;
 use verity_report::Report;
@@ -36,6 +36,40 @@ fn assert_well_formed(xml: &str) {
 
 /// Reads every file of a report directory and checks that they tell the same story as
 /// report.json.
+/// Starts `cmd`, waits for a line of its standard error starting with `marker`, sends it
+/// `signal` (`-INT`, `-TERM`), and returns its output and the standard error after the marker.
+fn signal_when(mut cmd: Command, marker: &str, signal: &str) -> (Output, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "no line starting with {marker:?}"
+        );
+        if line.starts_with(marker) {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        rest
+    });
+    let out = child.wait_with_output().unwrap();
+    (out, drain.join().unwrap())
+}
+
 fn check_formats_agree(dir: &Path) -> Report {
     let report = Report::load(&dir.join("report.json")).expect("report.json parses");
     let s = &report.summary;
@@ -698,47 +732,23 @@ fn sigint_writes_a_partial_report_and_exits_130() {
     truth["cases"] = big.into();
     std::fs::write(d.join("big.json"), truth.to_string()).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args([
-            "validate",
-            "--corpus",
-            s(&sample()),
-            "--truth",
-            "big.json",
-            "--jobs",
-            "1",
-            "--progress-interval",
-            "0.1",
-            "-o",
-            "out",
-        ])
-        .current_dir(d)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the run to be under way (its first progress line), then interrupt it.
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "no progress line");
-        if line.starts_with("progress: ") {
-            break;
-        }
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-        rest
-    });
-    let out = child.wait_with_output().unwrap();
-    let rest = drain.join().unwrap();
+    // Once the run is under way (its first progress line), interrupt it.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verity"));
+    cmd.args([
+        "validate",
+        "--corpus",
+        s(&sample()),
+        "--truth",
+        "big.json",
+        "--jobs",
+        "1",
+        "--progress-interval",
+        "0.1",
+        "-o",
+        "out",
+    ])
+    .current_dir(d);
+    let (out, rest) = signal_when(cmd, "progress: ", "-INT");
     assert_eq!(
         out.status.code(),
         Some(130),
@@ -1042,44 +1052,20 @@ fn sigterm_while_the_index_is_built_writes_a_report_and_removes_the_temporary_in
     }
     let scratch = d.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args([
-            "validate",
-            "--corpus",
-            s(&corpus),
-            "--cases",
-            "50",
-            "--no-progress",
-            "-o",
-            "out",
-        ])
-        .current_dir(d)
-        .env("TMPDIR", &scratch)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "no index note");
-        if line.starts_with("building the index of") {
-            break;
-        }
-    }
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-        rest
-    });
-    let out = child.wait_with_output().unwrap();
-    let rest = drain.join().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verity"));
+    cmd.args([
+        "validate",
+        "--corpus",
+        s(&corpus),
+        "--cases",
+        "50",
+        "--no-progress",
+        "-o",
+        "out",
+    ])
+    .current_dir(d)
+    .env("TMPDIR", &scratch);
+    let (out, rest) = signal_when(cmd, "building the index of", "-TERM");
     assert_eq!(
         out.status.code(),
         Some(130),
