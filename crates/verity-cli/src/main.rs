@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod exit;
 mod out;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,9 +49,10 @@ enum Command {
     Search(SearchArgs),
     /// Index the built-in sample corpus and run an example query of every type.
     Demo(DemoArgs),
-    /// Serve an index to other programs. With --stdio: the Verity backend protocol on
-    /// stdin/stdout (docs/backends.md), so that `verity validate --backend exec:…` checks the
-    /// engine as it checks any other.
+    /// Serve an index over HTTP: a JSON search API, a search page at /, health, stats and
+    /// Prometheus metrics, and the backend protocol at /api/protocol (docs/serve.md). It
+    /// follows the index as `verity index` updates it. With --stdio: the backend protocol on
+    /// stdin/stdout instead (docs/backends.md).
     Serve(ServeArgs),
     /// Generate, check and convert ground truth.
     #[command(subcommand)]
@@ -515,6 +517,18 @@ pub struct BenchSearchArgs {
     /// query it can express runs as a `csearch -l` process, timed like --cold's.
     #[arg(long, value_name = "PEER")]
     pub peer: Option<BenchPeer>,
+    /// Also run the queries through a `verity serve` at this URL (`http://HOST:PORT`), serving
+    /// an index of the same tree: one at a time beside the in-process latency, then an
+    /// open-loop load from --clients clients, latency counted from each request's intended
+    /// send time.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// With --http: requests per second in the load phase.
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    pub http_rate: f64,
+    /// With --http: how long the load phase lasts, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub http_seconds: f64,
     /// Print JSON instead of Markdown tables.
     #[arg(long)]
     pub json: bool,
@@ -633,9 +647,25 @@ pub struct ServeArgs {
     /// Index directory.
     #[arg(long, value_name = "PATH", default_value = ".verity")]
     pub index: PathBuf,
-    /// Speak the Verity backend protocol on stdin and stdout, one JSON object per line.
-    #[arg(long)]
+    /// Speak the Verity backend protocol on stdin and stdout, one JSON object per line,
+    /// instead of serving HTTP.
+    #[arg(long, conflicts_with_all = ["listen", "max_concurrent", "max_queued", "timeout"])]
     pub stdio: bool,
+    /// Where to listen: IP:PORT, [IPv6]:PORT, localhost:PORT or a port (loopback). Port 0
+    /// picks a free one. An address other machines can reach is served only when named here.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
+    pub listen: String,
+    /// Searches running at once [default: number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+    /// Searches waiting for a slot; past this the server answers 503 with Retry-After
+    /// [default: 64 per CPU].
+    #[arg(long, value_name = "N")]
+    pub max_queued: Option<usize>,
+    /// The longest any search may take, in seconds, queueing included; a request's
+    /// `timeout_ms` can only shorten it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
     /// How vector searches find chunks: exact, hnsw or auto [default: the index's setting].
     #[arg(long, value_name = "MODE")]
     pub vector_search: Option<VectorSearch>,

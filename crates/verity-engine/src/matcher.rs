@@ -101,8 +101,11 @@ pub enum Matcher {
 
 /// Translates a wildcard pattern into a line regex: whole words, `*` any run of word characters,
 /// `?` one word character, a run of whitespace one or more whitespace characters.
+///
+/// The words themselves are capture group 1 (the boundary characters around them are not), so
+/// that highlighting can show the word alone.
 pub fn wildcard_regex(pattern: &str) -> String {
-    let mut re = format!("(?:^|[^{WORD_CLASS}])");
+    let mut re = format!("(?:^|[^{WORD_CLASS}])(");
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -117,7 +120,7 @@ pub fn wildcard_regex(pattern: &str) -> String {
             c => re.push_str(&regex::escape(&c.to_string())),
         }
     }
-    re.push_str(&format!("(?:[^{WORD_CLASS}]|$)"));
+    re.push_str(&format!(")(?:[^{WORD_CLASS}]|$)"));
     re
 }
 
@@ -130,6 +133,9 @@ pub struct LineRegex {
     /// line is `\n`, a non-word character, as for a line's edges), so when it finds nothing
     /// there is no matching line. Unsound only with `\A`/`\z`, so absent for those patterns.
     whole: Option<Regex>,
+    /// The capture group that is the match proper, for highlighting: 1 for a wildcard (whose
+    /// regex also matches the boundary characters around the word), 0 otherwise.
+    group: usize,
 }
 
 fn compile_regex(pattern: &str) -> Result<LineRegex, QueryError> {
@@ -142,7 +148,11 @@ fn compile_regex(pattern: &str) -> Result<LineRegex, QueryError> {
             .ok(),
         _ => None,
     };
-    Ok(LineRegex { line, whole })
+    Ok(LineRegex {
+        line,
+        whole,
+        group: 0,
+    })
 }
 
 /// Does the pattern use `\A` or `\z` (also `^`/`$` with multi-line mode turned off)?
@@ -163,7 +173,10 @@ impl Matcher {
             Query::Literal(s) => {
                 Matcher::Literal(Box::new(memmem::Finder::new(s.as_bytes()).into_owned()))
             }
-            Query::Wildcard(p) => Matcher::Line(compile_regex(&wildcard_regex(p))?),
+            Query::Wildcard(p) => Matcher::Line(LineRegex {
+                group: 1,
+                ..compile_regex(&wildcard_regex(p))?
+            }),
             Query::Regex(p) => Matcher::Line(compile_regex(p)?),
             Query::Phrase(t) => Matcher::Phrase(t.clone()),
             Query::Near {
@@ -208,7 +221,9 @@ impl Matcher {
     pub fn is_match(&self, file: &FileText<'_>, deadline: &Deadline) -> Result<bool, Interrupted> {
         match self {
             Matcher::Literal(finder) => Ok(finder.find(file.text().as_bytes()).is_some()),
-            Matcher::Line(LineRegex { line: re, whole }) => {
+            Matcher::Line(LineRegex {
+                line: re, whole, ..
+            }) => {
                 let text = file.text();
                 // The whole-text pattern's leftmost match starts at or before any per-line
                 // match (each per-line match is also a whole-text match at the same offset),
@@ -260,6 +275,74 @@ impl Matcher {
         }
     }
 
+    /// Where the query's terms occur in one `line`, for highlighting: sorted, disjoint
+    /// `[start, end)` byte ranges. Literals and regexes give their matches within the line;
+    /// phrases and NEAR give the line's tokens that are among their tokens; AND and OR give
+    /// the union of their parts; NOT gives nothing (what it excludes is absent). A match that
+    /// spans lines is not seen in any one of them.
+    pub fn highlights(&self, line: &str) -> Vec<[usize; 2]> {
+        let mut spans = Vec::new();
+        self.push_highlights(line, &mut spans);
+        spans.sort_unstable();
+        let mut merged: Vec<[usize; 2]> = Vec::with_capacity(spans.len());
+        for [s, e] in spans {
+            match merged.last_mut() {
+                Some(last) if s <= last[1] => last[1] = last[1].max(e),
+                _ => merged.push([s, e]),
+            }
+        }
+        merged
+    }
+
+    fn push_highlights(&self, line: &str, out: &mut Vec<[usize; 2]>) {
+        match self {
+            Matcher::Literal(finder) => {
+                // Overlapping occurrences, as `collect` counts them: `aa` in `aaa` is `aaa`.
+                let (hay, n) = (line.as_bytes(), finder.needle().len());
+                let mut from = 0;
+                while n > 0 && from < hay.len() {
+                    let Some(i) = finder.find(&hay[from..]) else {
+                        break;
+                    };
+                    out.push([from + i, from + i + n]);
+                    from += i + 1;
+                }
+            }
+            Matcher::Line(LineRegex {
+                line: re, group, ..
+            }) => {
+                let mut at = 0;
+                while at <= line.len() {
+                    let Some(c) = re.captures_at(line, at) else {
+                        break;
+                    };
+                    let whole = c.get(0).expect("group 0 is the match");
+                    let m = c.get(*group).unwrap_or(whole);
+                    if m.start() < m.end() {
+                        out.push([m.start(), m.end()]);
+                    }
+                    // Go on from the end of the match proper: a wildcard's trailing boundary
+                    // character can be the next word's leading one. Always move forward.
+                    at = m.end().max(whole.start() + 1);
+                    while at < line.len() && !line.is_char_boundary(at) {
+                        at += 1;
+                    }
+                }
+            }
+            Matcher::Phrase(toks) => push_token_highlights(line, toks, out),
+            Matcher::Near { left, right, .. } => {
+                push_token_highlights(line, left, out);
+                push_token_highlights(line, right, out);
+            }
+            Matcher::And(ms) | Matcher::Or(ms) => {
+                for m in ms {
+                    m.push_highlights(line, out);
+                }
+            }
+            Matcher::Not(_) => {}
+        }
+    }
+
     /// Is there a match? Matching lines are appended to `out` (unsorted) when there is.
     fn collect(
         &self,
@@ -285,7 +368,9 @@ impl Matcher {
                 }
                 Ok(found)
             }
-            Matcher::Line(LineRegex { line: re, whole }) => {
+            Matcher::Line(LineRegex {
+                line: re, whole, ..
+            }) => {
                 let text = file.text();
                 if whole.as_ref().is_some_and(|w| !w.is_match(text)) {
                     return Ok(false);
@@ -334,6 +419,15 @@ impl Matcher {
                 Ok(any)
             }
             Matcher::Not(m) => Ok(!m.collect(file, deadline, &mut Vec::new())?),
+        }
+    }
+}
+
+/// The tokens of `line` that are among `toks`, as byte ranges.
+fn push_token_highlights(line: &str, toks: &[String], out: &mut Vec<[usize; 2]>) {
+    for t in code_tokens(line) {
+        if toks.iter().any(|q| q.as_str() == &line[t.start..t.end]) {
+            out.push([t.start, t.end]);
         }
     }
 }
@@ -506,6 +600,44 @@ mod tests {
 
     fn hit(query: &str, text: &str) -> bool {
         lines_of(query, text).is_some()
+    }
+
+    /// The highlighted pieces of `line`.
+    fn highlighted<'a>(query: &str, line: &'a str) -> Vec<&'a str> {
+        let m = Matcher::compile(&parse(query).unwrap()).unwrap();
+        m.highlights(line)
+            .into_iter()
+            .map(|[s, e]| &line[s..e])
+            .collect()
+    }
+
+    #[test]
+    fn highlights_name_what_matched() {
+        assert_eq!(highlighted("::", "use std::io::Read;"), ["::", "::"]);
+        // Overlapping occurrences merge into one range.
+        assert_eq!(highlighted("aa", "xaaax"), ["aaa"]);
+        assert_eq!(highlighted("/fn\\s+\\w+/", "pub fn main() {}"), ["fn main"]);
+        // A wildcard highlights the word, not the boundary character before it.
+        assert_eq!(
+            highlighted("read*", "let x = reader.read_line();"),
+            ["reader", "read_line"]
+        );
+        assert_eq!(
+            highlighted("\"mut self\"", "fn f(&mut self, mut x: Self)"),
+            ["mut", "self", "mut"]
+        );
+        assert_eq!(
+            highlighted("lock NEAR/2 unwrap", "m.lock().unwrap()"),
+            ["lock", "unwrap"]
+        );
+        assert_eq!(highlighted("alpha AND NOT beta", "alpha beta"), ["alpha"]);
+        assert_eq!(
+            highlighted("alpha OR beta", "beta alpha"),
+            ["beta", "alpha"]
+        );
+        assert!(highlighted("zeta", "alpha").is_empty());
+        // Ranges are byte offsets that fall on character boundaries.
+        assert_eq!(highlighted("é", "café é"), ["é", "é"]);
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub struct LineMatch {
     pub line: usize,
     /// The line, without its line terminator.
     pub text: String,
+    /// Where the query's terms occur in `text`: sorted, disjoint `[start, end)` byte ranges,
+    /// for highlighting (empty when the line matches only as part of a larger match, such as
+    /// a literal that spans lines).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<[usize; 2]>,
 }
 
 /// One matching file.

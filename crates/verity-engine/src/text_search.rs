@@ -162,9 +162,13 @@ impl CodeIndex {
             let lines = lines
                 .into_iter()
                 .take(keep)
-                .map(|n| LineMatch {
-                    line: n,
-                    text: display_line(&content[li.span(n, content)]).to_owned(),
+                .map(|n| {
+                    let text = display_line(&content[li.span(n, content)]);
+                    LineMatch {
+                        line: n,
+                        spans: matcher.highlights(text),
+                        text: text.to_owned(),
+                    }
                 })
                 .collect();
             Ok(Some(SearchHit {

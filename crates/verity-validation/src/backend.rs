@@ -161,6 +161,33 @@ impl EngineBackend {
     pub fn index(&self) -> &CodeIndex {
         &self.index
     }
+
+    /// What this engine says of itself over the backend protocol (`verity serve`): the
+    /// query types its index answers (the text types only, without vectors), matching lines,
+    /// and the walk rules the index was built with, so that truth covers the same files.
+    pub fn handshake(&self) -> crate::protocol::Handshake {
+        let walk = &self.index.meta().walk;
+        let query_types = if self.index.vector_index().is_some() {
+            QueryType::ALL.to_vec()
+        } else {
+            QueryType::TEXT.to_vec()
+        };
+        crate::protocol::Handshake {
+            protocol: crate::protocol::PROTOCOL_VERSION,
+            engine: "verity-engine".into(),
+            version: verity_engine::VERSION.into(),
+            query_types: Some(query_types),
+            lines: true,
+            concurrent: false,
+            walk: Some(crate::protocol::WalkRules {
+                hidden: walk.hidden,
+                ignore_files: walk.respect_ignore_files,
+                default_excludes: walk.default_excludes,
+                max_filesize: walk.max_file_size,
+                files: None,
+            }),
+        }
+    }
 }
 
 impl SearchBackend for EngineBackend {

@@ -336,6 +336,30 @@ impl Hit {
     }
 }
 
+/// The deadline a request asks for, counted from now.
+pub fn deadline_of(req: &Request) -> verity_core::Deadline {
+    match req.deadline_ms {
+        Some(ms) => verity_core::Deadline::after(std::time::Duration::from_millis(ms)),
+        None => verity_core::Deadline::none(),
+    }
+}
+
+/// The answer of `backend` to one request within `deadline` (usually [`deadline_of`] the
+/// request): what [`serve`] writes for each line, and what `verity serve` answers each `POST`.
+pub fn answer(
+    backend: &dyn crate::backend::SearchBackend,
+    req: &Request,
+    deadline: &verity_core::Deadline,
+) -> Response {
+    let q = crate::backend::BackendQuery {
+        id: &req.id,
+        query: &req.query,
+        query_type: req.query_type,
+        k: req.k,
+    };
+    Response::from_result(req.id.clone(), backend.search(&q, deadline))
+}
+
 /// Serves `backend` over the protocol: writes `handshake`, then answers each request line of
 /// `input` with one response line on `output`, in order, until `input` ends. A line that is
 /// not a request gets an `unavailable` error response (with the id, when one can be read), so
@@ -347,10 +371,6 @@ pub fn serve(
     input: impl std::io::BufRead,
     mut output: impl std::io::Write,
 ) -> std::io::Result<usize> {
-    use crate::backend::BackendQuery;
-    use std::time::Duration;
-    use verity_core::Deadline;
-
     let mut say = |line: String| -> std::io::Result<()> {
         output.write_all(line.as_bytes())?;
         output.write_all(b"\n")?;
@@ -364,19 +384,7 @@ pub fn serve(
             continue;
         }
         let response = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => {
-                let deadline = match req.deadline_ms {
-                    Some(ms) => Deadline::after(Duration::from_millis(ms)),
-                    None => Deadline::none(),
-                };
-                let q = BackendQuery {
-                    id: &req.id,
-                    query: &req.query,
-                    query_type: req.query_type,
-                    k: req.k,
-                };
-                Response::from_result(req.id.clone(), backend.search(&q, &deadline))
-            }
+            Ok(req) => answer(backend, &req, &deadline_of(&req)),
             Err(e) => {
                 #[derive(Deserialize)]
                 struct Id {

@@ -130,12 +130,12 @@ struct BuildFigures {
 }
 
 #[derive(Debug, Serialize, Clone)]
-struct Latency {
-    runs: usize,
-    p50_ms: f64,
-    p95_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
+pub struct Latency {
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +175,9 @@ struct BenchReport {
     process_median_of_medians_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     process_median_speedup: Option<f64>,
+    /// With --http: the queries through a `verity serve`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<super::bench_http::HttpFigures>,
     targets: Vec<Target>,
 }
 
@@ -413,7 +416,7 @@ impl Validator for SearchJob {
     }
 }
 
-fn latency(times: &mut [f64]) -> Latency {
+pub fn latency(times: &mut [f64]) -> Latency {
     times.sort_by(f64::total_cmp);
     Latency {
         runs: times.len(),
@@ -654,6 +657,30 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
     }
     let query_rss = peak_rss();
 
+    // Through HTTP: the same queries, best-N, against a server over the same tree.
+    let http = match &args.http {
+        None => None,
+        Some(url) => {
+            let top = Mode::Top(args.limit);
+            let mut expected = Vec::with_capacity(queries.len());
+            for (_, q) in &queries {
+                let r = index
+                    .search(q, &top.options(Deadline::none()))
+                    .map_err(|e| Failure::input(format!("{q:?}: {e}")))?;
+                expected.push((q.clone(), r.hits.into_iter().map(|h| h.path).collect()));
+            }
+            Some(super::bench_http::measure(
+                url,
+                &expected,
+                args.iterations,
+                args.limit,
+                args.clients,
+                args.http_rate,
+                args.http_seconds,
+            )?)
+        }
+    };
+
     let mut meds: Vec<f64> = figures.iter().map(|f| f.verity_median_ms).collect();
     let mut rg_meds: Vec<f64> = figures.iter().filter_map(|f| f.rg_median_ms).collect();
     let ours_mm = median(&mut meds);
@@ -698,6 +725,28 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
             met: Some(m.queries_per_second > 100.0),
         });
     }
+    if let (Some(h), Some(top)) = (&http, mode_figures.first()) {
+        let gap = h.serial.p99_ms - top.overall.p99_ms;
+        targets.push(Target {
+            name: format!("HTTP {}: p99 within 5 ms of in-process", top.mode),
+            value: format!(
+                "{:.2} ms over HTTP, {:.2} ms in process ({gap:+.2} ms)",
+                h.serial.p99_ms, top.overall.p99_ms
+            ),
+            met: Some(gap <= 5.0),
+        });
+        targets.push(Target {
+            name: format!(
+                "HTTP load: {} clients, no errors, none dropped",
+                h.load.clients
+            ),
+            value: format!(
+                "{} of {} answered 200 at {:.0}/s",
+                h.load.answered_200, h.load.scheduled, h.load.rate_per_second
+            ),
+            met: Some(h.load.errors == 0),
+        });
+    }
     targets.push(Target {
         name: "< 1 GB memory for 100,000 documents".into(),
         value: match mem_peak {
@@ -736,6 +785,7 @@ pub fn run(args: &BenchSearchArgs) -> CmdResult {
         process_median_speedup: process_speedup,
         peer_build: peer.as_ref().map(|p| p.build.clone()),
         peer_median_speedup: peer_speedup,
+        http,
         targets,
     };
     if let Some(path) = &args.html {
@@ -914,6 +964,44 @@ fn markdown(r: &BenchReport) -> String {
             s,
             "\nmedian speed-up over codesearch: {}\n",
             opt(r.peer_median_speedup, 1)
+        );
+    }
+    if let Some(h) = &r.http {
+        let l = &h.load;
+        let mib = |b: Option<u64>| opt(b.map(|b| b as f64 / 1048576.0), 0);
+        let _ = writeln!(
+            s,
+            "\n## Through HTTP ({})\n\n| phase | runs | p50 ms | p95 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|",
+            h.url
+        );
+        for (name, lat) in [
+            ("one at a time, best N".to_string(), &h.serial),
+            (
+                format!(
+                    "open loop, {:.0}/s, {} clients (from intended send time)",
+                    l.rate_per_second, l.clients
+                ),
+                &l.latency,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                lat.runs, lat.p50_ms, lat.p95_ms, lat.p99_ms, lat.max_ms
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nsame files as in process: {}; load: {} scheduled over {:.0} s, {} answered 200, {} errors, {:.1}/s achieved; server RSS {} MiB before, {} MiB after, {} MiB peak\n",
+            h.same_answers,
+            l.scheduled,
+            l.seconds,
+            l.answered_200,
+            l.errors,
+            l.achieved_per_second,
+            mib(l.server_rss_before_bytes),
+            mib(l.server_rss_after_bytes),
+            mib(l.server_peak_rss_bytes),
         );
     }
     let _ = writeln!(s, "| target | measured | met |\n|---|---|---|");

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_eval;
+pub mod bench_http;
 pub mod bench_peer;
 pub mod bench_runner;
 pub mod bench_semantic;

@@ -323,7 +323,7 @@ fn watch_signals(token: CancelToken) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
-    let signals = rt.block_on(async { signals() })?;
+    let signals = rt.block_on(async { crate::signals::Signals::new() })?;
     std::thread::Builder::new()
         .name("verity-signals".into())
         .spawn(move || {
@@ -340,46 +340,4 @@ fn watch_signals(token: CancelToken) -> std::io::Result<()> {
             })
         })?;
     Ok(())
-}
-
-/// SIGINT and SIGTERM as one stream of signal names.
-#[cfg(unix)]
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-#[cfg(unix)]
-fn signals() -> std::io::Result<Signals> {
-    use tokio::signal::unix::{signal, SignalKind};
-    Ok(Signals {
-        int: signal(SignalKind::interrupt())?,
-        term: signal(SignalKind::terminate())?,
-    })
-}
-
-#[cfg(unix)]
-impl Signals {
-    async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "interrupted (SIGINT)",
-            _ = self.term.recv() => "terminated (SIGTERM)",
-        }
-    }
-}
-
-#[cfg(not(unix))]
-struct Signals;
-
-#[cfg(not(unix))]
-fn signals() -> std::io::Result<Signals> {
-    Ok(Signals)
-}
-
-#[cfg(not(unix))]
-impl Signals {
-    async fn next(&mut self) -> &'static str {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupted (Ctrl-C)"
-    }
 }

@@ -112,6 +112,30 @@ impl Bridge {
     }
 }
 
+/// `verity serve` on a free loopback port, its backend-protocol endpoint as `url`.
+fn serve_http(index: &Path) -> Bridge {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--index"])
+        .arg(index)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("verity serve starts");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // "verity serve: http://127.0.0.1:PORT/ (index …)"
+    let base = first
+        .strip_prefix("verity serve: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("verity serve said {first:?}"));
+    Bridge {
+        child,
+        url: format!("{base}api/protocol"),
+    }
+}
+
 impl Drop for Bridge {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -119,9 +143,9 @@ impl Drop for Bridge {
     }
 }
 
-/// The embedded engine and the same engine behind `exec:verity serve --stdio`, and behind
-/// HTTP (the stdio server behind examples/http_bridge.py), give the same answers to every
-/// case: the protocol loses nothing (paths, order, scores, lines).
+/// The embedded engine and the same engine behind `exec:verity serve --stdio`, behind HTTP
+/// (the stdio server behind examples/http_bridge.py), and served by `verity serve` itself give
+/// the same answers to every case: the protocol loses nothing (paths, order, scores, lines).
 #[test]
 fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
     let cwd = tempfile::tempdir().unwrap();
@@ -148,11 +172,13 @@ fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
         "--index",
         index.to_str().unwrap(),
     ]);
+    let server = serve_http(&index);
     let mut reports = Vec::new();
     for (name, backend) in [
         ("embedded", "verity"),
         ("exec", exec.as_str()),
         ("http", bridge.url.as_str()),
+        ("serve", server.url.as_str()),
     ] {
         let out = cwd.path().join(name);
         let o = verity_in(
