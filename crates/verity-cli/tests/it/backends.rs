@@ -114,22 +114,7 @@ impl Bridge {
 
 /// `verity serve` on a free loopback port, its backend-protocol endpoint as `url`.
 fn serve_http(index: &Path) -> Bridge {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--index"])
-        .arg(index)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("verity serve starts");
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    // "verity serve: http://127.0.0.1:PORT/ (index …)"
-    let base = first
-        .strip_prefix("verity serve: ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("verity serve said {first:?}"));
+    let (child, base) = serve(index);
     Bridge {
         child,
         url: format!("{base}api/protocol"),
@@ -266,4 +251,77 @@ fn bad_backend_specs_are_input_errors() {
             text(&o.stderr)
         );
     }
+}
+
+/// `verity serve`: flags it cannot honour are input errors naming the flag; SIGTERM stops it
+/// cleanly (exit 0) after the requests it has.
+#[test]
+fn serve_refuses_bad_addresses_and_stops_on_sigterm() {
+    let cwd = tempfile::tempdir().unwrap();
+    let index = cwd.path().join("index");
+    for (args, says) in [
+        (&["--listen", "example.com:80"][..], "host name"),
+        (&["--listen", "127.0.0.1:99999"][..], "--listen"),
+        (&["--timeout", "0"][..], "--timeout"),
+        (&["--max-concurrent", "0"][..], "--max-concurrent"),
+    ] {
+        let mut all = vec!["serve", "--index", index.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = verity_in(cwd.path(), &all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    // No index there yet.
+    let o = verity_in(
+        cwd.path(),
+        &["serve", "--index", index.to_str().unwrap(), "--listen", "0"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("no index"), "{}", text(&o.stderr));
+
+    let o = verity_in(
+        cwd.path(),
+        &[
+            "index",
+            sample().to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let (mut child, base) = serve(&index);
+    // The address is taken: a second server says so.
+    let port = base
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = verity_in(
+        cwd.path(),
+        &[
+            "serve",
+            "--index",
+            index.to_str().unwrap(),
+            "--listen",
+            &port,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot listen"),
+        "{}",
+        text(&o.stderr)
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
 }

@@ -165,6 +165,77 @@ fn bench_search_runs_codesearch_beside_verity() {
     assert!(r["peer_median_speedup"].as_f64().unwrap() > 0.0);
 }
 
+/// `--http`: the queries through a running `verity serve` over the same index, one at a time
+/// and as an open-loop load; every scheduled request is sent and answered.
+#[test]
+fn bench_search_measures_a_verity_serve_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("index");
+    let corpus = repo().join("sample-corpus");
+    let o = verity(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let (mut server, base) = serve(&index);
+    let queries = repo().join("benches/queries/mixed.txt");
+    let o = verity(&[
+        "bench",
+        "search",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--no-rg",
+        "--throughput-queries",
+        "20",
+        "--clients",
+        "4",
+        "--http",
+        &base,
+        "--http-rate",
+        "40",
+        "--http-seconds",
+        "1",
+        "--json",
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let h = &r["http"];
+    let n = r["queries"].as_array().unwrap().len();
+    // The server answered every query with the files the in-process search found.
+    assert_eq!(h["same_answers"], format!("{n}/{n}"), "{h}");
+    assert_eq!(h["serial"]["runs"], n);
+    let load = &h["load"];
+    assert_eq!(
+        (load["scheduled"].as_u64(), load["answered_200"].as_u64()),
+        (Some(40), Some(40)),
+        "{load}"
+    );
+    assert_eq!(load["errors"], 0);
+    assert_eq!(load["latency"]["runs"], 40);
+    if cfg!(target_os = "linux") {
+        assert!(
+            load["server_peak_rss_bytes"].as_u64().unwrap() > 0,
+            "{load}"
+        );
+    }
+    let targets = r["targets"].as_array().unwrap();
+    assert!(targets
+        .iter()
+        .any(|t| t["name"].as_str().unwrap().starts_with("HTTP load")));
+}
+
 #[test]
 fn bench_search_input_errors() {
     let corpus = repo().join("sample-corpus");

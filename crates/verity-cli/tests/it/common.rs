@@ -56,3 +56,26 @@ pub fn repo() -> PathBuf {
 pub fn sample() -> PathBuf {
     repo().join("sample-corpus")
 }
+
+/// Starts `verity serve --index INDEX` on a free loopback port: the process, and its base URL
+/// (`http://127.0.0.1:PORT/`) as its first line on stdout gives it. The caller kills it.
+pub fn serve(index: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--index"])
+        .arg(index)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("verity serve starts");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // "verity serve: http://127.0.0.1:PORT/ (index …)"
+    let base = first
+        .strip_prefix("verity serve: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("verity serve said {first:?}"))
+        .to_string();
+    (child, base)
+}
