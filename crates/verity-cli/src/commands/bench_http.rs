@@ -27,6 +27,10 @@ pub struct HttpFigures {
     pub url: String,
     /// One query at a time, best-N mode: latency over every run, ms.
     pub serial: super::bench::Latency,
+    /// Of each of those runs, the time outside the engine's search (its `elapsed_ms`):
+    /// HTTP, JSON both ways, admission, the blocking pool. What serving adds, apart from how
+    /// long a search itself takes.
+    pub serial_overhead: super::bench::Latency,
     /// Queries whose HTTP answer listed the same files, in the same order, as in-process.
     pub same_answers: String,
     pub load: LoadFigures,
@@ -59,13 +63,17 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// `POST /api/search`: the status, and the paths of the hits when it is 200.
-fn search(
-    agent: &ureq::Agent,
-    url: &str,
-    query: &str,
-    limit: usize,
-) -> Result<(u16, Vec<String>), String> {
+/// An answer to `POST /api/search`.
+struct Answer {
+    status: u16,
+    /// The hits' paths (200 only).
+    paths: Vec<String>,
+    /// The engine's own time for the search, as the answer reports it (200 only).
+    engine_ms: f64,
+}
+
+/// `POST /api/search`.
+fn search(agent: &ureq::Agent, url: &str, query: &str, limit: usize) -> Result<Answer, String> {
     let body = json!({ "query": query, "limit": limit, "max_lines": 20 }).to_string();
     let mut r = agent
         .post(&format!("{url}/api/search"))
@@ -75,7 +83,11 @@ fn search(
     let status = r.status().as_u16();
     let text = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
     if status != 200 {
-        return Ok((status, Vec::new()));
+        return Ok(Answer {
+            status,
+            paths: Vec::new(),
+            engine_ms: 0.0,
+        });
     }
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let paths = v["hits"]
@@ -86,7 +98,11 @@ fn search(
                 .collect()
         })
         .unwrap_or_default();
-    Ok((status, paths))
+    Ok(Answer {
+        status,
+        paths,
+        engine_ms: v["elapsed_ms"].as_f64().unwrap_or(0.0),
+    })
 }
 
 /// The server's `memory` figures from `/api/stats`: (resident, peak).
@@ -143,8 +159,12 @@ impl Validator for Scheduled {
         let ms = intended.elapsed().as_secs_f64() * 1000.0;
         self.latencies.lock().unwrap().push(ms);
         match answer {
-            Ok((200, _)) => {}
-            Ok((status, _)) => self.errors.lock().unwrap().push(format!("status {status}")),
+            Ok(a) if a.status == 200 => {}
+            Ok(a) => self
+                .errors
+                .lock()
+                .unwrap()
+                .push(format!("status {}", a.status)),
             Err(e) => self.errors.lock().unwrap().push(e),
         }
         Ok(Verdict {
@@ -168,26 +188,31 @@ pub fn measure(
     let url = url.trim_end_matches('/').to_string();
     let a = agent();
     // Latency, one at a time; the first run of each query checks the answer.
-    let mut times = Vec::new();
+    let (mut times, mut overhead) = (Vec::new(), Vec::new());
     let mut same = 0;
     for (query, expected) in queries {
         for i in 0..iterations.max(1) + 1 {
             let t = Instant::now();
-            let (status, paths) = search(&a, &url, query, limit).map_err(Failure::input)?;
+            let answer = search(&a, &url, query, limit).map_err(Failure::input)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
-            if status != 200 {
+            if answer.status != 200 {
                 return Err(Failure::input(format!(
-                    "{url}: {query:?} answered {status}"
+                    "{url}: {query:?} answered {}",
+                    answer.status
                 )));
             }
             match i {
                 // A warm-up run, and the answer check.
-                0 => same += usize::from(&paths == expected),
-                _ => times.push(ms),
+                0 => same += usize::from(&answer.paths == expected),
+                _ => {
+                    times.push(ms);
+                    overhead.push((ms - answer.engine_ms).max(0.0));
+                }
             }
         }
     }
     let serial = super::bench::latency(&mut times);
+    let serial_overhead = super::bench::latency(&mut overhead);
 
     // Load: an open-loop schedule.
     if !(rate > 0.0 && rate.is_finite() && seconds > 0.0 && seconds.is_finite()) {
@@ -241,6 +266,7 @@ pub fn measure(
     Ok(HttpFigures {
         url,
         serial,
+        serial_overhead,
         same_answers: format!("{same}/{}", queries.len()),
         load: LoadFigures {
             clients,

@@ -216,6 +216,11 @@ fn bench_search_measures_a_verity_serve_over_http() {
     // The server answered every query with the files the in-process search found.
     assert_eq!(h["same_answers"], format!("{n}/{n}"), "{h}");
     assert_eq!(h["serial"]["runs"], n);
+    // What serving adds is part of each request's time.
+    assert_eq!(h["serial_overhead"]["runs"], n);
+    assert!(
+        h["serial_overhead"]["p50_ms"].as_f64().unwrap() <= h["serial"]["p50_ms"].as_f64().unwrap()
+    );
     let load = &h["load"];
     assert_eq!(
         (load["scheduled"].as_u64(), load["answered_200"].as_u64()),
