@@ -14,6 +14,10 @@ use verity_core::Deadline;
 use crate::backend::{BackendError, BackendQuery, BackendResponse, SearchBackend};
 use crate::protocol::{quote, Handshake, Request, Response, WalkRules, PROTOCOL_VERSION};
 
+/// The largest answer read, in bytes: far past any answer a search of a corpus of files of at
+/// most 10 MiB each could need in practice, and still a bound on a service gone wrong.
+pub const MAX_ANSWER_BYTES: u64 = 4 << 30;
+
 /// A service speaking the backend protocol over HTTP.
 pub struct HttpBackend {
     url: String,
@@ -133,7 +137,14 @@ impl SearchBackend for HttpBackend {
             Err(e) => return Err(BackendError::Protocol(format!("POST {}: {e}", self.url))),
         };
         let status = answer.status();
-        let text = match answer.body_mut().read_to_string() {
+        // ureq stops reading a body at 10 MiB unless told otherwise; an answer listing every
+        // matching line of a common literal (`//` on 3,000 files of real code) is larger.
+        let text = match answer
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+        {
             Ok(t) => t,
             Err(ureq::Error::Timeout(_)) => return Err(BackendError::Timeout),
             Err(e) => {
