@@ -1007,6 +1007,14 @@ fn markdown(r: &BenchReport) -> String {
             mib(l.server_rss_after_bytes),
             mib(l.server_peak_rss_bytes),
         );
+        if !l.server_rss_samples_bytes.is_empty() {
+            let series: Vec<String> = l
+                .server_rss_samples_bytes
+                .iter()
+                .map(|b| format!("{:.0}", *b as f64 / 1048576.0))
+                .collect();
+            let _ = writeln!(s, "server RSS every 5 s, MiB: {}\n", series.join(" "));
+        }
     }
     let _ = writeln!(s, "| target | measured | met |\n|---|---|---|");
     for t in &r.targets {

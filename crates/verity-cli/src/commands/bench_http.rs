@@ -48,6 +48,9 @@ pub struct LoadFigures {
     /// Latency from each request's intended send time, ms.
     pub latency: super::bench::Latency,
     pub achieved_per_second: f64,
+    /// The server's resident memory read every 5 s during the load (Linux), from its start
+    /// to its end: flat memory is a series that levels off.
+    pub server_rss_samples_bytes: Vec<u64>,
     /// The server's resident memory before and after the load, and its peak (Linux).
     pub server_rss_before_bytes: Option<u64>,
     pub server_rss_after_bytes: Option<u64>,
@@ -252,7 +255,24 @@ pub fn measure(
         .map_err(|e| Failure::input(format!("async runtime: {e}")))?;
     let mut ex = ParallelExecutor::new(cfg, job.clone());
     ex.add_test_cases(cases);
+    // The server's memory, every 5 s while the load runs.
+    let (done, stop) = std::sync::mpsc::channel::<()>();
+    let sampler = {
+        let (a, url) = (agent(), url.clone());
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            loop {
+                samples.extend(server_memory(&a, &url).0);
+                match stop.recv_timeout(Duration::from_secs(5)) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => return samples,
+                }
+            }
+        })
+    };
     rt.block_on(ex.execute_all());
+    let _ = done.send(());
+    let samples = sampler.join().unwrap_or_default();
     let elapsed = job.start.elapsed().as_secs_f64();
     let (rss_after, peak) = server_memory(&a, &url);
     let mut lat = std::mem::take(&mut *job.latencies.lock().unwrap());
@@ -277,6 +297,7 @@ pub fn measure(
             errors,
             latency: super::bench::latency(&mut lat),
             achieved_per_second: (sent - errors) as f64 / elapsed.max(1e-9),
+            server_rss_samples_bytes: samples,
             server_rss_before_bytes: rss_before,
             server_rss_after_bytes: rss_after,
             server_peak_rss_bytes: peak,

@@ -219,6 +219,15 @@ fn a_user_searches_sees_highlighted_lines_and_opens_a_file() {
     assert!(error.contains("regex:fn(\n"), "{error}");
     assert!(error.contains('^'), "{error}");
 
+    // A vector query: files with their nearest chunks' line ranges and similarities.
+    b.call("POST", &format!("/element/{q}/clear"), None);
+    b.type_into(&q, "vector:start the program\u{E007}");
+    let chunk = b.text(&b.wait_for(".hit .chunk")[0]);
+    assert!(
+        chunk.starts_with("lines ") && chunk.contains("similarity"),
+        "{chunk}"
+    );
+
     // The query language's help is one click away.
     let help = b.elements("#help-button")[0].clone();
     b.call("POST", &format!("/element/{help}/click"), None);
