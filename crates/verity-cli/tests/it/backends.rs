@@ -90,19 +90,9 @@ struct Bridge {
 
 impl Bridge {
     fn start(command: &[&str]) -> Bridge {
-        use std::io::BufRead;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http_bridge.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("--")
-            .args(command)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 runs the HTTP bridge");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let (child, first) =
+            spawn_first_line(Command::new("python3").arg(script).arg("--").args(command));
         let url = first
             .trim()
             .strip_prefix("listening on ")

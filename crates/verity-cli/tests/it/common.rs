@@ -57,20 +57,28 @@ pub fn sample() -> PathBuf {
     repo().join("sample-corpus")
 }
 
-/// Starts `verity serve --index INDEX` on a free loopback port: the process, and its base URL
-/// (`http://127.0.0.1:PORT/`) as its first line on stdout gives it. The caller kills it.
-pub fn serve(index: &Path) -> (std::process::Child, String) {
+/// Starts `cmd` with its stdout piped and reads the first line it prints (a server's address).
+pub fn spawn_first_line(cmd: &mut std::process::Command) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verity"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--index"])
-        .arg(index)
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("verity serve starts");
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
+    (child, first)
+}
+
+/// Starts `verity serve --index INDEX` on a free loopback port: the process, and its base URL
+/// (`http://127.0.0.1:PORT/`) as its first line on stdout gives it. The caller kills it.
+pub fn serve(index: &Path) -> (std::process::Child, String) {
+    let (child, first) = spawn_first_line(
+        std::process::Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--index"])
+            .arg(index),
+    );
     // "verity serve: http://127.0.0.1:PORT/ (index …)"
     let base = first
         .strip_prefix("verity serve: ")

@@ -125,12 +125,7 @@ fn a_full_server_refuses_with_503_and_retry_after() {
         c.max_queued = 0;
     });
     // Take the only slot, as a long search would.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let far = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let slot = rt.block_on(s.state.admission.admit(far)).unwrap();
+    let slot = s.hold_slot();
     let mut r = Running::agent()
         .post(&format!("{}/api/search", s.url))
         .send(r#"{"query": "fn"}"#)

@@ -122,6 +122,16 @@ impl Running {
         (status, r.body_mut().read_to_string().unwrap())
     }
 
+    /// Takes a search slot, as a long search would, until the slot is dropped.
+    pub fn hold_slot(&self) -> verity_server::admission::Slot {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let far = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        rt.block_on(self.state.admission.admit(far)).unwrap()
+    }
+
     pub fn search(&self, query: &str) -> (u16, serde_json::Value) {
         self.post(
             "/api/search",

@@ -52,13 +52,8 @@ fn shutdown_finishes_the_requests_in_flight() {
         c.max_concurrent = 1;
         c.max_queued = 4;
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let far = tokio::time::Instant::now() + Duration::from_secs(60);
     // Hold the only slot: the next request waits in the queue, in flight.
-    let slot = rt.block_on(s.state.admission.admit(far)).unwrap();
+    let slot = s.hold_slot();
     let url = s.url.clone();
     let request = std::thread::spawn(move || {
         let mut r = Running::agent()
