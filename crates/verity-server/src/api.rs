@@ -45,9 +45,13 @@ pub struct SearchRequest {
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// A stable, machine-readable name for the error (docs/serve.md lists them).
     pub kind: &'static str,
+    /// What went wrong, for people.
     pub message: String,
+    /// For a refused query: the 1-based column the parser stopped at.
     pub column: Option<usize>,
 }
 
@@ -267,6 +271,7 @@ async fn search_inner(
 /// The query of `GET /api/file`.
 #[derive(Debug, Deserialize)]
 pub struct FileQuery {
+    /// Corpus-relative, `/`-separated, as search hits name it.
     pub path: String,
 }
 

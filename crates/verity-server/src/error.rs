@@ -9,7 +9,9 @@ pub enum ServeError {
     /// The listening socket could not be opened or failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: std::net::SocketAddr,
+        /// Why the system refused it.
         source: std::io::Error,
     },
     /// The index cannot be opened.

@@ -18,6 +18,8 @@
 //! Shutdown stops accepting connections and finishes the requests in flight. The HTTP is
 //! axum's (hyper underneath): none of it is written here.
 
+#![warn(missing_docs)]
+
 pub mod admission;
 pub mod api;
 pub mod config;
@@ -40,10 +42,15 @@ pub use error::ServeError;
 
 /// What every handler shares.
 pub struct AppState {
+    /// The settings the server was started with.
     pub config: ServeConfig,
+    /// The index generation served.
     pub index: state::IndexHolder,
+    /// The search slots and their queue.
     pub admission: admission::Admission,
+    /// What has been answered, and how fast.
     pub metrics: metrics::Metrics,
+    /// When the server started (for its uptime).
     pub started: Instant,
 }
 

@@ -39,9 +39,13 @@ struct Inner {
 pub struct Percentiles {
     /// How many latencies they are computed over.
     pub count: usize,
+    /// The median.
     pub p50: f64,
+    /// The 95th percentile (nearest rank).
     pub p95: f64,
+    /// The 99th percentile (nearest rank).
     pub p99: f64,
+    /// The slowest.
     pub max: f64,
 }
 
@@ -56,6 +60,7 @@ pub struct Snapshot {
     pub latency_ms: Option<Percentiles>,
     /// New index generations picked up, and attempts that failed.
     pub reloads: u64,
+    /// Generations that could not be opened (each failure counted once until it changes).
     pub reload_failures: u64,
 }
 
@@ -93,6 +98,7 @@ impl Metrics {
         }
     }
 
+    /// The counters now.
     pub fn snapshot(&self) -> Snapshot {
         let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut responses = BTreeMap::new();

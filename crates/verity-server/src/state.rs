@@ -13,8 +13,11 @@ use verity_validation::EngineBackend;
 
 /// One opened generation.
 pub struct Served {
+    /// The engine, as the backend protocol answers from it.
     pub backend: EngineBackend,
+    /// What `/api/protocol` says of this generation.
     pub handshake: Handshake,
+    /// The generation's number.
     pub generation: u64,
 }
 
@@ -34,6 +37,7 @@ impl Served {
         })
     }
 
+    /// The opened index.
     pub fn index(&self) -> &CodeIndex {
         self.backend.index()
     }
@@ -83,6 +87,7 @@ impl IndexHolder {
         Ok(Some(generation))
     }
 
+    /// The index directory followed.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
