@@ -30,6 +30,15 @@ pub struct Admission {
 #[derive(Debug)]
 pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
 
+/// A place in the queue, given back when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Admission {
     /// `running` searches at once, `queued` more waiting.
     pub fn new(running: usize, queued: usize) -> Admission {
@@ -60,8 +69,11 @@ impl Admission {
                 Err(now) => n = now,
             }
         }
+        // Leaves the queue however the wait ends, including when the request is dropped
+        // mid-wait (its client went away): a count decremented after the `await` would leak
+        // a place in the queue for every such request, until the queue refused everyone.
+        let _waiting = Waiting(&self.waiting);
         let waited = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
         match waited {
             Ok(Ok(p)) => Ok(Slot(p)),
             // The semaphore is never closed.
@@ -100,5 +112,14 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(100);
         assert_eq!(a.admit(soon).await.unwrap_err(), Refusal::Expired);
         assert_eq!(a.queued(), 0);
+        // A waiter dropped mid-wait (its client disconnected) gives its place back.
+        let a3 = a.clone();
+        let gone = tokio::spawn(async move { a3.admit(far).await.map(|_| ()) });
+        tokio::task::yield_now().await;
+        assert_eq!(a.queued(), 1);
+        gone.abort();
+        let _ = gone.await;
+        assert_eq!(a.queued(), 0);
+        assert!(a.admit(soon).await.is_err(), "the slot is still busy");
     }
 }
