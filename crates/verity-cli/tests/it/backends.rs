@@ -125,16 +125,7 @@ impl Drop for Bridge {
 fn the_engine_through_the_protocol_answers_exactly_as_embedded() {
     let cwd = tempfile::tempdir().unwrap();
     let index = cwd.path().join("index");
-    let o = verity_in(
-        cwd.path(),
-        &[
-            "index",
-            sample().to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    index_sample(&index);
     let exec = format!(
         "exec:'{}' serve --stdio --index '{}'",
         env!("CARGO_BIN_EXE_verity"),
@@ -273,16 +264,7 @@ fn serve_refuses_bad_addresses_and_stops_on_sigterm() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("no index"), "{}", text(&o.stderr));
 
-    let o = verity_in(
-        cwd.path(),
-        &[
-            "index",
-            sample().to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    index_sample(&index);
     let (mut child, base) = serve(&index);
     // The address is taken: a second server says so.
     let port = base

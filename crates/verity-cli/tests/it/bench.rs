@@ -12,6 +12,27 @@ fn has_rg() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `verity bench search --json` over the sample corpus and benches/queries/mixed.txt, one
+/// timed run per query and no warm-up, with `extra` flags.
+fn quick_bench(extra: &[&str]) -> std::process::Output {
+    let (corpus, queries) = (sample(), repo().join("benches/queries/mixed.txt"));
+    let mut args = vec![
+        "bench",
+        "search",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    verity(&args)
+}
+
 #[test]
 fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     let tmp = tempfile::tempdir().unwrap();
@@ -120,19 +141,7 @@ fn bench_search_runs_codesearch_beside_verity() {
         eprintln!("skipped: codesearch is not installed");
         return;
     }
-    let corpus = repo().join("sample-corpus");
-    let queries = repo().join("benches/queries/mixed.txt");
-    let o = verity(&[
-        "bench",
-        "search",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--queries",
-        queries.to_str().unwrap(),
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
+    let o = quick_bench(&[
         "--rg-iterations",
         "1",
         "--throughput-queries",
@@ -141,7 +150,6 @@ fn bench_search_runs_codesearch_beside_verity() {
         "none",
         "--peer",
         "csearch",
-        "--json",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -171,29 +179,11 @@ fn bench_search_runs_codesearch_beside_verity() {
 fn bench_search_measures_a_verity_serve_over_http() {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("index");
-    let corpus = repo().join("sample-corpus");
-    let o = verity(&[
-        "index",
-        corpus.to_str().unwrap(),
-        "--index",
-        index.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    index_sample(&index);
     let (mut server, base) = serve(&index);
-    let queries = repo().join("benches/queries/mixed.txt");
-    let o = verity(&[
-        "bench",
-        "search",
-        "--corpus",
-        corpus.to_str().unwrap(),
+    let o = quick_bench(&[
         "--index",
         index.to_str().unwrap(),
-        "--queries",
-        queries.to_str().unwrap(),
-        "--iterations",
-        "1",
-        "--warmup",
-        "0",
         "--no-rg",
         "--throughput-queries",
         "20",
@@ -205,7 +195,6 @@ fn bench_search_measures_a_verity_serve_over_http() {
         "40",
         "--http-seconds",
         "1",
-        "--json",
     ]);
     let _ = server.kill();
     let _ = server.wait();

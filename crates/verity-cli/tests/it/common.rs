@@ -57,6 +57,17 @@ pub fn sample() -> PathBuf {
     repo().join("sample-corpus")
 }
 
+/// `verity index` of the sample corpus into `index`; it must succeed.
+pub fn index_sample(index: &Path) {
+    let o = verity(&[
+        "index",
+        sample().to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
 /// Starts `cmd` with its stdout piped and reads the first line it prints (a server's address).
 pub fn spawn_first_line(cmd: &mut std::process::Command) -> (std::process::Child, String) {
     use std::io::BufRead;
