@@ -414,6 +414,10 @@ pub struct BenchVectorArgs {
     /// HNSW candidate list while building (efConstruction) [default: the index default].
     #[arg(long, value_name = "N")]
     pub hnsw_ef_construction: Option<usize>,
+    /// How the graph stores vector components [default: the embedder's default]. Recall and
+    /// similarities are measured against the embedder's own f32 vectors either way.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub vector_scalar: Option<ScalarKind>,
     /// MiniLM model directory [default: $VERITY_MINILM_DIR]; its throughput is measured when
     /// given.
     #[arg(long, value_name = "DIR")]
@@ -559,6 +563,28 @@ pub enum EmbedderKind {
     None,
 }
 
+/// How the vector graph stores each component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScalarKind {
+    /// 4 bytes a component.
+    F32,
+    /// 2 bytes a component; similarities move by about 1e-4.
+    F16,
+    /// 1 byte a component; exact for the hash embedder, rounded for MiniLM.
+    I8,
+}
+
+impl From<ScalarKind> for verity_vector::scalar::Scalar {
+    fn from(k: ScalarKind) -> Self {
+        use verity_vector::scalar::Scalar;
+        match k {
+            ScalarKind::F32 => Scalar::F32,
+            ScalarKind::F16 => Scalar::F16,
+            ScalarKind::I8 => Scalar::I8,
+        }
+    }
+}
+
 /// The vector index: embedder, chunking and HNSW parameters (docs/query-language.md §5).
 #[derive(Debug, Args, Clone)]
 pub struct VectorArgs {
@@ -587,6 +613,10 @@ pub struct VectorArgs {
     /// HNSW candidate list while searching (ef).
     #[arg(long, value_name = "N", default_value_t = HnswParams::default().expansion_search)]
     pub hnsw_ef: usize,
+    /// How the graph stores vector components [default: i8 for the hash embedder (lossless
+    /// there), f16 for MiniLM].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub vector_scalar: Option<ScalarKind>,
 }
 
 /// Which files of the tree are indexed (ripgrep's defaults unless changed).

@@ -822,20 +822,13 @@ impl CodeIndex {
     /// Size of the open generation on disk, in bytes (what the index costs; the previous
     /// generation, kept until the next update, shares its unchanged text files).
     pub fn size_on_disk(&self) -> u64 {
-        fn dir_size(p: &Path) -> u64 {
-            std::fs::read_dir(p)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| match e.metadata() {
-                            Ok(m) if m.is_dir() => dir_size(&e.path()),
-                            Ok(m) => m.len(),
-                            Err(_) => 0,
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
-        }
         dir_size(&self.gen_dir)
+    }
+
+    /// Of [`size_on_disk`](Self::size_on_disk), the bytes of the vector index (chunk tables
+    /// and the graph with its vectors); 0 without vectors.
+    pub fn vectors_size_on_disk(&self) -> u64 {
+        dir_size(&self.gen_dir.join(crate::vector_state::VECTOR_DIR))
     }
 
     /// The stored text of one indexed file.
@@ -859,4 +852,19 @@ impl CodeIndex {
             .and_then(|v| v.as_str())
             .map(str::to_owned))
     }
+}
+
+/// Bytes of the files under `p`, recursively; 0 for what cannot be read.
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }

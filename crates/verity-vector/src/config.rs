@@ -1,6 +1,6 @@
-//! What a vector index is built with: the embedder, the chunking and the HNSW graph's
-//! parameters. Kept with the index (`meta.json`), compared on every update: vectors made with
-//! other settings are never reused.
+//! What a vector index is built with: the embedder, the chunking, the HNSW graph's
+//! parameters and the stored vectors' scalar kind. Kept with the index (`meta.json`),
+//! compared on every update: vectors made with other settings are never reused.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::ChunkOptions;
 use crate::embed::{EmbedError, Embedder, HashEmbedder};
 use crate::minilm::MiniLmEmbedder;
+use crate::scalar::Scalar;
 
 /// Which embedder makes the vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +75,7 @@ impl Default for HnswParams {
 }
 
 /// Everything that decides what the vector index holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VectorConfig {
     /// Which embedder makes the vectors.
     pub embedder: EmbedderSpec,
@@ -82,6 +83,29 @@ pub struct VectorConfig {
     pub chunk: ChunkSettings,
     /// How the graph is built and searched.
     pub hnsw: HnswParams,
+    /// How the graph stores the vectors' components. An index written before this was
+    /// recorded stored `f32`.
+    #[serde(default = "Scalar::unrecorded")]
+    pub scalar: Scalar,
+}
+
+impl Default for VectorConfig {
+    fn default() -> Self {
+        VectorConfig::for_embedder(EmbedderSpec::default())
+    }
+}
+
+impl VectorConfig {
+    /// The default settings for `embedder`: default chunking and graph, and the embedder's
+    /// default scalar kind ([`Scalar::default_for`]).
+    pub fn for_embedder(embedder: EmbedderSpec) -> VectorConfig {
+        VectorConfig {
+            scalar: Scalar::default_for(&embedder),
+            embedder,
+            chunk: ChunkSettings::default(),
+            hnsw: HnswParams::default(),
+        }
+    }
 }
 
 /// [`ChunkOptions`] as stored.

@@ -8,7 +8,10 @@
 //! * [`embed`] — the [`embed::Embedder`] trait and the built-in [`embed::HashEmbedder`]
 //!   (re-exported from `verity-embed`, which the oracle shares);
 //! * [`minilm`] — the all-MiniLM-L6-v2 embedder, run with candle from a local model directory;
-//! * [`config`] — what an index is built with (embedder, chunking, graph parameters);
+//! * [`config`] — what an index is built with (embedder, chunking, graph parameters, scalar
+//!   kind);
+//! * [`scalar`] — the stored vectors' scalar kind (`f32`, `f16`, `i8`) and the `i8`
+//!   quantization that is lossless for the hash embedder;
 //! * [`error`] — [`error::VectorError`], why an operation failed;
 //! * [`store`] — the persistent vector index: chunk tables, embeddings and a usearch HNSW graph,
 //!   updated file by file;
@@ -28,4 +31,5 @@ pub mod error;
 pub mod exact;
 pub mod minilm;
 pub mod mode;
+pub mod scalar;
 pub mod store;

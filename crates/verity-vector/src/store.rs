@@ -3,8 +3,10 @@
 //!
 //! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
 //! `meta.json` (settings, embedder, dimensions), `files.json` (each file's content hash and
-//! chunk line ranges and graph keys, in path order) and `hnsw.usearch` (the graph with the
-//! vectors, which usearch stores at full `f32` precision). Every chunk has a key in the graph,
+//! chunk line ranges and graph keys, in path order), `hnsw.usearch` (the graph with the
+//! vectors, stored as the configured [`Scalar`]: `i8` by default, see [`crate::scalar`]) and,
+//! for `i8`, `unrounded.f32` (the `f32` vectors of the chunks `i8` cannot hold exactly, which
+//! are scored from them). Every chunk has a key in the graph,
 //! listed with its file; keys are never reused, so an update can take a changed file's chunks
 //! out of the graph and put the new ones in without rebuilding it. Each file is written to a
 //! temporary name and renamed.
@@ -18,16 +20,17 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+use usearch::{Index, IndexOptions, MetricKind};
 
 use crate::chunk::{chunk, ChunkOptions};
 use crate::embed::{EmbedError, Embedder};
 use crate::exact;
 use crate::mode::VectorSearch;
+use crate::scalar::{quantize_i8, Scalar};
 
 pub use crate::config::{ChunkSettings, EmbedderSpec, HnswParams, VectorConfig};
 pub use crate::error::VectorError;
@@ -37,6 +40,70 @@ pub const VECTOR_FORMAT_VERSION: u32 = 3;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
+
+/// An `i8` vector whose similarities can move by more than this keeps its `f32` vector
+/// beside the graph. The integral vectors of the hash embedder move them by `f32` rounding
+/// only (about 1e-7); the validator's tolerance is 1e-3.
+const UNROUNDED_ABOVE: f32 = 1e-5;
+
+/// The `f32` vectors of the chunks an `i8` graph holds only approximately, and the most any
+/// similarity computed from the graph's copy of one of them can be off.
+#[derive(Debug, Default)]
+struct Unrounded {
+    vectors: HashMap<u64, Vec<f32>>,
+    /// Per key: how far the graph's `i8` copy can move a similarity ([`crate::scalar::rounding_error`]).
+    errors: HashMap<u64, f32>,
+}
+
+impl Unrounded {
+    fn insert(&mut self, key: u64, vector: Vec<f32>, error: f32) {
+        self.vectors.insert(key, vector);
+        self.errors.insert(key, error);
+    }
+
+    fn remove(&mut self, key: u64) {
+        self.vectors.remove(&key);
+        self.errors.remove(&key);
+    }
+
+    /// How far any similarity computed from the graph can be from the true one.
+    fn bound(&self) -> f32 {
+        self.errors.values().fold(UNROUNDED_ABOVE, |m, e| m.max(*e))
+    }
+
+    /// `key u64, error f32, dim × f32`, little-endian, in key order.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut keys: Vec<&u64> = self.vectors.keys().collect();
+        keys.sort();
+        let mut out = Vec::new();
+        for k in keys {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&self.errors[k].to_le_bytes());
+            for x in &self.vectors[k] {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    fn from_bytes(bytes: &[u8], dim: usize) -> Option<Unrounded> {
+        let record = 12 + 4 * dim;
+        if !bytes.len().is_multiple_of(record) {
+            return None;
+        }
+        let mut u = Unrounded::default();
+        for r in bytes.chunks_exact(record) {
+            let key = u64::from_le_bytes(r[..8].try_into().ok()?);
+            let error = f32::from_le_bytes(r[8..12].try_into().ok()?);
+            let vector = r[12..]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            u.insert(key, vector, error);
+        }
+        Some(u)
+    }
+}
 
 /// One file's chunks and vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +193,10 @@ pub struct VectorIndex {
     /// How searches find chunks unless they say otherwise.
     search_mode: VectorSearch,
     hnsw: Index,
+    /// For an `i8` graph: the vectors it holds only approximately.
+    unrounded: Unrounded,
+    /// How far a similarity the graph computes can be from the true one (0 unless `i8`).
+    graph_error: f32,
 }
 
 /// Positions of the chunks of `files` (in order): locations, and key → position.
@@ -156,19 +227,47 @@ fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
 /// Adds the files' vectors (under their keys) to the graph in parallel, skipping zero vectors,
 /// and frees each file's vectors once the graph holds them, so the build never keeps two
 /// copies of every vector.
-fn add_all(hnsw: &Index, files: &mut [FileVectors]) -> Result<(), VectorError> {
+fn add_all(
+    hnsw: &Index,
+    scalar: Scalar,
+    files: &mut [FileVectors],
+    unrounded: &Mutex<Unrounded>,
+) -> Result<(), VectorError> {
     let count: usize = files.iter().map(|f| f.vectors.len()).sum();
     hnsw.reserve_capacity_and_threads((hnsw.size() + count).max(1), SEARCH_SLOTS)
         .map_err(hnsw_err)?;
-    files.par_iter_mut().try_for_each(|f| add_file(hnsw, f))
+    files
+        .par_iter_mut()
+        .try_for_each(|f| add_file(hnsw, scalar, f, unrounded))
 }
 
 /// Adds one file's vectors (under its keys) to the graph, skipping zero vectors, and frees
 /// them: from here on the graph holds the only copy.
-fn add_file(hnsw: &Index, f: &mut FileVectors) -> Result<(), VectorError> {
-    for (k, v) in f.keys.iter().zip(&f.vectors) {
-        if !is_zero(v) {
-            hnsw.add(*k, v).map_err(hnsw_err)?;
+fn add_file(
+    hnsw: &Index,
+    scalar: Scalar,
+    f: &mut FileVectors,
+    unrounded: &Mutex<Unrounded>,
+) -> Result<(), VectorError> {
+    for (k, v) in f.keys.iter().zip(&mut f.vectors) {
+        if is_zero(v) {
+            continue;
+        }
+        // i8 components are made here, not by usearch's cast (see `crate::scalar`); f16 is
+        // usearch's rounding conversion.
+        match scalar {
+            Scalar::I8 => {
+                let (q, error) = quantize_i8(v);
+                hnsw.add(*k, &q[..]).map_err(hnsw_err)?;
+                if error > UNROUNDED_ABOVE {
+                    unrounded.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                        *k,
+                        std::mem::take(v),
+                        error,
+                    );
+                }
+            }
+            Scalar::F16 | Scalar::F32 => hnsw.add(*k, &v[..]).map_err(hnsw_err)?,
         }
     }
     f.vectors = Vec::new();
@@ -230,7 +329,7 @@ impl VectorIndex {
         I: ParallelIterator<Item = Result<FileVectors, E>>,
     {
         let dim = embedder.dim();
-        let hnsw = new_hnsw(dim, &config.hnsw)?;
+        let hnsw = new_hnsw(dim, &config)?;
         let initial = estimate.max(1);
         hnsw.reserve_capacity_and_threads(initial, SEARCH_SLOTS)
             .map_err(hnsw_err)?;
@@ -239,6 +338,7 @@ impl VectorIndex {
         let capacity = RwLock::new(initial);
         let claimed = AtomicUsize::new(0);
         let next_key = AtomicU64::new(0);
+        let unrounded = Mutex::new(Unrounded::default());
         let mut files: Vec<FileVectors> = files
             .map(|f| -> Result<FileVectors, E> {
                 let mut f = f?;
@@ -259,13 +359,15 @@ impl VectorIndex {
                     }
                 }
                 let _adding = capacity.read().unwrap_or_else(|e| e.into_inner());
-                add_file(&hnsw, &mut f)?;
+                add_file(&hnsw, config.scalar, &mut f, &unrounded)?;
                 Ok(f)
             })
             .collect::<Result<_, E>>()?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let (locations, positions) = layout(&files);
+        let unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(VectorIndex {
+            graph_error: graph_error(config.scalar, &unrounded),
             config,
             embedder_name: embedder.name(),
             dim,
@@ -275,6 +377,7 @@ impl VectorIndex {
             next_key: next_key.into_inner(),
             search_mode: VectorSearch::default(),
             hnsw,
+            unrounded,
         })
     }
 
@@ -301,6 +404,7 @@ impl VectorIndex {
             if gone.contains(f.path.as_str()) {
                 for key in &f.keys {
                     self.hnsw.remove(*key).map_err(hnsw_err)?;
+                    self.unrounded.remove(*key);
                 }
             } else {
                 files.push(f);
@@ -311,7 +415,11 @@ impl VectorIndex {
             f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
             self.next_key += f.chunks.len() as u64;
         }
-        add_all(&self.hnsw, &mut changed)?;
+        let unrounded = Mutex::new(std::mem::take(&mut self.unrounded));
+        let added = add_all(&self.hnsw, self.config.scalar, &mut changed, &unrounded);
+        self.unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
+        added?;
+        self.graph_error = graph_error(self.config.scalar, &self.unrounded);
         files.extend(changed);
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let (locations, positions) = layout(&files);
@@ -368,11 +476,25 @@ impl VectorIndex {
     /// vector is never added).
     fn vector(&self, key: u64) -> Vec<f32> {
         let mut v = vec![0.0f32; self.dim];
-        if self.hnsw.contains(key) {
-            // A key holds one vector (keys are never reused), which fills `v` exactly.
-            let _ = self.hnsw.get(key, &mut v[..]);
-        }
+        self.stored(key, &mut v);
         v
+    }
+
+    /// Fills `v` with the vector of `key`: its `f32` vector when the graph holds it only
+    /// approximately, else the graph's. False when the graph does not hold the key.
+    fn stored(&self, key: u64, v: &mut [f32]) -> bool {
+        if let Some(exact) = self.unrounded.vectors.get(&key) {
+            v.copy_from_slice(exact);
+            return true;
+        }
+        // A key holds one vector (keys are never reused), which fills `v` exactly.
+        self.hnsw.contains(key) && self.hnsw.get(key, v).is_ok()
+    }
+
+    /// Chunks whose similarities are computed from an `f32` vector beside the `i8` graph,
+    /// because the graph holds them only approximately.
+    pub fn unrounded_len(&self) -> usize {
+        self.unrounded.vectors.len()
     }
 
     /// Every chunk's vector read back from the graph once, for exact (brute-force) searches:
@@ -387,6 +509,17 @@ impl VectorIndex {
             index: self,
             vectors,
         }
+    }
+
+    /// An exact searcher over `vectors` given by the caller, one per chunk in chunk order
+    /// ([`files`](Self::files), then each file's chunks): the embedder's own `f32` vectors,
+    /// to measure what the stored scalar kind changes. `None` when the count is not the
+    /// index's.
+    pub fn exact_searcher_over(&self, vectors: Vec<Vec<f32>>) -> Option<ExactSearcher<'_>> {
+        (vectors.len() == self.len()).then_some(ExactSearcher {
+            index: self,
+            vectors,
+        })
     }
 
     fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
@@ -480,12 +613,12 @@ impl VectorIndex {
         // ranks first.
         let mut hits = Vec::new();
         if self.hnsw.size() > 0 {
-            let m = self.hnsw.search(query, k).map_err(hnsw_err)?;
+            let (m, _) = self.graph_search(query, k)?;
             for key in &m.keys {
                 let Some(&pos) = self.positions.get(key) else {
                     continue;
                 };
-                if self.hnsw.get(*key, &mut v[..]).is_err() {
+                if !self.stored(*key, &mut v) {
                     continue;
                 }
                 let hit = self.hit(pos, exact::similarity(query, &v));
@@ -497,7 +630,7 @@ impl VectorIndex {
         for f in chosen {
             for (key, &(first_line, last_line)) in f.keys.iter().zip(&f.chunks) {
                 // A chunk without features is not in the graph, and is never found.
-                if !self.hnsw.contains(*key) || self.hnsw.get(*key, &mut v[..]).is_err() {
+                if !self.stored(*key, &mut v) {
                     continue;
                 }
                 hits.push(ChunkHit {
@@ -524,16 +657,53 @@ impl VectorIndex {
     }
 
     /// Chunk hits of graph matches, in the documented order (similarity descending, then path,
-    /// then first line; usearch itself leaves equal distances in no particular order).
-    fn hits_of(&self, m: &usearch::ffi::Matches) -> Vec<ChunkHit> {
+    /// then first line; usearch itself leaves equal distances in no particular order). A chunk
+    /// the graph holds only approximately is scored from its `f32` vector; when the graph's
+    /// similarities can be off for this query (`error`, a rounded `i8` query), every chunk is
+    /// scored again from its stored vector.
+    fn hits_of(&self, query: &[f32], m: &usearch::ffi::Matches, error: f32) -> Vec<ChunkHit> {
+        let rescore_all = error > self.graph_error + UNROUNDED_ABOVE;
+        let mut v = vec![0.0f32; self.dim];
         let mut hits: Vec<ChunkHit> = m
             .keys
             .iter()
             .zip(&m.distances)
-            .filter_map(|(key, d)| Some(self.hit(*self.positions.get(key)?, 1.0 - d)))
+            .filter_map(|(key, d)| {
+                let similarity = match self.unrounded.vectors.get(key) {
+                    Some(exact) => exact::similarity(query, exact),
+                    None if rescore_all && self.stored(*key, &mut v) => {
+                        exact::similarity(query, &v)
+                    }
+                    None => 1.0 - d,
+                };
+                Some(self.hit(*self.positions.get(key)?, similarity))
+            })
             .collect();
         hits.sort_by(rank_order);
         hits
+    }
+
+    /// The query as the graph compares it: `i8` components for an `i8` graph, with how far
+    /// that moves its similarities (0 for a short query of the hash embedder, whose vector is
+    /// integral).
+    fn graph_query(&self, query: &[f32]) -> Option<(Vec<i8>, f32)> {
+        (self.config.scalar == Scalar::I8).then(|| quantize_i8(query))
+    }
+
+    /// The graph's approximate k nearest keys, the query in the graph's scalar kind, and how
+    /// far the graph's similarities can be off for this query.
+    fn graph_search(
+        &self,
+        query: &[f32],
+        k: usize,
+    ) -> Result<(usearch::ffi::Matches, f32), VectorError> {
+        match self.graph_query(query) {
+            Some((q, error)) => Ok((
+                self.hnsw.search(&q[..], k).map_err(hnsw_err)?,
+                self.graph_error + error,
+            )),
+            None => Ok((self.hnsw.search(query, k).map_err(hnsw_err)?, 0.0)),
+        }
     }
 
     /// Approximate k nearest chunks by cosine similarity, best first (HNSW).
@@ -542,12 +712,12 @@ impl VectorIndex {
             return Ok(Vec::new());
         }
         self.check_query(query)?;
-        let m = self.hnsw.search(query, k).map_err(hnsw_err)?;
-        Ok(self.hits_of(&m))
+        let (m, error) = self.graph_search(query, k)?;
+        Ok(self.hits_of(query, &m, error))
     }
 
     /// Exact k nearest chunks by cosine similarity: every vector in the graph is scored
-    /// (usearch's brute-force search, SIMD over the stored `f32` vectors). Chunks tied with the
+    /// (usearch's brute-force search over the stored vectors). Chunks tied with the
     /// k-th are all fetched before the cut, so the k kept are the first in (similarity, path,
     /// line) order — the order the oracle uses — and not whichever usearch met first.
     pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
@@ -556,15 +726,27 @@ impl VectorIndex {
             return Ok(Vec::new());
         }
         self.check_query(query)?;
+        let graph_query = self.graph_query(query);
         let mut want = k.saturating_add(16).min(size);
         loop {
-            let m = self.hnsw.exact_search(query, want).map_err(hnsw_err)?;
-            let mut hits = self.hits_of(&m);
-            // Complete when every chunk was returned, or when the last one returned is
-            // strictly less similar than the k-th (so no chunk tied with it was left out).
+            let (m, error) = match &graph_query {
+                Some((q, error)) => (
+                    self.hnsw.exact_search(&q[..], want),
+                    self.graph_error + error,
+                ),
+                None => (self.hnsw.exact_search(query, want), 0.0),
+            };
+            let m = m.map_err(hnsw_err)?;
+            let mut hits = self.hits_of(query, &m, error);
+            // Complete when every chunk was returned, or when every chunk not returned is
+            // strictly less similar than the k-th (so no chunk tied with it was left out). The
+            // graph returns chunks in its own order; one not returned is no more similar, by
+            // the graph's reckoning, than the last returned, and truly at most `graph_error`
+            // more (chunks held approximately are scored exactly once returned).
+            let last = m.distances.last().map_or(f32::MIN, |d| 1.0 - d);
             let complete = m.distances.len() < want
                 || want >= size
-                || (hits.len() > k && hits[hits.len() - 1].similarity < hits[k - 1].similarity);
+                || (hits.len() > k && last + error < hits[k - 1].similarity);
             if complete {
                 hits.truncate(k);
                 return Ok(hits);
@@ -604,6 +786,9 @@ impl VectorIndex {
             "files.json",
             &serde_json::to_vec(&self.files).expect("files serialize"),
         )?;
+        if self.config.scalar == Scalar::I8 {
+            write(UNROUNDED_FILE, &self.unrounded.to_bytes())?;
+        }
         let tmp = dir.join("hnsw.usearch.tmp");
         self.hnsw
             .save(&tmp.to_string_lossy())
@@ -666,13 +851,23 @@ impl VectorIndex {
                 "a file has not one key per chunk".into(),
             ));
         }
+        let unrounded = if meta.config.scalar == Scalar::I8 {
+            Unrounded::from_bytes(&read(UNROUNDED_FILE)?, meta.dim).ok_or_else(|| {
+                corrupt(
+                    UNROUNDED_FILE,
+                    format!("not a whole number of {}-dimension records", meta.dim),
+                )
+            })?
+        } else {
+            Unrounded::default()
+        };
         let (locations, positions) = layout(&files);
         let next_key = files
             .iter()
             .flat_map(|f| f.keys.iter().copied())
             .max()
             .map_or(0, |k| k + 1);
-        let hnsw = new_hnsw(meta.dim, &meta.config.hnsw)?;
+        let hnsw = new_hnsw(meta.dim, &meta.config)?;
         let path = dir.join("hnsw.usearch");
         let path = path.to_string_lossy();
         if view {
@@ -703,6 +898,8 @@ impl VectorIndex {
         }
         hnsw.change_expansion_search(meta.config.hnsw.expansion_search);
         Ok(VectorIndex {
+            graph_error: graph_error(meta.config.scalar, &unrounded),
+            unrounded,
             config: meta.config,
             embedder_name: meta.embedder,
             dim: meta.dim,
@@ -740,11 +937,25 @@ impl ExactSearcher<'_> {
     }
 }
 
-fn new_hnsw(dim: usize, p: &HnswParams) -> Result<Index, VectorError> {
+/// The file of an `i8` index's unrounded vectors.
+const UNROUNDED_FILE: &str = "unrounded.f32";
+
+/// How far a similarity the graph computes can be from the true one: 0 for `f32` (and for
+/// `f16`, whose answers are not corrected either; its errors are about 1e-4), the largest
+/// rounding error of a vector held approximately for `i8`.
+fn graph_error(scalar: Scalar, unrounded: &Unrounded) -> f32 {
+    match scalar {
+        Scalar::I8 => unrounded.bound(),
+        Scalar::F16 | Scalar::F32 => 0.0,
+    }
+}
+
+fn new_hnsw(dim: usize, config: &VectorConfig) -> Result<Index, VectorError> {
+    let p = &config.hnsw;
     let options = IndexOptions {
         dimensions: dim,
         metric: MetricKind::Cos,
-        quantization: ScalarKind::F32,
+        quantization: config.scalar.usearch(),
         connectivity: p.connectivity,
         expansion_add: p.expansion_add,
         expansion_search: p.expansion_search,
@@ -1110,6 +1321,114 @@ mod tests {
         assert_eq!(reopened.next_key, updated.next_key);
         let v = e.embed_one("brand new token parser");
         assert_eq!(reopened.search(&v, 1).unwrap()[0].path, "src/zz_new.rs");
+    }
+
+    #[test]
+    fn every_scalar_kind_keeps_similarities_and_shrinks_the_graph() {
+        let e = HashEmbedder::new(64);
+        let mut texts = corpus(40);
+        // A table of constants: sums of hundreds of the same features, past what i8 holds.
+        // (Lines that differ: 40 copies of one line would be 40 times its vector, which i8
+        // holds exactly.)
+        let table: String = (0..60)
+            .map(|i| format!("    0x00, 0x00, {}0x{i:02x},\n", "0x01, ".repeat(i % 7)))
+            .collect();
+        texts.push(("src/table.rs".into(), table));
+        let f32_reference: Vec<(String, Vec<Vec<f32>>)> = texts
+            .iter()
+            .map(|(p, t)| {
+                let f = FileVectors::embed(&e, ChunkOptions::default(), p, 0, t).unwrap();
+                (p.clone(), f.vectors)
+            })
+            .collect();
+        let mut sizes = Vec::new();
+        for (scalar, tolerance) in [
+            (Scalar::F32, 1e-6),
+            (Scalar::F16, 1e-3),
+            // Lossless for the hash embedder: its vectors are small integers, normalised.
+            (Scalar::I8, 1e-6),
+        ] {
+            let config = VectorConfig {
+                embedder: EmbedderSpec::Hash { dim: 64 },
+                scalar,
+                ..VectorConfig::default()
+            };
+            let files = texts
+                .iter()
+                .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
+                .collect();
+            let index = VectorIndex::assemble(config, &e, files).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            index.save(dir.path()).unwrap();
+            sizes.push(
+                std::fs::metadata(dir.path().join("hnsw.usearch"))
+                    .unwrap()
+                    .len(),
+            );
+            let reopened = VectorIndex::view(dir.path()).unwrap();
+            assert_eq!(reopened.config().scalar, scalar);
+            // Only i8 keeps f32 vectors, and only of what it cannot hold: the table's.
+            let unrounded = reopened.unrounded_len();
+            assert_eq!(unrounded > 0, scalar == Scalar::I8, "{scalar}: {unrounded}");
+            assert!(unrounded < 5, "{unrounded}");
+            let long = "0x00 0x00 0x00 0x01 ".repeat(200);
+            for q in [
+                "parse request error",
+                "socket thread",
+                "matrix",
+                &long,
+                "0x00, 0x02",
+            ] {
+                let v = e.embed_one(q);
+                // Every reported similarity against the f32 vectors the embedder made.
+                for hit in reopened
+                    .search_exact(&v, 20)
+                    .unwrap()
+                    .into_iter()
+                    .chain(reopened.search(&v, 20).unwrap())
+                {
+                    let (_, vectors) = f32_reference.iter().find(|(p, _)| *p == hit.path).unwrap();
+                    let f = reopened.file_vectors(&hit.path).unwrap();
+                    let ci = f.chunks.iter().position(|c| c.0 == hit.first_line).unwrap();
+                    let truth = exact::similarity(&v, &vectors[ci]);
+                    // f16 rounds the query as well as the chunks: about 1e-4 each.
+                    assert!(
+                        (hit.similarity - truth).abs() <= tolerance,
+                        "{scalar} {q} {}: {} vs {truth}",
+                        hit.path,
+                        hit.similarity
+                    );
+                }
+            }
+        }
+        // f32 → f16 → i8: the vectors are most of the graph.
+        assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
+    }
+
+    #[test]
+    fn an_index_that_recorded_no_scalar_kind_stored_f32() {
+        let config = VectorConfig {
+            embedder: EmbedderSpec::Hash { dim: 64 },
+            scalar: Scalar::F32,
+            ..VectorConfig::default()
+        };
+        let e = HashEmbedder::new(64);
+        let files = corpus(3)
+            .iter()
+            .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
+            .collect();
+        let index = VectorIndex::assemble(config, &e, files).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let meta = dir.path().join("meta.json");
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+        json["config"].as_object_mut().unwrap().remove("scalar");
+        std::fs::write(&meta, serde_json::to_vec(&json).unwrap()).unwrap();
+        let reopened = VectorIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.config().scalar, Scalar::F32);
+        let q = e.embed_one("parse");
+        assert_eq!(reopened.exact(&q, 3), index.exact(&q, 3));
     }
 
     #[test]

@@ -123,6 +123,8 @@ struct BuildFigures {
     files_per_second: f64,
     mib_per_second: f64,
     index_bytes: u64,
+    /// Of `index_bytes`, the vector index's (`vectors/`: chunk tables, graph, vectors).
+    vector_bytes: u64,
     peak_rss_bytes: Option<u64>,
     /// Chunks in the vector index (0 without vectors) and files embedded in this build.
     chunks: usize,
@@ -348,6 +350,7 @@ fn build_figures(kind: &'static str, r: &BuildReport, index: &CodeIndex) -> Buil
         files_per_second: (r.added + r.updated) as f64 / secs,
         mib_per_second: mib / secs,
         index_bytes: index.size_on_disk(),
+        vector_bytes: index.vectors_size_on_disk(),
         peak_rss_bytes: peak_rss(),
         chunks: r.chunks,
         files_embedded: r.embedded_files,
@@ -819,12 +822,17 @@ fn markdown(r: &BenchReport) -> String {
         r.files,
         mib(r.bytes)
     );
-    let _ = writeln!(s, "| build | files indexed | MiB read | seconds | files/s | MiB/s | index MiB | peak RSS MiB | chunks | files embedded |");
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "| build | files indexed | MiB read | seconds | files/s | MiB/s | index MiB | text MiB (× corpus) | vectors MiB (× corpus) | peak RSS MiB | chunks | files embedded |");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let per_corpus = |b: u64| b as f64 / r.bytes.max(1) as f64;
     for b in &r.builds {
+        let text = b.index_bytes.saturating_sub(b.vector_bytes);
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} ({:.2}×) | {:.1} ({:.2}×) | {} | {} | {} |",
             b.kind,
             b.files_indexed,
             b.mib_read,
@@ -832,6 +840,10 @@ fn markdown(r: &BenchReport) -> String {
             b.files_per_second,
             b.mib_per_second,
             mib(b.index_bytes),
+            mib(text),
+            per_corpus(text),
+            mib(b.vector_bytes),
+            per_corpus(b.vector_bytes),
             opt(b.peak_rss_bytes.map(mib), 0),
             b.chunks,
             b.files_embedded

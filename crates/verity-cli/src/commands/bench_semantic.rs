@@ -68,10 +68,7 @@ fn read_questions(path: &Path) -> Result<Vec<(String, String)>, Failure> {
 
 fn build(corpus: &Path, dir: &Path, embedder: Option<EmbedderSpec>) -> Result<CodeIndex, Failure> {
     let opts = BuildOptions {
-        vectors: embedder.map(|embedder| VectorConfig {
-            embedder,
-            ..VectorConfig::default()
-        }),
+        vectors: embedder.map(VectorConfig::for_embedder),
         ..BuildOptions::default()
     };
     Ok(CodeIndex::build(corpus, dir, &opts)?.0)

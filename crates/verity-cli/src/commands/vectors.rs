@@ -8,6 +8,7 @@ use verity_oracle::nearest::ChunkTable;
 use verity_oracle::Corpus;
 use verity_validation::truth::VectorSettings;
 use verity_validation::{vectors, VectorTruth};
+use verity_vector::scalar::Scalar;
 use verity_vector::store::ChunkSettings;
 
 use crate::exit::Failure;
@@ -62,6 +63,9 @@ impl VectorArgs {
             ));
         }
         Ok(Some(VectorConfig {
+            scalar: self
+                .vector_scalar
+                .map_or_else(|| Scalar::default_for(&embedder), Scalar::from),
             embedder,
             chunk: ChunkSettings {
                 lines: self.chunk_lines,

@@ -345,6 +345,38 @@ fn bench_vector_sets_recall_against_queries_per_second() {
 }
 
 #[test]
+fn bench_vector_measures_each_scalar_kind_against_the_embedders_vectors() {
+    let mut sizes = Vec::new();
+    for (kind, tolerance) in [("f32", 1e-6), ("f16", 1e-3), ("i8", 1e-6)] {
+        let o = verity(&[
+            "bench",
+            "vector",
+            "--chunks",
+            "400",
+            "--queries",
+            "30",
+            "--ef",
+            "256",
+            "--vector-scalar",
+            kind,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["scalar"], kind);
+        // Exact search finds the embedder's own nearest chunks and reports their similarity
+        // as its f32 vectors give it: i8 is lossless for the hash embedder.
+        assert_eq!(v["exact_recall_at_k"], 1.0, "{kind}: {v}");
+        let error = v["max_similarity_error"].as_f64().unwrap();
+        assert!(error <= tolerance, "{kind}: {error}");
+        let vectors = v["vector_bytes"].as_u64().unwrap();
+        assert!(vectors > 0 && v["text_bytes"].as_u64().unwrap() > 0, "{v}");
+        sizes.push(vectors);
+    }
+    assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
+}
+
+#[test]
 fn bench_semantic_scores_every_system_on_the_labelled_questions() {
     let o = verity(&["bench", "semantic", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));

@@ -17,6 +17,7 @@ use verity_validation::{
     GeneratorOptions, GroundTruthCase, GroundTruthDataset, SearchBackend, ValidatorOptions,
     VectorTruth,
 };
+use verity_vector::scalar::Scalar;
 
 fn vector_truth(corpus: &Corpus) -> Arc<VectorTruth> {
     let config = VectorConfig::default();
@@ -133,10 +134,24 @@ fn the_engine_agrees_with_the_oracle_on_a_synthetic_corpus() {
     let (_, report) = CodeIndex::build(&root, &idx, &BuildOptions::default()).unwrap();
     assert!(report.chunks > 1000, "{} chunks", report.chunks);
 
-    // Searched exactly (the default at this size), every answer is the oracle's.
+    // Searched exactly (the default at this size), every answer is the oracle's: with the
+    // default i8 vectors (lossless for the hash embedder), and with f16 and f32 ones.
     let exact = run(Arc::new(EngineBackend::open(&idx).unwrap()), &ds);
     assert_eq!(exact.len(), 80);
     assert!(exact.iter().all(|r| r.1 && !r.3), "{exact:?}");
+    for scalar in [Scalar::F16, Scalar::F32] {
+        let other = dir.path().join(format!("idx-{scalar}"));
+        let opts = BuildOptions {
+            vectors: Some(VectorConfig {
+                scalar,
+                ..VectorConfig::default()
+            }),
+            ..BuildOptions::default()
+        };
+        CodeIndex::build(&root, &other, &opts).unwrap();
+        let exact = run(Arc::new(EngineBackend::open(&other).unwrap()), &ds);
+        assert!(exact.iter().all(|r| r.1 && !r.3), "{scalar}: {exact:?}");
+    }
 
     // From the graph: approximate and built in parallel, so judged by the mean recall@k, as
     // ann-benchmarks does; no case may fall far, and none may be wrong in a way no
