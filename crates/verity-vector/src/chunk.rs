@@ -43,18 +43,27 @@ pub fn chunk(text: &str, opts: ChunkOptions) -> Vec<Chunk> {
             .split('\n')
             .collect()
     };
+    windows(lines.len(), opts)
+        .into_iter()
+        .map(|(first_line, last_line)| Chunk {
+            first_line,
+            last_line,
+            text: lines[first_line - 1..last_line].join("\n"),
+        })
+        .collect()
+}
+
+/// The line ranges (1-based, inclusive) of the chunks of a text of `line_count` lines: the
+/// windows depend on nothing else, so an index keeps a file's line count, not its ranges.
+pub fn windows(line_count: usize, opts: ChunkOptions) -> Vec<(usize, usize)> {
     let size = opts.lines.max(1);
     let step = size - opts.overlap.min(size - 1);
     let mut out = Vec::new();
     let mut start = 0;
-    while start < lines.len() {
-        let end = (start + size).min(lines.len());
-        out.push(Chunk {
-            first_line: start + 1,
-            last_line: end,
-            text: lines[start..end].join("\n"),
-        });
-        if end == lines.len() {
+    while start < line_count {
+        let end = (start + size).min(line_count);
+        out.push((start + 1, end));
+        if end == line_count {
             break;
         }
         start += step;

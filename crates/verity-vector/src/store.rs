@@ -2,8 +2,9 @@
 //! them (usearch, cosine), and the exact brute-force search kept beside it as the reference.
 //!
 //! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
-//! `meta.json` (settings, embedder, dimensions), `files.json` (each file's content hash and
-//! chunk line ranges and graph keys, in path order), `hnsw.usearch` (the graph with the
+//! `meta.json` (settings, embedder, dimensions), `files.json` (each file's path, content hash,
+//! line count and first graph key, in path order: a file's chunks follow from its line count
+//! and its keys are consecutive, so nothing per chunk is written or parsed), `hnsw.usearch` (the graph with the
 //! vectors, stored as the configured [`Scalar`]: `i8` by default, see [`crate::scalar`]) and,
 //! for `i8`, `unrounded.f32` (the `f32` vectors of the chunks `i8` cannot hold exactly, which
 //! are scored from them). Every chunk has a key in the graph,
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind};
 
-use crate::chunk::{chunk, ChunkOptions};
+use crate::chunk::{chunk, windows, ChunkOptions};
 use crate::embed::{EmbedError, Embedder};
 use crate::exact;
 use crate::mode::VectorSearch;
@@ -36,7 +37,7 @@ pub use crate::config::{ChunkSettings, EmbedderSpec, HnswParams, VectorConfig};
 pub use crate::error::VectorError;
 
 /// Version of the on-disk layout.
-pub const VECTOR_FORMAT_VERSION: u32 = 3;
+pub const VECTOR_FORMAT_VERSION: u32 = 4;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
@@ -186,8 +187,11 @@ pub struct VectorIndex {
     files: Vec<FileVectors>,
     /// Chunk position → (file position, chunk position in the file).
     locations: Vec<(u32, u32)>,
-    /// Graph key → chunk position.
-    positions: HashMap<u64, usize>,
+    /// Position of each file's first chunk.
+    starts: Vec<usize>,
+    /// (first key, file position) of every file with chunks, by key: a file's keys are
+    /// consecutive, so a key's chunk is found by binary search, with no map of every key.
+    key_ranges: Vec<(u64, u32)>,
     /// The next unused graph key.
     next_key: u64,
     /// How searches find chunks unless they say otherwise.
@@ -199,18 +203,49 @@ pub struct VectorIndex {
     graph_error: f32,
 }
 
-/// Positions of the chunks of `files` (in order): locations, and key → position.
-fn layout(files: &[FileVectors]) -> (Vec<(u32, u32)>, HashMap<u64, usize>) {
-    let mut locations = Vec::new();
-    let mut positions = HashMap::new();
-    for (fi, f) in files.iter().enumerate() {
-        for (ci, key) in f.keys.iter().enumerate() {
-            positions.insert(*key, locations.len());
-            locations.push((fi as u32, ci as u32));
-        }
-    }
-    (locations, positions)
+/// Where the chunks of `files` (in order) are: each chunk's file and place in it, each file's
+/// first chunk, and the files by first key.
+struct Layout {
+    locations: Vec<(u32, u32)>,
+    starts: Vec<usize>,
+    key_ranges: Vec<(u64, u32)>,
 }
+
+/// The layout of `files`, whose keys must be consecutive within each file (the index hands
+/// them out so); `None` when they are not.
+fn layout(files: &[FileVectors]) -> Option<Layout> {
+    let mut locations = Vec::new();
+    let mut starts = Vec::with_capacity(files.len());
+    let mut key_ranges = Vec::with_capacity(files.len());
+    for (fi, f) in files.iter().enumerate() {
+        starts.push(locations.len());
+        if let Some(&first) = f.keys.first() {
+            if f.keys.iter().zip(first..).any(|(k, want)| *k != want) {
+                return None;
+            }
+            key_ranges.push((first, fi as u32));
+        }
+        locations.extend((0..f.keys.len()).map(|ci| (fi as u32, ci as u32)));
+    }
+    key_ranges.sort_unstable();
+    // Ranges that overlap would give one key two chunks.
+    let ends_before_next = |w: &[(u64, u32)]| {
+        let len = files[w[0].1 as usize].keys.len() as u64;
+        w[0].0.checked_add(len).is_some_and(|end| end <= w[1].0)
+    };
+    if !key_ranges.windows(2).all(ends_before_next) {
+        return None;
+    }
+    Some(Layout {
+        locations,
+        starts,
+        key_ranges,
+    })
+}
+
+/// A file as `files.json` keeps it: path, content hash, line count, first key.
+#[derive(Serialize, Deserialize)]
+struct StoredFile(String, u64, usize, u64);
 
 fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
     if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
@@ -364,7 +399,11 @@ impl VectorIndex {
             })
             .collect::<Result<_, E>>()?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let (locations, positions) = layout(&files);
+        let Layout {
+            locations,
+            starts,
+            key_ranges,
+        } = layout(&files).expect("keys are handed out consecutively per file");
         let unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(VectorIndex {
             graph_error: graph_error(config.scalar, &unrounded),
@@ -373,7 +412,8 @@ impl VectorIndex {
             dim,
             files,
             locations,
-            positions,
+            starts,
+            key_ranges,
             next_key: next_key.into_inner(),
             search_mode: VectorSearch::default(),
             hnsw,
@@ -422,10 +462,11 @@ impl VectorIndex {
         self.graph_error = graph_error(self.config.scalar, &self.unrounded);
         files.extend(changed);
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let (locations, positions) = layout(&files);
+        let l = layout(&files).expect("keys are handed out consecutively per file");
         self.files = files;
-        self.locations = locations;
-        self.positions = positions;
+        self.locations = l.locations;
+        self.starts = l.starts;
+        self.key_ranges = l.key_ranges;
         Ok(self)
     }
 
@@ -522,6 +563,14 @@ impl VectorIndex {
         })
     }
 
+    /// The chunk position of a graph key.
+    fn position(&self, key: u64) -> Option<usize> {
+        let i = self.key_ranges.partition_point(|(first, _)| *first <= key);
+        let (first, fi) = *self.key_ranges.get(i.checked_sub(1)?)?;
+        let offset = usize::try_from(key - first).ok()?;
+        (offset < self.files[fi as usize].keys.len()).then(|| self.starts[fi as usize] + offset)
+    }
+
     fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
         let (fi, ci) = self.locations[pos];
         let f = &self.files[fi as usize];
@@ -615,7 +664,7 @@ impl VectorIndex {
         if self.hnsw.size() > 0 {
             let (m, _) = self.graph_search(query, k)?;
             for key in &m.keys {
-                let Some(&pos) = self.positions.get(key) else {
+                let Some(pos) = self.position(*key) else {
                     continue;
                 };
                 if !self.stored(*key, &mut v) {
@@ -676,7 +725,7 @@ impl VectorIndex {
                     }
                     None => 1.0 - d,
                 };
-                Some(self.hit(*self.positions.get(key)?, similarity))
+                Some(self.hit(self.position(*key)?, similarity))
             })
             .collect();
         hits.sort_by(rank_order);
@@ -782,9 +831,19 @@ impl VectorIndex {
             std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
             std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
         };
+        let stored: Vec<StoredFile> = self
+            .files
+            .iter()
+            .map(|f| {
+                let lines = f.chunks.last().map_or(0, |c| c.1);
+                debug_assert_eq!(windows(lines, self.config.chunk.into()), f.chunks);
+                let first = f.keys.first().copied().unwrap_or(0);
+                StoredFile(f.path.clone(), f.hash, lines, first)
+            })
+            .collect();
         write(
             "files.json",
-            &serde_json::to_vec(&self.files).expect("files serialize"),
+            &serde_json::to_vec(&stored).expect("files serialize"),
         )?;
         if self.config.scalar == Scalar::I8 {
             write(UNROUNDED_FILE, &self.unrounded.to_bytes())?;
@@ -836,8 +895,23 @@ impl VectorIndex {
                 ),
             ));
         }
-        let files: Vec<FileVectors> = serde_json::from_slice(&read("files.json")?)
+        let stored: Vec<StoredFile> = serde_json::from_slice(&read("files.json")?)
             .map_err(|e| corrupt("files.json", e.to_string()))?;
+        let opts: ChunkOptions = meta.config.chunk.into();
+        let files: Vec<FileVectors> = stored
+            .into_iter()
+            .map(|StoredFile(path, hash, lines, first)| {
+                let chunks = windows(lines, opts);
+                let keys = (first..first.saturating_add(chunks.len() as u64)).collect();
+                FileVectors {
+                    path,
+                    hash,
+                    chunks,
+                    keys,
+                    vectors: Vec::new(),
+                }
+            })
+            .collect();
         let count: usize = files.iter().map(|f| f.chunks.len()).sum();
         if count != meta.chunks {
             return Err(corrupt(
@@ -846,10 +920,7 @@ impl VectorIndex {
             ));
         }
         if files.iter().any(|f| f.keys.len() != f.chunks.len()) {
-            return Err(corrupt(
-                "files.json",
-                "a file has not one key per chunk".into(),
-            ));
+            return Err(corrupt("files.json", "a file's keys pass 2^64".into()));
         }
         let unrounded = if meta.config.scalar == Scalar::I8 {
             Unrounded::from_bytes(&read(UNROUNDED_FILE)?, meta.dim).ok_or_else(|| {
@@ -861,7 +932,11 @@ impl VectorIndex {
         } else {
             Unrounded::default()
         };
-        let (locations, positions) = layout(&files);
+        let Layout {
+            locations,
+            starts,
+            key_ranges,
+        } = layout(&files).ok_or_else(|| corrupt("files.json", "keys out of order".into()))?;
         let next_key = files
             .iter()
             .flat_map(|f| f.keys.iter().copied())
@@ -905,7 +980,8 @@ impl VectorIndex {
             dim: meta.dim,
             files,
             locations,
-            positions,
+            starts,
+            key_ranges,
             next_key,
             search_mode: meta.search,
             hnsw,
@@ -1453,6 +1529,15 @@ mod tests {
             err.contains("files.json") || err.contains("hnsw.usearch"),
             "{err}"
         );
+        // Two files claiming the same keys.
+        let files = dir.path().join("files.json");
+        index.save(dir.path()).unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&files).unwrap()).unwrap();
+        json[1][3] = json[0][3].clone();
+        std::fs::write(&files, serde_json::to_vec(&json).unwrap()).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("files.json") && err.contains("keys"), "{err}");
         std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("meta.json"), "{err}");

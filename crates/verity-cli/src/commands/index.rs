@@ -79,11 +79,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
             serde_json::to_string_pretty(&report).expect("report serializes")
         )?;
     } else {
-        print_summary(
-            &report,
-            index.size_on_disk(),
-            &index_dir.display().to_string(),
-        )?;
+        print_summary(&report, &index, &index_dir.display().to_string())?;
         if args.verbose {
             print_details(&report)?;
         }
@@ -139,7 +135,8 @@ fn verify(index_dir: &Path, json: bool) -> CmdResult {
     })
 }
 
-pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), Failure> {
+pub fn print_summary(r: &BuildReport, index: &CodeIndex, index_dir: &str) -> Result<(), Failure> {
+    let size = index.size_on_disk();
     outln!(
         "indexed {} files into {} in {:.2}s: {} added, {} updated, {} deleted, {} unchanged ({:.1} MiB read, index {:.1} MiB)",
         r.files,
@@ -153,8 +150,19 @@ pub fn print_summary(r: &BuildReport, size: u64, index_dir: &str) -> Result<(), 
         size as f64 / (1024.0 * 1024.0),
     )?;
     if r.chunks > 0 {
+        let stored = index.vector_index().map_or(String::new(), |v| {
+            let unrounded = match v.unrounded_len() {
+                0 => String::new(),
+                n => format!(", {n} of them also as f32, which i8 rounds"),
+            };
+            format!(
+                "; stored as {}{unrounded}, {:.1} MiB",
+                v.config().scalar,
+                index.vectors_size_on_disk() as f64 / (1024.0 * 1024.0)
+            )
+        });
         outln!(
-            "vectors: {} chunks; {} files embedded, the others' vectors reused",
+            "vectors: {} chunks; {} files embedded, the others' vectors reused{stored}",
             r.chunks,
             r.embedded_files
         )?;
