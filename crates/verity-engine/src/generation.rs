@@ -81,6 +81,19 @@ fn generation_of(name: &str) -> Option<u64> {
         .flatten()
 }
 
+/// The number of the next generation: past the current one and past any an interrupted
+/// update left behind (so a reader never finds a reused number). Only names
+/// [`generation_of`] accepts count: `gen-+1` is not a generation.
+pub fn next(dir: &Path, current: Option<u64>) -> u64 {
+    let newest_on_disk = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(generation_of))
+        .max();
+    current.max(newest_on_disk).map_or(1, |n| n + 1)
+}
+
 /// The current generation of the index in `dir`: `None` when `dir` holds no pointer (no index
 /// yet). A pointer of another format version is [`EngineError::IndexVersion`].
 pub fn current(dir: &Path) -> Result<Option<u64>, EngineError> {
@@ -562,6 +575,19 @@ mod tests {
         for other in ["gen-", "gen-1a", "gen--1", "vectors", "meta.json", "gen-+1"] {
             assert_eq!(generation_of(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn the_next_generation_passes_the_current_one_and_every_one_left_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(next(dir.path(), None), 1);
+        assert_eq!(next(dir.path(), Some(4)), 5);
+        // An interrupted update left gen-000009 behind; other names do not count.
+        for name in ["gen-000009", "gen-+99", "gen-12a", "vectors"] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        assert_eq!(next(dir.path(), Some(4)), 10);
+        assert_eq!(next(dir.path(), Some(20)), 21);
     }
 
     #[test]

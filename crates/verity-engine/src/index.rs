@@ -375,13 +375,14 @@ impl CodeIndex {
             generation::current(dir)?
         };
         let old = current.map(|n| Self::open_generation(dir, n)).transpose()?;
-        let next = Self::next_generation(dir, current);
+        let next = generation::next(dir, current);
         let existing = match &old {
             Some(o) => EngineError::guard(&o.gen_dir, || Self::stamps_of(&o.index))?,
             None => HashMap::new(),
         };
 
-        let (gen_dir, inherited) = generation::start(dir, current.filter(|_| old.is_some()), next)?;
+        // `old` is the current generation, opened: the new one starts from it.
+        let (gen_dir, inherited) = generation::start(dir, current, next)?;
         let index = if old.is_some() {
             Index::open_in_dir(&gen_dir).map_err(|e| EngineError::IndexCorrupt {
                 path: gen_dir.clone(),
@@ -597,22 +598,6 @@ impl CodeIndex {
             }
         }
         std::fs::create_dir_all(dir).map_err(io)
-    }
-
-    /// The number of the next generation: past the current one and past any an interrupted
-    /// update left behind (so a reader never finds a reused number).
-    fn next_generation(dir: &Path, current: Option<u64>) -> u64 {
-        let newest_on_disk = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_prefix("gen-").and_then(|d| d.parse::<u64>().ok()))
-            })
-            .max();
-        current.max(newest_on_disk).map_or(1, |n| n + 1)
     }
 
     /// The stamp of every file in the index, from the fast fields.

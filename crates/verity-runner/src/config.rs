@@ -11,9 +11,13 @@ pub enum Backoff {
     /// `initial * factor^(retry - 1)`, at most `max`, with up to `jitter` (0..1) of it added
     /// at random so that retries of many jobs do not line up.
     Exponential {
+        /// The delay before the first retry.
         initial: Duration,
+        /// What each further retry multiplies the delay by.
         factor: f64,
+        /// The longest delay.
         max: Duration,
+        /// The largest fraction of the delay added at random (0 to 1).
         jitter: f64,
     },
 }
@@ -63,6 +67,8 @@ pub struct ParallelConfig {
     pub test_timeout_seconds: f64,
     /// Retries after an *error* (never after a failure). Default 2.
     pub retry_attempts: u32,
+    /// The delay before each retry. Default: exponential from 100 ms, doubling, at most 5 s,
+    /// with up to 20% jitter.
     pub backoff: Backoff,
     /// How many jobs a worker claims from the queue at once. Default 10. Claiming in batches
     /// takes the queue lock once per batch instead of once per job; the executor caps it at
@@ -118,6 +124,7 @@ impl Default for ParallelConfig {
 }
 
 impl ParallelConfig {
+    /// [`test_timeout_seconds`](Self::test_timeout_seconds) as a duration, at least 1 ms.
     pub fn test_timeout(&self) -> std::time::Duration {
         verity_core::seconds(self.test_timeout_seconds.max(0.001))
     }

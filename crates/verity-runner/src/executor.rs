@@ -36,10 +36,15 @@ const SETTLE_AFTER_DEADLINE: Duration = Duration::from_millis(50);
 /// What is waiting in the queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStatus {
+    /// Jobs not yet dispatched.
     pub queued: usize,
+    /// Of those, `High` priority.
     pub high: usize,
+    /// Of those, `Normal` priority.
     pub normal: usize,
+    /// Of those, `Low` priority.
     pub low: usize,
+    /// Jobs with a result.
     pub completed: usize,
 }
 
@@ -96,6 +101,7 @@ pub struct ParallelExecutor<V: Validator> {
 }
 
 impl<V: Validator> ParallelExecutor<V> {
+    /// An executor that runs `validator` under `config`, with nothing queued yet.
     pub fn new(config: ParallelConfig, validator: Arc<V>) -> Self {
         ParallelExecutor {
             config,
@@ -147,6 +153,7 @@ impl<V: Validator> ParallelExecutor<V> {
         }
     }
 
+    /// What is waiting, by priority, and how many jobs have a result.
     pub fn queue_status(&self) -> QueueStatus {
         let count = |p| self.pending.iter().filter(|j| j.priority == p).count();
         QueueStatus {
@@ -158,6 +165,7 @@ impl<V: Validator> ParallelExecutor<V> {
         }
     }
 
+    /// What the last run measured.
     pub fn get_stats(&self) -> &ExecutionStats {
         &self.stats
     }
@@ -167,10 +175,13 @@ impl<V: Validator> ParallelExecutor<V> {
         &self.results
     }
 
+    /// Results of the jobs that did not pass (failed, errored, timed out, cancelled,
+    /// unsupported), in input order.
     pub fn get_failed_jobs(&self) -> Vec<&ExecutionResult<V::Output>> {
         self.results.iter().filter(|r| !r.is_success()).collect()
     }
 
+    /// Results of the jobs that passed, flaky ones included, in input order.
     pub fn get_successful_jobs(&self) -> Vec<&ExecutionResult<V::Output>> {
         self.results.iter().filter(|r| r.is_success()).collect()
     }

@@ -8,21 +8,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestPriority {
+    /// Dispatched first: the checks whose failure matters most.
     High,
+    /// The default.
     Normal,
+    /// Dispatched last: the slow or less critical cases.
     Low,
 }
 
 /// The verdict of a validation that ran.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict<O> {
+    /// Did the engine answer correctly?
     pub passed: bool,
+    /// What the validator reports about the case (its result, for the report).
     pub output: O,
 }
 
 /// A validation that could not run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobError {
+    /// What went wrong, for the report.
     pub message: String,
     /// Worth another attempt (timeouts, I/O, unavailable backends).
     pub retryable: bool,
@@ -34,6 +40,7 @@ pub struct JobError {
 }
 
 impl JobError {
+    /// An error worth another attempt (I/O, an unavailable backend).
     pub fn retryable(message: impl Into<String>) -> Self {
         JobError {
             message: message.into(),
@@ -43,6 +50,7 @@ impl JobError {
         }
     }
 
+    /// An error no retry can mend (a bad case, a refused query).
     pub fn fatal(message: impl Into<String>) -> Self {
         JobError {
             message: message.into(),
@@ -62,6 +70,7 @@ impl JobError {
         }
     }
 
+    /// The deadline passed: retryable, and the job is timed out when every attempt is.
     pub fn timeout() -> Self {
         JobError {
             message: "timed out".into(),
@@ -75,12 +84,17 @@ impl JobError {
 /// A unit of work: one case, with its id (from the case), priority and retries so far.
 #[derive(Debug, Clone)]
 pub struct TestJob<C> {
+    /// The case's id: unique within a run.
     pub id: String,
+    /// The case itself.
     pub test_case: C,
+    /// When it is dispatched relative to other jobs.
     pub priority: TestPriority,
+    /// Retries made so far.
     pub retry_count: u32,
     /// Position in the input: the order results come back in.
     pub index: usize,
+    /// The group its statistics are kept under (the query type).
     pub category: String,
     /// Expected duration from history, for longest-first ordering.
     pub expected_ms: Option<f64>,
@@ -90,11 +104,17 @@ pub struct TestJob<C> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "message", rename_all = "snake_case")]
 pub enum AttemptOutcome {
+    /// The validation ran and the answer was right.
     Passed,
+    /// The validation ran and the answer was wrong.
     Failed,
+    /// The validation could not run; the message says why.
     Error(String),
+    /// The deadline passed first.
     TimedOut,
+    /// The validator panicked; the message is the panic's.
     Panicked(String),
+    /// The run stopped before this attempt finished.
     Cancelled,
     /// The backend cannot express the case; the message says why.
     Unsupported(String),
@@ -103,7 +123,9 @@ pub enum AttemptOutcome {
 /// One attempt of a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// How it ended.
     pub outcome: AttemptOutcome,
+    /// How long it took, ms.
     pub duration_ms: f64,
 }
 
@@ -156,15 +178,21 @@ pub enum CancelReason {
 /// The result of one job: every job appears exactly once.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExecutionResult<O> {
+    /// The job's (the case's) id.
     pub job_id: String,
+    /// Position in the input: results are returned in this order.
     pub index: usize,
+    /// The group its statistics are kept under.
     pub category: String,
+    /// Its scheduling priority.
     pub priority: TestPriority,
+    /// What became of it.
     pub status: JobStatus,
     /// Passed after at least one errored attempt.
     pub flaky: bool,
     /// Retries made (attempts after the first).
     pub retry_count: u32,
+    /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
     /// The last verdict's output, when an attempt ran to a verdict.
     #[serde(skip_serializing_if = "Option::is_none")]

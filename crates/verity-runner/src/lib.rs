@@ -19,6 +19,8 @@
 //! * [`progress`] — a progress bar on a terminal, plain periodic lines otherwise;
 //! * [`executor`] — the dispatcher and the executors.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod executor;
 pub mod job;
@@ -43,7 +45,9 @@ pub use verity_core::{CancelToken, Deadline};
 /// (`deadline.check()` in its loops); the executor frees the job's slot at the deadline either
 /// way and counts work that is still running.
 pub trait Validator: Send + Sync + 'static {
+    /// What one job validates (a ground-truth case).
     type Case: Send + Sync + 'static;
+    /// What a validation reports about its case.
     type Output: Clone + Send + Sync + 'static;
 
     /// A stable, unique id for the case (job ids come from here).

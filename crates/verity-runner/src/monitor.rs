@@ -14,7 +14,9 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 pub struct Reading {
     /// Resident memory of this process, bytes.
     pub process_rss: u64,
+    /// Memory in use on the machine, bytes.
     pub system_used: u64,
+    /// Memory of the machine, bytes.
     pub system_total: u64,
     /// Global CPU use, percent.
     pub cpu_percent: f32,
@@ -22,6 +24,7 @@ pub struct Reading {
 
 /// A source of readings: sysinfo in production, scripted in tests.
 pub trait Probe: Send {
+    /// The machine now.
     fn read(&mut self) -> Reading;
 }
 
@@ -72,6 +75,7 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// A limit that starts at `max` (at least 1) and never exceeds it.
     pub fn new(max: usize) -> Self {
         let max = max.max(1);
         Limiter {
@@ -82,14 +86,17 @@ impl Limiter {
         }
     }
 
+    /// How many jobs may run at once now.
     pub fn current(&self) -> usize {
         self.current.load(Ordering::Acquire)
     }
 
+    /// How many times the limit was lowered.
     pub fn throttle_events(&self) -> usize {
         self.throttles.load(Ordering::Relaxed)
     }
 
+    /// The lowest the limit went.
     pub fn lowest(&self) -> usize {
         self.lowest.load(Ordering::Relaxed)
     }

@@ -8,10 +8,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Counters the reporter shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Snapshot {
+    /// Jobs with a result.
     pub done: usize,
+    /// Jobs in the run.
     pub total: usize,
+    /// Of the done jobs, those that passed.
     pub passed: usize,
+    /// Of the done jobs, those that did not pass.
     pub failed: usize,
+    /// Jobs running now.
     pub running: usize,
 }
 
@@ -25,6 +30,8 @@ pub struct Reporter {
 }
 
 impl Reporter {
+    /// A reporter for `total` jobs: a bar when `enabled` and standard error is a terminal, a
+    /// plain line every `interval` otherwise, nothing when not `enabled`.
     pub fn new(total: usize, enabled: bool, interval: Duration) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total as u64);
@@ -59,6 +66,7 @@ impl Reporter {
         )
     }
 
+    /// Shows `s`: moves the bar, or prints a line once `interval` has passed since the last.
     pub fn update(&mut self, s: &Snapshot) {
         if !self.enabled {
             return;
@@ -75,6 +83,7 @@ impl Reporter {
         }
     }
 
+    /// Clears the bar at the end of the run.
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();

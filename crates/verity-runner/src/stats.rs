@@ -9,15 +9,25 @@ use crate::job::{ExecutionResult, JobStatus};
 /// Counts per category (query type).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CategoryStats {
+    /// Jobs of the category.
     pub total: usize,
+    /// Passed, flaky included.
     pub passed: usize,
+    /// Ran and answered wrong.
     pub failed: usize,
+    /// Could not run.
     pub errored: usize,
+    /// Ran out of time.
     pub timed_out: usize,
+    /// Never finished: the run stopped first.
     pub cancelled: usize,
+    /// The backend cannot express the case.
     pub unsupported: usize,
+    /// Passed after an error.
     pub flaky: usize,
+    /// Median job duration, ms.
     pub p50_ms: f64,
+    /// 95th percentile job duration, ms.
     pub p95_ms: f64,
 }
 
@@ -26,10 +36,15 @@ pub struct CategoryStats {
 pub struct ExecutionStats {
     /// total = passed + failed + errored + timed_out + cancelled + unsupported.
     pub total: usize,
+    /// Passed, flaky included.
     pub passed: usize,
+    /// Ran and answered wrong.
     pub failed: usize,
+    /// Could not run.
     pub errored: usize,
+    /// Ran out of time.
     pub timed_out: usize,
+    /// Never finished: the run stopped first.
     pub cancelled: usize,
     /// Cases the backend cannot express.
     pub unsupported: usize,
@@ -37,17 +52,23 @@ pub struct ExecutionStats {
     pub flaky: usize,
     /// Attempts beyond the first.
     pub retries: usize,
+    /// Median job duration (all attempts), ms.
     pub p50_ms: f64,
+    /// 95th percentile job duration, ms.
     pub p95_ms: f64,
+    /// 99th percentile job duration, ms.
     pub p99_ms: f64,
+    /// Longest job duration, ms.
     pub max_ms: f64,
     /// Mean duration of a job that ran to an end (all its attempts), ms.
     pub mean_job_ms: f64,
+    /// The same counts and percentiles per category (query type).
     pub per_category: BTreeMap<String, CategoryStats>,
     /// Times the monitor lowered concurrency.
     pub throttle_events: usize,
     /// Lowest concurrency limit reached.
     pub min_concurrency: usize,
+    /// Wall time of the runs, ms (summed when the executor ran several times).
     pub wall_time_ms: f64,
     /// Finished jobs per second of wall time.
     pub throughput: f64,

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::write;
+use crate::common::{copy_dir, write};
 use verity_engine::{BuildOptions, CodeIndex, EngineError, SearchOptions};
 
 const QUERIES: [&str; 6] = [
@@ -68,18 +68,6 @@ fn files_of_each_kind(gen_dir: &Path) -> Vec<(String, PathBuf)> {
         out.push((name.to_owned(), gen_dir.join(name)));
     }
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn is_corrupt(e: &EngineError) -> bool {

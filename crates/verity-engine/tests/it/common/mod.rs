@@ -97,14 +97,15 @@ pub fn build_fixture(root: &Path) {
     copy_dir(&sample_corpus(), &root.join("sample"));
 }
 
+/// Copies the tree `from` into `to`, creating `to` and its directories.
 pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
-            std::fs::create_dir_all(to).unwrap();
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
