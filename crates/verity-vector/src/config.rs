@@ -83,9 +83,7 @@ pub struct VectorConfig {
     pub chunk: ChunkSettings,
     /// How the graph is built and searched.
     pub hnsw: HnswParams,
-    /// How the graph stores the vectors' components. An index written before this was
-    /// recorded stored `f32`.
-    #[serde(default = "Scalar::unrecorded")]
+    /// How the graph stores the vectors' components.
     pub scalar: Scalar,
 }
 

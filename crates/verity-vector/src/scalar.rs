@@ -37,11 +37,6 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    /// What an index built before the scalar kind was recorded holds.
-    pub(crate) fn unrecorded() -> Scalar {
-        Scalar::F32
-    }
-
     /// The default for an embedder: `i8` for the hash embedder (lossless, see the module
     /// docs), `f16` for MiniLM, whose vectors `i8` would round by about 4e-4 in similarity,
     /// close to the validator's tolerance of 1e-3.

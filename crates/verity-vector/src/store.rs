@@ -1068,17 +1068,23 @@ mod tests {
             .collect()
     }
 
-    fn build(n: usize) -> VectorIndex {
+    /// The index of `texts` (path, text), hash-64 vectors stored as `scalar`.
+    fn build_texts(texts: &[(String, String)], scalar: Scalar) -> VectorIndex {
         let e = HashEmbedder::new(64);
         let config = VectorConfig {
             embedder: EmbedderSpec::Hash { dim: 64 },
+            scalar,
             ..VectorConfig::default()
         };
-        let files = corpus(n)
+        let files = texts
             .iter()
             .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
             .collect();
         VectorIndex::assemble(config, &e, files).unwrap()
+    }
+
+    fn build(n: usize) -> VectorIndex {
+        build_texts(&corpus(n), VectorConfig::default().scalar)
     }
 
     #[test]
@@ -1424,16 +1430,7 @@ mod tests {
             // Lossless for the hash embedder: its vectors are small integers, normalised.
             (Scalar::I8, 1e-6),
         ] {
-            let config = VectorConfig {
-                embedder: EmbedderSpec::Hash { dim: 64 },
-                scalar,
-                ..VectorConfig::default()
-            };
-            let files = texts
-                .iter()
-                .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
-                .collect();
-            let index = VectorIndex::assemble(config, &e, files).unwrap();
+            let index = build_texts(&texts, scalar);
             let dir = tempfile::tempdir().unwrap();
             index.save(dir.path()).unwrap();
             sizes.push(
@@ -1479,32 +1476,6 @@ mod tests {
         }
         // f32 → f16 → i8: the vectors are most of the graph.
         assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
-    }
-
-    #[test]
-    fn an_index_that_recorded_no_scalar_kind_stored_f32() {
-        let config = VectorConfig {
-            embedder: EmbedderSpec::Hash { dim: 64 },
-            scalar: Scalar::F32,
-            ..VectorConfig::default()
-        };
-        let e = HashEmbedder::new(64);
-        let files = corpus(3)
-            .iter()
-            .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
-            .collect();
-        let index = VectorIndex::assemble(config, &e, files).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        index.save(dir.path()).unwrap();
-        let meta = dir.path().join("meta.json");
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
-        json["config"].as_object_mut().unwrap().remove("scalar");
-        std::fs::write(&meta, serde_json::to_vec(&json).unwrap()).unwrap();
-        let reopened = VectorIndex::open(dir.path()).unwrap();
-        assert_eq!(reopened.config().scalar, Scalar::F32);
-        let q = e.embed_one("parse");
-        assert_eq!(reopened.exact(&q, 3), index.exact(&q, 3));
     }
 
     #[test]
