@@ -8,43 +8,64 @@ use crate::query::QueryError;
 /// Anything that can go wrong while indexing or searching.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The query string does not parse; the error has the column.
     #[error("invalid query: {0}")]
     Query(#[from] QueryError),
+    /// The search's deadline passed.
     #[error("search timed out")]
     Timeout,
+    /// The search (or build) was cancelled through its token.
     #[error("search cancelled")]
     Cancelled,
+    /// Nothing is indexed at this directory.
     #[error("no index at {path} (build one with `verity index DIR --index {path}`)", path = .0.display())]
     IndexMissing(PathBuf),
+    /// The directory holds files but no Verity index: a build refuses to write into it.
     #[error("{path} is not a Verity index (no verity.json); refusing to touch it", path = .0.display())]
     NotAnIndex(PathBuf),
     /// `--index` names a file, not a directory.
     #[error("{path} is a file, not an index directory", path = .0.display())]
     NotADirectory(PathBuf),
+    /// The index was written in another format version.
     #[error("index at {path} has format version {found}; this build reads version {expected} (rebuild it with `verity index --rebuild`)", path = .path.display())]
     IndexVersion {
+        /// The index directory.
         path: PathBuf,
+        /// The format version it was written in.
         found: u32,
+        /// The version this build reads.
         expected: u32,
     },
     /// The index's files cannot be read as an index: damaged, truncated or foreign. Reading
     /// one never panics: a panic inside the engine while it reads an index is reported as this.
     #[error("index at {path} is corrupt: {detail} (`verity index --verify` names the damaged files; `verity index --rebuild` rebuilds the index)", path = .path.display())]
-    IndexCorrupt { path: PathBuf, detail: String },
+    IndexCorrupt {
+        /// The index directory (or the damaged generation).
+        path: PathBuf,
+        /// What could not be read.
+        detail: String,
+    },
+    /// The corpus directory cannot be read.
     #[error("corpus directory {path}: {source}", path = .path.display())]
     Corpus {
+        /// The corpus directory.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A file of the index or the corpus cannot be read or written.
     #[error("{path}: {source}", path = .path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// Vector or hybrid search cannot run: no vectors in the index, the model cannot load, or
     /// the vector index failed.
     #[error("vector search unavailable: {0}")]
     Vector(#[from] VectorUnavailable),
+    /// tantivy failed below the index (an I/O or schema error of its own).
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
 }

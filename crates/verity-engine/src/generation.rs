@@ -83,7 +83,7 @@ fn generation_of(name: &str) -> Option<u64> {
 
 /// The number of the next generation: past the current one and past any an interrupted
 /// update left behind (so a reader never finds a reused number). Only names
-/// [`generation_of`] accepts count: `gen-+1` is not a generation.
+/// `generation_of` accepts (`gen-` and digits) count: `gen-+1` is not a generation.
 pub fn next(dir: &Path, current: Option<u64>) -> u64 {
     let newest_on_disk = std::fs::read_dir(dir)
         .into_iter()

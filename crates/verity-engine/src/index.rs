@@ -50,6 +50,7 @@ pub struct IndexMeta {
 /// Settings for [`CodeIndex::build`].
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// Which files of the corpus are indexed.
     pub walk: WalkOptions,
     /// Discard an existing index (of any format version) and build from scratch.
     pub rebuild: bool,
@@ -128,9 +129,13 @@ impl Default for BuildOptions {
 pub struct BuildReport {
     /// Files in the index after the run.
     pub files: usize,
+    /// Files new since the previous generation.
     pub added: usize,
+    /// Files whose content changed.
     pub updated: usize,
+    /// Files gone from the corpus.
     pub deleted: usize,
+    /// Files whose stamp (size, modification time, hash) did not change.
     pub unchanged: usize,
     /// Files decoded with U+FFFD replacements (indexed all the same).
     pub lossy: Vec<String>,
@@ -143,6 +148,7 @@ pub struct BuildReport {
     /// Files whose chunks were embedded in this run (the others' vectors were reused).
     pub embedded_files: usize,
     #[serde(serialize_with = "ser_duration_ms")]
+    /// Wall time of the build or update.
     pub elapsed: Duration,
 }
 
@@ -180,8 +186,11 @@ pub struct CodeIndex {
 /// Per-file state remembered by the index, for change detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
+    /// Modification time when indexed, ns since the epoch (0 when unknown).
     pub mtime_ns: u64,
+    /// Size in bytes when indexed.
     pub size: u64,
+    /// xxh3 of the file's bytes.
     pub hash: u64,
 }
 

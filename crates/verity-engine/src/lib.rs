@@ -30,6 +30,8 @@
 //! over the `verity-vector` index), [`search`] (the entry point of every query); with
 //! [`deadline`] and [`error`] beside them all.
 
+#![warn(missing_docs)]
+
 pub use verity_core::deadline;
 pub mod error;
 pub mod generation;

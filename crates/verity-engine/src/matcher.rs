@@ -35,6 +35,7 @@ struct Tokens {
 }
 
 impl<'a> FileText<'a> {
+    /// The text of one file, with its lines and tokens computed on first use.
     pub fn new(text: &'a str) -> Self {
         FileText {
             text,
@@ -43,10 +44,12 @@ impl<'a> FileText<'a> {
         }
     }
 
+    /// The whole text.
     pub fn text(&self) -> &'a str {
         self.text
     }
 
+    /// Where each line starts (computed once).
     pub fn lines(&self) -> &LineIndex {
         self.lines.get_or_init(|| LineIndex::new(self.text))
     }
@@ -85,17 +88,26 @@ impl<'a> FileText<'a> {
 /// A compiled query.
 #[derive(Debug)]
 pub enum Matcher {
+    /// A literal, found with memchr's `memmem`.
     Literal(Box<memmem::Finder<'static>>),
     /// Wildcards and regexes are both line-oriented regexes once compiled.
     Line(LineRegex),
+    /// A sequence of code tokens, whitespace-insensitive, across lines.
     Phrase(Vec<String>),
+    /// Two token sequences at most `distance` word tokens apart, in either order.
     Near {
+        /// The first sequence.
         left: Vec<String>,
+        /// The second sequence.
         right: Vec<String>,
+        /// The most word tokens between them.
         distance: u32,
     },
+    /// Every operand matches.
     And(Vec<Matcher>),
+    /// At least one operand matches.
     Or(Vec<Matcher>),
+    /// The operand does not match.
     Not(Box<Matcher>),
 }
 
@@ -168,6 +180,7 @@ fn has_text_anchor(hir: &regex_syntax::hir::Hir) -> bool {
 }
 
 impl Matcher {
+    /// Compiles a parsed query: an invalid regex or wildcard is a [`QueryError`].
     pub fn compile(query: &Query) -> Result<Matcher, QueryError> {
         Ok(match query {
             Query::Literal(s) => {

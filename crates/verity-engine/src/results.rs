@@ -82,7 +82,9 @@ pub struct SearchResults {
 /// A chunk of a file returned by a vector or hybrid query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChunkMatch {
+    /// First line of the chunk, from 1.
     pub first_line: usize,
+    /// Last line, inclusive.
     pub last_line: usize,
     /// Cosine similarity with the query.
     pub similarity: f32,
@@ -91,6 +93,8 @@ pub struct ChunkMatch {
 /// Where a hybrid hit stood in the two fused rankings (1-based; `None`: not in that ranking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct FusionRanks {
+    /// Place in the text (BM25) ranking.
     pub text: Option<usize>,
+    /// Place in the vector ranking.
     pub vector: Option<usize>,
 }

@@ -29,11 +29,13 @@ pub struct Fields {
     pub trigram: Field,
     /// Modification time (ns since the epoch) and size when indexed: change detection.
     pub mtime: Field,
+    /// Size in bytes when indexed: change detection.
     pub size: Field,
     /// xxh3 of the raw bytes: the corpus fingerprint.
     pub hash: Field,
 }
 
+/// The index's schema, and its fields by role.
 pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let path = b.add_text_field(PATH_FIELD, STRING | STORED | FAST);

@@ -25,7 +25,9 @@ pub enum Undecodable {
 /// Text decoded from a file, and whether decoding had to replace invalid bytes.
 #[derive(Debug, Clone)]
 pub struct DecodedText {
+    /// The decoded text.
     pub text: String,
+    /// Invalid bytes were replaced with U+FFFD.
     pub lossy: bool,
 }
 
@@ -55,6 +57,7 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// The line starts of `text`.
     pub fn new(text: &str) -> Self {
         // An empty text has no lines at all (as in ripgrep: `^$` does not match an empty file).
         if text.is_empty() {

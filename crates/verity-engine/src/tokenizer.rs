@@ -25,9 +25,13 @@ pub fn is_word_char(c: char) -> bool {
 /// A code token: its text and byte range in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeToken<'a> {
+    /// The token's text.
     pub text: &'a str,
+    /// Byte offset where it starts.
     pub start: usize,
+    /// Byte offset where it ends (exclusive).
     pub end: usize,
+    /// A word (identifier or number) rather than a run of symbols.
     pub is_word: bool,
 }
 
@@ -84,6 +88,7 @@ pub struct CodeTokenizer {
     token: Token,
 }
 
+/// The token stream of [`CodeTokenizer`] for tantivy.
 pub struct CodeTokenStream<'a> {
     inner: CodeTokens<'a>,
     token: &'a mut Token,
@@ -168,6 +173,7 @@ pub struct TrigramTokenizer {
     token: Token,
 }
 
+/// The token stream of [`TrigramTokenizer`] for tantivy.
 pub struct TrigramTokenStream<'a> {
     chars: std::str::CharIndices<'a>,
     window: [(usize, char); 3],

@@ -76,8 +76,11 @@ impl fmt::Display for SkipReason {
 /// A skipped entry: what, where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
+    /// Corpus-relative path with `/` separators.
     pub path: String,
+    /// Why it was skipped.
     pub reason: SkipReason,
+    /// The underlying error, when there was one.
     pub detail: Option<String>,
 }
 
@@ -88,6 +91,7 @@ pub struct WalkedFile {
     pub abs: PathBuf,
     /// Corpus-relative path with `/` separators.
     pub rel: String,
+    /// Size in bytes.
     pub size: u64,
     /// Modification time in ns since the epoch (0 when unknown).
     pub mtime_ns: u64,
@@ -96,7 +100,9 @@ pub struct WalkedFile {
 /// Result of a walk: the selected files (sorted by relative path) and what was skipped.
 #[derive(Debug, Default)]
 pub struct Walk {
+    /// The selected files, by relative path.
     pub files: Vec<WalkedFile>,
+    /// What was skipped, with the reason.
     pub skipped: Vec<Skipped>,
 }
 

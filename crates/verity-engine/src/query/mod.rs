@@ -33,8 +33,11 @@ pub enum Query {
     Phrase(Vec<String>),
     /// Two token sequences with at most `distance` word tokens between them, in either order.
     Near {
+        /// The first token sequence.
         left: Vec<String>,
+        /// The second token sequence.
         right: Vec<String>,
+        /// The most word tokens between the two.
         distance: u32,
     },
     /// Every operand matches.
@@ -61,7 +64,9 @@ impl Query {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
 pub struct QueryError {
+    /// 1-based character column of the problem.
     pub column: usize,
+    /// What is wrong, in lowercase.
     pub message: String,
 }
 

@@ -28,10 +28,13 @@ pub struct VectorQuery {
 pub struct HybridQuery {
     /// The query as written: parsed as a text query, and embedded as it is.
     pub text: String,
+    /// The text query, parsed.
     pub query: Query,
     /// Number of files returned.
     pub k: usize,
+    /// Weight of the text ranking in the fusion (`text=`).
     pub text_weight: f64,
+    /// Weight of the vector ranking in the fusion (`vector=`).
     pub vector_weight: f64,
     /// Chunks of the vector ranking that take part in the fusion.
     pub depth: usize,
@@ -40,8 +43,11 @@ pub struct HybridQuery {
 /// What a query string asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    /// An exact text query (literal, boolean, phrase, proximity, wildcard, regex).
     Text(Query),
+    /// `vector:`: the nearest chunks by embedding.
     Vector(VectorQuery),
+    /// `hybrid:`: text and vector rankings fused.
     Hybrid(HybridQuery),
 }
 
