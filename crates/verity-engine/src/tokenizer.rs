@@ -144,6 +144,14 @@ impl TokenStream for CodeTokenStream<'_> {
 /// a substring of the folded `b`: candidates from trigrams never miss a match.
 #[inline]
 pub fn fold_char(c: char) -> char {
+    // ASCII first: nearly every character of code, and the whole cost of indexing trigrams.
+    // The ASCII characters that are Unicode white space are `\t`..=`\r` and the space.
+    if c.is_ascii() {
+        return match c {
+            '\t'..='\r' => ' ',
+            _ => c.to_ascii_lowercase(),
+        };
+    }
     if c.is_whitespace() {
         return ' ';
     }
@@ -155,6 +163,9 @@ pub fn fold_char(c: char) -> char {
 }
 
 /// The distinct folded trigrams of `s`, in first-seen order.
+///
+/// The plain definition, used for queries; [`TrigramTokenizer`] computes the same list faster
+/// for whole files, and is tested against this one.
 pub fn trigrams(s: &str) -> Vec<String> {
     let chars: Vec<char> = s.chars().map(fold_char).collect();
     let mut out: Vec<String> = Vec::new();
@@ -167,20 +178,78 @@ pub fn trigrams(s: &str) -> Vec<String> {
     out
 }
 
-/// tantivy tokenizer emitting every folded trigram of the text.
-#[derive(Clone, Default)]
+/// Which trigrams a document has shown already.
+///
+/// The trigram field records only which documents hold a trigram (no frequencies, no
+/// positions), so a trigram is worth indexing once per document. Emitting every window made
+/// tantivy hash each of a file's characters as a term, which was most of the time a build took
+/// (issue #14); a file of code has several times fewer distinct trigrams than characters.
+#[derive(Default)]
+struct SeenTrigrams {
+    /// One bit per all-ASCII trigram (7 bits a character, 2^21 bits); allocated at first use.
+    ascii: Vec<u64>,
+    /// Trigrams with a character outside ASCII.
+    other: std::collections::HashSet<[char; 3]>,
+}
+
+impl SeenTrigrams {
+    const ASCII_WORDS: usize = (1 << 21) / 64;
+
+    fn ascii_bit(t: [char; 3]) -> Option<usize> {
+        t.iter()
+            .all(char::is_ascii)
+            .then(|| ((t[0] as usize) << 14) | ((t[1] as usize) << 7) | t[2] as usize)
+    }
+
+    /// True when `t` is new.
+    fn insert(&mut self, t: [char; 3]) -> bool {
+        match Self::ascii_bit(t) {
+            Some(bit) => {
+                if self.ascii.is_empty() {
+                    self.ascii = vec![0; Self::ASCII_WORDS];
+                }
+                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                let new = self.ascii[word] & mask == 0;
+                self.ascii[word] |= mask;
+                new
+            }
+            None => self.other.insert(t),
+        }
+    }
+
+    /// Forgets `seen` (every trigram inserted since the last reset), in time proportional to
+    /// it rather than to the bitmap.
+    fn reset(&mut self, seen: &[[char; 3]]) {
+        for t in seen {
+            if let Some(bit) = Self::ascii_bit(*t) {
+                self.ascii[bit / 64] = 0;
+            }
+        }
+        self.other.clear();
+    }
+}
+
+/// tantivy tokenizer emitting every distinct folded trigram of the text once, in first-seen
+/// order (the list [`trigrams`] defines).
+#[derive(Default)]
 pub struct TrigramTokenizer {
     token: Token,
+    seen: SeenTrigrams,
+    distinct: Vec<[char; 3]>,
+}
+
+impl Clone for TrigramTokenizer {
+    /// A fresh tokenizer: the buffers are scratch space, not state.
+    fn clone(&self) -> Self {
+        TrigramTokenizer::default()
+    }
 }
 
 /// The token stream of [`TrigramTokenizer`] for tantivy.
 pub struct TrigramTokenStream<'a> {
-    chars: std::str::CharIndices<'a>,
-    window: [(usize, char); 3],
-    filled: usize,
+    distinct: &'a [[char; 3]],
+    next: usize,
     token: &'a mut Token,
-    position: usize,
-    text: &'a str,
 }
 
 impl Tokenizer for TrigramTokenizer {
@@ -188,41 +257,34 @@ impl Tokenizer for TrigramTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> TrigramTokenStream<'a> {
         self.token.reset();
+        self.distinct.clear();
+        let mut window = [' '; 3];
+        for (filled, c) in text.chars().enumerate() {
+            window = [window[1], window[2], fold_char(c)];
+            if filled >= 2 && self.seen.insert(window) {
+                self.distinct.push(window);
+            }
+        }
+        self.seen.reset(&self.distinct);
         TrigramTokenStream {
-            chars: text.char_indices(),
-            window: [(0, ' '); 3],
-            filled: 0,
+            distinct: &self.distinct,
+            next: 0,
             token: &mut self.token,
-            position: 0,
-            text,
         }
     }
 }
 
 impl TokenStream for TrigramTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        loop {
-            let Some((i, c)) = self.chars.next() else {
-                return false;
-            };
-            self.window = [self.window[1], self.window[2], (i, fold_char(c))];
-            self.filled += 1;
-            if self.filled < 3 {
-                continue;
-            }
-            let start = self.window[0].0;
-            let end = i + c.len_utf8();
-            debug_assert!(end <= self.text.len());
-            self.token.text.clear();
-            for (_, ch) in self.window {
-                self.token.text.push(ch);
-            }
-            self.token.offset_from = start;
-            self.token.offset_to = end;
-            self.token.position = self.position;
-            self.position += 1;
-            return true;
-        }
+        let Some(t) = self.distinct.get(self.next) else {
+            return false;
+        };
+        // The field keeps neither positions nor offsets: only the text matters.
+        self.token.text.clear();
+        self.token.text.extend(t);
+        self.token.position = self.next;
+        self.next += 1;
+        true
     }
 
     fn token(&self) -> &Token {
@@ -290,5 +352,51 @@ mod tests {
         assert_eq!(seen, trigrams(text));
         assert_eq!(seen, ["ab ", "b c", " cd", "cdé"]);
         assert!(trigrams("ab").is_empty());
+    }
+
+    fn stream(tok: &mut TrigramTokenizer, text: &str) -> Vec<String> {
+        let mut s = tok.token_stream(text);
+        let mut seen = Vec::new();
+        while s.advance() {
+            seen.push(s.token().text.clone());
+        }
+        seen
+    }
+
+    #[test]
+    fn trigram_stream_emits_each_trigram_once_per_document() {
+        let mut tok = TrigramTokenizer::default();
+        assert_eq!(stream(&mut tok, "abcabcABC"), ["abc", "bca", "cab"]);
+        assert_eq!(stream(&mut tok, "ééééé"), ["ééé"]);
+        // The next document starts afresh: nothing is remembered from the one before.
+        assert_eq!(stream(&mut tok, "abcé"), ["abc", "bcé"]);
+        assert_eq!(stream(&mut tok.clone(), "xyz"), ["xyz"]);
+    }
+
+    #[test]
+    fn ascii_fold_agrees_with_the_unicode_rules() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let unicode = if c.is_whitespace() {
+                ' '
+            } else {
+                c.to_lowercase().next().unwrap()
+            };
+            assert_eq!(fold_char(c), unicode, "{b:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The tokenizer's fast path (a bitmap, reused from document to document) gives the
+        /// list the plain definition gives, document after document.
+        #[test]
+        fn trigram_stream_is_the_distinct_trigrams(
+            docs in proptest::collection::vec("[a-cA-C \t\n\u{b}é€𝔸ǅ]{0,40}", 1..6)
+        ) {
+            let mut tok = TrigramTokenizer::default();
+            for d in &docs {
+                proptest::prop_assert_eq!(stream(&mut tok, d), trigrams(d));
+            }
+        }
     }
 }

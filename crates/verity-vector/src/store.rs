@@ -51,36 +51,41 @@ const UNROUNDED_ABOVE: f32 = 1e-5;
 /// similarity computed from the graph's copy of one of them can be off.
 #[derive(Debug, Default)]
 struct Unrounded {
-    vectors: HashMap<u64, Vec<f32>>,
-    /// Per key: how far the graph's `i8` copy can move a similarity ([`crate::scalar::rounding_error`]).
-    errors: HashMap<u64, f32>,
+    /// Per key: the f32 vector, and how far the graph's `i8` copy can move a similarity
+    /// ([`crate::scalar::rounding_error`]).
+    vectors: HashMap<u64, (Vec<f32>, f32)>,
 }
 
 impl Unrounded {
     fn insert(&mut self, key: u64, vector: Vec<f32>, error: f32) {
-        self.vectors.insert(key, vector);
-        self.errors.insert(key, error);
+        self.vectors.insert(key, (vector, error));
     }
 
     fn remove(&mut self, key: u64) {
         self.vectors.remove(&key);
-        self.errors.remove(&key);
+    }
+
+    /// The f32 vector of `key`, when the graph's copy is rounded.
+    fn get(&self, key: u64) -> Option<&[f32]> {
+        self.vectors.get(&key).map(|(v, _)| v.as_slice())
     }
 
     /// How far any similarity computed from the graph can be from the true one.
     fn bound(&self) -> f32 {
-        self.errors.values().fold(UNROUNDED_ABOVE, |m, e| m.max(*e))
+        self.vectors
+            .values()
+            .fold(UNROUNDED_ABOVE, |m, (_, e)| m.max(*e))
     }
 
     /// `key u64, error f32, dim × f32`, little-endian, in key order.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut keys: Vec<&u64> = self.vectors.keys().collect();
-        keys.sort();
+        let mut records: Vec<(&u64, &(Vec<f32>, f32))> = self.vectors.iter().collect();
+        records.sort_by_key(|(k, _)| **k);
         let mut out = Vec::new();
-        for k in keys {
+        for (k, (vector, error)) in records {
             out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&self.errors[k].to_le_bytes());
-            for x in &self.vectors[k] {
+            out.extend_from_slice(&error.to_le_bytes());
+            for x in vector {
                 out.extend_from_slice(&x.to_le_bytes());
             }
         }
@@ -107,7 +112,7 @@ impl Unrounded {
 }
 
 /// One file's chunks and vectors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileVectors {
     /// The file's path in the corpus.
     pub path: String,
@@ -116,10 +121,8 @@ pub struct FileVectors {
     /// 1-based inclusive line ranges of the chunks.
     pub chunks: Vec<(usize, usize)>,
     /// The chunks' keys in the HNSW graph (assigned by the index).
-    #[serde(default)]
     pub keys: Vec<u64>,
     /// One vector per chunk while the index is built; empty once the graph holds them.
-    #[serde(skip)]
     pub vectors: Vec<Vec<f32>>,
 }
 
@@ -524,7 +527,7 @@ impl VectorIndex {
     /// Fills `v` with the vector of `key`: its `f32` vector when the graph holds it only
     /// approximately, else the graph's. False when the graph does not hold the key.
     fn stored(&self, key: u64, v: &mut [f32]) -> bool {
-        if let Some(exact) = self.unrounded.vectors.get(&key) {
+        if let Some(exact) = self.unrounded.get(key) {
             v.copy_from_slice(exact);
             return true;
         }
@@ -718,7 +721,7 @@ impl VectorIndex {
             .iter()
             .zip(&m.distances)
             .filter_map(|(key, d)| {
-                let similarity = match self.unrounded.vectors.get(key) {
+                let similarity = match self.unrounded.get(*key) {
                     Some(exact) => exact::similarity(query, exact),
                     None if rescore_all && self.stored(*key, &mut v) => {
                         exact::similarity(query, &v)
@@ -1010,6 +1013,11 @@ impl ExactSearcher<'_> {
             .take(k)
             .map(|(i, s)| self.index.hit(i, s))
             .collect()
+    }
+
+    /// The vectors it searches, in chunk position order.
+    pub fn vectors(&self) -> &[Vec<f32>] {
+        &self.vectors
     }
 }
 

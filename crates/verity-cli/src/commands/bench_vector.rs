@@ -177,18 +177,17 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
             reference.push(v);
         }
     }
+    let exact_searcher = vi.exact_searcher_over(reference).ok_or_else(|| Failure {
+        code: INTERNAL_ERROR,
+        message: "the stored text chunks differently from the vector index".into(),
+    })?;
     // The true similarity of a returned chunk, from the reference vectors.
+    let reference = exact_searcher.vectors();
     let true_similarity = |q: &[f32], h: &verity_vector::store::ChunkHit| {
         position
             .get(&(h.path.clone(), h.first_line))
             .map(|&i| verity_vector::exact::similarity(q, &reference[i]))
     };
-    let exact_searcher = vi
-        .exact_searcher_over(reference.clone())
-        .ok_or_else(|| Failure {
-            code: INTERNAL_ERROR,
-            message: "the stored text chunks differently from the vector index".into(),
-        })?;
     let started = Instant::now();
     let exact: Vec<Vec<f32>> = vectors
         .iter()

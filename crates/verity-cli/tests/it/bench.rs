@@ -12,9 +12,9 @@ fn has_rg() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// `verity bench search --json` over the sample corpus and benches/queries/mixed.txt, one
-/// timed run per query and no warm-up, with `extra` flags.
-fn quick_bench(extra: &[&str]) -> std::process::Output {
+/// `verity bench search --json` over the sample corpus and benches/queries/mixed.txt,
+/// `iterations` timed runs per query and no warm-up, with `extra` flags.
+fn quick_bench(iterations: &str, extra: &[&str]) -> std::process::Output {
     let (corpus, queries) = (sample(), repo().join("benches/queries/mixed.txt"));
     let mut args = vec![
         "bench",
@@ -24,7 +24,7 @@ fn quick_bench(extra: &[&str]) -> std::process::Output {
         "--queries",
         queries.to_str().unwrap(),
         "--iterations",
-        "1",
+        iterations,
         "--warmup",
         "0",
         "--json",
@@ -37,33 +37,23 @@ fn quick_bench(extra: &[&str]) -> std::process::Output {
 fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     let tmp = tempfile::tempdir().unwrap();
     let html = tmp.path().join("bench.html");
-    let corpus = repo().join("sample-corpus");
-    let queries = repo().join("benches/queries/mixed.txt");
-    let o = verity(&[
-        "bench",
-        "search",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--queries",
-        queries.to_str().unwrap(),
-        "--iterations",
+    let o = quick_bench(
         "2",
-        "--warmup",
-        "0",
-        "--rg-iterations",
-        "1",
-        "--throughput-queries",
-        "60",
-        "--clients",
-        "4",
-        "--incremental",
-        "--cold",
-        "--cold-iterations",
-        "1",
-        "--json",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+        &[
+            "--rg-iterations",
+            "1",
+            "--throughput-queries",
+            "60",
+            "--clients",
+            "4",
+            "--incremental",
+            "--cold",
+            "--cold-iterations",
+            "1",
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["files"], 17);
@@ -141,16 +131,19 @@ fn bench_search_runs_codesearch_beside_verity() {
         eprintln!("skipped: codesearch is not installed");
         return;
     }
-    let o = quick_bench(&[
-        "--rg-iterations",
+    let o = quick_bench(
         "1",
-        "--throughput-queries",
-        "10",
-        "--embedder",
-        "none",
-        "--peer",
-        "csearch",
-    ]);
+        &[
+            "--rg-iterations",
+            "1",
+            "--throughput-queries",
+            "10",
+            "--embedder",
+            "none",
+            "--peer",
+            "csearch",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let build = &r["peer_build"];
@@ -181,21 +174,24 @@ fn bench_search_measures_a_verity_serve_over_http() {
     let index = tmp.path().join("index");
     index_sample(&index);
     let (mut server, base) = serve(&index);
-    let o = quick_bench(&[
-        "--index",
-        index.to_str().unwrap(),
-        "--no-rg",
-        "--throughput-queries",
-        "20",
-        "--clients",
-        "4",
-        "--http",
-        &base,
-        "--http-rate",
-        "40",
-        "--http-seconds",
+    let o = quick_bench(
         "1",
-    ]);
+        &[
+            "--index",
+            index.to_str().unwrap(),
+            "--no-rg",
+            "--throughput-queries",
+            "20",
+            "--clients",
+            "4",
+            "--http",
+            &base,
+            "--http-rate",
+            "40",
+            "--http-seconds",
+            "1",
+        ],
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
