@@ -42,27 +42,42 @@ fn trigram_plan(fields: &Fields, s: &str) -> Plan {
         .collect())
 }
 
-/// Candidates for a token sequence: a phrase query on the code field.
+/// Candidates for a token sequence (a phrase, or one side of `NEAR`): its words at their
+/// offsets, a phrase query on the code field.
+///
+/// The code field holds word tokens only, at their positions among all tokens
+/// ([`crate::tokenizer::CodeTokenizer`]), so the words of a match sit at the same offsets from
+/// each other as in the query; the symbols between them are left to the verifier. Words too
+/// long for the field narrow by their trigrams instead. A sequence of symbols alone narrows
+/// nothing.
 fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
-    if toks.iter().any(|t| t.len() > MAX_INDEXED_TOKEN_BYTES) {
-        // Over-long tokens are not in the code field: fall back to trigrams of each token.
-        return and(toks
-            .iter()
-            .filter_map(|t| trigram_plan(fields, t))
-            .collect());
+    let mut words: Vec<(usize, Term)> = Vec::new();
+    let mut parts: Vec<Box<dyn TQuery>> = Vec::new();
+    for (offset, t) in toks.iter().enumerate() {
+        if !t.chars().next().is_some_and(is_word_char) {
+            continue;
+        }
+        if t.len() > MAX_INDEXED_TOKEN_BYTES {
+            parts.extend(trigram_plan(fields, t));
+        } else {
+            words.push((offset, Term::from_field_text(fields.code, t)));
+        }
     }
-    let terms: Vec<Term> = toks
-        .iter()
-        .map(|t| Term::from_field_text(fields.code, t))
-        .collect();
-    match terms.len() {
-        0 => None,
-        1 => Some(Box::new(TermQuery::new(
-            terms.into_iter().next().unwrap(),
+    match words.len() {
+        0 => {}
+        1 => parts.push(Box::new(TermQuery::new(
+            words.pop().unwrap().1,
             IndexRecordOption::Basic,
         ))),
-        _ => Some(Box::new(PhraseQuery::new(terms))),
+        _ => {
+            // Offsets relative to the first word: tantivy's phrase starts at its first term.
+            let first = words[0].0;
+            parts.push(Box::new(PhraseQuery::new_with_offset(
+                words.into_iter().map(|(o, t)| (o - first, t)).collect(),
+            )));
+        }
     }
+    and(parts)
 }
 
 /// What a regex match must contain, as a boolean formula over literal substrings.

@@ -23,7 +23,8 @@ pub struct Fields {
     pub path: Field,
     /// The decoded text, stored for verification and display; not indexed itself.
     pub content: Field,
-    /// Code tokens with positions: BM25 scoring, phrase and proximity candidates.
+    /// Word tokens, each at its position among all code tokens (symbols are not indexed):
+    /// BM25 scoring, phrase and proximity candidates.
     pub code: Field,
     /// Folded character trigrams, doc ids only: candidates for literals, wildcards and regexes.
     pub trigram: Field,

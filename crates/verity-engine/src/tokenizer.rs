@@ -6,14 +6,17 @@
 //!   `io` and `Vec<Vec<u8>>` ends in `>`, `>`: splitting operators into single characters is what
 //!   keeps generics such as `Vec<u8>>` searchable as `Vec<u8>`. Tokens keep their case. Phrase and
 //!   proximity queries are defined over these tokens (docs/query-language.md).
+//!   The index keeps the *word* tokens only, each at its position among all the code tokens:
+//!   symbols are more than half of the tokens of code and say little on their own, so a phrase's
+//!   candidates come from its words at their offsets and the verifier checks the symbols.
 //! * [`TrigramTokenizer`] emits every window of three characters after [`fold_char`]; the trigram
 //!   field only narrows the candidate files, which are then verified against the stored text.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Word tokens longer than this many bytes are not put in the code field (tantivy terms have a
-/// size limit, and such tokens are minified data, not code). Queries that need one fall back to
-/// trigram candidates, so results stay exact.
+/// size limit, and such tokens are minified data, not code), nor counted in a file's length.
+/// Queries that need one fall back to trigram candidates, so results stay exact.
 pub const MAX_INDEXED_TOKEN_BYTES: usize = 256;
 
 /// Is `c` a word character? One definition for the whole engine.
@@ -82,7 +85,13 @@ impl<'a> Iterator for CodeTokens<'a> {
     }
 }
 
-/// tantivy adapter for [`code_tokens`].
+/// tantivy adapter for [`code_tokens`]: the word tokens of at most
+/// [`MAX_INDEXED_TOKEN_BYTES`], each at its position among all code tokens.
+///
+/// Symbols and over-long words are not emitted, but they keep their positions, so a phrase's
+/// words keep their offsets (`&mut self`: `mut` at 1, `self` at 2). Since tantivy counts a
+/// file's length in emitted tokens, BM25's document length is the number of indexed words
+/// (docs/query-language.md, section 6).
 #[derive(Clone, Default)]
 pub struct CodeTokenizer {
     token: Token,
@@ -110,17 +119,17 @@ impl Tokenizer for CodeTokenizer {
 
 impl TokenStream for CodeTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some(t) = self.inner.next() else {
-            return false;
+        let t = loop {
+            let Some(t) = self.inner.next() else {
+                return false;
+            };
+            if t.is_word && t.text.len() <= MAX_INDEXED_TOKEN_BYTES {
+                break t;
+            }
+            self.position += 1;
         };
-        // Over-long tokens keep their position (so phrase positions stay true) but are stored
-        // as a marker that no query term can equal.
         self.token.text.clear();
-        if t.text.len() > MAX_INDEXED_TOKEN_BYTES {
-            self.token.text.push('\u{0}');
-        } else {
-            self.token.text.push_str(t.text);
-        }
+        self.token.text.push_str(t.text);
         self.token.offset_from = t.start;
         self.token.offset_to = t.end;
         self.token.position = self.position;
@@ -328,16 +337,28 @@ mod tests {
         assert_eq!(toks("  \r\n\t"), Vec::<&str>::new());
     }
 
-    #[test]
-    fn tantivy_stream_positions_are_consecutive() {
+    fn indexed(text: &str) -> Vec<(String, usize)> {
         let mut tok = CodeTokenizer::default();
-        let mut s = tok.token_stream("use std::fmt;");
+        let mut s = tok.token_stream(text);
         let mut seen = Vec::new();
         while s.advance() {
             seen.push((s.token().text.clone(), s.token().position));
         }
-        assert_eq!(seen.len(), 6);
-        assert!(seen.iter().enumerate().all(|(i, (_, p))| *p == i));
+        seen
+    }
+
+    #[test]
+    fn tantivy_stream_keeps_words_at_their_token_positions() {
+        let at = |t: &str, p: usize| (t.to_string(), p);
+        assert_eq!(
+            indexed("use std::fmt;"),
+            [at("use", 0), at("std", 1), at("fmt", 4)]
+        );
+        assert_eq!(indexed("&mut self"), [at("mut", 1), at("self", 2)]);
+        // An over-long word is neither indexed nor allowed to shift the words after it.
+        let long = "x".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
+        assert_eq!(indexed(&format!("a {long} b")), [at("a", 0), at("b", 2)]);
+        assert!(indexed(":: -> {}").is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::file::CorpusFile;
 
-/// Tokens longer than this many bytes are not indexed (as the engine's tokenizer drops them),
+/// Words longer than this many bytes are not indexed (as the engine's tokenizer drops them),
 /// so they count neither as words nor towards a file's length.
 pub(crate) const MAX_TOKEN_BYTES: usize = 256;
 
@@ -14,7 +14,7 @@ pub(crate) const MAX_TOKEN_BYTES: usize = 256;
 /// each file's indexed length, and per word the files containing it with their counts.
 #[derive(Debug, Clone, Default)]
 pub struct TermStats {
-    /// Tokens of each file that count for its length (not longer than the index keeps).
+    /// Words of each file that count for its length (not longer than the index keeps).
     pub(crate) lengths: Vec<u64>,
     pub(crate) average_length: f64,
     /// Word → (file position, occurrences), in file order.
@@ -29,14 +29,13 @@ impl TermStats {
             .map(|f| {
                 let mut kept = 0u64;
                 let mut words: HashMap<&str, u32> = HashMap::new();
+                // A file's length is its words: symbols are not counted (section 6).
                 for t in f.tokens() {
-                    if (t.end - t.start) as usize > MAX_TOKEN_BYTES {
+                    if !t.word || (t.end - t.start) as usize > MAX_TOKEN_BYTES {
                         continue;
                     }
                     kept += 1;
-                    if t.word {
-                        *words.entry(f.token_text(*t)).or_insert(0) += 1;
-                    }
+                    *words.entry(f.token_text(*t)).or_insert(0) += 1;
                 }
                 (kept, words)
             })

@@ -182,6 +182,13 @@ fn oracle_bm25_orders_files_as_the_engine_does() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("corpus");
     verity_validation::synth::write_tree(&root, 150, 9).unwrap();
+    // A word too long to index (minified data): it must not count in the file's length on
+    // either side.
+    std::fs::write(
+        root.join("minified.rs"),
+        format!("fn parse() {{ let blob = \"{}\"; }}\n", "x".repeat(300)),
+    )
+    .unwrap();
     let corpus = Corpus::load(&root, &CorpusRules::default()).unwrap();
     let text_only = BuildOptions {
         vectors: None,
