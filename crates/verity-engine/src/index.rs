@@ -23,7 +23,7 @@ use crate::error::EngineError;
 pub use crate::generation::FORMAT_VERSION;
 use crate::generation::{self, ReadOnlyDirectory, WriterLock, GENERATION_META};
 use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
-use crate::text::{decode, Undecodable};
+use crate::text::{decode_owned, DecodedText, Undecodable};
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 use verity_vector::embed::Embedder;
@@ -463,14 +463,13 @@ impl CodeIndex {
                             detail: Some(format!("{} bytes", bytes.len())),
                         })
                     }
-                    Ok(bytes) => match decode(&bytes) {
+                    Ok(bytes) => match decode_hashed(bytes) {
                         Err(Undecodable::Binary) => Outcome::Skipped(Skipped {
                             path: f.rel.clone(),
                             reason: SkipReason::Binary,
                             detail: None,
                         }),
-                        Ok(decoded) => {
-                            let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+                        Ok((decoded, hash, len)) => {
                             let res = writer.add_document(doc!(
                                 fields.path => f.rel.as_str(),
                                 fields.content => decoded.text.as_str(),
@@ -483,7 +482,7 @@ impl CodeIndex {
                             match res {
                                 Ok(_) => Outcome::Added {
                                     existed: *existed,
-                                    bytes: bytes.len() as u64,
+                                    bytes: len as u64,
                                     lossy: decoded.lossy,
                                 },
                                 Err(e) => Outcome::Skipped(Skipped {
@@ -846,6 +845,12 @@ impl CodeIndex {
             .and_then(|v| v.as_str())
             .map(str::to_owned))
     }
+}
+
+/// A file's text, with the xxh3 and the length of its bytes.
+fn decode_hashed(bytes: Vec<u8>) -> Result<(DecodedText, u64, usize), Undecodable> {
+    let (hash, len) = (xxhash_rust::xxh3::xxh3_64(&bytes), bytes.len());
+    decode_owned(bytes).map(|d| (d, hash, len))
 }
 
 /// Bytes of the files under `p`, recursively; 0 for what cannot be read.

@@ -5,7 +5,7 @@
 //!
 //! Exact answers come from *verification*, not from a tokenizer: the index proposes candidate
 //! files (a trigram field for literals, wildcards and regexes; a positional code-token field for
-//! phrases and proximity), and every candidate is checked against its stored text by
+//! phrases and proximity), and every candidate is checked against its indexed text by
 //! [`matcher`], which implements docs/query-language.md to the letter. BM25 on the code field
 //! orders the results.
 //!
@@ -26,7 +26,8 @@
 //! (which files), [`schema`], [`plan`] (candidates), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
 //! [`generation`] (the on-disk layout: generations published atomically),
-//! [`index`] (build, update, open), [`text_search`], [`vector`] (vector and hybrid queries
+//! [`index`] (build, update, open), `source` (where verification reads a candidate's text:
+//! the corpus file while its hash is the indexed one, else the stored copy), [`text_search`], [`vector`] (vector and hybrid queries
 //! over the `verity-vector` index), [`search`] (the entry point of every query); with
 //! [`deadline`] and [`error`] beside them all.
 
@@ -43,6 +44,7 @@ mod rank_cache;
 pub mod results;
 pub mod schema;
 pub mod search;
+mod source;
 pub mod text;
 pub mod text_search;
 pub mod tokenizer;

@@ -10,8 +10,6 @@
 //! * lines are separated by `\n` only; a `\r` before it stays part of the line (as in ripgrep
 //!   without `--crlf`), but is trimmed from the line text that results display.
 
-use std::borrow::Cow;
-
 /// The UTF-8 byte-order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -33,17 +31,23 @@ pub struct DecodedText {
 
 /// Decodes file bytes according to the rules above.
 pub fn decode(bytes: &[u8]) -> Result<DecodedText, Undecodable> {
-    if memchr::memchr(0, bytes).is_some() {
+    decode_owned(bytes.to_vec())
+}
+
+/// [`decode`], taking the bytes: valid UTF-8 becomes the text without a copy.
+pub fn decode_owned(mut bytes: Vec<u8>) -> Result<DecodedText, Undecodable> {
+    if memchr::memchr(0, &bytes).is_some() {
         return Err(Undecodable::Binary);
     }
-    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    match String::from_utf8_lossy(body) {
-        Cow::Borrowed(s) => Ok(DecodedText {
-            text: s.to_owned(),
-            lossy: false,
-        }),
-        Cow::Owned(s) => Ok(DecodedText {
-            text: s,
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
+    // `from_utf8` checks whole words of ASCII at a time, where the lossy decoder walks byte by
+    // byte (it was most of the time a candidate's check took), so valid text goes that way.
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(DecodedText { text, lossy: false }),
+        Err(e) => Ok(DecodedText {
+            text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
             lossy: true,
         }),
     }

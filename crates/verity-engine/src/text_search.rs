@@ -1,13 +1,14 @@
 //! Text search: plan candidates in the index, verify them exactly against the stored text,
 //! rank by BM25 then path, return.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use crate::deadline::Deadline;
 use crate::error::EngineError;
@@ -17,6 +18,7 @@ use crate::plan::{candidates, scoring_terms};
 use crate::query::Query;
 use crate::rank_cache::rank_order;
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
+use crate::source::TextSource;
 use crate::text::display_line;
 
 /// Collects every matching document with its score, and stops early once the deadline passes.
@@ -126,21 +128,16 @@ impl CodeIndex {
         deadline.check()?;
         let candidates = found.len();
 
-        let fields = self.fields;
-        // Verifies one candidate; `files_only` decides the match without collecting lines.
+        let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
+        // Verifies one candidate (its path, when known); `files_only` decides the match
+        // without collecting lines.
         let verify = |(addr, score): (DocAddress, Score),
+                      known: Option<String>,
                       files_only: bool|
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let path = doc
-                .get_first(fields.path)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            let content = doc
-                .get_first(fields.content)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
+            let (path, text) = source.read(addr, known)?;
+            let (path, content) = (path.as_str(), text.as_str());
             let file = FileText::new(content);
             let score = if scoring { score } else { 0.0 };
             if files_only {
@@ -181,16 +178,18 @@ impl CodeIndex {
             }))
         };
         // Candidates are verified in parallel in document order, whatever order they come in:
-        // the doc store decompresses blocks of neighbouring documents, so reading in rank
-        // order would decompress each block again and again. Results keep the input order.
+        // when a text comes from the doc store, its block holds neighbouring documents, so
+        // reading in rank order would decompress each block again and again. Results keep the
+        // input order.
         let verify_all = |batch: &[(DocAddress, Score)],
                           files_only: bool|
          -> Result<Vec<(usize, SearchHit)>, EngineError> {
             let mut by_doc: Vec<usize> = (0..batch.len()).collect();
             by_doc.sort_unstable_by_key(|&i| batch[i].0);
+            let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>());
             let mut verified: Vec<(usize, SearchHit)> = by_doc
                 .par_iter()
-                .map(|&i| Ok(verify(batch[i], files_only)?.map(|h| (i, h))))
+                .map(|&i| Ok(verify(batch[i], paths[i].clone(), files_only)?.map(|h| (i, h))))
                 .collect::<Result<Vec<_>, EngineError>>()?
                 .into_iter()
                 .flatten()

@@ -345,3 +345,88 @@ fn file_names_that_are_not_utf8_stay_distinct() {
     let (_, again) = CodeIndex::build(corpus.path(), idx.path(), &BuildOptions::default()).unwrap();
     assert_eq!((again.unchanged, again.updated, again.added), (3, 0, 0));
 }
+
+/// Verification reads a candidate from the corpus only while the file's bytes hash to the
+/// indexed ones: until the next `verity index`, every answer (files only, lines, best N) is the
+/// indexed corpus's, whether a file was edited (same size or not), made binary, removed, or the
+/// whole corpus moved away.
+#[test]
+fn answers_are_the_indexed_texts_until_the_next_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("corpus");
+    write(&root, "a.rs", "\u{feff}fn alpha() { let x = 1; }\n");
+    write(&root, "b.rs", "fn alpha_beta() {}\n// caf\u{e9}\n");
+    write(&root, "c.rs", "fn gamma() { alpha(); }\n");
+    write(&root, "d.rs", "struct Delta; // alpha\n");
+    let text_only = BuildOptions {
+        vectors: None,
+        ..Default::default()
+    };
+    let (index, _) = CodeIndex::build(&root, &tmp.path().join("idx"), &text_only).unwrap();
+    let lines = |q: &str, o: &SearchOptions| -> Vec<(String, Vec<(usize, String)>)> {
+        index
+            .search(q, o)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| {
+                (
+                    h.path,
+                    h.lines.into_iter().map(|l| (l.line, l.text)).collect(),
+                )
+            })
+            .collect()
+    };
+    let all = SearchOptions::default();
+    let files_only = SearchOptions {
+        files_only: true,
+        ..SearchOptions::default()
+    };
+    let best = SearchOptions {
+        limit: Some(2),
+        ..SearchOptions::default()
+    };
+    let before: Vec<_> = [&all, &files_only, &best]
+        .map(|o| {
+            (
+                lines("alpha", o),
+                lines("lit:omega", o),
+                lines("regex:^fn", o),
+            )
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(before[0].0.len(), 4);
+    assert!(before[0].1.is_empty());
+
+    // Same size, other bytes; another length; binary; gone.
+    write(&root, "a.rs", "\u{feff}fn omega() { let x = 1; }\n");
+    write(&root, "b.rs", "fn omega() {}\n");
+    write(&root, "c.rs", "fn omega\0() { alpha(); }\n");
+    std::fs::remove_file(root.join("d.rs")).unwrap();
+    let after: Vec<_> = [&all, &files_only, &best]
+        .map(|o| {
+            (
+                lines("alpha", o),
+                lines("lit:omega", o),
+                lines("regex:^fn", o),
+            )
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(after, before);
+
+    // The corpus moved: every text comes from the index.
+    std::fs::rename(&root, tmp.path().join("elsewhere")).unwrap();
+    let moved: Vec<_> = [&all, &files_only, &best]
+        .map(|o| {
+            (
+                lines("alpha", o),
+                lines("lit:omega", o),
+                lines("regex:^fn", o),
+            )
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(moved, before);
+}

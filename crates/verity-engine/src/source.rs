@@ -1,0 +1,128 @@
+//! Where verification reads a candidate's text.
+//!
+//! The index stores every file's text, so that answers stay the answers of the indexed corpus
+//! after files change. Reading it back costs a doc-store block decompressed per candidate and,
+//! in a fresh `verity search` process, the first touches of the mapped store. A file that is
+//! still byte for byte what was indexed says the same thing for less: it is in the page cache
+//! when the machine has just used it, as it is for `rg` and codesearch.
+//!
+//! So a candidate is read from the corpus first, and that copy is used only when its xxh3-64
+//! equals the hash recorded at indexing time (a fast field, read without the doc store); the
+//! text is then decoded by the same rules ([`crate::text::decode_owned`]). Otherwise (the file
+//! changed, moved, became unreadable or binary, or the corpus is elsewhere) the stored copy is
+//! read. Either way the text verified is the indexed text, up to a 64-bit hash collision
+//! between a changed file and its indexed bytes.
+
+use std::path::PathBuf;
+
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::schema::Value;
+use tantivy::{DocAddress, Searcher, TantivyDocument};
+
+use crate::error::EngineError;
+use crate::schema::{Fields, PATH_FIELD};
+use crate::text::decode_owned;
+
+/// The path and hash columns of one segment.
+struct SegmentColumns {
+    paths: StrColumn,
+    hashes: Column<u64>,
+}
+
+/// Reads candidates' texts for one search.
+pub(crate) struct TextSource<'s> {
+    root: PathBuf,
+    searcher: &'s Searcher,
+    fields: Fields,
+    segments: Vec<SegmentColumns>,
+}
+
+impl<'s> TextSource<'s> {
+    /// The source for `searcher`'s documents, whose corpus was indexed at `root`.
+    pub fn new(root: PathBuf, searcher: &'s Searcher, fields: Fields) -> Result<Self, EngineError> {
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| {
+                let ff = seg.fast_fields();
+                let paths = ff.str(PATH_FIELD)?.ok_or_else(|| {
+                    tantivy::TantivyError::SchemaError("path is not a fast field".into())
+                })?;
+                Ok(SegmentColumns {
+                    paths,
+                    hashes: ff.u64("hash")?,
+                })
+            })
+            .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
+        Ok(TextSource {
+            root,
+            searcher,
+            fields,
+            segments,
+        })
+    }
+
+    /// The indexed paths of `addrs`, in their order (none where the column has no path). Each
+    /// segment's path dictionary is read once, in order, for the whole batch: looking paths up
+    /// one at a time decompressed a dictionary block per candidate.
+    pub fn paths(&self, addrs: &[DocAddress]) -> Vec<Option<String>> {
+        let mut out = vec![None; addrs.len()];
+        for (s, seg) in self.segments.iter().enumerate() {
+            let mut wanted: Vec<(u64, usize)> = addrs
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.segment_ord as usize == s)
+                .filter_map(|(i, a)| Some((seg.paths.term_ords(a.doc_id).next()?, i)))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            wanted.sort_unstable();
+            let ords: Vec<u64> = wanted.iter().map(|(o, _)| *o).collect();
+            let mut next = wanted.iter();
+            // A damaged dictionary leaves the paths unknown: those are read from the store.
+            let _ = seg
+                .paths
+                .dictionary()
+                .sorted_ords_to_term_cb(&ords, |bytes| {
+                    if let Some((_, i)) = next.next() {
+                        out[*i] = Some(String::from_utf8_lossy(bytes).into_owned());
+                    }
+                });
+        }
+        out
+    }
+
+    /// The indexed path and text of the document at `addr`, whose path `path` may already be
+    /// known (from [`TextSource::paths`]).
+    pub fn read(
+        &self,
+        addr: DocAddress,
+        path: Option<String>,
+    ) -> Result<(String, String), EngineError> {
+        if let Some(path) = path {
+            if let Some(text) = self.read_corpus_file(addr, &path) {
+                return Ok((path, text));
+            }
+        }
+        let doc: TantivyDocument = self.searcher.doc(addr)?;
+        let field = |f| {
+            doc.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok((field(self.fields.path), field(self.fields.content)))
+    }
+
+    /// The text of the corpus file at `path`, when its bytes are the indexed ones.
+    fn read_corpus_file(&self, addr: DocAddress, path: &str) -> Option<String> {
+        let seg = self.segments.get(addr.segment_ord as usize)?;
+        let hash = seg.hashes.first(addr.doc_id)?;
+        let bytes = std::fs::read(self.root.join(path)).ok()?;
+        if xxhash_rust::xxh3::xxh3_64(&bytes) != hash {
+            return None;
+        }
+        Some(decode_owned(bytes).ok()?.text)
+    }
+}
