@@ -6,7 +6,14 @@
 //! still byte for byte what was indexed says the same thing for less: it is in the page cache
 //! when the machine has just used it, as it is for `rg` and codesearch.
 //!
-//! So a candidate is read from the corpus first, and that copy is used only when its xxh3-64
+//! A file is worth reading from the corpus when it is large: then the store decompresses it
+//! in full, block by block, for one candidate. Small files share the store's blocks with their
+//! neighbours, which verification reads in document order, so one decompressed block serves
+//! several candidates; there the store is cheaper than opening, reading and hashing each file
+//! (reading all of them from the corpus made `lit:&mut self`, 88,870 small files on the
+//! synthetic tree, 2.4× slower).
+//!
+//! So a large candidate is read from the corpus first, and that copy is used only when its xxh3-64
 //! equals the hash recorded at indexing time (a fast field, read without the doc store); the
 //! text is then decoded by the same rules ([`crate::text::decode_owned`]). Otherwise (the file
 //! changed, moved, became unreadable or binary, or the corpus is elsewhere) the stored copy is
@@ -23,10 +30,17 @@ use crate::error::EngineError;
 use crate::schema::{Fields, PATH_FIELD};
 use crate::text::decode_owned;
 
-/// The path and hash columns of one segment.
+/// Files at least this large are read from the corpus. Measured per process: at 16 KiB (a
+/// doc-store block) the registry's selective queries kept part of their store cost; at 4 KiB
+/// they lost most of it, and the synthetic tree's small files (2.2 KiB on average) still come
+/// from the store.
+const CORPUS_READ_MIN_BYTES: u64 = 4 * 1024;
+
+/// The path, hash and size columns of one segment.
 struct SegmentColumns {
     paths: StrColumn,
     hashes: Column<u64>,
+    sizes: Column<u64>,
 }
 
 /// Reads candidates' texts for one search.
@@ -51,6 +65,7 @@ impl<'s> TextSource<'s> {
                 Ok(SegmentColumns {
                     paths,
                     hashes: ff.u64("hash")?,
+                    sizes: ff.u64("size")?,
                 })
             })
             .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
@@ -62,7 +77,8 @@ impl<'s> TextSource<'s> {
         })
     }
 
-    /// The indexed paths of `addrs`, in their order (none where the column has no path). Each
+    /// The indexed paths of the large files among `addrs`, in their order (none for the
+    /// others, which are read from the store, and where the column has no path). Each
     /// segment's path dictionary is read once, in order, for the whole batch: looking paths up
     /// one at a time decompressed a dictionary block per candidate.
     pub fn paths(&self, addrs: &[DocAddress]) -> Vec<Option<String>> {
@@ -72,6 +88,11 @@ impl<'s> TextSource<'s> {
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| a.segment_ord as usize == s)
+                .filter(|(_, a)| {
+                    seg.sizes
+                        .first(a.doc_id)
+                        .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
+                })
                 .filter_map(|(i, a)| Some((seg.paths.term_ords(a.doc_id).next()?, i)))
                 .collect();
             if wanted.is_empty() {
@@ -115,9 +136,13 @@ impl<'s> TextSource<'s> {
         Ok((field(self.fields.path), field(self.fields.content)))
     }
 
-    /// The text of the corpus file at `path`, when its bytes are the indexed ones.
+    /// The text of the corpus file at `path`, when it is large and its bytes are the indexed
+    /// ones.
     fn read_corpus_file(&self, addr: DocAddress, path: &str) -> Option<String> {
         let seg = self.segments.get(addr.segment_ord as usize)?;
+        if seg.sizes.first(addr.doc_id)? < CORPUS_READ_MIN_BYTES {
+            return None;
+        }
         let hash = seg.hashes.first(addr.doc_id)?;
         let bytes = std::fs::read(self.root.join(path)).ok()?;
         if xxhash_rust::xxh3::xxh3_64(&bytes) != hash {

@@ -354,10 +354,14 @@ fn file_names_that_are_not_utf8_stay_distinct() {
 fn answers_are_the_indexed_texts_until_the_next_build() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("corpus");
-    write(&root, "a.rs", "\u{feff}fn alpha() { let x = 1; }\n");
-    write(&root, "b.rs", "fn alpha_beta() {}\n// caf\u{e9}\n");
-    write(&root, "c.rs", "fn gamma() { alpha(); }\n");
-    write(&root, "d.rs", "struct Delta; // alpha\n");
+    // Files of 4 KiB or more are the ones read from the corpus; `e.rs` is small.
+    let pad = format!("// {}\n", "filler ".repeat(700));
+    let write_padded = |rel: &str, text: &str| write(&root, rel, format!("{text}{pad}"));
+    write_padded("a.rs", "\u{feff}fn alpha() { let x = 1; }\n");
+    write_padded("b.rs", "fn alpha_beta() {}\n// caf\u{e9}\n");
+    write_padded("c.rs", "fn gamma() { alpha(); }\n");
+    write_padded("d.rs", "struct Delta; // alpha\n");
+    write(&root, "e.rs", "fn epsilon() { alpha(); }\n");
     let text_only = BuildOptions {
         vectors: None,
         ..Default::default()
@@ -396,14 +400,15 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
         })
         .into_iter()
         .collect();
-    assert_eq!(before[0].0.len(), 4);
+    assert_eq!(before[0].0.len(), 5);
     assert!(before[0].1.is_empty());
 
-    // Same size, other bytes; another length; binary; gone.
-    write(&root, "a.rs", "\u{feff}fn omega() { let x = 1; }\n");
-    write(&root, "b.rs", "fn omega() {}\n");
-    write(&root, "c.rs", "fn omega\0() { alpha(); }\n");
+    // Same size, other bytes; another length; binary; gone; a small file changed.
+    write_padded("a.rs", "\u{feff}fn omega() { let x = 1; }\n");
+    write_padded("b.rs", "fn omega() {}\n");
+    write_padded("c.rs", "fn omega\0() { alpha(); }\n");
     std::fs::remove_file(root.join("d.rs")).unwrap();
+    write(&root, "e.rs", "fn omega() {}\n");
     let after: Vec<_> = [&all, &files_only, &best]
         .map(|o| {
             (
