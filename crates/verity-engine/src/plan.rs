@@ -42,27 +42,37 @@ fn trigram_plan(fields: &Fields, s: &str) -> Plan {
         .collect())
 }
 
-/// Candidates for a token sequence (a phrase, or one side of `NEAR`): its words at their
-/// offsets, a phrase query on the code field.
-///
-/// The code field holds word tokens only, at their positions among all tokens
-/// ([`crate::tokenizer::CodeTokenizer`]), so the words of a match sit at the same offsets from
-/// each other as in the query; the symbols between them are left to the verifier. Words too
-/// long for the field narrow by their trigrams instead. A sequence of symbols alone narrows
-/// nothing.
-fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
-    let mut words: Vec<(usize, Term)> = Vec::new();
-    let mut parts: Vec<Box<dyn TQuery>> = Vec::new();
-    for (offset, t) in toks.iter().enumerate() {
-        if !t.chars().next().is_some_and(is_word_char) {
-            continue;
-        }
+fn is_word(token: &str) -> bool {
+    token.chars().next().is_some_and(is_word_char)
+}
+
+/// A token sequence's indexed words, each with its word offset.
+type OffsetTerms = Vec<(usize, Term)>;
+
+/// The indexed words of a token sequence with their word offsets (the code field numbers words
+/// only), and the trigram plans of the words too long to be indexed.
+fn indexed_words(fields: &Fields, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn TQuery>>) {
+    let mut words = Vec::new();
+    let mut long = Vec::new();
+    for (offset, t) in toks.iter().filter(|t| is_word(t)).enumerate() {
         if t.len() > MAX_INDEXED_TOKEN_BYTES {
-            parts.extend(trigram_plan(fields, t));
+            long.extend(trigram_plan(fields, t));
         } else {
             words.push((offset, Term::from_field_text(fields.code, t)));
         }
     }
+    (words, long)
+}
+
+/// Candidates for a token sequence (a phrase, or one side of `NEAR`): its words at their word
+/// offsets, a phrase query on the code field.
+///
+/// The code field holds word tokens only, numbered by words
+/// ([`crate::tokenizer::CodeTokenizer`]), so the words of a match are as many positions apart
+/// as in the query; the symbols between them are left to the verifier. Words too long for the
+/// field narrow by their trigrams instead. A sequence of symbols alone narrows nothing.
+fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
+    let (mut words, mut parts) = indexed_words(fields, toks);
     match words.len() {
         0 => {}
         1 => parts.push(Box::new(TermQuery::new(
@@ -74,6 +84,36 @@ fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
             let first = words[0].0;
             parts.push(Box::new(PhraseQuery::new_with_offset(
                 words.into_iter().map(|(o, t)| (o - first, t)).collect(),
+            )));
+        }
+    }
+    and(parts)
+}
+
+/// Candidates for `left NEAR/distance right`: each side's own candidates, and the first
+/// indexed word of each side within reach of the other, as a sloppy phrase query.
+///
+/// Say `a` is left's first indexed word, at word offset i of left's wl words, and `b` right's,
+/// at offset j of wr, with k ≤ distance words between the two sides. With `a` at p and `b` at
+/// q, tantivy's phrase `a b` with slop s matches when |p − (q − 1)| ≤ s. Left before right:
+/// q − p = (wl − i) + k + j, so |p − q + 1| = wl − i + j + k − 1. Right before left:
+/// p − q = (wr − j) + k + i, so the gap is wr − j + i + k + 1. The slop is the larger of the
+/// two at k = distance, so every match is a candidate.
+fn near_plan(fields: &Fields, left: &[String], right: &[String], distance: u32) -> Plan {
+    let mut parts: Vec<Box<dyn TQuery>> = [tokens_plan(fields, left), tokens_plan(fields, right)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (lw, _) = indexed_words(fields, left);
+    let (rw, _) = indexed_words(fields, right);
+    let count = |toks: &[String]| toks.iter().filter(|t| is_word(t)).count() as u64;
+    if let (Some((i, a)), Some((j, b))) = (lw.into_iter().next(), rw.into_iter().next()) {
+        let (wl, wr, i, j) = (count(left), count(right), i as u64, j as u64);
+        let slop = (wl - i + j - 1).max(wr - j + i + 1) + u64::from(distance);
+        if let Ok(slop) = u32::try_from(slop) {
+            parts.push(Box::new(PhraseQuery::new_with_offset_and_slop(
+                vec![(0, a), (1, b)],
+                slop,
             )));
         }
     }
@@ -199,12 +239,11 @@ pub fn candidates(fields: &Fields, q: &Query) -> Plan {
             .collect()),
         Query::Regex(p) => regex_plan(fields, p),
         Query::Phrase(toks) => tokens_plan(fields, toks),
-        Query::Near { left, right, .. } => {
-            and([tokens_plan(fields, left), tokens_plan(fields, right)]
-                .into_iter()
-                .flatten()
-                .collect())
-        }
+        Query::Near {
+            left,
+            right,
+            distance,
+        } => near_plan(fields, left, right, *distance),
         Query::And(qs) => and(qs.iter().filter_map(|q| candidates(fields, q)).collect()),
         Query::Or(qs) => {
             let mut parts = Vec::with_capacity(qs.len());

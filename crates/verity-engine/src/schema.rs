@@ -23,8 +23,8 @@ pub struct Fields {
     pub path: Field,
     /// The decoded text, stored for verification and display; not indexed itself.
     pub content: Field,
-    /// Word tokens, each at its position among all code tokens (symbols are not indexed):
-    /// BM25 scoring, phrase and proximity candidates.
+    /// Word tokens, numbered by words (symbols are not indexed): BM25 scoring, phrase and
+    /// proximity candidates.
     pub code: Field,
     /// Folded character trigrams, doc ids only: candidates for literals, wildcards and regexes.
     pub trigram: Field,

@@ -6,9 +6,10 @@
 //!   `io` and `Vec<Vec<u8>>` ends in `>`, `>`: splitting operators into single characters is what
 //!   keeps generics such as `Vec<u8>>` searchable as `Vec<u8>`. Tokens keep their case. Phrase and
 //!   proximity queries are defined over these tokens (docs/query-language.md).
-//!   The index keeps the *word* tokens only, each at its position among all the code tokens:
-//!   symbols are more than half of the tokens of code and say little on their own, so a phrase's
-//!   candidates come from its words at their offsets and the verifier checks the symbols.
+//!   The index keeps the *word* tokens only, numbered by words: symbols are more than half of
+//!   the tokens of code and say little on their own, so a phrase's candidates come from its
+//!   words at their word offsets, a proximity query's from its words within the distance, and
+//!   the verifier checks the symbols.
 //! * [`TrigramTokenizer`] emits every window of three characters after [`fold_char`]; the trigram
 //!   field only narrows the candidate files, which are then verified against the stored text.
 
@@ -86,12 +87,13 @@ impl<'a> Iterator for CodeTokens<'a> {
 }
 
 /// tantivy adapter for [`code_tokens`]: the word tokens of at most
-/// [`MAX_INDEXED_TOKEN_BYTES`], each at its position among all code tokens.
+/// [`MAX_INDEXED_TOKEN_BYTES`], each at its position among the word tokens.
 ///
-/// Symbols and over-long words are not emitted, but they keep their positions, so a phrase's
-/// words keep their offsets (`&mut self`: `mut` at 1, `self` at 2). Since tantivy counts a
-/// file's length in emitted tokens, BM25's document length is the number of indexed words
-/// (docs/query-language.md, section 6).
+/// Positions count words only (over-long ones too, though they are not emitted), which is
+/// what `NEAR/n` counts: two words with n words between them are n + 1 positions apart, and
+/// a phrase's words keep their word offsets (`&mut self`: `mut` at 0, `self` at 1). Since
+/// tantivy counts a file's length in emitted tokens, BM25's document length is the number of
+/// indexed words (docs/query-language.md, section 6).
 #[derive(Clone, Default)]
 pub struct CodeTokenizer {
     token: Token,
@@ -123,7 +125,10 @@ impl TokenStream for CodeTokenStream<'_> {
             let Some(t) = self.inner.next() else {
                 return false;
             };
-            if t.is_word && t.text.len() <= MAX_INDEXED_TOKEN_BYTES {
+            if !t.is_word {
+                continue;
+            }
+            if t.text.len() <= MAX_INDEXED_TOKEN_BYTES {
                 break t;
             }
             self.position += 1;
@@ -348,14 +353,14 @@ mod tests {
     }
 
     #[test]
-    fn tantivy_stream_keeps_words_at_their_token_positions() {
+    fn tantivy_stream_numbers_words_only() {
         let at = |t: &str, p: usize| (t.to_string(), p);
         assert_eq!(
             indexed("use std::fmt;"),
-            [at("use", 0), at("std", 1), at("fmt", 4)]
+            [at("use", 0), at("std", 1), at("fmt", 2)]
         );
-        assert_eq!(indexed("&mut self"), [at("mut", 1), at("self", 2)]);
-        // An over-long word is neither indexed nor allowed to shift the words after it.
+        assert_eq!(indexed("&mut self"), [at("mut", 0), at("self", 1)]);
+        // An over-long word is not indexed, but it counts as a word.
         let long = "x".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
         assert_eq!(indexed(&format!("a {long} b")), [at("a", 0), at("b", 2)]);
         assert!(indexed(":: -> {}").is_empty());

@@ -31,6 +31,10 @@ fn term() -> BoxedStrategy<String> {
         1 => (word(), prop::sample::select(vec!["::", " :: ", "<", "("]), word()).prop_map(|(a, s, b)| format!("\"{a}{s}{b}\"")),
         1 => (word(), 0u32..4, word()).prop_map(|(a, n, b)| format!("{a} NEAR/{n} {b}")),
         1 => (word(), 0u32..4, word()).prop_map(|(a, n, b)| format!("\"{a} {b}\"~{n}")),
+        // Phrases on both sides, with symbols: the index narrows NEAR by the first word of
+        // each side within a slop computed from the sides' word counts.
+        1 => (word(), word(), prop::sample::select(vec!["::", " ", "<", "& "]), word(), 0u32..4, word(), word())
+            .prop_map(|(a, b, s, c, n, d, e)| format!("\"{a} {b}{s}{c}\" NEAR/{n} \"& {d} {e}\"")),
         1 => prop::sample::select(vec!["fo*", "*ar", "B?z", "x_*", "*", "?", "变*"]).prop_map(str::to_owned),
         1 => prop::sample::select(vec!["/fo+/", "/^\\s*bar/", "/a$/", "/[A-Z]\\w+/", "/::\\s*\\w/", "/\\bfn\\b/"]).prop_map(str::to_owned),
     ]
