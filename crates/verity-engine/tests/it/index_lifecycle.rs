@@ -390,16 +390,17 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
         limit: Some(2),
         ..SearchOptions::default()
     };
-    let before: Vec<_> = [&all, &files_only, &best]
-        .map(|o| {
+    // Three queries in every mode: all files with lines, files only, the best two.
+    let answers = || {
+        [&all, &files_only, &best].map(|o| {
             (
                 lines("alpha", o),
                 lines("lit:omega", o),
                 lines("regex:^fn", o),
             )
         })
-        .into_iter()
-        .collect();
+    };
+    let before = answers();
     assert_eq!(before[0].0.len(), 5);
     assert!(before[0].1.is_empty());
 
@@ -409,29 +410,11 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
     write_padded("c.rs", "fn omega\0() { alpha(); }\n");
     std::fs::remove_file(root.join("d.rs")).unwrap();
     write(&root, "e.rs", "fn omega() {}\n");
-    let after: Vec<_> = [&all, &files_only, &best]
-        .map(|o| {
-            (
-                lines("alpha", o),
-                lines("lit:omega", o),
-                lines("regex:^fn", o),
-            )
-        })
-        .into_iter()
-        .collect();
+    let after = answers();
     assert_eq!(after, before);
 
     // The corpus moved: every text comes from the index.
     std::fs::rename(&root, tmp.path().join("elsewhere")).unwrap();
-    let moved: Vec<_> = [&all, &files_only, &best]
-        .map(|o| {
-            (
-                lines("alpha", o),
-                lines("lit:omega", o),
-                lines("regex:^fn", o),
-            )
-        })
-        .into_iter()
-        .collect();
+    let moved = answers();
     assert_eq!(moved, before);
 }
