@@ -72,7 +72,12 @@ fn indexed_words(fields: &Fields, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn 
 /// as in the query; the symbols between them are left to the verifier. Words too long for the
 /// field narrow by their trigrams instead. A sequence of symbols alone narrows nothing.
 fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
-    let (mut words, mut parts) = indexed_words(fields, toks);
+    let (words, long) = indexed_words(fields, toks);
+    words_plan(words, long)
+}
+
+/// [`tokens_plan`] of a sequence's indexed words and its over-long words' trigram plans.
+fn words_plan(mut words: OffsetTerms, mut parts: Vec<Box<dyn TQuery>>) -> Plan {
     match words.len() {
         0 => {}
         1 => parts.push(Box::new(TermQuery::new(
@@ -100,14 +105,15 @@ fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
 /// p − q = (wr − j) + k + i, so the gap is wr − j + i + k + 1. The slop is the larger of the
 /// two at k = distance, so every match is a candidate.
 fn near_plan(fields: &Fields, left: &[String], right: &[String], distance: u32) -> Plan {
-    let mut parts: Vec<Box<dyn TQuery>> = [tokens_plan(fields, left), tokens_plan(fields, right)]
+    let (lw, llong) = indexed_words(fields, left);
+    let (rw, rlong) = indexed_words(fields, right);
+    let (a, b) = (lw.first().cloned(), rw.first().cloned());
+    let mut parts: Vec<Box<dyn TQuery>> = [words_plan(lw, llong), words_plan(rw, rlong)]
         .into_iter()
         .flatten()
         .collect();
-    let (lw, _) = indexed_words(fields, left);
-    let (rw, _) = indexed_words(fields, right);
     let count = |toks: &[String]| toks.iter().filter(|t| is_word(t)).count() as u64;
-    if let (Some((i, a)), Some((j, b))) = (lw.into_iter().next(), rw.into_iter().next()) {
+    if let (Some((i, a)), Some((j, b))) = (a, b) {
         let (wl, wr, i, j) = (count(left), count(right), i as u64, j as u64);
         let slop = (wl - i + j - 1).max(wr - j + i + 1) + u64::from(distance);
         if let Ok(slop) = u32::try_from(slop) {

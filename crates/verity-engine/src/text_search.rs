@@ -1,4 +1,4 @@
-//! Text search: plan candidates in the index, verify them exactly against the stored text,
+//! Text search: plan candidates in the index, verify them exactly against the indexed text,
 //! rank by BM25 then path, return.
 
 use std::path::PathBuf;
