@@ -42,6 +42,10 @@ pub const VECTOR_FORMAT_VERSION: u32 = 4;
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
 
+/// Windows on either side of each chunk the graph finds that are scored too (in its file):
+/// see [`VectorIndex::graph_hits`].
+const SIBLINGS: usize = 2;
+
 /// An `i8` vector whose similarities can move by more than this keeps its `f32` vector
 /// beside the graph. The integral vectors of the hash embedder move them by `f32` rounding
 /// only (about 1e-7); the validator's tolerance is 1e-3.
@@ -659,26 +663,12 @@ impl VectorIndex {
             .collect();
         let names: HashSet<&str> = chosen.iter().map(|f| f.path.as_str()).collect();
         let mut v = vec![0.0f32; self.dim];
-        // The graph's hits are scored again exactly, like the named files' chunks: usearch's
-        // own distances differ from the exact similarity in the last bits, and ranking the two
-        // kinds together let a graph hit pass a tied chunk of a named file that exact search
-        // ranks first.
-        let mut hits = Vec::new();
-        if self.hnsw.size() > 0 {
-            let (m, _) = self.graph_search(query, k)?;
-            for key in &m.keys {
-                let Some(pos) = self.position(*key) else {
-                    continue;
-                };
-                if !self.stored(*key, &mut v) {
-                    continue;
-                }
-                let hit = self.hit(pos, exact::similarity(query, &v));
-                if !names.contains(hit.path.as_str()) {
-                    hits.push(hit);
-                }
-            }
-        }
+        // The graph's hits are scored exactly, like the named files' chunks (see `graph_hits`).
+        let mut hits = if self.hnsw.size() > 0 {
+            self.graph_hits(query, k, &names)?
+        } else {
+            Vec::new()
+        };
         for f in chosen {
             for (key, &(first_line, last_line)) in f.keys.iter().zip(&f.chunks) {
                 // A chunk without features is not in the graph, and is never found.
@@ -758,14 +748,68 @@ impl VectorIndex {
         }
     }
 
-    /// Approximate k nearest chunks by cosine similarity, best first (HNSW).
+    /// Approximate k nearest chunks by cosine similarity, best first: the graph's k nearest
+    /// and the chunks beside them in their files ([`SIBLINGS`]), all scored exactly.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
         if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
             return Ok(Vec::new());
         }
         self.check_query(query)?;
-        let (m, error) = self.graph_search(query, k)?;
-        Ok(self.hits_of(query, &m, error))
+        let mut hits = self.graph_hits(query, k, &HashSet::new())?;
+        hits.sort_by(rank_order);
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// The graph's k nearest chunks and their siblings (the [`SIBLINGS`] windows on either
+    /// side in the same file), each scored exactly from its stored vector, in no order;
+    /// chunks of the files in `skip` are left out.
+    ///
+    /// Why siblings: on real code the graph's misses come in runs. Tables of generated
+    /// constants (`windows-sys`, `linux-raw-sys`) make thousands of mutually similar chunks,
+    /// and a short query of rare identifiers is near only a few of them; the search list fills
+    /// with the crowd before it reaches the right region, and when it does reach it, it often
+    /// keeps one window of a run of two or three overlapping ones that all contain the
+    /// identifiers. The windows beside a hit share its lines (consecutive windows overlap), so
+    /// they are the likeliest chunks the graph missed, and scoring them costs microseconds.
+    fn graph_hits(
+        &self,
+        query: &[f32],
+        k: usize,
+        skip: &HashSet<&str>,
+    ) -> Result<Vec<ChunkHit>, VectorError> {
+        let (m, _) = self.graph_search(query, k)?;
+        let mut positions: Vec<usize> = Vec::with_capacity(m.keys.len() * (2 * SIBLINGS + 1));
+        for key in &m.keys {
+            let Some(pos) = self.position(*key) else {
+                continue;
+            };
+            let (fi, ci) = self.locations[pos];
+            let start = self.starts[fi as usize];
+            let count = self.files[fi as usize].keys.len();
+            let first = (ci as usize).saturating_sub(SIBLINGS);
+            let last = (ci as usize + SIBLINGS).min(count - 1);
+            positions.extend((first..=last).map(|c| start + c));
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        let mut v = vec![0.0f32; self.dim];
+        let mut hits = Vec::with_capacity(positions.len());
+        for pos in positions {
+            let (fi, ci) = self.locations[pos];
+            let f = &self.files[fi as usize];
+            if skip.contains(f.path.as_str()) {
+                continue;
+            }
+            // Scored again exactly, the graph's own hits too: usearch's distances differ from
+            // the exact similarity in the last bits, and ranking the two kinds together let a
+            // chunk pass another it is tied with. A chunk without features is not in the
+            // graph and is never found.
+            if self.stored(f.keys[ci as usize], &mut v) {
+                hits.push(self.hit(pos, exact::similarity(query, &v)));
+            }
+        }
+        Ok(hits)
     }
 
     /// Exact k nearest chunks by cosine similarity: every vector in the graph is scored
@@ -1166,6 +1210,83 @@ mod tests {
         assert!(!index.searches_exactly(Some(VectorSearch::Hnsw)));
     }
 
+    /// The chunks (path, first line) the graph alone returns for `v`: no siblings.
+    fn raw_graph(index: &VectorIndex, v: &[f32], k: usize) -> Vec<(String, usize)> {
+        let (m, _) = index.graph_search(v, k).unwrap();
+        m.keys
+            .iter()
+            .filter_map(|key| index.position(*key))
+            .map(|pos| {
+                let h = index.hit(pos, 0.0);
+                (h.path, h.first_line)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_windows_beside_the_graphs_hits_are_scored_exactly() {
+        // 200-line files: seven overlapping windows each, so a hit has siblings on both sides.
+        let texts: Vec<(String, String)> = corpus(80)
+            .into_iter()
+            .map(|(p, t)| {
+                (
+                    p,
+                    t.repeat(4).lines().take(200).collect::<Vec<_>>().join("\n"),
+                )
+            })
+            .collect();
+        let index = build_texts(&texts, Scalar::I8);
+        // A beam of one (usearch searches at least k wide): the graph alone misses chunks.
+        index.set_expansion_search(1);
+        let e = HashEmbedder::new(64);
+        let reference = index.exact_searcher();
+        // Every pair of words: which chunks a beam of one misses differs from build to build
+        // (the graph is built by several threads); over 144 queries, some always are.
+        let words = [
+            "parse", "request", "error", "cache", "store", "matrix", "server", "token", "query",
+            "index", "thread", "socket",
+        ];
+        let mut found_by_siblings = 0;
+        for (a, b) in words.iter().flat_map(|a| words.iter().map(move |b| (a, b))) {
+            let v = e.embed_one(&format!("{a} {b} x"));
+            let k = 3;
+            let graph = raw_graph(&index, &v, k);
+            let hits = index.graph_hits(&v, k, &HashSet::new()).unwrap();
+            // Every window within SIBLINGS of a graph hit, in its file, is there, scored as
+            // exact search scores it.
+            for (path, line) in &graph {
+                for h in reference.search(&v, usize::MAX) {
+                    let near = h.path == *path && h.first_line.abs_diff(*line) <= SIBLINGS * 30;
+                    if near {
+                        let got = hits
+                            .iter()
+                            .find(|g| g.path == h.path && g.first_line == h.first_line)
+                            .unwrap_or_else(|| panic!("{path}:{} missing", h.first_line));
+                        assert!((got.similarity - h.similarity).abs() < 1e-6);
+                    }
+                }
+            }
+            // The search is their best k, in the documented order.
+            let mut best = hits.clone();
+            best.sort_by(rank_order);
+            best.truncate(k);
+            assert_eq!(index.search(&v, k).unwrap(), best);
+            found_by_siblings += reference
+                .search(&v, k)
+                .iter()
+                .filter(|h| !graph.contains(&(h.path.clone(), h.first_line)))
+                .filter(|h| {
+                    best.iter()
+                        .any(|b| (&b.path, b.first_line) == (&h.path, h.first_line))
+                })
+                .count();
+        }
+        assert!(
+            found_by_siblings > 0,
+            "no exact top chunk came from a sibling: the test proves nothing"
+        );
+    }
+
     #[test]
     fn chunks_of_the_named_files_are_never_missed_by_the_graph() {
         let index = build(60);
@@ -1190,7 +1311,7 @@ mod tests {
             let file = file.as_str();
             let k = 2;
             let exact = reference.search(&v, k);
-            let graph = index.search(&v, k).unwrap();
+            let graph = raw_graph(&index, &v, k);
             let got = index
                 .nearest_with_files(&v, k, Some(VectorSearch::Hnsw), &[file, "no/such.rs"])
                 .unwrap();
@@ -1208,9 +1329,7 @@ mod tests {
                     .find(|h| h.path == file && h.first_line == want.first_line)
                     .unwrap_or_else(|| panic!("{q}: {file} L{} missed", want.first_line));
                 assert!((found.similarity - want.similarity).abs() < 1e-5);
-                let in_graph = graph
-                    .iter()
-                    .any(|h| h.path == file && h.first_line == want.first_line);
+                let in_graph = graph.contains(&(file.to_owned(), want.first_line));
                 if !in_graph {
                     helped += 1;
                 }
