@@ -19,6 +19,8 @@ svg .max{fill:#c62828}details{margin:.3em 0}pre{white-space:pre-wrap;margin:.3em
 /// Failing cases shown in full (the rest are counted; all are in report.json).
 const MAX_SHOWN: usize = 500;
 
+/// The report as one self-contained HTML page (report.html): summary, per-type table,
+/// charts, failing cases; no external resources.
 pub fn render(report: &Report) -> String {
     let mut h = String::new();
     let ok = report.outcome() == crate::model::Outcome::Passed;

@@ -13,6 +13,8 @@
 //! * [`write`] — writing the chosen formats into a directory, each file atomically;
 //! * [`svg`] — the inline SVG charts (also used by `verity bench`).
 
+#![warn(missing_docs)]
+
 pub mod html;
 pub mod junit;
 pub mod markdown;

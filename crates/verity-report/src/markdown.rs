@@ -11,6 +11,7 @@ fn cell(s: &str) -> String {
         .replace('\n', " ")
 }
 
+/// The report as Markdown (report.md), for a CI job summary or a pull request comment.
 pub fn render(report: &Report) -> String {
     let env = &report.environment;
     let mut out = String::new();

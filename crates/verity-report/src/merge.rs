@@ -13,14 +13,21 @@ use crate::model::{Report, RunFigures, SourceRun};
 /// Reports that cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No report was given.
     #[error("nothing to merge")]
     Empty,
+    /// A report is of another run: another corpus, truth, selection or backend.
     #[error("{file}: {what} differs from {first}'s ({theirs} vs {ours})")]
     Mismatch {
+        /// The report that differs.
         file: String,
+        /// The first report, which the others are compared with.
         first: String,
+        /// What differs (`corpus fingerprint`, `truth fingerprint`, …).
         what: &'static str,
+        /// The first report's value.
         ours: String,
+        /// This report's value.
         theirs: String,
     },
 }
@@ -39,6 +46,7 @@ pub struct MergeProblems {
 }
 
 impl MergeProblems {
+    /// No gap and no overlap: the merged report covers every selected case once.
     pub fn is_empty(&self) -> bool {
         *self == MergeProblems::default()
     }

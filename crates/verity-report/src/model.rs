@@ -21,25 +21,40 @@ pub const REPORT_VERSION: u32 = 1;
 /// A report that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The report file.
         path: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The file is not a report: bad JSON, or a field of the wrong shape.
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
+        /// The report file.
         path: PathBuf,
+        /// 1-based line of the problem.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// What is wrong.
         message: String,
     },
+    /// A report of another format version.
     #[error("{path}: report version {found} is not supported (this verity reads version {REPORT_VERSION})")]
-    Version { path: PathBuf, found: u32 },
+    Version {
+        /// The report file.
+        path: PathBuf,
+        /// The version it declares.
+        found: u32,
+    },
 }
 
 /// One validation run, or several partitions merged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The format version ([`REPORT_VERSION`]).
     pub report_version: u32,
     /// Every selected case ran to an outcome; false when the run was interrupted, stopped by
     /// `--fail-fast` / `--max-fail` / the global timeout, or a merge lacks partitions.
@@ -53,12 +68,17 @@ pub struct Report {
     pub interrupted_during: Option<RunPhase>,
     /// When the run started (RFC 3339, UTC).
     pub created_at: String,
+    /// Where and on what the run happened.
     pub environment: Environment,
+    /// The settings it ran with.
     pub settings: RunSettings,
+    /// Which cases it covers.
     pub selection: Selection,
+    /// Counts and latencies over every case.
     pub summary: Summary,
     /// Per query type, in the order of [`QueryType::ALL`] (keys are type names).
     pub per_type: BTreeMap<String, TypeSummary>,
+    /// Each query type's accuracy against its minimum.
     pub thresholds: Vec<ThresholdCheck>,
     /// Ranked types answered approximately (HNSW): mean recall@k against the minimum.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -66,6 +86,7 @@ pub struct Report {
     /// Under `--repeat N`: the cases whose runs ended differently, flaky by repetition.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeats: Vec<RepeatedCase>,
+    /// Figures of the run itself: wall time, throughput, throttling, workers.
     pub run: RunFigures,
     /// The runs a merged report was made from (empty for a single run).
     #[serde(default)]
@@ -102,12 +123,15 @@ impl std::fmt::Display for RunPhase {
 /// Where and on what the run happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
+    /// The version of the `verity` that ran.
     pub verity_version: String,
     /// The backend validated (`verity-engine 0.1.0`).
     pub engine: String,
+    /// The corpus directory, as given.
     pub corpus_path: String,
     /// `sha256:` fingerprint of the corpus as the oracle reads it.
     pub corpus_fingerprint: String,
+    /// Files in the corpus, as the oracle reads it.
     pub corpus_files: usize,
     /// The truth file, or none when the truth was generated for this run.
     pub truth_path: Option<String>,
@@ -115,27 +139,42 @@ pub struct Environment {
     pub truth_fingerprint: String,
     /// Generator seed and case count when the truth was generated.
     pub truth_generator: Option<String>,
+    /// The index directory, when one was given (else a temporary one was used).
     pub index_path: Option<String>,
     /// The index format version and the walk rules it was built with.
     pub index_settings: String,
+    /// Files the index holds.
     pub index_files: usize,
+    /// The index's size on disk.
     pub index_bytes: u64,
+    /// Time spent building or updating the index in this run.
     pub index_build_ms: f64,
+    /// Operating system (`linux`).
     pub os: String,
+    /// CPU architecture (`x86_64`).
     pub arch: String,
+    /// Logical CPUs.
     pub cpus: usize,
+    /// Physical memory.
     pub memory_bytes: u64,
+    /// The machine's name, which tells partitions run on different machines apart.
     pub hostname: String,
 }
 
 /// The settings the run used (after config file, profile and flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
+    /// The config profile (`default` unless `--profile`).
     pub profile: String,
+    /// Cases run at once (`--jobs`).
     pub jobs: usize,
+    /// Per-attempt timeout.
     pub timeout_seconds: f64,
+    /// Retries after an error.
     pub retries: u32,
+    /// The run stops at the first failure.
     pub fail_fast: bool,
+    /// The run stops after this many failures.
     pub max_fail: Option<usize>,
     /// Minimum accuracy (percent of cases passed) per query type name.
     pub min_accuracy: BTreeMap<String, f64>,
@@ -172,10 +211,15 @@ pub struct Selection {
 pub struct Summary {
     /// total = passed + failed + errored + timed_out + cancelled + unsupported.
     pub total: usize,
+    /// Answered correctly.
     pub passed: usize,
+    /// Answered wrongly.
     pub failed: usize,
+    /// Could not be answered (the last attempt ended in an error).
     pub errored: usize,
+    /// The last attempt ran past its timeout.
     pub timed_out: usize,
+    /// Never ran to an outcome: the run stopped first.
     pub cancelled: usize,
     /// Cases the backend cannot express (its query language has no such query): neither
     /// passed nor failed.
@@ -190,8 +234,11 @@ pub struct Summary {
     /// Search latency (as measured by the validator) over those cases, nearest rank; 0 when
     /// none was measured.
     pub p50_ms: f64,
+    /// 95th percentile.
     pub p95_ms: f64,
+    /// 99th percentile.
     pub p99_ms: f64,
+    /// The slowest.
     pub max_ms: f64,
 }
 
@@ -199,13 +246,17 @@ pub struct Summary {
 /// when no case of the type ran).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TypeSummary {
+    /// Counts and latencies over the type's cases.
     #[serde(flatten)]
     pub counts: Summary,
     /// Percent of the type's supported cases that passed (unsupported cases are not counted
     /// either way).
     pub accuracy: f64,
+    /// Mean precision.
     pub precision: Option<f64>,
+    /// Mean recall (recall@k for ranked types).
     pub recall: Option<f64>,
+    /// Mean F1.
     pub f1: Option<f64>,
     /// Mean nDCG@k over ranked cases, when the type is ranked.
     pub ndcg: Option<f64>,
@@ -222,21 +273,28 @@ fn default_min_recall() -> f64 {
 /// Whether a ranked query type answered approximately met the minimum mean recall@k.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecallCheck {
+    /// The query type's name.
     pub query_type: String,
     /// Cases of the type answered approximately.
     pub approximate_cases: usize,
     /// Mean recall@k over every case of the type that ran (near-tie rule, ann-benchmarks).
     pub mean_recall: f64,
+    /// The minimum (`--min-recall`).
     pub min_recall: f64,
+    /// `mean_recall` reached `min_recall`.
     pub met: bool,
 }
 
 /// Whether a query type met its minimum accuracy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdCheck {
+    /// The query type's name.
     pub query_type: String,
+    /// The minimum percentage of supported cases that must pass (`--min-accuracy`).
     pub min_accuracy: f64,
+    /// The percentage that passed.
     pub accuracy: f64,
+    /// `accuracy` reached `min_accuracy`.
     pub met: bool,
 }
 
@@ -247,9 +305,14 @@ pub struct RunFigures {
     pub wall_time_ms: f64,
     /// Cases that ran (all but the cancelled) per second of wall time.
     pub throughput: f64,
+    /// Times the resource monitor lowered the concurrency (CPU or memory pressure).
     pub throttle_events: usize,
+    /// The lowest concurrency the monitor set.
     pub min_concurrency: usize,
+    /// Per worker, the time it spent running cases: how evenly the load was spread.
     pub worker_busy_ms: Vec<f64>,
+    /// Attempts that timed out and were left to finish in the background (a search that
+    /// cannot be interrupted); their results are discarded.
     pub abandoned_attempts: usize,
     /// The most cases whose validation ran at the same moment (measured on the executors);
     /// within `settings.jobs` when the bound held. For a merged report, the sum of its
@@ -288,34 +351,50 @@ pub struct RepeatedCase {
 /// One input of a merged report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRun {
+    /// The report file it was read from.
     pub file: String,
+    /// Its share of the cases.
     pub partition: Option<Partition>,
+    /// Cases it holds.
     pub cases: usize,
+    /// It ran every case of its share.
     pub complete: bool,
+    /// Its wall time.
     pub wall_time_ms: f64,
     /// The share's expected duration (`selection.expected_ms` of the source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_ms: Option<f64>,
+    /// The machine it ran on.
     pub hostname: String,
 }
 
 /// One case: what was asked, what was expected, and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {
+    /// The case's id (with `~N` under `--repeat`).
     pub id: String,
     /// Position among the selected cases (before partitioning): the report order.
     pub ordinal: usize,
+    /// The query, as the truth states it.
     pub query: String,
+    /// The query type.
     pub query_type: QueryType,
+    /// The scheduling priority it ran with.
     pub priority: String,
+    /// The case's tags.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// How it ended.
     pub status: JobStatus,
+    /// It passed only after an error (a retry).
     pub flaky: bool,
+    /// Attempts beyond the first.
     pub retries: u32,
+    /// Every attempt, in order, with its outcome and duration.
     pub attempts: Vec<Attempt>,
     /// Sum of attempt durations.
     pub duration_ms: f64,
+    /// The worker that ran its last attempt.
     pub worker: Option<usize>,
     /// Why a case errored, timed out or panicked.
     pub message: Option<String>,
@@ -432,9 +511,13 @@ impl Summary {
 /// did on what it could.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapabilityRow {
+    /// The query type.
     pub query_type: QueryType,
+    /// Cases of the type.
     pub cases: usize,
+    /// Of those, the ones the backend can express.
     pub supported: usize,
+    /// Of those, the ones that passed.
     pub passed: usize,
     /// Failed, errored or timed out.
     pub not_passed: usize,
@@ -443,6 +526,7 @@ pub struct CapabilityRow {
 }
 
 impl TypeSummary {
+    /// The figures of `cases` (all of one type).
     pub fn of(cases: &[&CaseReport]) -> TypeSummary {
         let counts = Summary::of(cases.iter().copied());
         let results: Vec<&ValidationResult> =
@@ -624,6 +708,9 @@ impl Report {
             .collect()
     }
 
+    /// What the run amounts to, as `verity validate`'s exit code says it: passed, failures
+    /// (wrong answers or unmet thresholds), infrastructure (errors, an unavailable executor)
+    /// or interrupted.
     pub fn outcome(&self) -> Outcome {
         match self.cancel_reason {
             Some(CancelReason::Interrupt) => return Outcome::Interrupted,
@@ -651,6 +738,7 @@ impl Report {
         Report::parse(&text, path)
     }
 
+    /// Parses report JSON read from `path` (named in errors), checking its version first.
     pub fn parse(text: &str, path: &Path) -> Result<Report, ReportError> {
         // Read the version first, so an old or future report gets a clear message rather than
         // a complaint about some field.

@@ -21,19 +21,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// How cases are assigned to partitions (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionScheme {
+    /// By the hash of the case id: stable as the truth changes.
     Hash,
+    /// Contiguous runs of the selected cases: sizes differ by at most one.
     Count,
+    /// By expected duration from a previous report: shares of nearly equal time.
     Time,
 }
 
 /// Partition `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Partition {
+    /// How cases are assigned.
     pub scheme: PartitionScheme,
+    /// This share, from 1.
     pub index: usize,
+    /// Shares in all.
     pub count: usize,
 }
 
@@ -41,7 +48,9 @@ pub struct Partition {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid partition `{value}`: {reason} (expected hash:M/N, count:M/N or time:M/N with 1 <= M <= N)")]
 pub struct PartitionParseError {
+    /// The value given.
     pub value: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

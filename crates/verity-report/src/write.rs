@@ -25,6 +25,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order they are written.
     pub const ALL: [Format; 5] = [
         Format::Json,
         Format::Junit,

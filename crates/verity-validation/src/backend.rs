@@ -12,7 +12,10 @@ use crate::truth::{GroundTruthCase, QueryType};
 /// One returned file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendHit {
+    /// The file's path, relative to the corpus root, `/`-separated.
     pub path: String,
+    /// The backend's score; only its order matters (ranked types), and backends without
+    /// scores report 0.
     pub score: f32,
     /// Reported matching lines: (1-based number, text).
     pub lines: Vec<(usize, String)>,
@@ -24,6 +27,7 @@ pub struct BackendHit {
 /// A backend's answer, best first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BackendResponse {
+    /// The returned files, best first.
     pub hits: Vec<BackendHit>,
     /// The ranking is approximate (an HNSW graph): judged by recall@k, not equality.
     pub approximate: bool,
@@ -33,12 +37,17 @@ pub struct BackendResponse {
 /// answer is a *failure* and is reported by the validator instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
+    /// The query ran past its deadline.
     #[error("timed out")]
     Timeout,
+    /// The run was cancelled while the query ran.
     #[error("cancelled")]
     Cancelled,
+    /// The backend could not be reached or started (a process that exited, a refused
+    /// connection, a missing index).
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// Reading or writing failed on the way to or from the backend.
     #[error("i/o error: {0}")]
     Io(String),
     /// The backend refused the query as invalid. The truth holds only valid queries, so this
@@ -141,6 +150,7 @@ pub struct EngineBackend {
 }
 
 impl EngineBackend {
+    /// The engine over an open index, searching vectors in the index's own mode.
     pub fn new(index: CodeIndex) -> Self {
         EngineBackend {
             index,
@@ -148,6 +158,7 @@ impl EngineBackend {
         }
     }
 
+    /// The engine over the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self, EngineError> {
         Ok(EngineBackend::new(CodeIndex::open(dir)?))
     }
@@ -158,6 +169,7 @@ impl EngineBackend {
         self
     }
 
+    /// The index it searches.
     pub fn index(&self) -> &CodeIndex {
         &self.index
     }
@@ -247,6 +259,8 @@ pub struct OracleBackend {
 }
 
 impl OracleBackend {
+    /// The oracle over a loaded corpus. Vector and hybrid queries are unsupported until
+    /// chunk vectors are given.
     pub fn new(corpus: Corpus) -> Self {
         OracleBackend {
             corpus,

@@ -39,7 +39,9 @@ pub const HYBRID_TOLERANCE: f64 = 1e-4;
 /// What the generator needs for Vector and Hybrid cases: every chunk embedded, and the
 /// settings recorded in the dataset.
 pub struct VectorTruth {
+    /// Every chunk of the corpus with its vector, as the oracle chunked and embedded it.
     pub table: ChunkTable,
+    /// The embedder and chunking that made `table`, recorded in the dataset.
     pub settings: VectorSettings,
 }
 
@@ -58,7 +60,9 @@ pub const GENERATOR: &str = "verity-truth-generator 1";
 /// Settings for [`generate`].
 #[derive(Debug, Clone)]
 pub struct GeneratorOptions {
+    /// Cases to generate, shared among the query types.
     pub cases: usize,
+    /// The random seed: the same corpus, options and seed give the same dataset.
     pub seed: u64,
     /// Generate Vector and Hybrid cases too.
     pub vectors: Option<std::sync::Arc<VectorTruth>>,

@@ -15,6 +15,8 @@
 //! * [`parallel`] — the validator as a job of the parallel execution engine;
 //! * [`synth`] — large synthetic source trees for scale tests (`verity corpus synth`).
 
+#![warn(missing_docs)]
+
 pub mod adapter;
 pub mod backend;
 pub mod exec;

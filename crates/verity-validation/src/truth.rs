@@ -19,6 +19,7 @@ pub const TRUTH_FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountRange {
+    /// The fewest files.
     pub min: usize,
     /// No upper bound when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,7 @@ pub struct CountRange {
 }
 
 impl CountRange {
+    /// Whether `n` files are within the range.
     pub fn contains(&self, n: usize) -> bool {
         n >= self.min && self.max.is_none_or(|m| n <= m)
     }
@@ -39,6 +41,8 @@ pub struct GroundTruthCase {
     pub id: String,
     /// The query, in the syntax of docs/query-language.md.
     pub query: String,
+    /// The kind of query, which decides how the answer is judged: an exact file set, or a
+    /// ranking (Vector, Hybrid, BM25).
     pub query_type: QueryType,
     /// The exact set of matching files (corpus-relative, `/`-separated). For ranked types, the
     /// relevant files.
@@ -65,11 +69,13 @@ pub struct GroundTruthCase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<usize>,
     /// Overrides the query type's default priority.
+    /// Scheduling priority in the parallel run; the query type's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     /// The case fails if the search takes longer than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_latency_ms: Option<u64>,
+    /// Free labels, for selecting cases (`--tag`) and grouping them in reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
 }
@@ -115,6 +121,7 @@ impl GroundTruthCase {
         out
     }
 
+    /// The case's priority, or its query type's default.
     pub fn priority(&self) -> Priority {
         self.priority
             .unwrap_or_else(|| self.query_type.default_priority())
@@ -127,6 +134,7 @@ impl GroundTruthCase {
 pub struct GeneratorSettings {
     /// Generator name and version, e.g. `verity-truth-generator 1`.
     pub generator: String,
+    /// The seed the cases were mined with.
     pub seed: u64,
     /// Number of cases asked for.
     pub cases: usize,
@@ -149,26 +157,33 @@ pub struct VectorSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroundTruthDataset {
+    /// The version of the file format (this verity reads 1).
     pub format_version: u32,
     /// Fingerprint of the corpus the truth was computed for (`sha256:…`).
     pub corpus_fingerprint: String,
+    /// How the cases were generated; absent for curated truth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<GeneratorSettings>,
     /// The vector settings the Vector and Hybrid cases were computed with; `verity validate`
     /// refuses an index built with others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors: Option<VectorSettings>,
+    /// The cases, in file order.
     pub cases: Vec<GroundTruthCase>,
 }
 
 /// One problem in a ground-truth file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TruthProblem {
+    /// The ground-truth file.
     pub file: PathBuf,
+    /// 1-based line of the problem in the file.
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
     /// The field, as a path such as `cases[3].expected_files[0]`.
     pub field: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -44,61 +44,88 @@ impl Default for ValidatorOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentRule {
+    /// Every returned file must report a line containing the needle.
     MustContain,
+    /// No reported line may contain the needle.
     MustNotContain,
 }
 
 /// A returned file whose reported lines break a content rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentViolation {
+    /// The returned file.
     pub file: String,
     /// The offending line (for must_not_contain); none for a must_contain string found nowhere.
     pub line: Option<usize>,
+    /// The rule broken.
     pub rule: ContentRule,
+    /// The rule's string.
     pub needle: String,
 }
 
 /// Ranking quality, trec_eval conventions: gain = relevance grade, discount log2(rank + 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RankingMetrics {
+    /// The cut-off.
     pub k: usize,
+    /// Relevant ids in the first k over min(k, relevant ids); for ranked types, with the
+    /// truth's near-ties counted as relevant (ann-benchmarks' recall).
     pub recall_at_k: f64,
+    /// Discounted cumulative gain of the first k over that of the ideal ranking.
     pub ndcg_at_k: f64,
+    /// 1 / rank of the first relevant id; 0 when none is returned.
     pub reciprocal_rank: f64,
 }
 
 /// One returned file in the backend's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankedFile {
+    /// The file (or for Vector cases the chunk, `path#Lfirst-last`).
     pub path: String,
+    /// The backend's score.
     pub score: f32,
 }
 
 /// The verdict on one case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationResult {
+    /// The case's id.
     pub case_id: String,
+    /// The case's query type.
     pub query_type: QueryType,
     /// The answer is right in every checked respect.
     pub is_correct: bool,
     /// Why not, one short reason per broken check.
     pub failure_reasons: Vec<String>,
+    /// Returned and expected over returned (for ranked types, over the first k).
     pub precision: f64,
+    /// Returned and expected over expected (for ranked types, recall@k).
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
+    /// Returned and expected.
     pub true_positives: usize,
+    /// Returned, not expected.
     pub false_positives: usize,
+    /// Expected, not returned.
     pub false_negatives: usize,
     /// Expected but not returned (at most `max_listed`).
     pub missing_files: Vec<String>,
     /// Returned but not expected (at most `max_listed`).
     pub unexpected_files: Vec<String>,
+    /// Broken content rules (at most `max_listed`).
     pub content_violations: Vec<ContentViolation>,
+    /// Every broken content rule, listed or not.
     pub content_violation_count: usize,
+    /// Files returned.
     pub result_count: usize,
+    /// The count is within the case's `expected_count` (true without one).
     pub count_in_range: bool,
+    /// How long the backend took to answer.
     pub latency_ms: f64,
+    /// The answer came later than the case's `max_latency_ms`.
     pub latency_exceeded: bool,
+    /// Ranking metrics, for ranked types and cases with graded relevance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking: Option<RankingMetrics>,
     /// Set when the backend refused the query.
@@ -162,10 +189,12 @@ pub struct CorrectnessValidator {
 }
 
 impl CorrectnessValidator {
+    /// A validator of `backend`'s answers.
     pub fn new(backend: Arc<dyn SearchBackend>, opts: ValidatorOptions) -> Self {
         CorrectnessValidator { backend, opts }
     }
 
+    /// The backend it validates.
     pub fn backend(&self) -> &dyn SearchBackend {
         &*self.backend
     }
