@@ -1,14 +1,15 @@
 //! Candidate planning: from a parsed query to a tantivy query that returns a *superset* of the
 //! matching files.
 //!
-//! Literals, wildcards and regexes are narrowed by the trigrams every match must contain;
-//! phrases and proximity by the positional code field; negation is never narrowed (the
+//! Literals and regexes are narrowed by the trigrams every match must contain; wildcards by
+//! the words of the code field (or trigrams, see [`wildcard_plan`]); phrases and proximity by
+//! the positional code field; negation is never narrowed (the
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
-use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
@@ -235,14 +236,67 @@ fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
     .collect())
 }
 
+/// Candidates for a wildcard: each of its words must be a word of the file.
+///
+/// A wildcard's words (its whitespace-separated pieces) each match one whole word of a line
+/// (docs/query-language.md), and the code field holds every word of at most
+/// [`MAX_INDEXED_TOKEN_BYTES`], case and all. So a piece without `*`, whose matches are at most
+/// as long as its characters plus four bytes a `?`, narrows to the files holding a word it
+/// matches: one term, or for `Vec?` the terms the automaton `Vec.` accepts in the term
+/// dictionary (a term is all word characters, so `.` there is `?`'s one word character). A
+/// piece with `*` can match a word too long to be indexed; it is narrowed by the trigrams of
+/// its fixed runs instead.
+///
+/// Why: `Vec?` has no trigram but `vec`, which nearly every Rust file holds; on the
+/// synthetic 100,000-file tree it made 98,000 candidates for no match.
+fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
+    let mut parts = Vec::new();
+    for piece in pattern.split_whitespace() {
+        let longest: usize = piece
+            .chars()
+            .map(|c| if c == '?' { 4 } else { c.len_utf8() })
+            .sum();
+        if piece.contains('*') || longest > MAX_INDEXED_TOKEN_BYTES {
+            parts.extend(fixed_runs_plan(fields, piece));
+        } else if !piece.contains('?') {
+            parts.push(Box::new(TermQuery::new(
+                Term::from_field_text(fields.code, piece),
+                IndexRecordOption::Basic,
+            )) as Box<dyn TQuery>);
+        } else {
+            let automaton: String = piece
+                .chars()
+                .map(|c| match c {
+                    '?' => ".".to_owned(),
+                    c => regex_syntax::escape(c.encode_utf8(&mut [0; 4])),
+                })
+                .collect();
+            match RegexQuery::from_pattern(&automaton, fields.code) {
+                Ok(q) => parts.push(Box::new(q)),
+                // Too large an automaton (it is not, for word characters and dots): the
+                // trigrams still narrow.
+                Err(_) => parts.extend(fixed_runs_plan(fields, piece)),
+            }
+        }
+    }
+    and(parts)
+}
+
+/// The trigram plans of a wildcard piece's runs of word characters (between `*` and `?`).
+fn fixed_runs_plan<'a>(
+    fields: &'a Fields,
+    piece: &'a str,
+) -> impl Iterator<Item = Box<dyn TQuery>> + 'a {
+    piece
+        .split(|c: char| !is_word_char(c))
+        .filter_map(|run| trigram_plan(fields, run))
+}
+
 /// The candidate plan of a query.
 pub fn candidates(fields: &Fields, q: &Query) -> Plan {
     match q {
         Query::Literal(s) => trigram_plan(fields, s),
-        Query::Wildcard(p) => and(p
-            .split(|c: char| !is_word_char(c))
-            .filter_map(|frag| trigram_plan(fields, frag))
-            .collect()),
+        Query::Wildcard(p) => wildcard_plan(fields, p),
         Query::Regex(p) => regex_plan(fields, p),
         Query::Phrase(toks) => tokens_plan(fields, toks),
         Query::Near {

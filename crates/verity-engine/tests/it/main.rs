@@ -3,6 +3,7 @@
 
 mod common;
 
+mod candidates;
 mod damage;
 mod generations;
 mod index_lifecycle;
