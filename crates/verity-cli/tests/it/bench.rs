@@ -3,14 +3,7 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn has_rg() -> bool {
-    Command::new("rg")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use verity_testkit::rg;
 
 /// `verity bench search --json` over the sample corpus and benches/queries/mixed.txt,
 /// `iterations` timed runs per query and no warm-up, with `extra` flags.
@@ -106,7 +99,7 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     assert_eq!(targets[4]["name"], "all files: p50 < 50 ms");
     // 17 documents cannot show the 100,000-document memory target.
     assert_eq!(targets[8]["met"], serde_json::Value::Null);
-    if has_rg() {
+    if rg::available() {
         // Every lit:/regex: query ran through rg and found the same files.
         let compared = r["queries"]
             .as_array()
@@ -119,7 +112,10 @@ fn bench_search_reports_builds_latency_throughput_targets_and_rg() {
     }
     let page = std::fs::read_to_string(&html).unwrap();
     // A latency CDF per mode, and the speed-up over rg.
-    assert_eq!(page.matches("<svg").count(), if has_rg() { 3 } else { 2 });
+    assert_eq!(
+        page.matches("<svg").count(),
+        if rg::available() { 3 } else { 2 }
+    );
 }
 
 /// codesearch as a peer: its index built in the same run (time and size reported), every

@@ -1,11 +1,10 @@
 //! The oracle's literal and regex answers equal `rg -l` on the sample corpus and on this
 //! workspace's sources (ripgrep is the peer for these two query types).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use verity_oracle::{Corpus, CorpusRules, Oracle};
+use verity_testkit::rg;
 
 const LITERALS: &[&str] = &[
     "::",
@@ -58,48 +57,8 @@ fn root(rel: &str) -> PathBuf {
         .unwrap()
 }
 
-fn have_rg() -> bool {
-    let ok = Command::new("rg")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("VERITY_REQUIRE_RG").is_none(),
-            "ripgrep is required but not on PATH"
-        );
-        eprintln!("skipping: ripgrep (rg) is not on PATH");
-    }
-    ok
-}
-
-fn rg(dir: &Path, pattern: &str, fixed: bool) -> BTreeSet<String> {
-    let mut cmd = Command::new("rg");
-    cmd.current_dir(dir).args([
-        "-l",
-        "--no-config",
-        "--no-require-git",
-        "--no-messages",
-        "--max-filesize",
-        "10M",
-        "-g",
-        "!target",
-        "-g",
-        "!node_modules",
-    ]);
-    if fixed {
-        cmd.arg("-F");
-    }
-    let out = cmd.arg("-e").arg(pattern).output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 fn agree(rel: &str) {
-    if !have_rg() {
+    if !rg::available() {
         return;
     }
     let dir = root(rel);
@@ -107,7 +66,7 @@ fn agree(rel: &str) {
     let oracle = Oracle::new(&corpus);
     let mut non_empty = 0;
     for lit in LITERALS {
-        let want = rg(&dir, lit, true);
+        let want = rg::files_with_matches(&dir, lit, true);
         assert_eq!(
             oracle.files(&format!("lit:{lit}")).unwrap(),
             want,
@@ -116,7 +75,7 @@ fn agree(rel: &str) {
         non_empty += usize::from(!want.is_empty());
     }
     for re in REGEXES {
-        let want = rg(&dir, re, false);
+        let want = rg::files_with_matches(&dir, re, false);
         assert_eq!(
             oracle.files(&format!("regex:{re}")).unwrap(),
             want,

@@ -2,9 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Writes a file, creating parent directories.
 pub fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
@@ -122,50 +120,4 @@ pub fn sample_corpus() -> PathBuf {
     workspace_root().join("sample-corpus")
 }
 
-/// Is ripgrep on PATH? When `VERITY_REQUIRE_RG` is set (CI), its absence is a failure.
-pub fn have_rg() -> bool {
-    let ok = Command::new("rg")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("VERITY_REQUIRE_RG").is_none(),
-            "ripgrep (rg) is required by VERITY_REQUIRE_RG but is not on PATH"
-        );
-        eprintln!("skipping: ripgrep (rg) is not on PATH");
-    }
-    ok
-}
-
-/// `rg -l` over `root` with the engine's walk rules; `fixed` selects `--fixed-strings`.
-pub fn rg_files(root: &Path, pattern: &str, fixed: bool) -> BTreeSet<String> {
-    let mut cmd = Command::new("rg");
-    cmd.current_dir(root).args([
-        "--files-with-matches",
-        "--no-config",
-        "--no-require-git",
-        "--no-messages",
-        "--max-filesize",
-        "10M",
-        "-g",
-        "!target",
-        "-g",
-        "!node_modules",
-    ]);
-    if fixed {
-        cmd.arg("--fixed-strings");
-    }
-    cmd.arg("-e").arg(pattern);
-    let out = cmd.output().expect("run rg");
-    assert!(
-        out.status.code() == Some(0) || out.status.code() == Some(1),
-        "rg failed on {pattern:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim_start_matches("./").to_owned())
-        .collect()
-}
+pub use verity_testkit::rg::{available as have_rg, files_with_matches as rg_files};
