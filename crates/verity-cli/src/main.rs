@@ -763,11 +763,11 @@ fn main() -> ExitCode {
         Command::Report(cmd) => commands::report::run(&cmd),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Corpus(cmd) => commands::corpus::run(&cmd),
-        Command::Bench(BenchCommand::Search(args)) => commands::bench::run(&args),
-        Command::Bench(BenchCommand::Runner(args)) => commands::bench_runner::run(&args),
-        Command::Bench(BenchCommand::Vector(args)) => commands::bench_vector::run(&args),
-        Command::Bench(BenchCommand::Semantic(args)) => commands::bench_semantic::run(&args),
-        Command::Bench(BenchCommand::Eval(args)) => commands::bench_eval::run(&args),
+        Command::Bench(BenchCommand::Search(args)) => commands::bench::search(&args),
+        Command::Bench(BenchCommand::Runner(args)) => commands::bench::runner(&args),
+        Command::Bench(BenchCommand::Vector(args)) => commands::bench::vector(&args),
+        Command::Bench(BenchCommand::Semantic(args)) => commands::bench::semantic(&args),
+        Command::Bench(BenchCommand::Eval(args)) => commands::bench::eval(&args),
         Command::Truth(cmd) => commands::truth::run(&cmd),
     };
     match result {

@@ -1,10 +1,4 @@
 pub mod bench;
-pub mod bench_eval;
-pub mod bench_http;
-pub mod bench_peer;
-pub mod bench_runner;
-pub mod bench_semantic;
-pub mod bench_vector;
 pub mod corpus;
 pub mod demo;
 pub mod eval;

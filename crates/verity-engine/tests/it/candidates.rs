@@ -1,7 +1,7 @@
 //! Candidate plans narrow as documented: the files a query verifies, not only the files it
 //! returns (answers are the same with any superset; the number of candidates is the cost).
 
-use crate::common::write;
+use crate::common::{set, write};
 
 use std::collections::BTreeSet;
 
@@ -11,10 +11,6 @@ use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
 fn search(index: &CodeIndex, q: &str) -> (BTreeSet<String>, usize) {
     let r = index.search(q, &SearchOptions::default()).unwrap();
     (r.hits.into_iter().map(|h| h.path).collect(), r.candidates)
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]

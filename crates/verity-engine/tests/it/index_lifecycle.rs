@@ -20,10 +20,6 @@ fn paths(index: &CodeIndex, q: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 /// Sets a file's mtime explicitly, so a change is seen even within one clock tick.
 fn touch_later(path: &std::path::Path) {
     let f = std::fs::File::options().write(true).open(path).unwrap();

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Writes a file, creating parent directories.
@@ -121,3 +122,8 @@ pub fn sample_corpus() -> PathBuf {
 }
 
 pub use verity_testkit::rg::{available as have_rg, files_with_matches as rg_files};
+
+/// A set of paths, for comparing with an answer's files.
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}

@@ -19,41 +19,53 @@ use serde_json::json;
 use verity_engine::Deadline;
 use verity_runner::{JobError, ParallelConfig, ParallelExecutor, TestPriority, Validator, Verdict};
 
-use crate::exit::Failure;
+use crate::error::BenchError;
+use crate::stats::Latency;
 
 /// What `--http` measured.
 #[derive(Debug, Serialize)]
 pub struct HttpFigures {
+    /// The server.
     pub url: String,
     /// One query at a time, best-N mode: latency over every run, ms.
-    pub serial: super::bench::Latency,
+    pub serial: Latency,
     /// Of each of those runs, the time outside the engine's search (its `elapsed_ms`):
     /// HTTP, JSON both ways, admission, the blocking pool. What serving adds, apart from how
     /// long a search itself takes.
-    pub serial_overhead: super::bench::Latency,
+    pub serial_overhead: Latency,
     /// Queries whose HTTP answer listed the same files, in the same order, as in-process.
     pub same_answers: String,
+    /// The open-loop load phase.
     pub load: LoadFigures,
 }
 
 /// The open-loop load phase.
 #[derive(Debug, Serialize)]
 pub struct LoadFigures {
+    /// Concurrent clients sending the schedule.
     pub clients: usize,
+    /// Requests per second scheduled.
     pub rate_per_second: f64,
+    /// How long the schedule lasts.
     pub seconds: f64,
+    /// Requests scheduled (all are sent).
     pub scheduled: usize,
+    /// Requests answered `200 OK`.
     pub answered_200: usize,
+    /// Requests not answered `200 OK` (errors, refusals, timeouts).
     pub errors: usize,
     /// Latency from each request's intended send time, ms.
-    pub latency: super::bench::Latency,
+    pub latency: Latency,
+    /// Answers per second actually achieved.
     pub achieved_per_second: f64,
     /// The server's resident memory read every 5 s during the load (Linux), from its start
     /// to its end: flat memory is a series that levels off.
     pub server_rss_samples_bytes: Vec<u64>,
-    /// The server's resident memory before and after the load, and its peak (Linux).
+    /// The server's resident memory before the load (Linux).
     pub server_rss_before_bytes: Option<u64>,
+    /// The server's resident memory after the load (Linux).
     pub server_rss_after_bytes: Option<u64>,
+    /// The server's peak resident memory (Linux).
     pub server_peak_rss_bytes: Option<u64>,
 }
 
@@ -187,7 +199,7 @@ pub fn measure(
     clients: usize,
     rate: f64,
     seconds: f64,
-) -> Result<HttpFigures, Failure> {
+) -> Result<HttpFigures, BenchError> {
     let url = url.trim_end_matches('/').to_string();
     let a = agent();
     // Latency, one at a time; the first run of each query checks the answer.
@@ -196,10 +208,10 @@ pub fn measure(
     for (query, expected) in queries {
         for i in 0..iterations.max(1) + 1 {
             let t = Instant::now();
-            let answer = search(&a, &url, query, limit).map_err(Failure::input)?;
+            let answer = search(&a, &url, query, limit).map_err(BenchError::input)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             if answer.status != 200 {
-                return Err(Failure::input(format!(
+                return Err(BenchError::input(format!(
                     "{url}: {query:?} answered {}",
                     answer.status
                 )));
@@ -214,12 +226,12 @@ pub fn measure(
             }
         }
     }
-    let serial = super::bench::latency(&mut times);
-    let serial_overhead = super::bench::latency(&mut overhead);
+    let serial = crate::stats::latency(&mut times);
+    let serial_overhead = crate::stats::latency(&mut overhead);
 
     // Load: an open-loop schedule.
     if !(rate > 0.0 && rate.is_finite() && seconds > 0.0 && seconds.is_finite()) {
-        return Err(Failure::input(
+        return Err(BenchError::input(
             "--http-rate and --http-seconds must be positive",
         ));
     }
@@ -252,7 +264,7 @@ pub fn measure(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::input(format!("async runtime: {e}")))?;
+        .map_err(|e| BenchError::input(format!("async runtime: {e}")))?;
     let mut ex = ParallelExecutor::new(cfg, job.clone());
     ex.add_test_cases(cases);
     // The server's memory, every 5 s while the load runs.
@@ -279,7 +291,7 @@ pub fn measure(
     let errors = job.errors.lock().unwrap().len();
     let sent = lat.len();
     if sent != scheduled {
-        return Err(Failure::input(format!(
+        return Err(BenchError::input(format!(
             "only {sent} of {scheduled} scheduled requests were sent"
         )));
     }
@@ -295,7 +307,7 @@ pub fn measure(
             scheduled,
             answered_200: sent - errors,
             errors,
-            latency: super::bench::latency(&mut lat),
+            latency: crate::stats::latency(&mut lat),
             achieved_per_second: (sent - errors) as f64 / elapsed.max(1e-9),
             server_rss_samples_bytes: samples,
             server_rss_before_bytes: rss_before,

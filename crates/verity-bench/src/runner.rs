@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,10 +21,97 @@ use verity_runner::{
     Deadline, JobError, ParallelConfig, ParallelExecutor, TestPriority, Validator, Verdict,
 };
 
-use super::bench::median;
-use crate::exit::CmdResult;
-use crate::out::outln;
-use crate::BenchRunnerArgs;
+use serde::Serialize;
+
+use crate::error::BenchError;
+use crate::stats::median;
+
+/// What `verity bench runner` measures.
+#[derive(Debug, Clone)]
+pub struct RunnerBench {
+    /// Timed repetitions of each benchmark; the median is reported.
+    pub repetitions: usize,
+    /// Scales every job count (0.1 for a quick look).
+    pub scale: f64,
+    /// The corpus of the engine workload (e).
+    pub corpus: PathBuf,
+    /// Validation cases of the engine workload.
+    pub cases: usize,
+}
+
+/// One row of the table: a benchmark, Verity's figure, the baseline's, their ratio, and the
+/// target the ratio is held to.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerRow {
+    /// Which benchmark (`a. no-op jobs, 8 concurrent`).
+    pub benchmark: String,
+    /// Jobs (or cases) it ran.
+    pub jobs: usize,
+    /// The runner's figure, with its unit.
+    pub verity: String,
+    /// The baseline's figure, named.
+    pub baseline: String,
+    /// The ratio of the two.
+    pub ratio: String,
+    /// What the ratio should be.
+    pub target: String,
+}
+
+impl RunnerRow {
+    /// The row as a line of the Markdown table.
+    pub fn markdown(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            self.benchmark, self.jobs, self.verity, self.baseline, self.ratio, self.target
+        )
+    }
+}
+
+/// The head of the Markdown table [`RunnerRow::markdown`] lines fill.
+pub const TABLE_HEAD: &str =
+    "| benchmark | jobs | verity | baseline | ratio | target |\n|---|---:|---:|---:|---:|---|";
+
+/// What `verity bench runner` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerReport {
+    /// The rows, in the order measured.
+    pub rows: Vec<RunnerRow>,
+    /// Repetitions per benchmark.
+    pub repetitions: usize,
+    /// The engine workload's corpus and case count.
+    pub corpus: String,
+    /// Cases of the engine workload.
+    pub cases: usize,
+}
+
+impl RunnerReport {
+    /// The line under the table: how the figures were taken.
+    pub fn footer(&self) -> String {
+        format!(
+            "medians of {} runs; tokio runtime with 2 worker threads; e: {} ({} cases)",
+            self.repetitions, self.corpus, self.cases
+        )
+    }
+}
+
+/// A row from its cells.
+fn row(
+    benchmark: &str,
+    jobs: usize,
+    verity: String,
+    baseline: String,
+    ratio: String,
+    target: &str,
+) -> RunnerRow {
+    RunnerRow {
+        benchmark: benchmark.to_owned(),
+        jobs,
+        verity,
+        baseline,
+        ratio,
+        target: target.to_owned(),
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Work {
@@ -152,67 +239,84 @@ fn med(reps: usize, mut f: impl FnMut() -> f64) -> f64 {
     median(&mut v)
 }
 
-pub fn run(args: &BenchRunnerArgs) -> CmdResult {
+/// Runs every benchmark; `on_row` sees each row as soon as it is measured (they take seconds
+/// each).
+pub fn run(
+    args: &RunnerBench,
+    on_row: &mut dyn FnMut(&RunnerRow),
+) -> Result<RunnerReport, BenchError> {
     let reps = args.repetitions;
     let scale = args.scale.max(0.01);
     let scaled = |n: usize| ((n as f64 * scale) as usize).max(10);
-    outln!("| benchmark | jobs | verity | baseline | ratio | target |")?;
-    outln!("|---|---:|---:|---:|---:|---|")?;
+    let mut rows = Vec::new();
+    let mut push = |r: RunnerRow| {
+        on_row(&r);
+        rows.push(r);
+    };
 
     let n = scaled(100_000);
     let ours = med(reps, || executor(n, Work::Noop, 8));
     let base = med(reps, || buffer_unordered(n, Work::Noop, 8));
-    outln!(
-        "| a. no-op jobs, 8 concurrent | {n} | {:.0} jobs/s | buffer_unordered {:.0} jobs/s | {:.2}× the time | ≤ 1.5× |",
-        n as f64 / ours,
-        n as f64 / base,
-        ours / base
-    )?;
+    push(row(
+        "a. no-op jobs, 8 concurrent",
+        n,
+        format!("{:.0} jobs/s", n as f64 / ours),
+        format!("buffer_unordered {:.0} jobs/s", n as f64 / base),
+        format!("{:.2}× the time", ours / base),
+        "≤ 1.5×",
+    ));
 
     let n = scaled(400);
     let cpu = Work::Cpu(2_000_000);
     let one = med(reps, || executor(n, cpu, 1));
     let two = med(reps, || executor(n, cpu, 2));
-    outln!(
-        "| b. CPU-bound jobs, 2 workers vs 1 | {n} | {:.0} jobs/s | 1 worker {:.0} jobs/s | {:.2}× speed-up | ≥ 1.8× |",
-        n as f64 / two,
-        n as f64 / one,
-        one / two
-    )?;
+    push(row(
+        "b. CPU-bound jobs, 2 workers vs 1",
+        n,
+        format!("{:.0} jobs/s", n as f64 / two),
+        format!("1 worker {:.0} jobs/s", n as f64 / one),
+        format!("{:.2}× speed-up", one / two),
+        "≥ 1.8×",
+    ));
 
     let n = scaled(3_200);
     let sleep = Work::Sleep(Duration::from_millis(10));
     let lat = med(reps, || executor(n, sleep, 64));
-    outln!(
-        "| c. 10 ms latency-bound jobs, 64 concurrent | {n} | {:.0} jobs/s | ideal 6400 jobs/s | {:.1}% of ideal | ≥ 90% |",
-        n as f64 / lat,
-        (n as f64 / lat) / 6400.0 * 100.0
-    )?;
+    push(row(
+        "c. 10 ms latency-bound jobs, 64 concurrent",
+        n,
+        format!("{:.0} jobs/s", n as f64 / lat),
+        "ideal 6400 jobs/s".to_owned(),
+        format!("{:.1}% of ideal", (n as f64 / lat) / 6400.0 * 100.0),
+        "≥ 90%",
+    ));
 
     let n = scaled(400);
     let orig_cpu = med(reps, || original_design(n, cpu, 2));
-    outln!(
-        "| d1. CPU-bound, original design (2 tasks) | {n} | {:.0} jobs/s | original {:.0} jobs/s | {:.2}× | — |",
-        n as f64 / two,
-        n as f64 / orig_cpu,
-        orig_cpu / two
-    )?;
+    push(row(
+        "d1. CPU-bound, original design (2 tasks)",
+        n,
+        format!("{:.0} jobs/s", n as f64 / two),
+        format!("original {:.0} jobs/s", n as f64 / orig_cpu),
+        format!("{:.2}×", orig_cpu / two),
+        "—",
+    ));
     let n = scaled(3_200);
     let orig_lat = med(reps, || original_design(n, sleep, 64));
-    outln!(
-        "| d2. 10 ms latency-bound, original design (64 tasks) | {n} | {:.0} jobs/s | original {:.0} jobs/s | {:.1}× | — |",
-        n as f64 / lat,
-        n as f64 / orig_lat,
-        orig_lat / lat
-    )?;
+    push(row(
+        "d2. 10 ms latency-bound, original design (64 tasks)",
+        n,
+        format!("{:.0} jobs/s", n as f64 / lat),
+        format!("original {:.0} jobs/s", n as f64 / orig_lat),
+        format!("{:.1}×", orig_lat / lat),
+        "—",
+    ));
 
-    let corpus = args.corpus.clone().unwrap_or_else(super::sample_corpus);
-    let tmp = tempfile::tempdir().map_err(|e| crate::exit::Failure {
-        code: crate::exit::INTERNAL_ERROR,
-        message: format!("temporary directory: {e}"),
-    })?;
+    let corpus = &args.corpus;
+    let tmp = tempfile::tempdir()
+        .map_err(|e| BenchError::internal(format!("temporary directory: {e}")))?;
     let (cases, validator) =
-        engine_workload::prepare(&corpus, &tmp.path().join("index"), args.cases)?;
+        engine_workload::prepare(corpus, &tmp.path().join("index"), args.cases)?;
     let n = cases.len();
     let runs = |jobs| -> Vec<engine_workload::Figures> {
         (0..reps.max(1))
@@ -227,25 +331,36 @@ pub fn run(args: &BenchRunnerArgs) -> CmdResult {
     let (w1, w2) = (pick(&one, |f| f.wall), pick(&two, |f| f.wall));
     let (c1, c2) = (pick(&one, |f| f.cpu), pick(&two, |f| f.cpu));
     let (l1, l2) = (pick(&one, |f| f.median_ms), pick(&two, |f| f.median_ms));
-    outln!(
-        "| e1. engine cases, --jobs 2 vs 1 | {n} | {:.0} cases/s | --jobs 1 {:.0} cases/s | {:.2}× speed-up | ≥ 1.8× |",
-        n as f64 / w2,
-        n as f64 / w1,
-        w1 / w2
-    )?;
-    outln!(
-        "| e2. CPU time of e1, --jobs 2 vs 1 | {n} | {c2:.2} s | --jobs 1 {c1:.2} s | {:.2}× | within 5% |",
-        c2 / c1
-    )?;
-    outln!(
-        "| e3. median case latency, --jobs 2 vs 1 | {n} | {l2:.2} ms | --jobs 1 {l1:.2} ms | {:.2}× | within 10% |",
-        l2 / l1
-    )?;
-    outln!(
-        "\nmedians of {reps} runs; tokio runtime with 2 worker threads; e: {} ({n} cases)",
-        corpus.display()
-    )?;
-    Ok(ExitCode::SUCCESS)
+    push(row(
+        "e1. engine cases, --jobs 2 vs 1",
+        n,
+        format!("{:.0} cases/s", n as f64 / w2),
+        format!("--jobs 1 {:.0} cases/s", n as f64 / w1),
+        format!("{:.2}× speed-up", w1 / w2),
+        "≥ 1.8×",
+    ));
+    push(row(
+        "e2. CPU time of e1, --jobs 2 vs 1",
+        n,
+        format!("{c2:.2} s"),
+        format!("--jobs 1 {c1:.2} s"),
+        format!("{:.2}×", c2 / c1),
+        "within 5%",
+    ));
+    push(row(
+        "e3. median case latency, --jobs 2 vs 1",
+        n,
+        format!("{l2:.2} ms"),
+        format!("--jobs 1 {l1:.2} ms"),
+        format!("{:.2}×", l2 / l1),
+        "within 10%",
+    ));
+    Ok(RunnerReport {
+        rows,
+        repetitions: reps,
+        corpus: corpus.display().to_string(),
+        cases: n,
+    })
 }
 
 /// The engine workload: real validation cases (the text types) through the embedded engine,
@@ -264,7 +379,7 @@ mod engine_workload {
         ValidatorOptions,
     };
 
-    use crate::exit::Failure;
+    use crate::error::BenchError;
 
     /// One measurement: wall seconds, CPU seconds, median case latency (ms).
     pub struct Figures {
@@ -290,9 +405,9 @@ mod engine_workload {
         corpus_dir: &std::path::Path,
         dir: &std::path::Path,
         cases: usize,
-    ) -> Result<(Vec<GroundTruthCase>, Arc<CaseValidator>), Failure> {
+    ) -> Result<(Vec<GroundTruthCase>, Arc<CaseValidator>), BenchError> {
         let corpus = Corpus::load(corpus_dir, &CorpusRules::default())
-            .map_err(|e| Failure::input(format!("corpus {}: {e}", corpus_dir.display())))?;
+            .map_err(|e| BenchError::input(format!("corpus {}: {e}", corpus_dir.display())))?;
         let truth = generate(
             &corpus,
             &GeneratorOptions {

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use rand::seq::IndexedRandom;
@@ -17,12 +16,38 @@ use verity_engine::{BuildOptions, CodeIndex, EmbedderSpec, SearchOptions, Vector
 use verity_runner::stats::percentile;
 use verity_vector::embed::Embedder;
 
-use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
-use crate::out::outln;
-use crate::BenchVectorArgs;
+use crate::error::BenchError;
+
+/// What `verity bench vector` measures.
+#[derive(Debug, Clone)]
+pub struct VectorBench {
+    /// Chunks in the synthetic corpus (about: files are written to reach it).
+    pub chunks: usize,
+    /// Queries (words of random corpus lines).
+    pub queries: usize,
+    /// Neighbours per query.
+    pub k: usize,
+    /// Search expansions to measure.
+    pub ef: Vec<usize>,
+    /// The embedder that indexes the corpus.
+    pub embedder: EmbedderSpec,
+    /// HNSW edges per node (M); the index default when none.
+    pub hnsw_m: Option<usize>,
+    /// HNSW candidate list while building (efConstruction); the index default when none.
+    pub hnsw_ef_construction: Option<usize>,
+    /// How the graph stores components; the embedder's default when none.
+    pub scalar: Option<verity_vector::scalar::Scalar>,
+    /// A MiniLM model directory whose embedding throughput is measured too.
+    pub minilm_model: Option<PathBuf>,
+    /// Chunks MiniLM embeds for its throughput figure.
+    pub minilm_sample: usize,
+    /// Seed of the synthetic corpus and of the queries.
+    pub seed: u64,
+}
 
 #[derive(Debug, Serialize)]
 struct EfRow {
+    /// Search expansion.
     ef: usize,
     recall_at_k: f64,
     queries_per_second: f64,
@@ -37,9 +62,14 @@ struct Throughput {
     chunks_per_second: f64,
 }
 
+/// What `verity bench vector` measured: serialized as `--json` prints it, or rendered by
+/// [`VectorReport::markdown`].
 #[derive(Debug, Serialize)]
-struct VectorReport {
+pub struct VectorReport {
     embedder: String,
+    /// HNSW edges per node (M) and candidate list while building (efConstruction).
+    hnsw_m: usize,
+    hnsw_ef_construction: usize,
     /// How the graph stores components (`f32`, `f16`, `i8`).
     scalar: String,
     files: usize,
@@ -71,11 +101,12 @@ struct VectorReport {
     throughput: Vec<Throughput>,
 }
 
-fn embed_throughput(e: &dyn Embedder, texts: &[&str]) -> Result<Throughput, Failure> {
+fn embed_throughput(e: &dyn Embedder, texts: &[&str]) -> Result<Throughput, BenchError> {
     let started = Instant::now();
     // In batches of 64, as the index builder hands a file's chunks over.
     for batch in texts.chunks(64) {
-        e.embed(batch).map_err(|e| Failure::input(e.to_string()))?;
+        e.embed(batch)
+            .map_err(|e| BenchError::input(e.to_string()))?;
     }
     let seconds = started.elapsed().as_secs_f64();
     Ok(Throughput {
@@ -86,20 +117,12 @@ fn embed_throughput(e: &dyn Embedder, texts: &[&str]) -> Result<Throughput, Fail
     })
 }
 
-pub fn run(args: &BenchVectorArgs) -> CmdResult {
-    let io = |e: std::io::Error| Failure {
-        code: INTERNAL_ERROR,
-        message: e.to_string(),
-    };
-    let embedder = match &args.model {
-        Some(dir) if args.minilm => EmbedderSpec::MiniLm { dir: dir.clone() },
-        None if args.minilm => {
-            return Err(Failure::input("--minilm needs --model DIR"));
-        }
-        _ => EmbedderSpec::default(),
-    };
+/// Runs the benchmark; `note` hears what is happening.
+pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, BenchError> {
+    let io = |e: std::io::Error| BenchError::internal(e.to_string());
+    let embedder = args.embedder.clone();
     if args.k == 0 || args.queries == 0 || args.ef.is_empty() || args.ef.contains(&0) {
-        return Err(Failure::input(
+        return Err(BenchError::input(
             "--k, --queries and every --ef must be at least 1",
         ));
     }
@@ -107,11 +130,11 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
     let corpus = tmp.path().join("corpus");
     // Synthetic files average about 2.7 chunks of 40 lines (stride 30).
     let files = (args.chunks as f64 / 2.6).ceil() as usize;
-    eprintln!("writing {files} synthetic files…");
+    note(&format!("writing {files} synthetic files…"));
     verity_validation::synth::write_tree(&corpus, files, args.seed).map_err(io)?;
     let mut config = VectorConfig::for_embedder(embedder.clone());
-    if let Some(kind) = args.vector_scalar {
-        config.scalar = kind.into();
+    if let Some(kind) = args.scalar {
+        config.scalar = kind;
     }
     if let Some(m) = args.hnsw_m {
         config.hnsw.connectivity = m.max(2);
@@ -119,7 +142,7 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
     if let Some(ef) = args.hnsw_ef_construction {
         config.hnsw.expansion_add = ef.max(1);
     }
-    eprintln!("indexing with vectors ({:?})…", config.embedder);
+    note(&format!("indexing with vectors ({:?})…", config.embedder));
     let started = Instant::now();
     let (index, report) = CodeIndex::build(
         &corpus,
@@ -162,7 +185,7 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
     let chunk_embedder = config
         .embedder
         .load()
-        .map_err(|e| Failure::input(e.to_string()))?;
+        .map_err(|e| BenchError::input(e.to_string()))?;
     let mut reference = Vec::with_capacity(vi.len());
     let mut position = HashMap::new();
     for f in vi.files() {
@@ -171,15 +194,14 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
         let made = chunk_embedder
             .embed(&texts)
-            .map_err(|e| Failure::input(e.to_string()))?;
+            .map_err(|e| BenchError::input(e.to_string()))?;
         for (c, v) in chunks.iter().zip(made) {
             position.insert((f.path.clone(), c.first_line), reference.len());
             reference.push(v);
         }
     }
-    let exact_searcher = vi.exact_searcher_over(reference).ok_or_else(|| Failure {
-        code: INTERNAL_ERROR,
-        message: "the stored text chunks differently from the vector index".into(),
+    let exact_searcher = vi.exact_searcher_over(reference).ok_or_else(|| {
+        BenchError::internal("the stored text chunks differently from the vector index")
     })?;
     // The true similarity of a returned chunk, from the reference vectors.
     let reference = exact_searcher.vectors();
@@ -210,7 +232,7 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         let t = Instant::now();
         let hits = vi
             .search_exact(q, k)
-            .map_err(|e| Failure::input(e.to_string()))?;
+            .map_err(|e| BenchError::input(e.to_string()))?;
         exact_times.push(t.elapsed().as_secs_f64() * 1000.0);
         let Some(kth) = truth.last() else { continue };
         exact_recall.1 += truth.len();
@@ -243,7 +265,9 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         let started = Instant::now();
         for (q, truth) in vectors.iter().zip(&exact) {
             let t = Instant::now();
-            let hits = vi.search(q, k).map_err(|e| Failure::input(e.to_string()))?;
+            let hits = vi
+                .search(q, k)
+                .map_err(|e| BenchError::input(e.to_string()))?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             let Some(kth) = truth.last() else { continue };
             wanted += truth.len();
@@ -292,20 +316,18 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         &verity_vector::embed::HashEmbedder::default(),
         &refs,
     )?];
-    let model_dir = args
-        .model
-        .clone()
-        .or_else(|| std::env::var_os("VERITY_MINILM_DIR").map(PathBuf::from));
-    if let Some(dir) = model_dir {
-        let m = verity_vector::minilm::MiniLmEmbedder::load(&dir)
-            .map_err(|e| Failure::input(e.to_string()))?;
+    if let Some(dir) = &args.minilm_model {
+        let m = verity_vector::minilm::MiniLmEmbedder::load(dir)
+            .map_err(|e| BenchError::input(e.to_string()))?;
         let n = refs.len().min(args.minilm_sample);
         throughput.push(embed_throughput(&m, &refs[..n])?);
     }
 
     let vector_bytes = index.vectors_size_on_disk();
-    let report = VectorReport {
+    Ok(VectorReport {
         embedder: vi.embedder_name().to_owned(),
+        hnsw_m: config.hnsw.connectivity,
+        hnsw_ef_construction: config.hnsw.expansion_add,
         scalar: config.scalar.to_string(),
         files: report.files,
         chunks: report.chunks,
@@ -326,73 +348,83 @@ pub fn run(args: &BenchVectorArgs) -> CmdResult {
         default_ef,
         vector_query_p50_ms: percentile(&whole, 50.0),
         throughput,
-    };
-    if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("serializes")
-        )?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    let per_corpus = |b: u64| b as f64 / report.corpus_bytes.max(1) as f64;
-    outln!(
+    })
+}
+
+impl VectorReport {
+    /// The report as the terminal shows it: a line about the index, then Markdown tables.
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write;
+        let report = self;
+        let (k, default_ef) = (self.k, self.default_ef);
+        let mut out = String::new();
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        let per_corpus = |b: u64| b as f64 / report.corpus_bytes.max(1) as f64;
+        let _ = writeln!(out,
         "{} chunks of {} files ({:.1} MiB), embedder {}, stored as {}; HNSW M {} ef_construction {}; built (text + vectors) in {:.1} s; {} queries, k = {}",
         report.chunks,
         report.files,
         mib(report.corpus_bytes),
         report.embedder,
         report.scalar,
-        config.hnsw.connectivity,
-        config.hnsw.expansion_add,
+        report.hnsw_m,
+        report.hnsw_ef_construction,
         report.build_seconds,
         report.queries,
         k
-    )?;
-    outln!(
-        "index on disk: vectors {:.1} MiB ({:.2}× the corpus), text {:.1} MiB ({:.2}×)",
-        mib(report.vector_bytes),
-        per_corpus(report.vector_bytes),
-        mib(report.text_bytes),
-        per_corpus(report.text_bytes)
-    )?;
-    outln!("\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|")?;
-    outln!(
-        "| exact (brute force, f64 reference) | 1.000 | {:.0} | |",
-        report.exact_qps
-    )?;
-    outln!(
+    );
+        let _ = writeln!(
+            out,
+            "index on disk: vectors {:.1} MiB ({:.2}× the corpus), text {:.1} MiB ({:.2}×)",
+            mib(report.vector_bytes),
+            per_corpus(report.vector_bytes),
+            mib(report.text_bytes),
+            per_corpus(report.text_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            out,
+            "| exact (brute force, f64 reference) | 1.000 | {:.0} | |",
+            report.exact_qps
+        );
+        let _ = writeln!(out,
         "| exact (`--vector-search exact`, similarities within {:.1e}) | {:.4} | {:.0} | {:.3} (p95 {:.3}) |",
         report.max_similarity_error,
         report.exact_recall_at_k,
         report.engine_exact_qps,
         report.exact_p50_ms,
         report.exact_p95_ms
-    )?;
-    for r in &report.rows {
-        outln!(
-            "| {}{} | {:.4} | {:.0} | {:.3} |",
-            r.ef,
-            if r.ef == default_ef { " (default)" } else { "" },
-            r.recall_at_k,
-            r.queries_per_second,
-            r.p50_ms
-        )?;
-    }
-    outln!(
+    );
+        for r in &report.rows {
+            let _ = writeln!(
+                out,
+                "| {}{} | {:.4} | {:.0} | {:.3} |",
+                r.ef,
+                if r.ef == default_ef { " (default)" } else { "" },
+                r.recall_at_k,
+                r.queries_per_second,
+                r.p50_ms
+            );
+        }
+        let _ = writeln!(out,
         "\nwhole `vector(k={k}):` query (embed + search + roll-up, the index's default mode: {}) p50: {:.3} ms",
         if report.chunks <= report.auto_exact_max_chunks { "exact" } else { "hnsw" },
         report.vector_query_p50_ms
-    )?;
-    outln!("\n| embedder | chunks | seconds | chunks/s |\n|---|---:|---:|---:|")?;
-    for t in &report.throughput {
-        outln!(
-            "| {} | {} | {:.2} | {:.0} |",
-            t.embedder,
-            t.chunks,
-            t.seconds,
-            t.chunks_per_second
-        )?;
+    );
+        let _ = writeln!(
+            out,
+            "\n| embedder | chunks | seconds | chunks/s |\n|---|---:|---:|---:|"
+        );
+        for t in &report.throughput {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} | {:.0} |",
+                t.embedder, t.chunks, t.seconds, t.chunks_per_second
+            );
+        }
+        out
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -4,15 +4,25 @@
 //! side by side, whatever the numbers turn out to be.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde::Serialize;
 use verity_engine::{BuildOptions, CodeIndex, EmbedderSpec, SearchOptions, VectorConfig};
 use verity_eval::{evaluate, MeasureSelection, Options, Qrels, Run, Value};
 
-use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
-use crate::out::outln;
-use crate::BenchSemanticArgs;
+use crate::error::BenchError;
+
+/// What `verity bench semantic` measures.
+#[derive(Debug, Clone)]
+pub struct SemanticBench {
+    /// The corpus the questions are about.
+    pub corpus: PathBuf,
+    /// Questions, `ID<TAB>QUESTION` per line.
+    pub questions: PathBuf,
+    /// TREC qrels: which files answer each question, graded.
+    pub qrels: PathBuf,
+    /// A MiniLM model directory; without it the MiniLM systems are left out.
+    pub minilm_model: Option<PathBuf>,
+}
 
 /// Words too common to help BM25 find anything, compared case-insensitively (so the
 /// operators `AND`, `OR` and `NOT` never appear as words either).
@@ -28,11 +38,15 @@ struct SystemScore {
     mrr: f64,
 }
 
+/// What `verity bench semantic` measured: serialized as `--json` prints it, or rendered by
+/// [`SemanticReport::markdown`].
 #[derive(Debug, Serialize)]
-struct SemanticReport {
+pub struct SemanticReport {
     corpus: String,
     questions: usize,
     judgements: usize,
+    /// Were the MiniLM systems measured (a model was given)?
+    minilm: bool,
     systems: Vec<SystemScore>,
 }
 
@@ -46,16 +60,16 @@ pub fn bm25_query(question: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" OR "))
 }
 
-fn read_questions(path: &Path) -> Result<Vec<(String, String)>, Failure> {
+fn read_questions(path: &Path) -> Result<Vec<(String, String)>, BenchError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| BenchError::input(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let Some((id, q)) = line.split_once('\t') else {
-            return Err(Failure::input(format!(
+            return Err(BenchError::input(format!(
                 "{}:{}: expected ID<TAB>QUESTION",
                 path.display(),
                 n + 1
@@ -66,7 +80,11 @@ fn read_questions(path: &Path) -> Result<Vec<(String, String)>, Failure> {
     Ok(out)
 }
 
-fn build(corpus: &Path, dir: &Path, embedder: Option<EmbedderSpec>) -> Result<CodeIndex, Failure> {
+fn build(
+    corpus: &Path,
+    dir: &Path,
+    embedder: Option<EmbedderSpec>,
+) -> Result<CodeIndex, BenchError> {
     let opts = BuildOptions {
         vectors: embedder.map(VectorConfig::for_embedder),
         ..BuildOptions::default()
@@ -74,36 +92,25 @@ fn build(corpus: &Path, dir: &Path, embedder: Option<EmbedderSpec>) -> Result<Co
     Ok(CodeIndex::build(corpus, dir, &opts)?.0)
 }
 
-pub fn run(args: &BenchSemanticArgs) -> CmdResult {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let corpus = args.corpus.clone().unwrap_or_else(super::sample_corpus);
-    let questions_path = args
-        .questions
-        .clone()
-        .unwrap_or_else(|| root.join("benches/semantic/questions.tsv"));
-    let qrels_path = args
-        .qrels
-        .clone()
-        .unwrap_or_else(|| root.join("benches/semantic/qrels.txt"));
-    let questions = read_questions(&questions_path)?;
-    let qrels = Qrels::load(&qrels_path).map_err(|e| Failure::input(e.to_string()))?;
-    let model = args
-        .model
-        .clone()
-        .or_else(|| std::env::var_os("VERITY_MINILM_DIR").map(PathBuf::from));
+/// Runs the benchmark: builds an index per embedder, asks every system every question, and
+/// scores the answers against the qrels.
+pub fn run(args: &SemanticBench) -> Result<SemanticReport, BenchError> {
+    let corpus = &args.corpus;
+    let (questions_path, qrels_path) = (&args.questions, &args.qrels);
+    let questions = read_questions(questions_path)?;
+    let qrels = Qrels::load(qrels_path).map_err(|e| BenchError::input(e.to_string()))?;
+    let model = &args.minilm_model;
 
-    let tmp = tempfile::tempdir().map_err(|e| Failure {
-        code: INTERNAL_ERROR,
-        message: format!("temporary directory: {e}"),
-    })?;
+    let tmp = tempfile::tempdir()
+        .map_err(|e| BenchError::internal(format!("temporary directory: {e}")))?;
     let hash = build(
-        &corpus,
+        corpus,
         &tmp.path().join("hash"),
         Some(EmbedderSpec::default()),
     )?;
-    let minilm = match &model {
+    let minilm = match model {
         Some(dir) => Some(build(
-            &corpus,
+            corpus,
             &tmp.path().join("minilm"),
             Some(EmbedderSpec::MiniLm { dir: dir.clone() }),
         )?),
@@ -139,7 +146,7 @@ pub fn run(args: &BenchSemanticArgs) -> CmdResult {
             };
             let hits = index
                 .search(&query, &SearchOptions::default())
-                .map_err(|e| Failure::input(format!("{id}: {query}: {e}")))?
+                .map_err(|e| BenchError::input(format!("{id}: {query}: {e}")))?
                 .hits;
             for (rank, h) in hits.iter().take(50).enumerate() {
                 // trec_eval orders by score; give strictly decreasing scores in our order.
@@ -153,11 +160,9 @@ pub fn run(args: &BenchSemanticArgs) -> CmdResult {
             }
         }
         let run_path = tmp.path().join("run.txt");
-        std::fs::write(&run_path, run_text).map_err(|e| Failure {
-            code: INTERNAL_ERROR,
-            message: e.to_string(),
-        })?;
-        let run = Run::load(&run_path).map_err(|e| Failure::input(e.to_string()))?;
+        std::fs::write(&run_path, run_text)
+            .map_err(|e| BenchError::internal(format!("{}: {e}", run_path.display())))?;
+        let run = Run::load(&run_path).map_err(|e| BenchError::input(e.to_string()))?;
         // -c: a question a system answers with nothing scores 0 and still counts.
         let ev = evaluate(
             &qrels,
@@ -168,7 +173,7 @@ pub fn run(args: &BenchSemanticArgs) -> CmdResult {
                 ..Options::default()
             },
         )
-        .map_err(|e| Failure::input(e.to_string()))?;
+        .map_err(|e| BenchError::input(e.to_string()))?;
         let value = |i: usize| match &ev.summary[i] {
             Some(Value::Float(f)) => *f,
             _ => f64::NAN,
@@ -179,33 +184,34 @@ pub fn run(args: &BenchSemanticArgs) -> CmdResult {
             mrr: value(1),
         });
     }
-    let report = SemanticReport {
+    Ok(SemanticReport {
         corpus: corpus.display().to_string(),
         questions: questions.len(),
         judgements: qrels.queries.values().map(|q| q.len()).sum(),
+        minilm: minilm.is_some(),
         systems: scores,
-    };
-    if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("serializes")
-        )?;
-    } else {
-        outln!(
+    })
+}
+
+impl SemanticReport {
+    /// The report as the terminal shows it: a Markdown table of the systems' scores.
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write;
+        let (report, mut out) = (self, String::new());
+        let _ = writeln!(
+            out,
             "{} questions, {} judgements; corpus {}\n",
-            report.questions,
-            report.judgements,
-            report.corpus
-        )?;
-        outln!("| system | nDCG@10 | MRR |\n|---|---:|---:|")?;
+            report.questions, report.judgements, report.corpus
+        );
+        let _ = writeln!(out, "| system | nDCG@10 | MRR |\n|---|---:|---:|");
         for s in &report.systems {
-            outln!("| {} | {:.3} | {:.3} |", s.system, s.ndcg_at_10, s.mrr)?;
+            let _ = writeln!(out, "| {} | {:.3} | {:.3} |", s.system, s.ndcg_at_10, s.mrr);
         }
-        if minilm.is_none() {
-            outln!("\n(MiniLM rows need --model DIR or VERITY_MINILM_DIR)")?;
+        if !self.minilm {
+            let _ = writeln!(out, "\n(MiniLM rows need --model DIR or VERITY_MINILM_DIR)");
         }
+        out
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

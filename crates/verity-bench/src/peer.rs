@@ -23,14 +23,19 @@ use verity_validation::adapter::{Tool, ToolBackend};
 use verity_validation::protocol::WalkRules;
 use verity_validation::{BackendError, BackendQuery, QueryType, SearchBackend};
 
-use crate::exit::Failure;
+use crate::error::BenchError;
+use crate::stats::median;
 
 /// The peer's index: how long `cindex` took and what it wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerBuild {
+    /// The peer and its indexer.
     pub name: String,
+    /// Files it indexed.
     pub files: usize,
+    /// Wall time of the build.
     pub seconds: f64,
+    /// Size of its index.
     pub index_bytes: u64,
 }
 
@@ -55,15 +60,16 @@ pub struct Peer {
     backend: ToolBackend,
     /// The files codesearch indexed.
     files: BTreeSet<String>,
+    /// How its index was built.
     pub build: PeerBuild,
 }
 
 impl Peer {
     /// Builds codesearch's index of `corpus` (timed with `cindex` alone) and starts the
     /// adapter, which builds its own copy to query.
-    pub fn csearch(corpus: &Path, walk: &WalkRules) -> Result<Peer, Failure> {
-        let tmp =
-            tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+    pub fn csearch(corpus: &Path, walk: &WalkRules) -> Result<Peer, BenchError> {
+        let tmp = tempfile::tempdir()
+            .map_err(|e| BenchError::input(format!("temporary directory: {e}")))?;
         let file = tmp.path().join("csearchindex");
         let started = Instant::now();
         let out = Command::new("cindex")
@@ -73,16 +79,16 @@ impl Peer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .map_err(|e| Failure::input(format!("--peer csearch: running cindex: {e}")))?;
+            .map_err(|e| BenchError::input(format!("--peer csearch: running cindex: {e}")))?;
         let seconds = started.elapsed().as_secs_f64();
         if !out.success() {
-            return Err(Failure::input(format!(
+            return Err(BenchError::input(format!(
                 "--peer csearch: cindex exited with {out}"
             )));
         }
         let index_bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         let backend = ToolBackend::new(Tool::Csearch, corpus, walk)
-            .map_err(|e| Failure::input(format!("--peer csearch: {e}")))?;
+            .map_err(|e| BenchError::input(format!("--peer csearch: {e}")))?;
         let files: BTreeSet<String> = backend
             .walk()
             .files
@@ -165,7 +171,7 @@ impl Peer {
             format!("only verity {only_ours:?}, only codesearch {only_theirs:?}")
         });
         PeerQuery {
-            median_ms: Some(super::bench::median(&mut times)),
+            median_ms: Some(median(&mut times)),
             same_files: Some(unexplained.is_empty()),
             unexplained: unexplained.len(),
             explained: differ.len() - unexplained.len(),
