@@ -257,7 +257,6 @@ pub fn measure(
         max_concurrent_tests: clients.max(1),
         retry_attempts: 0,
         resource_monitoring: false,
-        progress: false,
         test_timeout_seconds: seconds + 60.0,
         ..ParallelConfig::default()
     };

@@ -177,7 +177,6 @@ fn executor(n: usize, work: Work, workers: usize) -> f64 {
         max_concurrent_tests: workers,
         retry_attempts: 0,
         resource_monitoring: false,
-        progress: false,
         test_timeout_seconds: 60.0,
         ..ParallelConfig::default()
     };
@@ -434,7 +433,6 @@ mod engine_workload {
             max_concurrent_tests: jobs,
             retry_attempts: 0,
             resource_monitoring: false,
-            progress: false,
             test_timeout_seconds: 60.0,
             ..ParallelConfig::default()
         };

@@ -650,7 +650,6 @@ pub fn run(args: &SearchBench, note: &dyn Fn(&str)) -> Result<SearchReport, Benc
             max_concurrent_tests: args.clients,
             retry_attempts: 0,
             resource_monitoring: false,
-            progress: false,
             ..ParallelConfig::default()
         };
         let mut ex = ParallelExecutor::new(cfg, Arc::new(SearchJob(index.clone(), mode)));

@@ -16,7 +16,7 @@ use verity_engine::{BuildOptions, CodeIndex, VectorConfig, VectorSearch, WalkOpt
 use verity_report::model::{base_id, REPEAT_MARK};
 use verity_report::model::{Environment, RunFigures, RunPhase, RunSettings, Selection};
 use verity_report::{CaseReport, Partition, Report, REPORT_VERSION};
-use verity_runner::{ExecutionResult, JobStatus, ParallelConfig, ParallelExecutor};
+use verity_runner::{EventSink, ExecutionResult, JobStatus, ParallelConfig, ParallelExecutor};
 use verity_validation::adapter::ToolBackend;
 use verity_validation::exec::{ExecBackend, ExecOptions};
 use verity_validation::http::HttpBackend;
@@ -85,10 +85,6 @@ pub struct ValidateSettings {
     pub max_rss: Option<u64>,
     /// Seconds for the whole run.
     pub global_timeout: Option<f64>,
-    /// Seconds between progress lines when stderr is not a terminal.
-    pub progress_interval: f64,
-    /// Draw progress on stderr.
-    pub progress: bool,
 }
 
 /// The machine, for the report.
@@ -148,7 +144,8 @@ fn size_cap(bytes: u64) -> String {
 /// Runs the validation `s` describes. `interrupt` is called inside the run's async runtime
 /// before the first case starts (a signal handler needs the runtime) and gives the future
 /// that, when it resolves, stops the run: running cases finish and the report is marked
-/// incomplete. `note` receives progress notes meant for people.
+/// incomplete. `note` receives progress notes meant for people; `events` hears the run's
+/// progress case by case (a progress reporter draws them).
 ///
 /// `interrupt` is the caller's (set on SIGINT or SIGTERM): once it is set, no further phase
 /// starts — the index build stops between files, no case starts, running cases finish — and
@@ -158,6 +155,7 @@ pub fn validate(
     s: &ValidateSettings,
     interrupt: &CancelToken,
     note: &dyn Fn(&str),
+    events: &mut dyn EventSink,
 ) -> Result<Report, PipelineError> {
     // The first phase an interrupt stopped, if any.
     let mut interrupted_during: Option<RunPhase> = None;
@@ -457,8 +455,6 @@ pub fn validate(
         test_timeout_seconds: s.timeout,
         retry_attempts: s.retries,
         max_rss_bytes: s.max_rss,
-        progress_reporting_interval: s.progress_interval,
-        progress: s.progress,
         fail_fast: s.fail_fast,
         max_fail: s.max_fail,
         global_timeout: s.global_timeout.map(verity_core::seconds),
@@ -489,7 +485,7 @@ pub fn validate(
         .with_interrupt(interrupt.clone());
     ex.add_test_cases(case_list.clone());
     let started = Instant::now();
-    rt.block_on(ex.execute_all());
+    rt.block_on(ex.execute_all_with(events));
     let wall = started.elapsed();
 
     // The report.

@@ -10,6 +10,8 @@
 //! * [`partition`] — deterministic splitting of cases across machines (`hash:M/N`, `count:M/N`);
 //! * [`merge`] — recombining partition reports, refusing mixed truths or corpora;
 //! * [`junit`], [`trec`], [`markdown`], [`html`], [`terminal`] — the renderings;
+//! * [`progress`] — a run's live progress, drawn from the runner's events (a bar on a
+//!   terminal, plain lines in logs);
 //! * [`write`] — writing the chosen formats into a directory, each file atomically;
 //! * [`svg`] — the inline SVG charts (also used by `verity bench`).
 
@@ -21,6 +23,7 @@ pub mod markdown;
 pub mod merge;
 pub mod model;
 pub mod partition;
+pub mod progress;
 pub mod svg;
 pub mod terminal;
 pub mod trec;

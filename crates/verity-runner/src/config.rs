@@ -82,10 +82,6 @@ pub struct ParallelConfig {
     pub max_rss_bytes: Option<u64>,
     /// How often the monitor reads memory. Default 500 ms.
     pub monitor_interval: std::time::Duration,
-    /// Seconds between plain progress lines (when output is not a terminal). Default 5.
-    pub progress_reporting_interval: f64,
-    /// Draw progress at all.
-    pub progress: bool,
     /// Stop dispatching after the first failure.
     pub fail_fast: bool,
     /// Stop dispatching after this many failures.
@@ -112,8 +108,6 @@ impl Default for ParallelConfig {
             memory_threshold: 0.8,
             max_rss_bytes: None,
             monitor_interval: std::time::Duration::from_millis(500),
-            progress_reporting_interval: 5.0,
-            progress: false,
             fail_fast: false,
             max_fail: None,
             global_timeout: None,

@@ -175,6 +175,17 @@ pub enum CancelReason {
     Interrupt,
 }
 
+impl fmt::Display for CancelReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CancelReason::TestFailure => "the failure limit was reached",
+            CancelReason::GlobalTimeout => "the global timeout passed",
+            CancelReason::ExecutorUnavailable => "no executor thread could be started",
+            CancelReason::Interrupt => "interrupted",
+        })
+    }
+}
+
 /// The result of one job: every job appears exactly once.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExecutionResult<O> {

@@ -6,32 +6,41 @@
 //! production and fake validators of controlled latency, failure, panic, hang and flakiness in
 //! tests.
 //!
-//! Shape (after cargo-nextest's runner): the [`ParallelExecutor`] owns the run; a *dispatcher*
-//! hands jobs from a shared priority queue to worker tasks; each job attempt executes on tokio's
-//! worker's own executor thread (CPU work never runs on the async workers), under a [`Deadline`] the
-//! validator honours, so a timeout really stops the work. Outcomes are an exhaustive enum
-//! ([`JobStatus`]); why a run stopped early is an ordered [`CancelReason`].
+//! Shape (after cargo-nextest's runner): the [`ParallelExecutor`] owns the run; its
+//! *dispatcher* hands jobs from a shared priority queue to worker tasks; each job attempt
+//! executes on its worker's own executor thread (CPU work never runs on the async workers),
+//! under a [`Deadline`] the validator honours, so a timeout really stops the work. Outcomes are
+//! an exhaustive enum ([`JobStatus`]); why a run stopped early is an ordered [`CancelReason`].
+//! The runner draws nothing: it reports what happens as [`RunEvent`]s to an [`EventSink`]
+//! (verity-report's progress reporter draws them).
+//!
+//! Modules, in dependency order (none imports one listed after it):
 //!
 //! * [`config`] — [`ParallelConfig`] and the retry [`Backoff`];
 //! * [`job`] — jobs, attempts, statuses, results;
+//! * [`events`] — [`RunEvent`] and the [`EventSink`] that receives them;
 //! * [`stats`] — [`ExecutionStats`], computed from results only;
 //! * [`monitor`] — real memory readings (sysinfo) and the AIMD concurrency limit;
-//! * [`progress`] — a progress bar on a terminal, plain periodic lines otherwise;
-//! * [`executor`] — the dispatcher and the executors.
+//! * `state` — what one run shares between the dispatcher and the executors;
+//! * `executor` — one attempt of one job, on the worker's own threads; retries;
+//! * [`dispatcher`] — the run: queue, workers, watchers, results and events.
 
 #![warn(missing_docs)]
 
 pub mod config;
-pub mod executor;
+pub mod dispatcher;
+pub mod events;
+mod executor;
 pub mod job;
 pub mod monitor;
-pub mod progress;
+mod state;
 pub mod stats;
 
 pub use config::{Backoff, ParallelConfig};
-pub use executor::{
+pub use dispatcher::{
     run_parallel_validation, run_parallel_validation_with, ParallelExecutor, QueueStatus,
 };
+pub use events::{Counts, EventSink, FinishedJob, RunEvent};
 pub use job::{
     Attempt, AttemptOutcome, CancelReason, ExecutionResult, JobError, JobStatus, TestJob,
     TestPriority, Verdict,

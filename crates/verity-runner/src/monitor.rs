@@ -101,8 +101,9 @@ impl Limiter {
         self.lowest.load(Ordering::Relaxed)
     }
 
-    /// Applies one reading's verdict: halve under pressure, else grow by one.
-    pub fn adjust(&self, pressure: bool) {
+    /// Applies one reading's verdict: halve under pressure, else grow by one. Returns the
+    /// limit before and after when it moved.
+    pub fn adjust(&self, pressure: bool) -> Option<(usize, usize)> {
         let cur = self.current();
         let next = if pressure {
             (cur / 2).max(1)
@@ -122,7 +123,9 @@ impl Limiter {
             } else {
                 tracing::info!(from = cur, to = next, "pressure eased: raising concurrency");
             }
+            return Some((cur, next));
         }
+        None
     }
 }
 

@@ -294,22 +294,27 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         tags: s.tags.clone(),
         max_rss: s.max_rss,
         global_timeout: s.global_timeout,
-        progress_interval: s.progress_interval,
-        progress: !args.no_progress,
     };
+    let mut progress = verity_report::progress::ProgressReporter::new(
+        !args.no_progress,
+        verity_core::seconds(s.progress_interval),
+    );
     // Installed before anything starts: an interrupt in any phase ends in a report.
     let interrupt = CancelToken::new();
     if let Err(e) = watch_signals(interrupt.clone()) {
         eprintln!("warning: no signal handler ({e}): Ctrl-C ends the run without reports");
     }
-    let report = verity_pipeline::validate(&settings, &interrupt, &|note| eprintln!("{note}"))
-        .map_err(|e| Failure {
-            code: if e.is_user_error() {
-                INPUT_ERROR
-            } else {
-                INTERNAL_ERROR
-            },
-            message: e.to_string(),
+    let note = |note: &str| eprintln!("{note}");
+    let report =
+        verity_pipeline::validate(&settings, &interrupt, &note, &mut progress).map_err(|e| {
+            Failure {
+                code: if e.is_user_error() {
+                    INPUT_ERROR
+                } else {
+                    INTERNAL_ERROR
+                },
+                message: e.to_string(),
+            }
         })?;
     finish(&report, &s.output, &s.formats)
 }

@@ -14,7 +14,7 @@ use verity_runner::{
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     Pass,
     Fail,
     /// Errors this many times, then passes.
@@ -31,14 +31,14 @@ enum Behaviour {
 }
 
 #[derive(Debug, Clone)]
-struct Case {
-    id: String,
-    behaviour: Behaviour,
-    priority: TestPriority,
+pub(crate) struct Case {
+    pub(crate) id: String,
+    pub(crate) behaviour: Behaviour,
+    pub(crate) priority: TestPriority,
 }
 
 #[derive(Default)]
-struct Fake {
+pub(crate) struct Fake {
     running: AtomicUsize,
     max_running: AtomicUsize,
     calls: Mutex<HashMap<String, usize>>,
@@ -123,7 +123,7 @@ impl Validator for Fake {
     }
 }
 
-fn config(workers: usize, retries: u32) -> ParallelConfig {
+pub(crate) fn config(workers: usize, retries: u32) -> ParallelConfig {
     ParallelConfig {
         max_concurrent_tests: workers,
         retry_attempts: retries,
@@ -135,7 +135,7 @@ fn config(workers: usize, retries: u32) -> ParallelConfig {
     }
 }
 
-fn cases(behaviours: &[Behaviour]) -> Vec<Case> {
+pub(crate) fn cases(behaviours: &[Behaviour]) -> Vec<Case> {
     behaviours
         .iter()
         .enumerate()
@@ -147,7 +147,7 @@ fn cases(behaviours: &[Behaviour]) -> Vec<Case> {
         .collect()
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -384,7 +384,7 @@ fn global_timeout_stops_the_run() {
 }
 
 /// Reports memory pressure for the first readings, then none.
-struct Scripted(usize);
+pub(crate) struct Scripted(pub(crate) usize);
 
 impl Probe for Scripted {
     fn read(&mut self) -> Reading {

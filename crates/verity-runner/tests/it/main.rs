@@ -2,4 +2,5 @@
 //! link of the crate and its dependencies instead of one per file.
 
 mod cpu;
+mod events;
 mod executor;

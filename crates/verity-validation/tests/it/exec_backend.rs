@@ -234,7 +234,6 @@ fn crashes_under_the_parallel_engine_are_retried_and_nothing_is_lost() {
             max_concurrent_tests: 2,
             retry_attempts: 3,
             backoff: Backoff::Fixed(Duration::from_millis(1)),
-            progress: false,
             ..ParallelConfig::default()
         },
     );
@@ -275,7 +274,6 @@ fn a_concurrent_engine_gets_one_process_and_answers_out_of_order() {
         ParallelConfig {
             max_concurrent_tests: 4,
             retry_attempts: 0,
-            progress: false,
             ..ParallelConfig::default()
         },
     );
