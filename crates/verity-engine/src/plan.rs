@@ -2,7 +2,7 @@
 //! matching files.
 //!
 //! Literals and regexes are narrowed by the trigrams every match must contain; wildcards by
-//! the words of the code field (or trigrams, see [`wildcard_plan`]); phrases and proximity by
+//! the words of the code field (or trigrams, see `wildcard_plan`); phrases and proximity by
 //! the positional code field; negation is never narrowed (the
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.

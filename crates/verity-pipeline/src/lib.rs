@@ -1,6 +1,6 @@
 //! # verity-pipeline
 //!
-//! A whole validation run as one library call: [`validate`] takes [`ValidateSettings`] and
+//! A whole validation run as one library call: [`validate()`] takes [`ValidateSettings`] and
 //! returns the [`verity_report::Report`] — backend, corpus, truth, index, the parallel run,
 //! the summary. The `verity` binary only turns flags and profiles into settings, prints the
 //! summary and writes the report files; anything else that wants a run (a server, a test,

@@ -8,11 +8,11 @@
 //!
 //! * [`model`] — the report.json data model (docs/report-schema.md) and its summaries;
 //! * [`partition`] — deterministic splitting of cases across machines (`hash:M/N`, `count:M/N`);
-//! * [`merge`] — recombining partition reports, refusing mixed truths or corpora;
+//! * [`merge`](mod@merge) — recombining partition reports, refusing mixed truths or corpora;
 //! * [`junit`], [`trec`], [`markdown`], [`html`], [`terminal`] — the renderings;
 //! * [`progress`] — a run's live progress, drawn from the runner's events (a bar on a
 //!   terminal, plain lines in logs);
-//! * [`write`] — writing the chosen formats into a directory, each file atomically;
+//! * [`write`](mod@write) — writing the chosen formats into a directory, each file atomically;
 //! * [`svg`] — the inline SVG charts (also used by `verity bench`).
 
 #![warn(missing_docs)]

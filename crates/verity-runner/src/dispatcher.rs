@@ -1,7 +1,7 @@
 //! The dispatcher: it owns a run.
 //!
 //! A queue sorted by priority (then longest expected duration first, then input order),
-//! worker tasks that claim jobs from it and hand each to their executor ([`crate::executor`]),
+//! worker tasks that claim jobs from it and hand each to their executor (the `executor` module),
 //! and the tasks that watch memory, the global timeout and interruption. It collects results
 //! as they come and reports what happens as [`RunEvent`]s to the caller's [`EventSink`]; it
 //! draws nothing itself.

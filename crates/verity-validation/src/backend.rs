@@ -131,7 +131,7 @@ pub trait SearchBackend: Send + Sync {
     }
     /// Which files the backend searches, when it differs from or may differ from Verity's
     /// walk: the truth is then computed over the same files. `None`: Verity's walk as asked.
-    fn walk_rules(&self) -> Option<crate::protocol::WalkRules> {
+    fn walk_rules(&self) -> Option<crate::walk::WalkRules> {
         None
     }
     /// Runs a query; must give up with [`BackendError::Timeout`] once `deadline` passes, and
@@ -172,33 +172,6 @@ impl EngineBackend {
     /// The index it searches.
     pub fn index(&self) -> &CodeIndex {
         &self.index
-    }
-
-    /// What this engine says of itself over the backend protocol (`verity serve`): the
-    /// query types its index answers (the text types only, without vectors), matching lines,
-    /// and the walk rules the index was built with, so that truth covers the same files.
-    pub fn handshake(&self) -> crate::protocol::Handshake {
-        let walk = &self.index.meta().walk;
-        let query_types = if self.index.vector_index().is_some() {
-            QueryType::ALL.to_vec()
-        } else {
-            QueryType::TEXT.to_vec()
-        };
-        crate::protocol::Handshake {
-            protocol: crate::protocol::PROTOCOL_VERSION,
-            engine: "verity-engine".into(),
-            version: verity_engine::VERSION.into(),
-            query_types: Some(query_types),
-            lines: true,
-            concurrent: false,
-            walk: Some(crate::protocol::WalkRules {
-                hidden: walk.hidden,
-                ignore_files: walk.respect_ignore_files,
-                default_excludes: walk.default_excludes,
-                max_filesize: walk.max_file_size,
-                files: None,
-            }),
-        }
     }
 }
 
@@ -364,58 +337,5 @@ impl SearchBackend for OracleBackend {
             hits,
             approximate: false,
         })
-    }
-}
-
-/// Which engine `verity validate` checks (`--backend`, docs/backends.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendSpec {
-    /// Verity's embedded engine (the default).
-    Verity,
-    /// A child process speaking the backend protocol, started with `sh -c COMMAND`.
-    Exec(String),
-    /// A service speaking the backend protocol over HTTP at this URL.
-    Http(String),
-    /// A built-in adapter for a command-line tool.
-    Tool(crate::adapter::Tool),
-}
-
-impl std::str::FromStr for BackendSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "verity" {
-            return Ok(BackendSpec::Verity);
-        }
-        if let Some(cmd) = s.strip_prefix("exec:") {
-            if cmd.trim().is_empty() {
-                return Err("`exec:` needs a command, e.g. `exec:python3 engine.py`".into());
-            }
-            return Ok(BackendSpec::Exec(cmd.to_string()));
-        }
-        if s.starts_with("http://") {
-            return Ok(BackendSpec::Http(s.to_string()));
-        }
-        if s.starts_with("https://") {
-            return Err(format!(
-                "`{s}`: HTTPS is not supported (Verity is built without TLS); use http:// on a trusted network, or an `exec:` backend"
-            ));
-        }
-        s.parse().map(BackendSpec::Tool).map_err(|_| {
-            format!(
-                "unknown backend `{s}` (expected verity, exec:COMMAND, http://HOST:PORT/PATH, rg, grep, git-grep, ugrep or csearch)"
-            )
-        })
-    }
-}
-
-impl std::fmt::Display for BackendSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BackendSpec::Verity => f.write_str("verity"),
-            BackendSpec::Exec(cmd) => write!(f, "exec:{cmd}"),
-            BackendSpec::Http(url) => f.write_str(url),
-            BackendSpec::Tool(t) => f.write_str(t.name()),
-        }
     }
 }

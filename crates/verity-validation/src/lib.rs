@@ -7,7 +7,10 @@
 //! * [`generator`] — mines cases of every text query type from a corpus; expected files come
 //!   from the independent oracle (`verity-oracle`), never from the engine;
 //! * [`backend`] — the [`backend::SearchBackend`] trait the validator talks to, with the engine
-//!   and the oracle behind it;
+//!   and the oracle behind it; [`spec`] — which backend `--backend` names; [`walk`] — which
+//!   files a backend searches;
+//! * [`adapter`], [`exec`], [`http`], [`protocol`] — other engines as backends: command-line
+//!   tools, processes and services speaking the backend protocol;
 //! * [`validator`] — [`validator::CorrectnessValidator`]: one case in, a verdict out, saying
 //!   exactly what is wrong (precision, recall, F1, missing and unexpected files, content rules,
 //!   counts, latency, ranked metrics). A wrong answer is a *failure*; a query that could not run
@@ -25,18 +28,21 @@ pub mod http;
 mod locate;
 pub mod parallel;
 pub mod protocol;
+pub mod spec;
 pub mod synth;
 pub mod truth;
 pub mod validator;
 pub mod vectors;
+pub mod walk;
 
 pub use backend::{
-    BackendError, BackendHit, BackendQuery, BackendResponse, BackendSpec, EngineBackend,
-    OracleBackend, SearchBackend,
+    BackendError, BackendHit, BackendQuery, BackendResponse, EngineBackend, OracleBackend,
+    SearchBackend,
 };
 pub use generator::{
     generate, ranked_case, GeneratorOptions, VectorTruth, HYBRID_TOLERANCE, VECTOR_TOLERANCE,
 };
+pub use spec::BackendSpec;
 pub use truth::{
     CountRange, GroundTruthCase, GroundTruthDataset, Priority, QueryType, TruthErrors, TruthProblem,
 };

@@ -9,8 +9,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendError, BackendHit, BackendResponse};
+use crate::backend::{BackendError, BackendHit, BackendResponse, EngineBackend};
 use crate::truth::QueryType;
+pub use crate::walk::WalkRules;
 
 /// The protocol version this Verity speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -74,61 +75,6 @@ pub(crate) fn quote(text: &str) -> String {
     match text.char_indices().nth(QUOTE_CHARS) {
         Some((i, _)) => format!("{:?}…", &text[..i]),
         None => format!("{text:?}"),
-    }
-}
-
-/// The file-selection rules an engine applies, so that the truth is computed over the same
-/// files (docs/query-language.md, section 1, describes Verity's defaults).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct WalkRules {
-    /// Hidden files and directories are searched.
-    pub hidden: bool,
-    /// `.gitignore`, `.ignore` and `.git/info/exclude` rules are honoured.
-    pub ignore_files: bool,
-    /// Directories named `.git`, `target` and `node_modules` are skipped.
-    pub default_excludes: bool,
-    /// Files larger than this many bytes are skipped.
-    pub max_filesize: u64,
-    /// When the engine searches a list of files it made (an index that skipped some files
-    /// for reasons of its own): that list, corpus-relative and `/`-separated. The truth then
-    /// covers the files of the rules above that are in the list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<String>>,
-}
-
-impl Default for WalkRules {
-    /// Verity's own walk (ripgrep's defaults).
-    fn default() -> Self {
-        WalkRules {
-            hidden: false,
-            ignore_files: true,
-            default_excludes: true,
-            max_filesize: 10 * 1024 * 1024,
-            files: None,
-        }
-    }
-}
-
-impl From<&WalkRules> for verity_oracle::CorpusRules {
-    fn from(w: &WalkRules) -> Self {
-        verity_oracle::CorpusRules {
-            hidden: w.hidden,
-            ignore_files: w.ignore_files,
-            skip_build_dirs: w.default_excludes,
-            max_bytes: w.max_filesize,
-        }
-    }
-}
-
-impl From<&verity_oracle::CorpusRules> for WalkRules {
-    fn from(r: &verity_oracle::CorpusRules) -> Self {
-        WalkRules {
-            hidden: r.hidden,
-            ignore_files: r.ignore_files,
-            default_excludes: r.skip_build_dirs,
-            max_filesize: r.max_bytes,
-            files: None,
-        }
     }
 }
 
@@ -421,6 +367,35 @@ pub fn json_schema() -> String {
     }
     let schema = schemars::schema_for!(BackendProtocol);
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
+}
+
+impl EngineBackend {
+    /// What this engine says of itself over the backend protocol (`verity serve`): the
+    /// query types its index answers (the text types only, without vectors), matching lines,
+    /// and the walk rules the index was built with, so that truth covers the same files.
+    pub fn handshake(&self) -> Handshake {
+        let walk = &self.index().meta().walk;
+        let query_types = if self.index().vector_index().is_some() {
+            QueryType::ALL.to_vec()
+        } else {
+            QueryType::TEXT.to_vec()
+        };
+        Handshake {
+            protocol: PROTOCOL_VERSION,
+            engine: "verity-engine".into(),
+            version: verity_engine::VERSION.into(),
+            query_types: Some(query_types),
+            lines: true,
+            concurrent: false,
+            walk: Some(WalkRules {
+                hidden: walk.hidden,
+                ignore_files: walk.respect_ignore_files,
+                default_excludes: walk.default_excludes,
+                max_filesize: walk.max_file_size,
+                files: None,
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,16 @@ impl Default for EmbedderSpec {
 }
 
 impl EmbedderSpec {
+    /// How the graph stores this embedder's vectors by default: `i8` for the hash embedder
+    /// (lossless, see [`crate::scalar`]), `f16` for MiniLM, whose vectors `i8` would round by
+    /// about 4e-4 in similarity, close to the validator's tolerance of 1e-3.
+    pub fn default_scalar(&self) -> Scalar {
+        match self {
+            EmbedderSpec::Hash { .. } => Scalar::I8,
+            EmbedderSpec::MiniLm { .. } => Scalar::F16,
+        }
+    }
+
     /// Loads the embedder (reads the model for MiniLM).
     pub fn load(&self) -> Result<Arc<dyn Embedder>, EmbedError> {
         Ok(match self {
@@ -99,10 +109,10 @@ impl Default for VectorConfig {
 
 impl VectorConfig {
     /// The default settings for `embedder`: default chunking and graph, and the embedder's
-    /// default scalar kind ([`Scalar::default_for`]).
+    /// default scalar kind ([`EmbedderSpec::default_scalar`]).
     pub fn for_embedder(embedder: EmbedderSpec) -> VectorConfig {
         VectorConfig {
-            scalar: Scalar::default_for(&embedder),
+            scalar: embedder.default_scalar(),
             embedder,
             chunk: ChunkSettings::default(),
             hnsw: HnswParams::default(),

@@ -22,8 +22,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::EmbedderSpec;
-
 /// The scalar type of the stored vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,16 +35,6 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    /// The default for an embedder: `i8` for the hash embedder (lossless, see the module
-    /// docs), `f16` for MiniLM, whose vectors `i8` would round by about 4e-4 in similarity,
-    /// close to the validator's tolerance of 1e-3.
-    pub fn default_for(embedder: &EmbedderSpec) -> Scalar {
-        match embedder {
-            EmbedderSpec::Hash { .. } => Scalar::I8,
-            EmbedderSpec::MiniLm { .. } => Scalar::F16,
-        }
-    }
-
     /// Bytes per component.
     pub fn bytes(self) -> usize {
         match self {

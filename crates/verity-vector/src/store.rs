@@ -749,7 +749,7 @@ impl VectorIndex {
     }
 
     /// Approximate k nearest chunks by cosine similarity, best first: the graph's k nearest
-    /// and the chunks beside them in their files ([`SIBLINGS`]), all scored exactly.
+    /// and the chunks beside them in their files (`SIBLINGS` on either side), all scored exactly.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
         if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
             return Ok(Vec::new());

@@ -65,7 +65,7 @@ impl VectorArgs {
         Ok(Some(VectorConfig {
             scalar: self
                 .vector_scalar
-                .map_or_else(|| Scalar::default_for(&embedder), Scalar::from),
+                .map_or_else(|| embedder.default_scalar(), Scalar::from),
             embedder,
             chunk: ChunkSettings {
                 lines: self.chunk_lines,
