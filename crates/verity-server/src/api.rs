@@ -17,7 +17,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
-use verity_engine::{CancelToken, Deadline, EngineError, SearchOptions};
+use verity_core::{CancelToken, Deadline};
+use verity_engine::{EngineError, SearchOptions};
 
 use crate::admission::Refusal;
 use crate::AppState;
