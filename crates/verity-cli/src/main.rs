@@ -7,7 +7,9 @@
 mod commands;
 mod config;
 mod exit;
+mod inputs;
 mod out;
+mod render;
 mod signals;
 
 use std::path::PathBuf;

@@ -57,7 +57,9 @@ fn print_json(report: &impl serde::Serialize) -> Result<(), Failure> {
 pub fn search(args: &BenchSearchArgs) -> CmdResult {
     let queries: Vec<BenchQuery> = match (&args.queries, &args.truth) {
         (Some(q), None) => verity_bench::search::read_queries(q)?,
-        (None, Some(t)) => verity_bench::search::truth_queries(&super::truth::load_truth(t)?.cases),
+        (None, Some(t)) => {
+            verity_bench::search::truth_queries(&crate::inputs::load_truth(t)?.cases)
+        }
         _ => {
             return Err(Failure::input(
                 "give exactly one of --queries FILE and --truth FILE",

@@ -33,7 +33,7 @@ pub fn run(args: &DemoArgs) -> CmdResult {
     let index_dir = tmp.path().join("index");
     let (index, report) = CodeIndex::build(&corpus, &index_dir, &BuildOptions::default())?;
     outln!("corpus: {}", corpus.display())?;
-    super::index::print_summary(&report, &index, &index_dir.display().to_string())?;
+    crate::render::print_summary(&report, &index, &index_dir.display().to_string())?;
     outln!()?;
     outln!("{:<20} {:<40} {:>5}  files", "type", "query", "hits")?;
     for (kind, query) in EXAMPLES {

@@ -79,7 +79,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
             serde_json::to_string_pretty(&report).expect("report serializes")
         )?;
     } else {
-        print_summary(&report, &index, &index_dir.display().to_string())?;
+        crate::render::print_summary(&report, &index, &index_dir.display().to_string())?;
         if args.verbose {
             print_details(&report)?;
         }
@@ -133,63 +133,6 @@ fn verify(index_dir: &Path, json: bool) -> CmdResult {
         v.files
     ),
     })
-}
-
-pub fn print_summary(r: &BuildReport, index: &CodeIndex, index_dir: &str) -> Result<(), Failure> {
-    let size = index.size_on_disk();
-    outln!(
-        "indexed {} files into {} in {:.2}s: {} added, {} updated, {} deleted, {} unchanged ({:.1} MiB read, index {:.1} MiB)",
-        r.files,
-        index_dir,
-        r.elapsed.as_secs_f64(),
-        r.added,
-        r.updated,
-        r.deleted,
-        r.unchanged,
-        r.bytes_indexed as f64 / (1024.0 * 1024.0),
-        size as f64 / (1024.0 * 1024.0),
-    )?;
-    if r.chunks > 0 {
-        let stored = index.vector_index().map_or(String::new(), |v| {
-            let unrounded = match v.unrounded_len() {
-                0 => String::new(),
-                n => format!(", {n} of them also as f32, which i8 rounds"),
-            };
-            format!(
-                "; stored as {}{unrounded}, {:.1} MiB",
-                v.config().scalar,
-                index.vectors_size_on_disk() as f64 / (1024.0 * 1024.0)
-            )
-        });
-        outln!(
-            "vectors: {} chunks; {} files embedded, the others' vectors reused{stored}",
-            r.chunks,
-            r.embedded_files
-        )?;
-    }
-    let by_reason = r.skipped_by_reason();
-    if by_reason.is_empty() {
-        outln!("skipped 0 files")?;
-    } else {
-        let parts: Vec<String> = by_reason.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        outln!(
-            "skipped {} files: {}{}",
-            r.skipped.len(),
-            parts.join(", "),
-            if r.skipped.is_empty() {
-                ""
-            } else {
-                " (--verbose lists them)"
-            }
-        )?;
-    }
-    if !r.lossy.is_empty() {
-        outln!(
-            "{} files were not valid UTF-8 and were decoded with U+FFFD replacements",
-            r.lossy.len()
-        )?;
-    }
-    Ok(())
 }
 
 fn print_details(r: &BuildReport) -> Result<(), Failure> {

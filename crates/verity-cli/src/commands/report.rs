@@ -38,7 +38,7 @@ pub fn run(cmd: &ReportCommand) -> CmdResult {
             output,
             format,
         } => {
-            super::validate::check_output(output)?;
+            crate::render::check_output(output)?;
             let mut loaded = Vec::new();
             for p in reports {
                 loaded.push((p.clone(), load(p)?));
@@ -54,7 +54,7 @@ pub fn run(cmd: &ReportCommand) -> CmdResult {
             for line in problems.lines() {
                 eprintln!("verity: merge: {line}");
             }
-            let code = super::validate::finish(&merged, output, &formats)?;
+            let code = crate::render::finish(&merged, output, &formats)?;
             if !problems.is_empty() && merged.outcome().exit_code() == 0 {
                 // Everything present passed, but the merge is not the whole run.
                 return Ok(ExitCode::from(crate::exit::NO_MATCH));

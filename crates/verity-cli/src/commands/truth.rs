@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use verity_engine::Deadline;
-use verity_oracle::{Corpus, CorpusRules};
 use verity_validation::truth::json_schema;
 use verity_validation::{
     generate, CorrectnessValidator, GeneratorOptions, GroundTruthDataset, OracleBackend,
@@ -14,28 +13,9 @@ use verity_validation::{
 
 use crate::exit::{CmdResult, Failure};
 use crate::out::{out, outln};
-use crate::{TruthCommand, WalkArgs};
+use crate::TruthCommand;
 
-impl WalkArgs {
-    /// The oracle's corpus rules for the same walk flags.
-    pub fn corpus_rules(&self) -> CorpusRules {
-        CorpusRules {
-            hidden: self.hidden,
-            ignore_files: !self.no_ignore,
-            skip_build_dirs: !self.no_default_excludes,
-            max_bytes: self.max_filesize,
-        }
-    }
-}
-
-pub fn load_corpus(dir: &Path, walk: &WalkArgs) -> Result<Corpus, Failure> {
-    Corpus::load(dir, &walk.corpus_rules())
-        .map_err(|e| Failure::input(format!("corpus {}: {e}", dir.display())))
-}
-
-pub fn load_truth(path: &Path) -> Result<GroundTruthDataset, Failure> {
-    GroundTruthDataset::load(path).map_err(|e| Failure::input(e.to_string().trim_end()))
-}
+use crate::inputs::{load_corpus, load_truth};
 
 pub fn run(cmd: &TruthCommand) -> CmdResult {
     match cmd {

@@ -6,19 +6,17 @@
 //! every report, marked incomplete, and exits with 130.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use verity_core::{exit, CancelToken};
 use verity_engine::VectorSearch;
 use verity_pipeline::ValidateSettings;
-use verity_report::{Format, Partition, Report};
+use verity_report::{Format, Partition};
 use verity_validation::protocol::WalkRules;
 use verity_validation::{BackendSpec, QueryType};
 
 use crate::config::{self, MinAccuracy};
 use crate::exit::{CmdResult, Failure, INPUT_ERROR, INTERNAL_ERROR};
-use crate::out::{out, outln};
 use crate::ValidateArgs;
 
 /// Settings after config file, profile and flags.
@@ -232,39 +230,9 @@ fn resolve(args: &ValidateArgs) -> Result<Settings, Failure> {
     })
 }
 
-/// Makes sure the reports can be written to `output` before any work is done: a file there,
-/// or a directory that cannot be created, is an input error now rather than after the run.
-pub fn check_output(output: &Path) -> Result<(), Failure> {
-    if output.exists() && !output.is_dir() {
-        return Err(Failure::input(format!(
-            "--output {} is a file, not a directory for the reports",
-            output.display()
-        )));
-    }
-    std::fs::create_dir_all(output)
-        .map_err(|e| Failure::input(format!("--output {}: {e}", output.display())))
-}
-
-/// Reports, printed summary and exit code for a finished (or interrupted) run.
-pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
-    out!("{}", verity_report::terminal::render(report))?;
-    let written = verity_report::write_reports(report, output, formats).map_err(|e| Failure {
-        code: INTERNAL_ERROR,
-        message: format!("writing reports: {e}"),
-    })?;
-    let names: Vec<String> = written
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
-    if !names.is_empty() {
-        outln!("reports: {} ({})", output.display(), names.join(", "))?;
-    }
-    Ok(ExitCode::from(report.outcome().exit_code()))
-}
-
 pub fn run(args: &ValidateArgs) -> CmdResult {
     let s = resolve(args)?;
-    check_output(&s.output)?;
+    crate::render::check_output(&s.output)?;
     let settings = ValidateSettings {
         profile: s.profile.clone(),
         backend: s.backend.clone(),
@@ -316,7 +284,7 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
                 message: e.to_string(),
             }
         })?;
-    finish(&report, &s.output, &s.formats)
+    crate::render::finish(&report, &s.output, &s.formats)
 }
 
 /// Sets `token` on the first SIGINT (Ctrl-C) or SIGTERM: the run stops starting work and
