@@ -7,6 +7,9 @@
 //! update writes the next generation beside the current one and publishes it, text and vectors
 //! together, with one rename at the end, so an interrupted run leaves the previous index as it
 //! was and a search never sees half an update.
+//!
+//! This module builds, updates and opens; `settings` holds what a build is given and reports
+//! ([`BuildOptions`], [`BuildReport`], [`IndexMeta`]), and `vectors` the vector side of a build.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,146 +29,15 @@ use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
 use crate::text::{decode_owned, DecodedText, Undecodable};
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
+
+mod settings;
+mod vectors;
+
+use settings::{read_meta, write_meta};
+pub use settings::{BuildOptions, BuildPhase, BuildReport, IndexMeta, PhaseHook, ProgressHook};
 use verity_vector::embed::Embedder;
 use verity_vector::mode::VectorSearch;
 use verity_vector::store::{FileVectors, VectorConfig, VectorIndex};
-
-/// A generation's settings, kept in its `generation.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IndexMeta {
-    /// The format version this generation was written in ([`FORMAT_VERSION`]).
-    pub format_version: u32,
-    /// The version of the engine that wrote it.
-    pub engine_version: String,
-    /// Absolute path of the corpus root when last indexed.
-    pub root: String,
-    /// How the corpus was walked.
-    pub walk: WalkOptions,
-    /// Settings of the vector index in `vectors/`; none when the index has no vectors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vectors: Option<VectorConfig>,
-}
-
-/// Settings for [`CodeIndex::build`].
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    /// Which files of the corpus are indexed.
-    pub walk: WalkOptions,
-    /// Discard an existing index (of any format version) and build from scratch.
-    pub rebuild: bool,
-    /// Indexing threads (tantivy writer threads).
-    pub threads: usize,
-    /// Memory budget per indexing thread, in bytes.
-    pub memory_per_thread: usize,
-    /// Build a vector index (chunks, embeddings, HNSW) with these settings; `None` for a
-    /// text-only index. An update re-embeds only the files whose content changed.
-    pub vectors: Option<VectorConfig>,
-    /// How vector searches find chunks unless a search says otherwise (kept with the vectors).
-    pub vector_search: VectorSearch,
-    /// Called as files are embedded, with (files done, files in all).
-    pub progress: Option<ProgressHook>,
-    /// Called as the build passes each [`BuildPhase`], on the building thread (tests use it
-    /// to look at the index between phases, as a concurrent search would).
-    pub phase: Option<PhaseHook>,
-    /// Stops the build when set: it returns [`EngineError::Cancelled`] soon after (between
-    /// files), publishing nothing; the current generation stays as it was.
-    pub cancel: Option<crate::deadline::CancelToken>,
-}
-
-/// The points of an update at which [`BuildOptions::phase`] is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildPhase {
-    /// The writer's lock is held; nothing has been read yet.
-    Locked,
-    /// The new generation's text is committed; its vectors are not written yet.
-    TextCommitted,
-    /// The new generation is whole (text, vectors, settings) but not yet published.
-    Written,
-    /// The new generation is the current one.
-    Published,
-}
-
-/// A callback for [`BuildPhase`]s.
-#[derive(Clone)]
-pub struct PhaseHook(pub Arc<dyn Fn(BuildPhase) + Send + Sync>);
-
-impl std::fmt::Debug for PhaseHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PhaseHook")
-    }
-}
-
-/// A callback for build progress: (done, total).
-#[derive(Clone)]
-pub struct ProgressHook(pub Arc<dyn Fn(usize, usize) + Send + Sync>);
-
-impl std::fmt::Debug for ProgressHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProgressHook")
-    }
-}
-
-impl Default for BuildOptions {
-    fn default() -> Self {
-        BuildOptions {
-            walk: WalkOptions::default(),
-            rebuild: false,
-            threads: std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(4),
-            memory_per_thread: 128 * 1024 * 1024,
-            vectors: Some(VectorConfig::default()),
-            vector_search: VectorSearch::default(),
-            progress: None,
-            phase: None,
-            cancel: None,
-        }
-    }
-}
-
-/// What an index build or update did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BuildReport {
-    /// Files in the index after the run.
-    pub files: usize,
-    /// Files new since the previous generation.
-    pub added: usize,
-    /// Files whose content changed.
-    pub updated: usize,
-    /// Files gone from the corpus.
-    pub deleted: usize,
-    /// Files whose stamp (size, modification time, hash) did not change.
-    pub unchanged: usize,
-    /// Files decoded with U+FFFD replacements (indexed all the same).
-    pub lossy: Vec<String>,
-    /// Files not indexed, with the reason.
-    pub skipped: Vec<Skipped>,
-    /// Bytes of the files read and indexed in this run.
-    pub bytes_indexed: u64,
-    /// Chunks in the vector index (0 without vectors).
-    pub chunks: usize,
-    /// Files whose chunks were embedded in this run (the others' vectors were reused).
-    pub embedded_files: usize,
-    #[serde(serialize_with = "ser_duration_ms")]
-    /// Wall time of the build or update.
-    pub elapsed: Duration,
-}
-
-impl BuildReport {
-    /// How many files were skipped for each reason.
-    pub fn skipped_by_reason(&self) -> std::collections::BTreeMap<SkipReason, usize> {
-        let mut m = std::collections::BTreeMap::new();
-        for s in &self.skipped {
-            *m.entry(s.reason).or_insert(0) += 1;
-        }
-        m
-    }
-}
-
-fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
-}
 
 /// An open index, ready to search: one generation of it, which never changes while open.
 pub struct CodeIndex {
@@ -192,24 +64,6 @@ pub struct FileStamp {
     pub size: u64,
     /// xxh3 of the file's bytes.
     pub hash: u64,
-}
-
-/// Reads the settings of the generation in `gen_dir`.
-fn read_meta(gen_dir: &Path) -> Result<IndexMeta, EngineError> {
-    let path = gen_dir.join(GENERATION_META);
-    let bytes = std::fs::read(&path).map_err(|e| EngineError::IndexCorrupt {
-        path: path.clone(),
-        detail: e.to_string(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| EngineError::IndexCorrupt {
-        path: path.clone(),
-        detail: crate::generation::json_detail(&e),
-    })
-}
-
-fn write_meta(gen_dir: &Path, meta: &IndexMeta) -> Result<(), EngineError> {
-    let json = serde_json::to_vec_pretty(meta).expect("meta serializes");
-    generation::write_durably(&gen_dir.join(GENERATION_META), &json)
 }
 
 fn vector_err(e: impl Into<crate::error::VectorUnavailable>) -> EngineError {
@@ -644,132 +498,6 @@ impl CodeIndex {
             }
         }
         Ok(out)
-    }
-
-    /// Builds the vector index of the files now in the text index. After an earlier build with
-    /// the same settings only files whose content hash changed are embedded again, and a small
-    /// change edits the graph in place. Returns the state and the number of files embedded.
-    ///
-    /// `old_vectors` is the previous generation's `vectors/`, read (never written) for the
-    /// vectors it can lend; the new ones are written into this generation's.
-    fn build_vectors(
-        &self,
-        config: &VectorConfig,
-        opts: &BuildOptions,
-        old_vectors: Option<&Path>,
-    ) -> Result<(VectorState, usize), EngineError> {
-        let (mode, progress) = (opts.vector_search, opts.progress.as_ref());
-        let cancel = opts.cancel.as_ref();
-        let embedder = config.embedder.load().map_err(vector_err)?;
-        let vdir = self.gen_dir.join(VECTOR_DIR);
-        let old = old_vectors
-            .filter(|d| d.join("meta.json").exists())
-            .and_then(|d| VectorIndex::open(d).ok())
-            .filter(|o| o.config() == config && o.embedder_name() == embedder.name());
-        let files = self.files()?;
-
-        // An update that touches few files edits the graph in place; a larger one rebuilds it
-        // (reusing the vectors of unchanged files), because many removals leave a graph with
-        // holes that a fresh build does not have.
-        if let Some(old) = old {
-            let current: HashMap<&str, u64> =
-                files.iter().map(|(p, s)| (p.as_str(), s.hash)).collect();
-            let before: HashMap<&str, u64> = old
-                .files()
-                .iter()
-                .map(|f| (f.path.as_str(), f.hash))
-                .collect();
-            let removed: Vec<String> = before
-                .keys()
-                .filter(|p| !current.contains_key(*p))
-                .map(|p| (*p).to_owned())
-                .collect();
-            let stale: Vec<(&str, u64)> = files
-                .iter()
-                .filter(|(p, s)| before.get(p.as_str()) != Some(&s.hash))
-                .map(|(p, s)| (p.as_str(), s.hash))
-                .collect();
-            if (removed.len() + stale.len()) * 5 <= files.len().max(1) {
-                let ticker = Ticker::new(stale.len(), progress);
-                let changed: Vec<FileVectors> = stale
-                    .par_iter()
-                    .map(|(path, hash)| {
-                        let fv = self.embed_file(&*embedder, config, path, *hash, cancel)?;
-                        ticker.tick();
-                        Ok(fv)
-                    })
-                    .collect::<Result<_, EngineError>>()?;
-                let mut index = old.update(changed, &removed).map_err(vector_err)?;
-                index.set_search_mode(mode);
-                index.save(&vdir).map_err(vector_err)?;
-                return Ok((VectorState::new(index, Some(embedder)), stale.len()));
-            }
-            return self.rebuild_vectors(config, opts, embedder, Some(old), &files);
-        }
-        self.rebuild_vectors(config, opts, embedder, None, &files)
-    }
-
-    /// Builds a fresh graph over every file, reusing `old`'s vectors of unchanged files.
-    fn rebuild_vectors(
-        &self,
-        config: &VectorConfig,
-        opts: &BuildOptions,
-        embedder: Arc<dyn Embedder>,
-        old: Option<VectorIndex>,
-        files: &[(String, FileStamp)],
-    ) -> Result<(VectorState, usize), EngineError> {
-        let (mode, progress) = (opts.vector_search, opts.progress.as_ref());
-        let ticker = Ticker::new(files.len(), progress);
-        let embedded = AtomicUsize::new(0);
-        // Each file's vectors go into the graph as soon as they are made (or read back from
-        // the old graph), so the build never holds every vector at once.
-        let produce = files
-            .par_iter()
-            .map(|(path, stamp)| -> Result<FileVectors, EngineError> {
-                let reused = old
-                    .as_ref()
-                    .and_then(|o| o.file_vectors(path))
-                    .filter(|fv| fv.hash == stamp.hash);
-                let fv = match reused {
-                    Some(fv) => fv,
-                    None => {
-                        embedded.fetch_add(1, Ordering::Relaxed);
-                        self.embed_file(&*embedder, config, path, stamp.hash, opts.cancel.as_ref())?
-                    }
-                };
-                ticker.tick();
-                Ok(fv)
-            });
-        // Most files of a code tree fit in one or two 40-line chunks; the graph grows if not.
-        let estimate = old
-            .as_ref()
-            .map_or(files.len() * 2, |o| o.len().max(files.len()));
-        let mut index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
-        index.set_search_mode(mode);
-        drop(old);
-        index
-            .save(&self.gen_dir.join(VECTOR_DIR))
-            .map_err(vector_err)?;
-        Ok((
-            VectorState::new(index, Some(embedder)),
-            embedded.into_inner(),
-        ))
-    }
-
-    /// Chunks and embeds one file's stored text.
-    fn embed_file(
-        &self,
-        embedder: &dyn Embedder,
-        config: &VectorConfig,
-        path: &str,
-        hash: u64,
-        cancel: Option<&crate::deadline::CancelToken>,
-    ) -> Result<FileVectors, EngineError> {
-        if cancel.is_some_and(|c| c.is_cancelled()) {
-            return Err(EngineError::Cancelled);
-        }
-        let text = self.content(path)?.unwrap_or_default();
-        FileVectors::embed(embedder, config.chunk.into(), path, hash, &text).map_err(vector_err)
     }
 
     /// Number of files in the index.
