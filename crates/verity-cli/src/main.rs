@@ -11,6 +11,7 @@ mod inputs;
 mod out;
 mod render;
 mod signals;
+mod vector_flags;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

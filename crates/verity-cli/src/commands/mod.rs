@@ -8,7 +8,6 @@ pub mod search;
 pub mod serve;
 pub mod truth;
 pub mod validate;
-pub mod vectors;
 
 use std::path::PathBuf;
 

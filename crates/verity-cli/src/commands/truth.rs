@@ -29,7 +29,7 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
         } => {
             let c = load_corpus(corpus, walk)?;
             let vectors = match vectors.config()? {
-                Some(config) => Some(super::vectors::vector_truth(&c, &config)?),
+                Some(config) => Some(crate::vector_flags::vector_truth(&c, &config)?),
                 None => None,
             };
             let ds = generate(
@@ -89,8 +89,8 @@ pub fn run(cmd: &TruthCommand) -> CmdResult {
             let config = vectors.config()?;
             let backend = match (&config, has_ranked) {
                 (Some(config), true) => {
-                    super::vectors::check_settings(truth, &ds, Some(config))?;
-                    let (table, _) = super::vectors::chunk_table(&c, config)?;
+                    crate::vector_flags::check_settings(truth, &ds, Some(config))?;
+                    let (table, _) = crate::vector_flags::chunk_table(&c, config)?;
                     OracleBackend::with_vectors(c, table)
                 }
                 (None, true) => {

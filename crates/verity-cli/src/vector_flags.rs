@@ -1,4 +1,5 @@
-//! The vector settings shared by `index`, `truth generate`, `validate` and `bench`.
+//! The vector flags shared by `index`, `truth generate`, `validate` and `bench`: `VectorArgs`
+//! into the engine's settings, and the vector truth helpers with input errors.
 
 use std::path::PathBuf;
 use std::sync::Arc;
