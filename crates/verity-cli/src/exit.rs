@@ -46,19 +46,21 @@ impl Failure {
             message: message.to_string(),
         }
     }
+
+    /// An input error (exit 2) when `user_error`, else an internal one (exit 3): how a
+    /// library's error that says which it is becomes an exit.
+    pub fn classified(user_error: bool, message: impl std::fmt::Display) -> Self {
+        if user_error {
+            Failure::input(message)
+        } else {
+            Failure::internal(message)
+        }
+    }
 }
 
 impl From<EngineError> for Failure {
     fn from(e: EngineError) -> Self {
-        let code = if e.is_user_error() {
-            INPUT_ERROR
-        } else {
-            INTERNAL_ERROR
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
+        Failure::classified(e.is_user_error(), e)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::exit::{Failure, INTERNAL_ERROR};
+use crate::exit::Failure;
 
 /// Writes `args` to standard output.
 pub fn write(args: fmt::Arguments<'_>) -> Result<(), Failure> {
@@ -25,10 +25,7 @@ pub fn stdout_error(e: io::Error) -> Failure {
     if e.kind() == io::ErrorKind::BrokenPipe {
         Failure::closed_pipe()
     } else {
-        Failure {
-            code: INTERNAL_ERROR,
-            message: format!("writing to standard output: {e}"),
-        }
+        Failure::internal(format!("writing to standard output: {e}"))
     }
 }
 

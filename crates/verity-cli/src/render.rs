@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use verity_engine::{BuildReport, CodeIndex};
 use verity_report::{Format, Report};
 
-use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::exit::{CmdResult, Failure};
 use crate::out::{out, outln};
 
 /// The summary of an index build: files, time, sizes, vectors, what was skipped.
@@ -85,10 +85,8 @@ pub fn check_output(output: &Path) -> Result<(), Failure> {
 /// Reports, printed summary and exit code for a finished (or interrupted) run.
 pub fn finish(report: &Report, output: &Path, formats: &[Format]) -> CmdResult {
     out!("{}", verity_report::terminal::render(report))?;
-    let written = verity_report::write_reports(report, output, formats).map_err(|e| Failure {
-        code: INTERNAL_ERROR,
-        message: format!("writing reports: {e}"),
-    })?;
+    let written = verity_report::write_reports(report, output, formats)
+        .map_err(|e| Failure::internal(format!("writing reports: {e}")))?;
     let names: Vec<String> = written
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

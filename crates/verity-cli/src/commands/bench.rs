@@ -11,7 +11,7 @@ use verity_bench::search::{BenchQuery, ColdRuns, HttpRuns, PeerKind, SearchBench
 use verity_bench::BenchError;
 use verity_engine::{BuildOptions, EmbedderSpec};
 
-use crate::exit::{CmdResult, Failure, INPUT_ERROR, INTERNAL_ERROR};
+use crate::exit::{CmdResult, Failure};
 use crate::out::{out, outln};
 use crate::{
     BenchEvalArgs, BenchPeer, BenchRunnerArgs, BenchSearchArgs, BenchSemanticArgs, BenchVectorArgs,
@@ -19,14 +19,7 @@ use crate::{
 
 impl From<BenchError> for Failure {
     fn from(e: BenchError) -> Self {
-        Failure {
-            code: if e.is_user_error() {
-                INPUT_ERROR
-            } else {
-                INTERNAL_ERROR
-            },
-            message: e.to_string(),
-        }
+        Failure::classified(e.is_user_error(), e)
     }
 }
 

@@ -9,7 +9,7 @@ use verity_server::{is_exposed, parse_listen, ServeConfig, Server};
 use verity_validation::protocol::serve;
 use verity_validation::EngineBackend;
 
-use crate::exit::{CmdResult, Failure, INTERNAL_ERROR};
+use crate::exit::{CmdResult, Failure};
 use crate::ServeArgs;
 
 pub fn run(args: &ServeArgs) -> CmdResult {
@@ -105,10 +105,7 @@ fn stdio(args: &ServeArgs) -> CmdResult {
     )
     .map_err(|e| match e.kind() {
         std::io::ErrorKind::BrokenPipe => Failure::closed_pipe(),
-        _ => Failure {
-            code: INTERNAL_ERROR,
-            message: format!("serve: {e}"),
-        },
+        _ => Failure::internal(format!("serve: {e}")),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,7 +16,7 @@ use verity_validation::protocol::WalkRules;
 use verity_validation::{BackendSpec, QueryType};
 
 use crate::config::{self, MinAccuracy};
-use crate::exit::{CmdResult, Failure, INPUT_ERROR, INTERNAL_ERROR};
+use crate::exit::{CmdResult, Failure};
 use crate::ValidateArgs;
 
 /// Settings after config file, profile and flags.
@@ -273,17 +273,8 @@ pub fn run(args: &ValidateArgs) -> CmdResult {
         eprintln!("warning: no signal handler ({e}): Ctrl-C ends the run without reports");
     }
     let note = |note: &str| eprintln!("{note}");
-    let report =
-        verity_pipeline::validate(&settings, &interrupt, &note, &mut progress).map_err(|e| {
-            Failure {
-                code: if e.is_user_error() {
-                    INPUT_ERROR
-                } else {
-                    INTERNAL_ERROR
-                },
-                message: e.to_string(),
-            }
-        })?;
+    let report = verity_pipeline::validate(&settings, &interrupt, &note, &mut progress)
+        .map_err(|e| Failure::classified(e.is_user_error(), e))?;
     crate::render::finish(&report, &s.output, &s.formats)
 }
 
