@@ -227,9 +227,7 @@ mod tests {
         }
 
         /// Time partitions: every case in exactly one share, the same split every time, and
-        /// the slowest share within Graham's bound for longest-first packing: at most the
-        /// ideal (total / N) plus the longest single case, and at most 4/3 of the optimum
-        /// (which is at least the ideal and at least the longest case).
+        /// the slowest share at most the ideal (total / N) plus the longest single case.
         #[test]
         fn time_partitions_are_exact_deterministic_and_balanced(
             durations in proptest::collection::vec(0.0f64..1000.0, 0..200),
@@ -253,9 +251,53 @@ mod tests {
             let total: f64 = durations.iter().sum();
             let longest = durations.iter().copied().fold(0.0, f64::max);
             let slowest = loads.iter().copied().fold(0.0, f64::max);
-            let lower_bound = (total / count as f64).max(longest);
             prop_assert!(slowest <= total / count as f64 + longest + 1e-6);
-            prop_assert!(slowest <= lower_bound * 4.0 / 3.0 + 1e-6, "{slowest} vs {lower_bound}");
+        }
+
+        /// Graham's bound for longest-first packing: the slowest share is at most
+        /// 4/3 − 1/(3N) of the best possible split's, found here by trying every split of a
+        /// few cases. (Not of a lower bound such as max(total / N, longest): four cases of
+        /// about 900 on three shares must put two together, 1,630 against a bound of 1,170.)
+        #[test]
+        fn time_partitions_are_within_grahams_bound_of_the_best_split(
+            durations in proptest::collection::vec(0.0f64..1000.0, 0..8),
+            count in 1usize..5,
+        ) {
+            let ids: Vec<String> = (0..durations.len()).map(|i| format!("case-{i}")).collect();
+            let shares = time_shares(&ids, &durations, count);
+            let mut loads = vec![0.0f64; count];
+            for (i, s) in shares.iter().enumerate() {
+                loads[*s] += durations[i];
+            }
+            let slowest = loads.iter().copied().fold(0.0, f64::max);
+            let best = best_split(&durations, count);
+            let bound = best * (4.0 / 3.0 - 1.0 / (3.0 * count as f64));
+            prop_assert!(slowest <= bound + 1e-6, "{slowest} vs best {best}");
+        }
+    }
+
+    /// The slowest share of the best split of `durations` over `count` shares, by trying every
+    /// assignment (count^n of them: small instances only).
+    fn best_split(durations: &[f64], count: usize) -> f64 {
+        fn go(d: &[f64], loads: &mut [f64], best: &mut f64) {
+            let Some((first, rest)) = d.split_first() else {
+                *best = best.min(loads.iter().copied().fold(0.0, f64::max));
+                return;
+            };
+            for s in 0..loads.len() {
+                loads[s] += first;
+                if loads[s] < *best {
+                    go(rest, loads, best);
+                }
+                loads[s] -= first;
+            }
+        }
+        let mut best = f64::INFINITY;
+        go(durations, &mut vec![0.0; count], &mut best);
+        if best.is_finite() {
+            best
+        } else {
+            0.0
         }
     }
 
