@@ -1,7 +1,9 @@
 //! `verity bench vector`: the vector index measured ann-benchmarks style. A synthetic corpus
-//! large enough for `--chunks` chunks is indexed with the chosen embedder; every query's exact
-//! k nearest chunks are computed by brute force; then for each search expansion (ef) the HNSW
-//! graph answers every query, and recall@k (a returned chunk counts when its similarity is
+//! large enough for `--chunks` chunks is indexed with the chosen embedder (with the default
+//! `auto` mode: stored flat and searched exactly below the threshold); every query's exact k
+//! nearest chunks are computed by brute force; the engine's exact search is timed; then the
+//! HNSW graph is built over the same vectors (timed, and its size taken), and for each search
+//! expansion (ef) it answers every query, and recall@k (a returned chunk counts when its similarity is
 //! within 0.001 of the exact k-th) is set against queries per second, in the same run. Also: the
 //! build, the embedding throughput of both embedders, and the p50 of whole `vector:` queries.
 
@@ -75,6 +77,14 @@ pub struct VectorReport {
     files: usize,
     chunks: usize,
     build_seconds: f64,
+    /// How the built index stores its vectors (`flat` or `graph`).
+    storage: String,
+    /// Building the graph over the index's vectors, when it stores them flat (the ef rows'
+    /// graph); 0 when the index has its own.
+    graph_build_seconds: f64,
+    /// The vector index's bytes when it holds that graph (`hnsw.usearch` in place of the
+    /// flat rows).
+    graph_vector_bytes: u64,
     /// The corpus's bytes, the vector index's (`vectors/`) and the text index's.
     corpus_bytes: u64,
     vector_bytes: u64,
@@ -82,8 +92,9 @@ pub struct VectorReport {
     queries: usize,
     k: usize,
     exact_qps: f64,
-    /// Exact search as the engine runs it (`--vector-search exact`: usearch's brute force over
-    /// the graph's vectors, ties cut in order): median and 95th percentile per query.
+    /// Exact search as the engine runs it (`--vector-search exact`: the scan of the flat rows,
+    /// or usearch's brute force over a graph's vectors; ties cut in order): median and 95th
+    /// percentile per query.
     exact_p50_ms: f64,
     exact_p95_ms: f64,
     engine_exact_qps: f64,
@@ -256,16 +267,38 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
     let engine_exact_qps = vectors.len() as f64 / started.elapsed().as_secs_f64();
     exact_times.sort_by(f64::total_cmp);
 
+    // The graph the ef rows search: the index's own, or one built over its vectors.
+    let storage = if vi.has_graph() { "graph" } else { "flat" };
+    let mut graph_build_seconds = 0.0;
+    let mut own = None;
+    let graph_dir = tempfile::tempdir().map_err(io)?;
+    if !vi.has_graph() {
+        note("building the HNSW graph over the same vectors…");
+        let mut g = verity_vector::store::VectorIndex::open(&index.vectors_dir())
+            .map_err(|e| BenchError::internal(e.to_string()))?;
+        let started = Instant::now();
+        g.set_search_mode(verity_engine::VectorSearch::Hnsw)
+            .map_err(|e| BenchError::internal(e.to_string()))?;
+        graph_build_seconds = started.elapsed().as_secs_f64();
+        g.save(graph_dir.path())
+            .map_err(|e| BenchError::internal(e.to_string()))?;
+        own = Some(g);
+    }
+    let graph_vector_bytes = match own {
+        Some(_) => dir_size(graph_dir.path()).map_err(io)?,
+        None => index.vectors_size_on_disk(),
+    };
+    let g = own.as_ref().unwrap_or(vi);
     let mut rows = Vec::new();
     for &ef in &args.ef {
-        vi.set_expansion_search(ef);
+        g.set_expansion_search(ef);
         let mut found = 0usize;
         let mut wanted = 0usize;
         let mut times = Vec::with_capacity(vectors.len());
         let started = Instant::now();
         for (q, truth) in vectors.iter().zip(&exact) {
             let t = Instant::now();
-            let hits = vi
+            let hits = g
                 .search(q, k)
                 .map_err(|e| BenchError::input(e.to_string()))?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -292,7 +325,7 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
         });
     }
     let default_ef = config.hnsw.expansion_search;
-    vi.set_expansion_search(default_ef);
+    g.set_expansion_search(default_ef);
     let mut whole = Vec::new();
     for t in &texts {
         let q = format!("vector(k={k}): {t}");
@@ -332,6 +365,9 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
         files: report.files,
         chunks: report.chunks,
         build_seconds,
+        storage: storage.to_owned(),
+        graph_build_seconds,
+        graph_vector_bytes,
         corpus_bytes: report.bytes_indexed,
         vector_bytes,
         text_bytes: index.size_on_disk() - vector_bytes,
@@ -375,12 +411,22 @@ impl VectorReport {
     );
         let _ = writeln!(
             out,
-            "index on disk: vectors {:.1} MiB ({:.2}× the corpus), text {:.1} MiB ({:.2}×)",
+            "index on disk: vectors ({}) {:.1} MiB ({:.2}× the corpus), text {:.1} MiB ({:.2}×)",
+            report.storage,
             mib(report.vector_bytes),
             per_corpus(report.vector_bytes),
             mib(report.text_bytes),
             per_corpus(report.text_bytes)
         );
+        if report.storage == "flat" {
+            let _ = writeln!(
+                out,
+                "the ef rows' graph: built over the same vectors in {:.1} s; vectors with it {:.1} MiB ({:.2}×)",
+                report.graph_build_seconds,
+                mib(report.graph_vector_bytes),
+                per_corpus(report.graph_vector_bytes)
+            );
+        }
         let _ = writeln!(
             out,
             "\n| ef | recall@{k} | queries/s | p50 ms |\n|---:|---:|---:|---:|"
@@ -427,4 +473,13 @@ impl VectorReport {
         }
         out
     }
+}
+
+/// Bytes of the files directly in `dir`.
+fn dir_size(dir: &std::path::Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        total += entry?.metadata()?.len();
+    }
+    Ok(total)
 }

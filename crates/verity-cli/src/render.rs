@@ -32,8 +32,14 @@ pub fn print_summary(r: &BuildReport, index: &CodeIndex, index_dir: &str) -> Res
                 0 => String::new(),
                 n => format!(", {n} of them also as f32, which i8 rounds"),
             };
+            // How the vectors are kept says how they are searched (docs/query-language.md §7).
+            let kept = if v.has_graph() {
+                "in an HNSW graph"
+            } else {
+                "flat, searched exactly"
+            };
             format!(
-                "; stored as {}{unrounded}, {:.1} MiB",
+                "; stored as {}{unrounded}, {kept}, {:.1} MiB",
                 v.config().scalar,
                 index.vectors_size_on_disk() as f64 / (1024.0 * 1024.0)
             )

@@ -546,10 +546,16 @@ impl CodeIndex {
         dir_size(&self.gen_dir)
     }
 
-    /// Of [`size_on_disk`](Self::size_on_disk), the bytes of the vector index (chunk tables
-    /// and the graph with its vectors); 0 without vectors.
+    /// Of [`size_on_disk`](Self::size_on_disk), the bytes of the vector index (chunk table,
+    /// the vectors, flat or in their graph); 0 without vectors.
     pub fn vectors_size_on_disk(&self) -> u64 {
-        dir_size(&self.gen_dir.join(crate::vector_state::VECTOR_DIR))
+        dir_size(&self.vectors_dir())
+    }
+
+    /// Where the open generation keeps its vector index (`vectors/`; absent without vectors):
+    /// what [`verity_vector::store::VectorIndex::open`] reads.
+    pub fn vectors_dir(&self) -> PathBuf {
+        self.gen_dir.join(crate::vector_state::VECTOR_DIR)
     }
 
     /// The stored text of one indexed file.

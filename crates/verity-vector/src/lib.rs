@@ -13,8 +13,8 @@
 //! * [`scalar`] — the stored vectors' scalar kind (`f32`, `f16`, `i8`) and the `i8`
 //!   quantization that is lossless for the hash embedder;
 //! * [`error`] — [`error::VectorError`], why an operation failed;
-//! * [`store`] — the persistent vector index: chunk tables, embeddings and a usearch HNSW graph,
-//!   updated file by file;
+//! * [`store`] — the persistent vector index: chunk tables and the vectors, as flat rows
+//!   scanned by exact search or in a usearch HNSW graph, updated file by file;
 //! * [`mode`] — exact or HNSW search, and the chunk-count rule that picks one;
 //! * [`exact`] — exact cosine k-nearest-neighbour search in f64, the reference the graph is
 //!   measured against in benchmarks.

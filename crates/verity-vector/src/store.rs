@@ -1,30 +1,33 @@
-//! The vector index of a corpus: every file's chunks with their embeddings, an HNSW graph over
-//! them (usearch, cosine), and the exact brute-force search kept beside it as the reference.
+//! The vector index of a corpus: every file's chunks with their embeddings, searched exactly
+//! (every chunk scored, the oracle's answer) or through an HNSW graph (usearch, cosine).
 //!
-//! On disk it is a directory (the engine keeps it as `vectors/` inside the text index):
-//! `meta.json` (settings, embedder, dimensions), `files.json` (each file's path, content hash,
-//! line count and first graph key, in path order: a file's chunks follow from its line count
-//! and its keys are consecutive, so nothing per chunk is written or parsed), `hnsw.usearch` (the graph with the
-//! vectors, stored as the configured [`Scalar`]: `i8` by default, see [`crate::scalar`]) and,
-//! for `i8`, `unrounded.f32` (the `f32` vectors of the chunks `i8` cannot hold exactly, which
-//! are scored from them). Every chunk has a key in the graph,
-//! listed with its file; keys are never reused, so an update can take a changed file's chunks
-//! out of the graph and put the new ones in without rebuilding it. Each file is written to a
-//! temporary name and renamed.
+//! How the vectors are stored follows from how they are searched ([`VectorIndex::set_search_mode`]):
 //!
-//! This module builds, updates and searches the index; `persist` writes and opens it,
-//! `unrounded` keeps the `f32` vectors an `i8` graph rounds, and `exact_searcher` is the
-//! brute-force reference.
+//! * **flat**, when every search is exact (`exact`, or `auto` up to
+//!   [`crate::mode::EXACT_SEARCH_MAX_CHUNKS`] chunks): one row of the configured [`Scalar`] per
+//!   chunk, in chunk order, mapped and scanned (`flat`). No graph is built or kept: it would
+//!   cost a third of the index and most of the build, and a search that scores every chunk never
+//!   walks it.
+//! * **graph**, when searches are approximate: the usearch graph, which holds the vectors itself
+//!   (the only copy: a second one beside it would double the largest indexes).
 //!
-//! The graph is the only copy of the vectors, in memory as on disk: an index of 100,000 files
-//! holds a few hundred megabytes of them, and a second copy beside the graph doubled that.
-//! Exact search and reuse read them back from the graph ([`VectorIndex::exact_searcher`],
-//! [`VectorIndex::file_vectors`]). A chunk without features (a zero vector) is never added to
-//! the graph and reads back as zeros.
+//! On disk (the engine keeps it as `vectors/` inside the text index): `meta.json` (settings,
+//! embedder, dimensions, storage), `files.bin` (each file's path, content hash, line count and
+//! first key, in path order: a file's chunks follow from its line count and its keys are
+//! consecutive, so nothing per chunk is written or parsed), `vectors.flat` or `hnsw.usearch`,
+//! and, for `i8`, `unrounded.f32` (the `f32` vectors of the chunks `i8` cannot hold exactly,
+//! which are scored from them). Keys are never reused, so an update can take a changed file's
+//! chunks out of the graph and put the new ones in without rebuilding it. Each file is written
+//! to a temporary name and renamed.
+//!
+//! This module builds, updates and searches the index; `persist` writes and opens it, `flat`
+//! holds the rows and scans them, `unrounded` keeps the `f32` vectors `i8` rounds, and
+//! `exact_searcher` is the brute-force reference. A chunk without features (a zero vector) is
+//! never found and reads back as zeros.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use usearch::{Index, IndexOptions, MetricKind};
@@ -39,14 +42,16 @@ pub use crate::config::{ChunkSettings, EmbedderSpec, HnswParams, VectorConfig};
 pub use crate::error::VectorError;
 
 mod exact_searcher;
+mod flat;
 mod persist;
 mod unrounded;
 
 pub use exact_searcher::ExactSearcher;
+use flat::Flat;
 use unrounded::{Unrounded, UNROUNDED_ABOVE};
 
 /// Version of the on-disk layout.
-pub const VECTOR_FORMAT_VERSION: u32 = 4;
+pub const VECTOR_FORMAT_VERSION: u32 = 5;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
@@ -131,11 +136,66 @@ pub struct VectorIndex {
     next_key: u64,
     /// How searches find chunks unless they say otherwise.
     search_mode: VectorSearch,
-    hnsw: Index,
-    /// For an `i8` graph: the vectors it holds only approximately.
+    storage: Storage,
+    /// For `i8` vectors: the vectors it holds only approximately.
     unrounded: Unrounded,
     /// How far a similarity the graph computes can be from the true one (0 unless `i8`).
     graph_error: f32,
+}
+
+/// Where the vectors are: see the module documentation.
+enum Storage {
+    /// One row per chunk in chunk order; every search scores them all.
+    Flat(Flat),
+    /// The HNSW graph, which holds the vectors.
+    Graph(Index),
+}
+
+/// One file whose vectors were encoded as rows (before they join a [`Flat`]).
+struct Encoded {
+    file: FileVectors,
+    rows: Vec<u8>,
+    /// (key, `f32` vector, rounding error) of the rows `i8` holds only approximately.
+    unrounded: Vec<(u64, Vec<f32>, f32)>,
+}
+
+/// Encodes `f`'s vectors (its keys assigned) as rows of `scalar` and frees them.
+fn encode_file(scalar: Scalar, dim: usize, mut f: FileVectors) -> Encoded {
+    let mut rows = Vec::with_capacity(f.vectors.len() * dim * scalar.bytes());
+    let mut unrounded = Vec::new();
+    for (key, v) in f.keys.iter().zip(std::mem::take(&mut f.vectors)) {
+        let error = flat::encode(scalar, &v, &mut rows);
+        if scalar == Scalar::I8 && error > UNROUNDED_ABOVE {
+            unrounded.push((*key, v, error));
+        }
+    }
+    Encoded {
+        file: f,
+        rows,
+        unrounded,
+    }
+}
+
+/// The files of `made` in path order and their rows, one flat array; their approximate rows'
+/// `f32` vectors join `unrounded`.
+fn join(
+    scalar: Scalar,
+    dim: usize,
+    mut made: Vec<Encoded>,
+    unrounded: &mut Unrounded,
+) -> (Vec<FileVectors>, Flat) {
+    made.par_sort_by(|a, b| a.file.path.cmp(&b.file.path));
+    let mut rows = Vec::with_capacity(made.iter().map(|e| e.rows.len()).sum());
+    let mut files = Vec::with_capacity(made.len());
+    for e in made {
+        rows.extend_from_slice(&e.rows);
+        for (key, v, error) in e.unrounded {
+            unrounded.insert(key, v, error);
+        }
+        files.push(e.file);
+    }
+    let flat = Flat::from_bytes(scalar, dim, rows).unwrap_or_else(|| Flat::new(scalar, dim));
+    (files, flat)
 }
 
 /// Where the chunks of `files` (in order) are: each chunk's file and place in it, each file's
@@ -191,8 +251,7 @@ fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
 }
 
 /// Adds the files' vectors (under their keys) to the graph in parallel, skipping zero vectors,
-/// and frees each file's vectors once the graph holds them, so the build never keeps two
-/// copies of every vector.
+/// and frees each file's vectors once the graph holds them.
 fn add_all(
     hnsw: &Index,
     scalar: Scalar,
@@ -202,42 +261,43 @@ fn add_all(
     let count: usize = files.iter().map(|f| f.vectors.len()).sum();
     hnsw.reserve_capacity_and_threads((hnsw.size() + count).max(1), SEARCH_SLOTS)
         .map_err(hnsw_err)?;
-    files
-        .par_iter_mut()
-        .try_for_each(|f| add_file(hnsw, scalar, f, unrounded))
+    files.par_iter_mut().try_for_each(|f| {
+        for (k, v) in f.keys.iter().zip(std::mem::take(&mut f.vectors)) {
+            if let Some(error) = add_vector(hnsw, scalar, *k, &v)? {
+                unrounded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(*k, v, error);
+            }
+        }
+        Ok(())
+    })
 }
 
-/// Adds one file's vectors (under its keys) to the graph, skipping zero vectors, and frees
-/// them: from here on the graph holds the only copy.
-fn add_file(
+/// Adds one vector to the graph under `key` (a zero vector is not added: it is never found).
+/// For `i8`, returns the rounding error when the graph holds the vector only approximately.
+fn add_vector(
     hnsw: &Index,
     scalar: Scalar,
-    f: &mut FileVectors,
-    unrounded: &Mutex<Unrounded>,
-) -> Result<(), VectorError> {
-    for (k, v) in f.keys.iter().zip(&mut f.vectors) {
-        if is_zero(v) {
-            continue;
+    key: u64,
+    v: &[f32],
+) -> Result<Option<f32>, VectorError> {
+    if is_zero(v) {
+        return Ok(None);
+    }
+    // i8 components are made here, not by usearch's cast (see `crate::scalar`); f16 is
+    // usearch's rounding conversion.
+    match scalar {
+        Scalar::I8 => {
+            let (q, error) = quantize_i8(v);
+            hnsw.add(key, &q[..]).map_err(hnsw_err)?;
+            Ok((error > UNROUNDED_ABOVE).then_some(error))
         }
-        // i8 components are made here, not by usearch's cast (see `crate::scalar`); f16 is
-        // usearch's rounding conversion.
-        match scalar {
-            Scalar::I8 => {
-                let (q, error) = quantize_i8(v);
-                hnsw.add(*k, &q[..]).map_err(hnsw_err)?;
-                if error > UNROUNDED_ABOVE {
-                    unrounded.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                        *k,
-                        std::mem::take(v),
-                        error,
-                    );
-                }
-            }
-            Scalar::F16 | Scalar::F32 => hnsw.add(*k, &v[..]).map_err(hnsw_err)?,
+        Scalar::F16 | Scalar::F32 => {
+            hnsw.add(key, v).map_err(hnsw_err)?;
+            Ok(None)
         }
     }
-    f.vectors = Vec::new();
-    Ok(())
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -247,6 +307,13 @@ impl std::fmt::Debug for VectorIndex {
             .field("dim", &self.dim)
             .field("files", &self.files.len())
             .field("chunks", &self.locations.len())
+            .field(
+                "storage",
+                &match self.storage {
+                    Storage::Flat(_) => "flat",
+                    Storage::Graph(_) => "graph",
+                },
+            )
             .finish()
     }
 }
@@ -268,8 +335,9 @@ fn is_zero(v: &[f32]) -> bool {
 }
 
 impl VectorIndex {
-    /// Assembles the index from per-file vectors (any order) and builds the HNSW graph, adding
-    /// vectors in parallel. Zero vectors (a chunk with no features) are kept but never found.
+    /// Assembles the index from per-file vectors (any order), stored flat: searched exactly
+    /// until [`set_search_mode`](Self::set_search_mode) asks for the graph. Zero vectors (a
+    /// chunk with no features) are kept but never found.
     pub fn assemble(
         config: VectorConfig,
         embedder: &dyn Embedder,
@@ -279,11 +347,13 @@ impl VectorIndex {
         Self::build(config, embedder, chunks, files.into_par_iter().map(Ok))
     }
 
-    /// Builds the index while the files' vectors are being made: each file's vectors go into
-    /// the graph as soon as they arrive and are dropped there, so the build never holds every
-    /// vector twice (nor, when `files` embeds lazily, every vector at once). `estimate` is the
-    /// expected number of chunks; the graph grows past it when needed. Keys are handed out in
-    /// arrival order. The first error of `files` stops the build and is returned.
+    /// Builds the index while the files' vectors are being made: each file's vectors are
+    /// encoded in the stored scalar kind as soon as they arrive and the `f32` ones dropped, so
+    /// the build never holds every `f32` vector at once (when `files` embeds lazily). `estimate`
+    /// is the expected number of chunks. Keys are handed out in arrival order. The index is
+    /// stored flat (every search exact); [`set_search_mode`](Self::set_search_mode) builds the
+    /// graph when the mode needs one. The first error of `files` stops the build and is
+    /// returned.
     pub fn build<E, I>(
         config: VectorConfig,
         embedder: &dyn Embedder,
@@ -295,47 +365,29 @@ impl VectorIndex {
         I: ParallelIterator<Item = Result<FileVectors, E>>,
     {
         let dim = embedder.dim();
-        let hnsw = new_hnsw(dim, &config)?;
-        let initial = estimate.max(1);
-        hnsw.reserve_capacity_and_threads(initial, SEARCH_SLOTS)
-            .map_err(hnsw_err)?;
-        // The graph's capacity. Adds hold the read lock; growing it takes the write lock, since
-        // usearch must not reserve while vectors are being added.
-        let capacity = RwLock::new(initial);
-        let claimed = AtomicUsize::new(0);
         let next_key = AtomicU64::new(0);
-        let unrounded = Mutex::new(Unrounded::default());
-        let mut files: Vec<FileVectors> = files
-            .map(|f| -> Result<FileVectors, E> {
-                let mut f = f?;
-                check_shape(&f, dim)?;
-                let n = f.chunks.len() as u64;
-                let first = next_key.fetch_add(n, Ordering::Relaxed);
-                f.keys = (first..first + n).collect();
-                let adds = f.vectors.iter().filter(|v| !is_zero(v)).count();
-                let end = claimed.fetch_add(adds, Ordering::Relaxed) + adds;
-                let short = { end > *capacity.read().unwrap_or_else(|e| e.into_inner()) };
-                if short {
-                    let mut cap = capacity.write().unwrap_or_else(|e| e.into_inner());
-                    if end > *cap {
-                        let grown = end.max(cap.saturating_mul(2));
-                        hnsw.reserve_capacity_and_threads(grown, SEARCH_SLOTS)
-                            .map_err(hnsw_err)?;
-                        *cap = grown;
-                    }
-                }
-                let _adding = capacity.read().unwrap_or_else(|e| e.into_inner());
-                add_file(&hnsw, config.scalar, &mut f, &unrounded)?;
-                Ok(f)
-            })
-            .collect::<Result<_, E>>()?;
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let scalar = config.scalar;
+        // Most files are one or two chunks.
+        let mut made: Vec<Encoded> = Vec::with_capacity(estimate / 2);
+        made.par_extend(
+            files
+                .map(|f| -> Result<Encoded, E> {
+                    let mut f = f?;
+                    check_shape(&f, dim)?;
+                    let n = f.chunks.len() as u64;
+                    let first = next_key.fetch_add(n, Ordering::Relaxed);
+                    f.keys = (first..first + n).collect();
+                    Ok(encode_file(scalar, dim, f))
+                })
+                .collect::<Result<Vec<_>, E>>()?,
+        );
+        let mut unrounded = Unrounded::default();
+        let (files, flat) = join(scalar, dim, made, &mut unrounded);
         let Layout {
             locations,
             starts,
             key_ranges,
         } = layout(&files).expect("keys are handed out consecutively per file");
-        let unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
         Ok(VectorIndex {
             graph_error: graph_error(config.scalar, &unrounded),
             config,
@@ -346,16 +398,18 @@ impl VectorIndex {
             starts,
             key_ranges,
             next_key: next_key.into_inner(),
-            search_mode: VectorSearch::default(),
-            hnsw,
+            search_mode: VectorSearch::Exact,
+            storage: Storage::Flat(flat),
             unrounded,
         })
     }
 
     /// Brings the index up to date in place: the chunks of `removed` files and of the old
-    /// versions of `changed` files leave the graph, the chunks of `changed` files (new or
-    /// modified, embedded) join it under fresh keys. The graph is edited, not rebuilt, so an
-    /// update costs in proportion to what changed.
+    /// versions of `changed` files leave it, the chunks of `changed` files (new or modified,
+    /// embedded) join it under fresh keys. A graph is edited, not rebuilt, so an update costs
+    /// in proportion to what changed (flat rows are copied, which costs a few milliseconds per
+    /// 10,000 chunks). The storage is not changed: [`set_search_mode`](Self::set_search_mode)
+    /// afterwards moves it when the new chunk count calls for it.
     pub fn update(
         mut self,
         changed: Vec<FileVectors>,
@@ -370,15 +424,17 @@ impl VectorIndex {
             check_shape(f, self.dim)?;
         }
         let old_files = std::mem::take(&mut self.files);
-        let mut files = Vec::with_capacity(old_files.len() + changed.len());
-        for f in old_files {
+        let mut kept = Vec::with_capacity(old_files.len() + changed.len());
+        for (fi, f) in old_files.into_iter().enumerate() {
             if gone.contains(f.path.as_str()) {
                 for key in &f.keys {
-                    self.hnsw.remove(*key).map_err(hnsw_err)?;
+                    if let Storage::Graph(hnsw) = &self.storage {
+                        hnsw.remove(*key).map_err(hnsw_err)?;
+                    }
                     self.unrounded.remove(*key);
                 }
             } else {
-                files.push(f);
+                kept.push((self.starts[fi], f));
             }
         }
         let mut changed = changed;
@@ -386,13 +442,34 @@ impl VectorIndex {
             f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
             self.next_key += f.chunks.len() as u64;
         }
-        let unrounded = Mutex::new(std::mem::take(&mut self.unrounded));
-        let added = add_all(&self.hnsw, self.config.scalar, &mut changed, &unrounded);
-        self.unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
-        added?;
-        self.graph_error = graph_error(self.config.scalar, &self.unrounded);
-        files.extend(changed);
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let (scalar, dim) = (self.config.scalar, self.dim);
+        let files = match &self.storage {
+            Storage::Flat(flat) => {
+                let made: Vec<Encoded> = kept
+                    .into_iter()
+                    .map(|(start, file)| Encoded {
+                        rows: flat.rows(start, file.keys.len()).to_vec(),
+                        unrounded: Vec::new(),
+                        file,
+                    })
+                    .chain(changed.into_iter().map(|f| encode_file(scalar, dim, f)))
+                    .collect();
+                let (files, flat) = join(scalar, dim, made, &mut self.unrounded);
+                self.storage = Storage::Flat(flat);
+                files
+            }
+            Storage::Graph(hnsw) => {
+                let unrounded = Mutex::new(std::mem::take(&mut self.unrounded));
+                let added = add_all(hnsw, scalar, &mut changed, &unrounded);
+                self.unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
+                added?;
+                let mut files: Vec<FileVectors> = kept.into_iter().map(|(_, f)| f).collect();
+                files.extend(changed);
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+                files
+            }
+        };
+        self.graph_error = graph_error(scalar, &self.unrounded);
         let l = layout(&files).expect("keys are handed out consecutively per file");
         self.files = files;
         self.locations = l.locations;
@@ -444,29 +521,82 @@ impl VectorIndex {
         })
     }
 
-    /// The vector stored under a graph key; zeros for a chunk the graph does not hold (a zero
-    /// vector is never added).
+    /// The vector stored under a key; zeros for a chunk without features.
     fn vector(&self, key: u64) -> Vec<f32> {
         let mut v = vec![0.0f32; self.dim];
         self.stored(key, &mut v);
         v
     }
 
-    /// Fills `v` with the vector of `key`: its `f32` vector when the graph holds it only
-    /// approximately, else the graph's. False when the graph does not hold the key.
+    /// Fills `v` with the vector of `key`: its `f32` vector when the stored one is only
+    /// approximate, else the stored one. False for a chunk without features (or no chunk).
     fn stored(&self, key: u64, v: &mut [f32]) -> bool {
-        if let Some(exact) = self.unrounded.get(key) {
-            v.copy_from_slice(exact);
+        if self.unrounded.get_into(key, v) {
             return true;
         }
-        // A key holds one vector (keys are never reused), which fills `v` exactly.
-        self.hnsw.contains(key) && self.hnsw.get(key, v).is_ok()
+        match &self.storage {
+            Storage::Flat(flat) => self.position(key).is_some_and(|pos| flat.read(pos, v)),
+            // A key holds one vector (keys are never reused), which fills `v` exactly.
+            Storage::Graph(hnsw) => hnsw.contains(key) && hnsw.get(key, v).is_ok(),
+        }
+    }
+
+    /// The graph, when the vectors are stored in one.
+    fn graph(&self) -> Option<&Index> {
+        match &self.storage {
+            Storage::Graph(hnsw) => Some(hnsw),
+            Storage::Flat(_) => None,
+        }
+    }
+
+    /// Whether the vectors are stored in an HNSW graph (otherwise flat, and every search is
+    /// exact).
+    pub fn has_graph(&self) -> bool {
+        self.graph().is_some()
+    }
+
+    /// The graph key of the chunk at `pos`.
+    fn key_at(&self, pos: usize) -> u64 {
+        let (fi, ci) = self.locations[pos];
+        self.files[fi as usize].keys[ci as usize]
+    }
+
+    /// A graph over every chunk's vector (zero vectors left out), built in parallel.
+    fn build_graph(&self) -> Result<Index, VectorError> {
+        let hnsw = new_hnsw(self.dim, &self.config)?;
+        hnsw.reserve_capacity_and_threads(self.len().max(1), SEARCH_SLOTS)
+            .map_err(hnsw_err)?;
+        (0..self.len()).into_par_iter().try_for_each_init(
+            || vec![0.0f32; self.dim],
+            |v, pos| {
+                let key = self.key_at(pos);
+                if self.stored(key, v) {
+                    add_vector(&hnsw, self.config.scalar, key, v)?;
+                }
+                Ok::<(), VectorError>(())
+            },
+        )?;
+        Ok(hnsw)
+    }
+
+    /// Every chunk's vector as a flat row, in chunk order.
+    fn to_flat(&self) -> Flat {
+        let mut rows = Vec::with_capacity(self.len() * self.dim * self.config.scalar.bytes());
+        let mut v = vec![0.0f32; self.dim];
+        for pos in 0..self.len() {
+            if !self.stored(self.key_at(pos), &mut v) {
+                v.fill(0.0);
+            }
+            flat::encode(self.config.scalar, &v, &mut rows);
+        }
+        Flat::from_bytes(self.config.scalar, self.dim, rows)
+            .unwrap_or_else(|| Flat::new(self.config.scalar, self.dim))
     }
 
     /// Chunks whose similarities are computed from an `f32` vector beside the `i8` graph,
     /// because the graph holds them only approximately.
     pub fn unrounded_len(&self) -> usize {
-        self.unrounded.vectors.len()
+        self.unrounded.len()
     }
 
     /// Every chunk's vector read back from the graph once, for exact (brute-force) searches:
@@ -514,9 +644,11 @@ impl VectorIndex {
         }
     }
 
-    /// Changes the search expansion (ef) for later searches.
+    /// Changes the search expansion (ef) of the graph for later searches (nothing without one).
     pub fn set_expansion_search(&self, ef: usize) {
-        self.hnsw.change_expansion_search(ef.max(1));
+        if let Some(hnsw) = self.graph() {
+            hnsw.change_expansion_search(ef.max(1));
+        }
     }
 
     /// The mode searches use unless they say otherwise.
@@ -524,18 +656,30 @@ impl VectorIndex {
         self.search_mode
     }
 
-    /// Sets the mode searches use unless they say otherwise; [`save`](Self::save) keeps it.
-    pub fn set_search_mode(&mut self, mode: VectorSearch) {
+    /// Sets the mode searches use unless they say otherwise, and stores the vectors as it
+    /// needs: flat when every search is exact in this mode at this size, in a graph otherwise.
+    /// Building the graph scores every vector against its neighbours (minutes at a few hundred
+    /// thousand chunks); dropping it is a copy. [`save`](Self::save) keeps both.
+    pub fn set_search_mode(&mut self, mode: VectorSearch) -> Result<(), VectorError> {
         self.search_mode = mode;
+        let wants_graph = !mode.is_exact_for(self.len());
+        if wants_graph && !self.has_graph() {
+            self.storage = Storage::Graph(self.build_graph()?);
+        } else if !wants_graph && self.has_graph() {
+            self.storage = Storage::Flat(self.to_flat());
+        }
+        Ok(())
     }
 
-    /// Whether a search in `mode` (the index's own when `None`) scores every chunk.
+    /// Whether a search in `mode` (the index's own when `None`) scores every chunk: always,
+    /// when the index has no graph.
     pub fn searches_exactly(&self, mode: Option<VectorSearch>) -> bool {
-        mode.unwrap_or(self.search_mode).is_exact_for(self.len())
+        !self.has_graph() || mode.unwrap_or(self.search_mode).is_exact_for(self.len())
     }
 
     /// The k nearest chunks by cosine similarity in `mode` (the index's own when `None`):
-    /// exact, or approximate from the graph. Best first; ties by path, then first line.
+    /// exact, or approximate from the graph (an index without a graph answers exactly, and
+    /// says so). Best first; ties by path, then first line.
     pub fn nearest(
         &self,
         query: &[f32],
@@ -588,7 +732,7 @@ impl VectorIndex {
         let names: HashSet<&str> = chosen.iter().map(|f| f.path.as_str()).collect();
         let mut v = vec![0.0f32; self.dim];
         // The graph's hits are scored exactly, like the named files' chunks (see `graph_hits`).
-        let mut hits = if self.hnsw.size() > 0 {
+        let mut hits = if self.graph().is_some_and(|g| g.size() > 0) {
             self.graph_hits(query, k, &names)?
         } else {
             Vec::new()
@@ -635,12 +779,12 @@ impl VectorIndex {
             .iter()
             .zip(&m.distances)
             .filter_map(|(key, d)| {
-                let similarity = match self.unrounded.get(*key) {
-                    Some(exact) => exact::similarity(query, exact),
-                    None if rescore_all && self.stored(*key, &mut v) => {
-                        exact::similarity(query, &v)
-                    }
-                    None => 1.0 - d,
+                let similarity = if self.unrounded.get_into(*key, &mut v)
+                    || (rescore_all && self.stored(*key, &mut v))
+                {
+                    exact::similarity(query, &v)
+                } else {
+                    1.0 - d
                 };
                 Some(self.hit(self.position(*key)?, similarity))
             })
@@ -660,22 +804,27 @@ impl VectorIndex {
     /// far the graph's similarities can be off for this query.
     fn graph_search(
         &self,
+        hnsw: &Index,
         query: &[f32],
         k: usize,
     ) -> Result<(usearch::ffi::Matches, f32), VectorError> {
         match self.graph_query(query) {
             Some((q, error)) => Ok((
-                self.hnsw.search(&q[..], k).map_err(hnsw_err)?,
+                hnsw.search(&q[..], k).map_err(hnsw_err)?,
                 self.graph_error + error,
             )),
-            None => Ok((self.hnsw.search(query, k).map_err(hnsw_err)?, 0.0)),
+            None => Ok((hnsw.search(query, k).map_err(hnsw_err)?, 0.0)),
         }
     }
 
     /// Approximate k nearest chunks by cosine similarity, best first: the graph's k nearest
     /// and the chunks beside them in their files (`SIBLINGS` on either side), all scored exactly.
+    /// Without a graph, the exact answer.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
-        if k == 0 || is_zero(query) || self.hnsw.size() == 0 {
+        let Some(hnsw) = self.graph() else {
+            return self.search_exact(query, k);
+        };
+        if k == 0 || is_zero(query) || hnsw.size() == 0 {
             return Ok(Vec::new());
         }
         self.check_query(query)?;
@@ -702,7 +851,10 @@ impl VectorIndex {
         k: usize,
         skip: &HashSet<&str>,
     ) -> Result<Vec<ChunkHit>, VectorError> {
-        let (m, _) = self.graph_search(query, k)?;
+        let Some(hnsw) = self.graph() else {
+            return Ok(Vec::new());
+        };
+        let (m, _) = self.graph_search(hnsw, query, k)?;
         let mut positions: Vec<usize> = Vec::with_capacity(m.keys.len() * (2 * SIBLINGS + 1));
         for key in &m.keys {
             let Some(pos) = self.position(*key) else {
@@ -736,25 +888,29 @@ impl VectorIndex {
         Ok(hits)
     }
 
-    /// Exact k nearest chunks by cosine similarity: every vector in the graph is scored
-    /// (usearch's brute-force search over the stored vectors). Chunks tied with the
-    /// k-th are all fetched before the cut, so the k kept are the first in (similarity, path,
-    /// line) order — the order the oracle uses — and not whichever usearch met first.
+    /// Exact k nearest chunks by cosine similarity: every stored vector is scored (the flat
+    /// rows' scan, or usearch's brute-force search over the graph's vectors). Chunks tied with
+    /// the k-th are all fetched before the cut, so the k kept are the first in (similarity,
+    /// path, line) order — the order the oracle uses — and not whichever was met first.
     pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<ChunkHit>, VectorError> {
-        let size = self.hnsw.size();
-        if k == 0 || is_zero(query) || size == 0 {
+        if k == 0 || is_zero(query) || self.is_empty() {
             return Ok(Vec::new());
         }
         self.check_query(query)?;
+        let hnsw = match &self.storage {
+            Storage::Flat(flat) => return Ok(self.scan(flat, query, k)),
+            Storage::Graph(hnsw) => hnsw,
+        };
+        let size = hnsw.size();
+        if size == 0 {
+            return Ok(Vec::new());
+        }
         let graph_query = self.graph_query(query);
         let mut want = k.saturating_add(16).min(size);
         loop {
             let (m, error) = match &graph_query {
-                Some((q, error)) => (
-                    self.hnsw.exact_search(&q[..], want),
-                    self.graph_error + error,
-                ),
-                None => (self.hnsw.exact_search(query, want), 0.0),
+                Some((q, error)) => (hnsw.exact_search(&q[..], want), self.graph_error + error),
+                None => (hnsw.exact_search(query, want), 0.0),
             };
             let m = m.map_err(hnsw_err)?;
             let mut hits = self.hits_of(query, &m, error);
@@ -773,6 +929,25 @@ impl VectorIndex {
             }
             want = want.saturating_mul(4).min(size);
         }
+    }
+
+    /// The exact k nearest of the flat rows: every row scored by the scan, then the rows that
+    /// can be in the top k (within the scan's error and `i8`'s rounding of the k-th) scored
+    /// again as [`exact::similarity`] does, from their `f32` vectors where `i8` rounds them,
+    /// before the cut. Rounded rows are not scored apart in the scan: at most a few hundred
+    /// rows pass the widened cut, where the rounded rows are a few percent of all of them.
+    fn scan(&self, flat: &Flat, query: &[f32], k: usize) -> Vec<ChunkHit> {
+        let scores = flat.scores(query);
+        let mut v = vec![0.0f32; self.dim];
+        let mut hits = Vec::new();
+        for pos in flat::candidates(&scores, k, self.graph_error) {
+            if self.stored(self.key_at(pos), &mut v) {
+                hits.push(self.hit(pos, exact::similarity(query, &v)));
+            }
+        }
+        hits.sort_by(rank_order);
+        hits.truncate(k);
+        hits
     }
 
     /// Exact k nearest chunks (every vector scored): the reference for [`search`](Self::search).

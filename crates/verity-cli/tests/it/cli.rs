@@ -346,6 +346,7 @@ fn vector_search_modes_are_chosen_at_index_and_search_time() {
             mode,
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
     };
     let approximate = |extra: &[&str]| {
         let mut args = vec!["search", "--json", "vector(k=3): LRU cache", "--index", idx];
@@ -356,13 +357,28 @@ fn vector_search_modes_are_chosen_at_index_and_search_time() {
         assert!(!v["hits"].as_array().unwrap().is_empty(), "{v}");
         v["approximate"].as_bool().unwrap_or(false)
     };
-    // The index records its mode; a search can override it.
-    index("hnsw");
+    // The index records its mode, which decides how the vectors are kept; a search can ask
+    // for exact search of a graph, and gets an exact answer without one.
+    let built = index("hnsw");
+    assert!(built.contains(", in an HNSW graph,"), "{built}");
     assert!(approximate(&[]));
     assert!(!approximate(&["--vector-search", "exact"]));
-    index("auto");
+    let built = index("auto");
+    assert!(built.contains(", flat, searched exactly,"), "{built}");
     assert!(!approximate(&[]), "auto is exact on 24 chunks");
-    assert!(approximate(&["--vector-search", "hnsw"]));
+    assert!(
+        !approximate(&["--vector-search", "hnsw"]),
+        "no graph to search: the answer is exact"
+    );
+    let vectors = std::fs::read_dir(idx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("gen-"))
+        .max()
+        .unwrap()
+        .join("vectors");
+    assert!(vectors.join("vectors.flat").exists());
+    assert!(!vectors.join("hnsw.usearch").exists(), "the graph is gone");
 
     let o = verity(&[
         "search",
@@ -419,7 +435,7 @@ fn index_verify_finds_a_flipped_byte_no_search_notices() {
         .map(|e| e.unwrap().path())
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("gen-"))
         .unwrap();
-    let target = generation.join("vectors").join("hnsw.usearch");
+    let target = generation.join("vectors").join("vectors.flat");
     let mut bytes = std::fs::read(&target).unwrap();
     let at = bytes.len() - 7;
     bytes[at] ^= 0x10;
@@ -427,7 +443,7 @@ fn index_verify_finds_a_flipped_byte_no_search_notices() {
     let o = verity(&["index", "--verify", "--index", &idx]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("damaged\t") && stdout(&o).contains("vectors/hnsw.usearch"),
+        stdout(&o).contains("damaged\t") && stdout(&o).contains("vectors/vectors.flat"),
         "{}",
         stdout(&o)
     );

@@ -58,7 +58,9 @@ impl CodeIndex {
                     })
                     .collect::<Result<_, EngineError>>()?;
                 let mut index = old.update(changed, &removed).map_err(vector_err)?;
-                index.set_search_mode(mode);
+                // The storage follows the mode at the new size: an update that carries an
+                // `auto` index past the exact-search threshold builds its graph here.
+                index.set_search_mode(mode).map_err(vector_err)?;
                 index.save(&vdir).map_err(vector_err)?;
                 return Ok((VectorState::new(index, Some(embedder)), stale.len()));
             }
@@ -67,7 +69,8 @@ impl CodeIndex {
         self.rebuild_vectors(config, opts, embedder, None, &files)
     }
 
-    /// Builds a fresh graph over every file, reusing `old`'s vectors of unchanged files.
+    /// Builds the vector index afresh over every file, reusing `old`'s vectors of unchanged
+    /// files.
     pub(super) fn rebuild_vectors(
         &self,
         config: &VectorConfig,
@@ -79,8 +82,8 @@ impl CodeIndex {
         let (mode, progress) = (opts.vector_search, opts.progress.as_ref());
         let ticker = Ticker::new(files.len(), progress);
         let embedded = AtomicUsize::new(0);
-        // Each file's vectors go into the graph as soon as they are made (or read back from
-        // the old graph), so the build never holds every vector at once.
+        // Each file's vectors are encoded as soon as they are made (or read back from the old
+        // index), so the build never holds every `f32` vector at once.
         let produce = files
             .par_iter()
             .map(|(path, stamp)| -> Result<FileVectors, EngineError> {
@@ -103,7 +106,8 @@ impl CodeIndex {
             .as_ref()
             .map_or(files.len() * 2, |o| o.len().max(files.len()));
         let mut index = VectorIndex::build(config.clone(), &*embedder, estimate, produce)?;
-        index.set_search_mode(mode);
+        // Built flat; the graph only when the mode searches through one at this size.
+        index.set_search_mode(mode).map_err(vector_err)?;
         drop(old);
         index
             .save(&self.gen_dir.join(VECTOR_DIR))

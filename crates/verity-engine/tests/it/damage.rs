@@ -62,8 +62,8 @@ fn files_of_each_kind(gen_dir: &Path) -> Vec<(String, PathBuf)> {
         "meta.json",
         "generation.json",
         "vectors/meta.json",
-        "vectors/files.json",
-        "vectors/hnsw.usearch",
+        "vectors/files.bin",
+        "vectors/vectors.flat",
     ] {
         out.push((name.to_owned(), gen_dir.join(name)));
     }

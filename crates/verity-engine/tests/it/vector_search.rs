@@ -345,8 +345,8 @@ fn text_queries_never_read_the_vectors() {
     let vdir = build(root.path(), idx.path())
         .generation_dir()
         .join("vectors");
-    std::fs::write(vdir.join("files.json"), "{ not json").unwrap();
-    std::fs::write(vdir.join("hnsw.usearch"), b"garbage").unwrap();
+    std::fs::write(vdir.join("files.bin"), "{ not a table").unwrap();
+    std::fs::write(vdir.join("vectors.flat"), b"garbage").unwrap();
 
     let index = CodeIndex::open(idx.path()).expect("opens without reading vectors/");
     let r = index

@@ -158,7 +158,20 @@ fn the_engine_agrees_with_the_oracle_on_a_synthetic_corpus() {
     // approximation explains (`run` checks that every failing case was approximate, and the
     // validator fails such faults whatever the mode). Hybrid inherits the graph's misses: a
     // chunk the graph misses moves every later file of the vector ranking up one place.
-    let backend = EngineBackend::open(&idx)
+    // An index kept flat (`auto` at this size) has no graph: asked for one, it still
+    // answers exactly, and says so.
+    let flat = EngineBackend::open(&idx)
+        .unwrap()
+        .with_vector_search(Some(VectorSearch::Hnsw));
+    let answers = run(Arc::new(flat), &ds);
+    assert!(answers.iter().all(|r| r.1 && !r.3), "{answers:?}");
+    let graph = dir.path().join("idx-hnsw");
+    let opts = BuildOptions {
+        vector_search: VectorSearch::Hnsw,
+        ..BuildOptions::default()
+    };
+    CodeIndex::build(&root, &graph, &opts).unwrap();
+    let backend = EngineBackend::open(&graph)
         .unwrap()
         .with_vector_search(Some(VectorSearch::Hnsw));
     let results = run(Arc::new(backend), &ds);

@@ -1,5 +1,6 @@
 //! The vector index's unit tests.
 
+use super::persist::{self, FILES_FILE, GRAPH_FILE};
 use super::*;
 use crate::embed::HashEmbedder;
 
@@ -45,9 +46,26 @@ fn build(n: usize) -> VectorIndex {
     build_texts(&corpus(n), VectorConfig::default().scalar)
 }
 
+/// `index` with its vectors in a graph (searches in `hnsw` mode).
+fn with_graph(mut index: VectorIndex) -> VectorIndex {
+    index.set_search_mode(VectorSearch::Hnsw).unwrap();
+    assert!(index.has_graph());
+    index
+}
+
+/// The index of `n` corpus files stored both ways: flat (as built) and in a graph.
+fn both(n: usize) -> [VectorIndex; 2] {
+    [build(n), with_graph(build(n))]
+}
+
 #[test]
 fn hnsw_agrees_with_exact_search_and_survives_a_round_trip() {
-    let index = build(60);
+    for index in both(60) {
+        agrees_and_round_trips(index);
+    }
+}
+
+fn agrees_and_round_trips(index: VectorIndex) {
     assert_eq!(index.len(), 120, "two 40-line chunks per 60-line file");
     let q = HashEmbedder::new(64).embed_one("parse request error");
     let exact = index.exact(&q, 10);
@@ -63,8 +81,12 @@ fn hnsw_agrees_with_exact_search_and_survives_a_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     index.save(dir.path()).unwrap();
     let reopened = VectorIndex::open(dir.path()).unwrap();
+    assert_eq!(reopened.has_graph(), index.has_graph());
     assert_eq!(reopened.exact(&q, 10), exact);
     assert_eq!(reopened.search(&q, 10).unwrap(), approx);
+    if !index.has_graph() {
+        assert_eq!(approx, exact, "without a graph every search is exact");
+    }
     assert_eq!(
         reopened.file_vectors("src/f007.rs"),
         index.file_vectors("src/f007.rs")
@@ -76,7 +98,13 @@ fn hnsw_agrees_with_exact_search_and_survives_a_round_trip() {
 fn exact_search_in_the_graph_equals_brute_force_ties_included() {
     // Files 0 and 12 of this corpus are the same text, and every 12th file repeats lines:
     // ties at the cut-off are common, and must be cut in (similarity, path, line) order.
-    let index = build(60);
+    // The flat rows' scan and usearch's brute force over the graph alike.
+    for index in both(60) {
+        exact_equals_brute_force(&index);
+    }
+}
+
+fn exact_equals_brute_force(index: &VectorIndex) {
     let e = HashEmbedder::new(64);
     let reference = index.exact_searcher();
     for q in [
@@ -102,23 +130,30 @@ fn exact_search_in_the_graph_equals_brute_force_ties_included() {
             let n = index.nearest(&v, k, Some(VectorSearch::Exact)).unwrap();
             assert!(n.exact);
             assert_eq!(ids(&n.hits), ids(&got));
-            assert!(
-                !index
+            // Without a graph, even an `hnsw` search is exact, and says so.
+            assert_eq!(
+                index
                     .nearest(&v, k, Some(VectorSearch::Hnsw))
                     .unwrap()
-                    .exact
+                    .exact,
+                !index.has_graph()
             );
         }
     }
-    // `auto` is exact at this size, and so is the index's own mode unless set otherwise.
-    assert!(index.searches_exactly(None));
+    // `auto` is exact at this size.
     assert!(index.searches_exactly(Some(VectorSearch::Auto)));
-    assert!(!index.searches_exactly(Some(VectorSearch::Hnsw)));
+    assert_eq!(
+        index.searches_exactly(Some(VectorSearch::Hnsw)),
+        !index.has_graph()
+    );
+    assert_eq!(index.searches_exactly(None), !index.has_graph());
 }
 
 /// The chunks (path, first line) the graph alone returns for `v`: no siblings.
 fn raw_graph(index: &VectorIndex, v: &[f32], k: usize) -> Vec<(String, usize)> {
-    let (m, _) = index.graph_search(v, k).unwrap();
+    let (m, _) = index
+        .graph_search(index.graph().expect("a graph"), v, k)
+        .unwrap();
     m.keys
         .iter()
         .filter_map(|key| index.position(*key))
@@ -141,7 +176,7 @@ fn the_windows_beside_the_graphs_hits_are_scored_exactly() {
             )
         })
         .collect();
-    let index = build_texts(&texts, Scalar::I8);
+    let index = with_graph(build_texts(&texts, Scalar::I8));
     // A beam of one (usearch searches at least k wide): the graph alone misses chunks.
     index.set_expansion_search(1);
     let e = HashEmbedder::new(64);
@@ -195,7 +230,7 @@ fn the_windows_beside_the_graphs_hits_are_scored_exactly() {
 
 #[test]
 fn chunks_of_the_named_files_are_never_missed_by_the_graph() {
-    let index = build(60);
+    let index = with_graph(build(60));
     // A beam of one (usearch searches at least k wide): the graph alone misses some of
     // the exact top.
     index.set_expansion_search(1);
@@ -257,12 +292,18 @@ fn chunks_of_the_named_files_are_never_missed_by_the_graph() {
 
 #[test]
 fn a_mapped_index_answers_as_a_loaded_one_from_many_threads() {
-    let index = build(60);
+    for index in both(60) {
+        mapped_answers_as_loaded(&index);
+    }
+}
+
+fn mapped_answers_as_loaded(index: &VectorIndex) {
     let dir = tempfile::tempdir().unwrap();
     index.save(dir.path()).unwrap();
     let loaded = VectorIndex::open(dir.path()).unwrap();
     let viewed = VectorIndex::view(dir.path()).unwrap();
     assert_eq!(viewed.len(), loaded.len());
+    assert_eq!(viewed.has_graph(), index.has_graph());
     let e = HashEmbedder::new(64);
     let queries: Vec<Vec<f32>> = ["parse request", "socket", "matrix cache", "token index"]
         .iter()
@@ -292,16 +333,36 @@ fn a_mapped_index_answers_as_a_loaded_one_from_many_threads() {
 }
 
 #[test]
-fn the_search_mode_is_saved_with_the_index() {
+fn the_search_mode_is_saved_with_the_index_and_decides_the_storage() {
     let mut index = build(5);
-    assert_eq!(index.search_mode(), VectorSearch::Auto);
-    index.set_search_mode(VectorSearch::Hnsw);
+    assert_eq!(index.search_mode(), VectorSearch::Exact, "as built");
+    assert!(!index.has_graph());
+    let q = HashEmbedder::new(64).embed_one("parse request error");
+    let exact = index.exact(&q, 4);
+    index.set_search_mode(VectorSearch::Hnsw).unwrap();
+    assert!(index.has_graph());
     let dir = tempfile::tempdir().unwrap();
     index.save(dir.path()).unwrap();
-    let reopened = VectorIndex::open(dir.path()).unwrap();
+    assert!(dir.path().join(GRAPH_FILE).exists());
+    let mut reopened = VectorIndex::open(dir.path()).unwrap();
     assert_eq!(reopened.search_mode(), VectorSearch::Hnsw);
     assert!(!reopened.searches_exactly(None));
     assert!(reopened.searches_exactly(Some(VectorSearch::Exact)));
+    // `auto` at this size is exact: the graph goes, and its file with it.
+    reopened.set_search_mode(VectorSearch::Auto).unwrap();
+    assert!(!reopened.has_graph());
+    assert_eq!(
+        reopened.exact(&q, 4),
+        exact,
+        "the vectors survive both moves"
+    );
+    reopened.save(dir.path()).unwrap();
+    assert!(!dir.path().join(GRAPH_FILE).exists());
+    assert!(dir.path().join(flat::FLAT_FILE).exists());
+    let again = VectorIndex::view(dir.path()).unwrap();
+    assert_eq!(again.search_mode(), VectorSearch::Auto);
+    assert!(!again.has_graph() && again.searches_exactly(None));
+    assert_eq!(again.search_exact(&q, 4).unwrap(), exact);
 }
 
 #[test]
@@ -325,7 +386,13 @@ fn a_streamed_build_grows_the_graph_past_its_estimate() {
     .unwrap();
     let assembled = build(80);
     assert_eq!(streamed.len(), 160);
-    assert_eq!(streamed.hnsw.size(), assembled.hnsw.size());
+    let graph_size = |i: VectorIndex| with_graph(i).graph().unwrap().size();
+    let nonzero = streamed
+        .exact_searcher()
+        .vectors()
+        .iter()
+        .filter(|v| !is_zero(v))
+        .count();
     assert_eq!(streamed.next_key, 160);
     let mut keys: Vec<u64> = streamed.files.iter().flat_map(|f| f.keys.clone()).collect();
     keys.sort_unstable();
@@ -358,6 +425,9 @@ fn a_streamed_build_grows_the_graph_past_its_estimate() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("file 7 is unreadable"), "{err}");
+    // The graph built from the rows holds every vector with features.
+    assert_eq!(graph_size(streamed), nonzero);
+    assert_eq!(graph_size(assembled), nonzero);
 }
 
 #[test]
@@ -369,12 +439,28 @@ fn an_update_in_place_answers_as_a_fresh_build() {
     };
     let embed =
         |(p, t): &(String, String)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap();
-    let mut files = corpus(40);
-    let index =
-        VectorIndex::assemble(config.clone(), &e, files.iter().map(embed).collect()).unwrap();
+    for graph in [false, true] {
+        let mut files = corpus(40);
+        let mut index =
+            VectorIndex::assemble(config.clone(), &e, files.iter().map(embed).collect()).unwrap();
+        if graph {
+            index = with_graph(index);
+        }
+        update_as_fresh(index, &mut files, embed, &config, &e);
+    }
+}
+
+fn update_as_fresh(
+    index: VectorIndex,
+    files: &mut Vec<(String, String)>,
+    embed: impl Fn(&(String, String)) -> FileVectors,
+    config: &VectorConfig,
+    e: &HashEmbedder,
+) {
     let dir = tempfile::tempdir().unwrap();
     index.save(dir.path()).unwrap();
     let index = VectorIndex::open(dir.path()).unwrap();
+    let graph = index.has_graph();
 
     // Change two files, remove two, add one.
     files[3].1 = "fn matrix_determinant() {}\n".repeat(50);
@@ -391,10 +477,19 @@ fn an_update_in_place_answers_as_a_fresh_build() {
     let updated = index.update(changed, &removed).unwrap();
     files.retain(|(p, _)| !removed.contains(p));
     let fresh =
-        VectorIndex::assemble(config.clone(), &e, files.iter().map(embed).collect()).unwrap();
+        VectorIndex::assemble(config.clone(), e, files.iter().map(embed).collect()).unwrap();
 
     assert_eq!(updated.len(), fresh.len());
-    assert_eq!(updated.hnsw.size(), fresh.hnsw.size());
+    assert_eq!(updated.has_graph(), graph, "an update keeps the storage");
+    if let Some(g) = updated.graph() {
+        let nonzero = fresh
+            .exact_searcher()
+            .vectors()
+            .iter()
+            .filter(|v| !is_zero(v))
+            .count();
+        assert_eq!(g.size(), nonzero);
+    }
     for q in [
         "matrix determinant",
         "socket server",
@@ -438,7 +533,7 @@ fn an_update_in_place_answers_as_a_fresh_build() {
 }
 
 #[test]
-fn every_scalar_kind_keeps_similarities_and_shrinks_the_graph() {
+fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
     let e = HashEmbedder::new(64);
     let mut texts = corpus(40);
     // A table of constants: sums of hundreds of the same features, past what i8 holds.
@@ -456,20 +551,23 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_graph() {
         })
         .collect();
     let mut sizes = Vec::new();
-    for (scalar, tolerance) in [
-        (Scalar::F32, 1e-6),
-        (Scalar::F16, 1e-3),
+    for (scalar, tolerance, graph) in [
+        (Scalar::F32, 1e-6, false),
+        (Scalar::F16, 1e-3, false),
         // Lossless for the hash embedder: its vectors are small integers, normalised.
-        (Scalar::I8, 1e-6),
+        (Scalar::I8, 1e-6, false),
+        (Scalar::F32, 1e-6, true),
+        (Scalar::F16, 1e-3, true),
+        (Scalar::I8, 1e-6, true),
     ] {
-        let index = build_texts(&texts, scalar);
+        let mut index = build_texts(&texts, scalar);
+        if graph {
+            index = with_graph(index);
+        }
         let dir = tempfile::tempdir().unwrap();
         index.save(dir.path()).unwrap();
-        sizes.push(
-            std::fs::metadata(dir.path().join("hnsw.usearch"))
-                .unwrap()
-                .len(),
-        );
+        let file = if graph { GRAPH_FILE } else { flat::FLAT_FILE };
+        sizes.push(std::fs::metadata(dir.path().join(file)).unwrap().len());
         let reopened = VectorIndex::view(dir.path()).unwrap();
         assert_eq!(reopened.config().scalar, scalar);
         // Only i8 keeps f32 vectors, and only of what it cannot hold: the table's.
@@ -506,44 +604,75 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_graph() {
             }
         }
     }
-    // f32 → f16 → i8: the vectors are most of the graph.
-    assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
+    // f32 → f16 → i8: 4, 2 and 1 bytes a component, flat; the vectors are most of the graph.
+    assert_eq!(
+        [sizes[0], sizes[1]],
+        [sizes[2] * 4, sizes[2] * 2],
+        "{sizes:?}"
+    );
+    assert_eq!(
+        sizes[2] as usize,
+        64 * build_texts(&texts, Scalar::I8).len()
+    );
+    assert!(sizes[3] > sizes[4] && sizes[4] > sizes[5], "{sizes:?}");
+    assert!(
+        sizes[5] > sizes[2],
+        "a graph holds more than the rows: {sizes:?}"
+    );
 }
 
 #[test]
 fn a_damaged_index_is_reported_with_its_file() {
-    let index = build(3);
-    let dir = tempfile::tempdir().unwrap();
-    index.save(dir.path()).unwrap();
-    std::fs::write(dir.path().join("hnsw.usearch"), b"short").unwrap();
-    let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("hnsw.usearch"), "{err}");
-    // A graph of another index: the chunk count does not fit.
-    build(5).save(dir.path()).unwrap();
-    let small = tempfile::tempdir().unwrap();
-    index.save(small.path()).unwrap();
-    std::fs::copy(
-        small.path().join("files.json"),
-        dir.path().join("files.json"),
-    )
-    .unwrap();
-    let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
-    assert!(
-        err.contains("files.json") || err.contains("hnsw.usearch"),
-        "{err}"
-    );
-    // Two files claiming the same keys.
-    let files = dir.path().join("files.json");
-    index.save(dir.path()).unwrap();
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&files).unwrap()).unwrap();
-    json[1][3] = json[0][3].clone();
-    std::fs::write(&files, serde_json::to_vec(&json).unwrap()).unwrap();
-    let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("files.json") && err.contains("keys"), "{err}");
-    std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
-    let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("meta.json"), "{err}");
+    for index in [build(3), with_graph(build(3))] {
+        let dir = tempfile::tempdir().unwrap();
+        index.save(dir.path()).unwrap();
+        let vectors = if index.has_graph() {
+            GRAPH_FILE
+        } else {
+            flat::FLAT_FILE
+        };
+        std::fs::write(dir.path().join(vectors), b"short").unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(vectors), "{err}");
+        let err = VectorIndex::view(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(vectors), "{err}");
+        // The chunk table of another index: the chunk count does not fit.
+        let five = if index.has_graph() {
+            with_graph(build(5))
+        } else {
+            build(5)
+        };
+        five.save(dir.path()).unwrap();
+        let small = tempfile::tempdir().unwrap();
+        index.save(small.path()).unwrap();
+        let files = dir.path().join(FILES_FILE);
+        std::fs::copy(small.path().join(FILES_FILE), &files).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(FILES_FILE), "{err}");
+        // Two files claiming the same keys.
+        index.save(dir.path()).unwrap();
+        let mut table = persist::files_from_bytes(&std::fs::read(&files).unwrap()).unwrap();
+        table[1].3 = table[0].3;
+        std::fs::write(&files, persist::files_to_bytes(&table)).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(FILES_FILE) && err.contains("keys"), "{err}");
+        // A table cut short, or with a path that is not UTF-8: the byte is named.
+        let bytes = persist::files_to_bytes(&table);
+        std::fs::write(&files, &bytes[..bytes.len() - 3]).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(FILES_FILE) && err.contains("cut short at byte"),
+            "{err}"
+        );
+        let mut bad = bytes.clone();
+        bad[4] = 0xff;
+        std::fs::write(&files, &bad).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8 at byte 0"), "{err}");
+        std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("meta.json"), "{err}");
+    }
 }
 
 #[test]
@@ -553,10 +682,17 @@ fn zero_queries_and_zero_chunks_find_nothing() {
         FileVectors::embed(&e, ChunkOptions::default(), "a", 0, ":: -> {}\n").unwrap(),
         FileVectors::embed(&e, ChunkOptions::default(), "b", 0, "parse me\n").unwrap(),
     ];
-    let index = VectorIndex::assemble(VectorConfig::default(), &e, files).unwrap();
-    let q = e.embed_one("parse");
-    let paths = |hs: Vec<ChunkHit>| hs.into_iter().map(|h| h.path).collect::<Vec<_>>();
-    assert_eq!(paths(index.exact(&q, 10)), ["b"]);
-    assert_eq!(paths(index.search(&q, 10).unwrap()), ["b"]);
-    assert!(index.exact(&e.embed_one("::"), 10).is_empty());
+    let make = || VectorIndex::assemble(VectorConfig::default(), &e, files.clone()).unwrap();
+    for index in [make(), with_graph(make())] {
+        let q = e.embed_one("parse");
+        let paths = |hs: Vec<ChunkHit>| hs.into_iter().map(|h| h.path).collect::<Vec<_>>();
+        assert_eq!(paths(index.exact(&q, 10)), ["b"]);
+        assert_eq!(paths(index.search(&q, 10).unwrap()), ["b"]);
+        assert_eq!(paths(index.search_exact(&q, 10).unwrap()), ["b"]);
+        assert!(index.exact(&e.embed_one("::"), 10).is_empty());
+        assert!(index
+            .search_exact(&e.embed_one("::"), 10)
+            .unwrap()
+            .is_empty());
+    }
 }
