@@ -340,7 +340,7 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
     for f in vi.files().iter().take(400) {
         let content = index.content(&f.path)?.unwrap_or_default();
         let lines: Vec<&str> = content.lines().collect();
-        for (a, b) in &f.chunks {
+        for (a, b) in &f.ranges(config.chunk.into()) {
             chunk_texts.push(lines[a - 1..(*b).min(lines.len())].join("\n"));
         }
     }

@@ -180,7 +180,7 @@ pub struct ValidateArgs {
     pub min_recall: Option<f64>,
     /// How vector and hybrid queries find the nearest chunks: exact (every chunk scored;
     /// answers must equal the oracle's), hnsw (the graph; judged by mean recall@k), or auto
-    /// (exact up to 100,000 chunks) [default: auto].
+    /// (exact up to 500,000 chunks) [default: auto].
     #[arg(long, value_name = "MODE")]
     pub vector_search: Option<VectorSearch>,
     /// Run only this share of the cases: hash:M/N, count:M/N, or time:M/N (balanced by the

@@ -55,7 +55,12 @@ impl VectorSlot {
         let opened = self.cell.get_or_init(|| {
             VectorState::open(&self.dir)
                 .map(|s| s.map(Arc::new))
-                .map_err(|e| e.to_string())
+                // Kept as the detail alone: it is wrapped in `IndexCorrupt` again below, and
+                // the whole message would say everything twice.
+                .map_err(|e| match e {
+                    EngineError::IndexCorrupt { detail, .. } => detail,
+                    other => other.to_string(),
+                })
         });
         match opened {
             Ok(s) => Ok(s.as_deref()),

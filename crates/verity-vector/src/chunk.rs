@@ -56,19 +56,34 @@ pub fn chunk(text: &str, opts: ChunkOptions) -> Vec<Chunk> {
 /// The line ranges (1-based, inclusive) of the chunks of a text of `line_count` lines: the
 /// windows depend on nothing else, so an index keeps a file's line count, not its ranges.
 pub fn windows(line_count: usize, opts: ChunkOptions) -> Vec<(usize, usize)> {
+    (0..window_count(line_count, opts))
+        .map(|i| window(line_count, i, opts))
+        .collect()
+}
+
+/// Window size and the lines from one window's start to the next's.
+fn size_and_step(opts: ChunkOptions) -> (usize, usize) {
     let size = opts.lines.max(1);
-    let step = size - opts.overlap.min(size - 1);
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < line_count {
-        let end = (start + size).min(line_count);
-        out.push((start + 1, end));
-        if end == line_count {
-            break;
-        }
-        start += step;
+    (size, size - opts.overlap.min(size - 1))
+}
+
+/// How many chunks a text of `line_count` lines has: the windows start every `step` lines
+/// until one reaches the last line.
+pub fn window_count(line_count: usize, opts: ChunkOptions) -> usize {
+    let (size, step) = size_and_step(opts);
+    match line_count {
+        0 => 0,
+        n if n <= size => 1,
+        n => 1 + (n - size).div_ceil(step),
     }
-    out
+}
+
+/// The line range (1-based, inclusive) of chunk `i` of a text of `line_count` lines
+/// (`i` < [`window_count`]).
+pub fn window(line_count: usize, i: usize, opts: ChunkOptions) -> (usize, usize) {
+    let (size, step) = size_and_step(opts);
+    let start = i * step;
+    (start + 1, (start + size).min(line_count))
 }
 
 #[cfg(test)]
@@ -110,6 +125,11 @@ mod tests {
             }
             for l in 1..=n {
                 prop_assert!(cs.iter().any(|c| c.first_line <= l && l <= c.last_line));
+            }
+            // Only the last window reaches the last line, and nothing is past it.
+            if let Some((last, before)) = cs.split_last() {
+                prop_assert_eq!(last.last_line, n);
+                prop_assert!(before.iter().all(|c| c.last_line < n));
             }
             let span = overlap.min(size.max(1) - 1) + 1;
             for l in 1..=n.saturating_sub(span - 1) {

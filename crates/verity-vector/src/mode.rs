@@ -3,21 +3,25 @@
 //!
 //! Exact search is what the oracle computes, so its answers can be held to equality; the graph
 //! answers in a few milliseconds at any size but may miss a chunk. Up to
-//! [`EXACT_SEARCH_MAX_CHUNKS`] chunks brute force costs at most about 20 ms (measured in
-//! docs/BENCHMARKS.md, "Exact or HNSW"), so `auto` answers exactly there and uses the graph
-//! only where exactness would cost more than a query is worth.
+//! [`EXACT_SEARCH_MAX_CHUNKS`] chunks the scan of every vector costs at most about 20 ms of one
+//! core (measured in docs/BENCHMARKS.md, "Flat vectors"), so `auto` answers exactly there —
+//! and keeps no graph at all — and uses the graph only where exactness would cost more than a
+//! query is worth.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Up to this many chunks, `auto` searches exactly. Measured on one core of the reference
-/// machine (docs/BENCHMARKS.md, "Exact or HNSW"), 256 dimensions: 1.3 ms at 10,000 chunks,
-/// 9 ms at 52,000, 21 ms at 105,000 (the graph: 2 to 7 ms at any of these sizes). About 20 ms
-/// is well inside what a text query already costs at its 95th percentile, so exactness is
-/// worth it up to here; past it the cost keeps growing linearly while the graph's stays flat.
-pub const EXACT_SEARCH_MAX_CHUNKS: usize = 100_000;
+/// Up to this many chunks, `auto` searches exactly. The scan of the flat `i8` rows of the hash
+/// embedder (256 dimensions) costs about 30 ns of CPU a chunk on the reference machine
+/// (docs/BENCHMARKS.md, "Flat vectors"): 8 ms at 272,000 chunks, where a whole `vector:`
+/// query in a server takes 6–12 ms, and about 15 ms at 500,000 (half that on two cores). The
+/// graph at its default search expansion costs 5–11 ms at 50,000–200,000 chunks, so up to
+/// here exactness costs no more than the approximation; past it the scan keeps growing
+/// linearly while the graph's cost stays nearly flat. (It was 100,000 while exact search was
+/// usearch's brute force over the graph's vectors, 0.2 µs a chunk.)
+pub const EXACT_SEARCH_MAX_CHUNKS: usize = 500_000;
 
 /// How vector searches find the nearest chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -26,13 +26,12 @@
 //! never found and reads back as zeros.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 use usearch::{Index, IndexOptions, MetricKind};
 
-use crate::chunk::{chunk, windows, ChunkOptions};
+use crate::chunk::{chunk, window_count, windows, ChunkOptions};
 use crate::embed::{EmbedError, Embedder};
 use crate::exact;
 use crate::mode::VectorSearch;
@@ -97,6 +96,36 @@ impl FileVectors {
     }
 }
 
+/// A file as the index keeps it: nothing per chunk. Its chunks are the windows of its line
+/// count ([`crate::chunk::window`]) and their keys are consecutive from `first_key`, so a
+/// chunk's lines and key are computed, not stored, and opening an index builds no table per
+/// chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedFile {
+    /// The file's path in the corpus.
+    pub path: String,
+    /// Hash of the file's bytes, so an update re-embeds only changed files.
+    pub hash: u64,
+    /// Lines of the file.
+    pub lines: usize,
+    /// Key of the file's first chunk (in the graph, and of its `f32` copies).
+    pub first_key: u64,
+    /// Number of chunks.
+    pub chunks: usize,
+}
+
+impl IndexedFile {
+    /// The 1-based inclusive line ranges of the file's chunks under `opts` (the index's
+    /// [`VectorConfig::chunk`]).
+    pub fn ranges(&self, opts: ChunkOptions) -> Vec<(usize, usize)> {
+        windows(self.lines, opts)
+    }
+
+    fn keys(&self) -> std::ops::Range<u64> {
+        self.first_key..self.first_key + self.chunks as u64
+    }
+}
+
 /// A chunk found by a search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkHit {
@@ -124,10 +153,10 @@ pub struct VectorIndex {
     config: VectorConfig,
     embedder_name: String,
     dim: usize,
-    files: Vec<FileVectors>,
-    /// Chunk position → (file position, chunk position in the file).
-    locations: Vec<(u32, u32)>,
-    /// Position of each file's first chunk.
+    /// In path order.
+    files: Vec<IndexedFile>,
+    /// Position of each file's first chunk, and the number of chunks last: a chunk's file is
+    /// found by binary search.
     starts: Vec<usize>,
     /// (first key, file position) of every file with chunks, by key: a file's keys are
     /// consecutive, so a key's chunk is found by binary search, with no map of every key.
@@ -153,44 +182,64 @@ enum Storage {
 
 /// One file whose vectors were encoded as rows (before they join a [`Flat`]).
 struct Encoded {
-    file: FileVectors,
+    /// Its `first_key` is assigned when it joins, unless `keyed`.
+    file: IndexedFile,
+    keyed: bool,
     rows: Vec<u8>,
-    /// (key, `f32` vector, rounding error) of the rows `i8` holds only approximately.
-    unrounded: Vec<(u64, Vec<f32>, f32)>,
+    /// (chunk in the file, `f32` vector, rounding error) of the rows `i8` holds only
+    /// approximately.
+    unrounded: Vec<(usize, Vec<f32>, f32)>,
 }
 
-/// Encodes `f`'s vectors (its keys assigned) as rows of `scalar` and frees them.
+/// The file as the index keeps it (keys not yet assigned).
+fn indexed(f: &FileVectors) -> IndexedFile {
+    IndexedFile {
+        path: f.path.clone(),
+        hash: f.hash,
+        lines: f.chunks.last().map_or(0, |c| c.1),
+        first_key: f.keys.first().copied().unwrap_or(0),
+        chunks: f.chunks.len(),
+    }
+}
+
+/// Encodes `f`'s vectors as rows of `scalar` and frees them.
 fn encode_file(scalar: Scalar, dim: usize, mut f: FileVectors) -> Encoded {
     let mut rows = Vec::with_capacity(f.vectors.len() * dim * scalar.bytes());
     let mut unrounded = Vec::new();
-    for (key, v) in f.keys.iter().zip(std::mem::take(&mut f.vectors)) {
+    for (ci, v) in std::mem::take(&mut f.vectors).into_iter().enumerate() {
         let error = flat::encode(scalar, &v, &mut rows);
         if scalar == Scalar::I8 && error > UNROUNDED_ABOVE {
-            unrounded.push((*key, v, error));
+            unrounded.push((ci, v, error));
         }
     }
     Encoded {
-        file: f,
+        file: indexed(&f),
+        keyed: false,
         rows,
         unrounded,
     }
 }
 
-/// The files of `made` in path order and their rows, one flat array; their approximate rows'
-/// `f32` vectors join `unrounded`.
+/// The files of `made` in path order and their rows, one flat array. Files without keys get
+/// them from `next_key` in path order; their approximate rows' `f32` vectors join `unrounded`.
 fn join(
     scalar: Scalar,
     dim: usize,
     mut made: Vec<Encoded>,
+    next_key: &mut u64,
     unrounded: &mut Unrounded,
-) -> (Vec<FileVectors>, Flat) {
+) -> (Vec<IndexedFile>, Flat) {
     made.par_sort_by(|a, b| a.file.path.cmp(&b.file.path));
     let mut rows = Vec::with_capacity(made.iter().map(|e| e.rows.len()).sum());
     let mut files = Vec::with_capacity(made.len());
-    for e in made {
+    for mut e in made {
         rows.extend_from_slice(&e.rows);
-        for (key, v, error) in e.unrounded {
-            unrounded.insert(key, v, error);
+        if !e.keyed {
+            e.file.first_key = *next_key;
+            *next_key += e.file.chunks as u64;
+        }
+        for (ci, v, error) in e.unrounded {
+            unrounded.insert(e.file.first_key + ci as u64, v, error);
         }
         files.push(e.file);
     }
@@ -198,54 +247,58 @@ fn join(
     (files, flat)
 }
 
-/// Where the chunks of `files` (in order) are: each chunk's file and place in it, each file's
-/// first chunk, and the files by first key.
+/// Where the chunks of `files` (in order) are: each file's first chunk (and the total last),
+/// and the files with chunks by first key.
 struct Layout {
-    locations: Vec<(u32, u32)>,
     starts: Vec<usize>,
     key_ranges: Vec<(u64, u32)>,
 }
 
-/// The layout of `files`, whose keys must be consecutive within each file (the index hands
-/// them out so); `None` when they are not.
-fn layout(files: &[FileVectors]) -> Option<Layout> {
-    let mut locations = Vec::new();
-    let mut starts = Vec::with_capacity(files.len());
+/// The layout of `files`; `None` when two files' keys overlap or pass 2^64.
+fn layout(files: &[IndexedFile]) -> Option<Layout> {
+    let mut starts = Vec::with_capacity(files.len() + 1);
     let mut key_ranges = Vec::with_capacity(files.len());
+    let mut total = 0usize;
     for (fi, f) in files.iter().enumerate() {
-        starts.push(locations.len());
-        if let Some(&first) = f.keys.first() {
-            if f.keys.iter().zip(first..).any(|(k, want)| *k != want) {
-                return None;
-            }
-            key_ranges.push((first, fi as u32));
+        starts.push(total);
+        total = total.checked_add(f.chunks)?;
+        if f.chunks > 0 {
+            f.first_key.checked_add(f.chunks as u64)?;
+            key_ranges.push((f.first_key, fi as u32));
         }
-        locations.extend((0..f.keys.len()).map(|ci| (fi as u32, ci as u32)));
     }
+    starts.push(total);
+    // Keys handed out in path order (a fresh build) are sorted already, which the sort
+    // notices in one pass.
     key_ranges.sort_unstable();
     // Ranges that overlap would give one key two chunks.
     let ends_before_next = |w: &[(u64, u32)]| {
-        let len = files[w[0].1 as usize].keys.len() as u64;
-        w[0].0.checked_add(len).is_some_and(|end| end <= w[1].0)
+        let len = files[w[0].1 as usize].chunks as u64;
+        w[0].0 + len <= w[1].0
     };
     if !key_ranges.windows(2).all(ends_before_next) {
         return None;
     }
-    Some(Layout {
-        locations,
-        starts,
-        key_ranges,
-    })
+    Some(Layout { starts, key_ranges })
 }
 
-fn check_shape(f: &FileVectors, dim: usize) -> Result<(), VectorError> {
-    if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
-        return Err(VectorError::Embed(EmbedError(format!(
-            "{}: {} vectors of the wrong shape for {} chunks",
+/// The vectors must be one per chunk, of the index's dimensions, and the chunks the windows
+/// of the file's lines (as [`FileVectors::embed`] makes them): the index keeps the line
+/// count only.
+fn check_shape(f: &FileVectors, dim: usize, opts: ChunkOptions) -> Result<(), VectorError> {
+    let wrong = |what: &str| {
+        Err(VectorError::Embed(EmbedError(format!(
+            "{}: {what} ({} vectors for {} chunks)",
             f.path,
             f.vectors.len(),
             f.chunks.len()
-        ))));
+        ))))
+    };
+    if f.vectors.len() != f.chunks.len() || f.vectors.iter().any(|v| v.len() != dim) {
+        return wrong("vectors of the wrong shape");
+    }
+    if f.chunks != windows(f.chunks.last().map_or(0, |c| c.1), opts) {
+        return wrong("chunks that are not the windows of its lines");
     }
     Ok(())
 }
@@ -306,7 +359,7 @@ impl std::fmt::Debug for VectorIndex {
             .field("embedder", &self.embedder_name)
             .field("dim", &self.dim)
             .field("files", &self.files.len())
-            .field("chunks", &self.locations.len())
+            .field("chunks", &self.len())
             .field(
                 "storage",
                 &match self.storage {
@@ -365,39 +418,33 @@ impl VectorIndex {
         I: ParallelIterator<Item = Result<FileVectors, E>>,
     {
         let dim = embedder.dim();
-        let next_key = AtomicU64::new(0);
         let scalar = config.scalar;
+        let opts: ChunkOptions = config.chunk.into();
         // Most files are one or two chunks.
         let mut made: Vec<Encoded> = Vec::with_capacity(estimate / 2);
         made.par_extend(
             files
                 .map(|f| -> Result<Encoded, E> {
-                    let mut f = f?;
-                    check_shape(&f, dim)?;
-                    let n = f.chunks.len() as u64;
-                    let first = next_key.fetch_add(n, Ordering::Relaxed);
-                    f.keys = (first..first + n).collect();
+                    let f = f?;
+                    check_shape(&f, dim, opts)?;
                     Ok(encode_file(scalar, dim, f))
                 })
                 .collect::<Result<Vec<_>, E>>()?,
         );
         let mut unrounded = Unrounded::default();
-        let (files, flat) = join(scalar, dim, made, &mut unrounded);
-        let Layout {
-            locations,
-            starts,
-            key_ranges,
-        } = layout(&files).expect("keys are handed out consecutively per file");
+        let mut next_key = 0;
+        let (files, flat) = join(scalar, dim, made, &mut next_key, &mut unrounded);
+        let Layout { starts, key_ranges } =
+            layout(&files).expect("keys are handed out consecutively per file");
         Ok(VectorIndex {
             graph_error: graph_error(config.scalar, &unrounded),
             config,
             embedder_name: embedder.name(),
             dim,
             files,
-            locations,
             starts,
             key_ranges,
-            next_key: next_key.into_inner(),
+            next_key,
             search_mode: VectorSearch::Exact,
             storage: Storage::Flat(flat),
             unrounded,
@@ -420,27 +467,23 @@ impl VectorIndex {
             .map(String::as_str)
             .chain(changed.iter().map(|f| f.path.as_str()))
             .collect();
+        let opts: ChunkOptions = self.config.chunk.into();
         for f in changed.iter() {
-            check_shape(f, self.dim)?;
+            check_shape(f, self.dim, opts)?;
         }
         let old_files = std::mem::take(&mut self.files);
         let mut kept = Vec::with_capacity(old_files.len() + changed.len());
         for (fi, f) in old_files.into_iter().enumerate() {
             if gone.contains(f.path.as_str()) {
-                for key in &f.keys {
+                for key in f.keys() {
                     if let Storage::Graph(hnsw) = &self.storage {
-                        hnsw.remove(*key).map_err(hnsw_err)?;
+                        hnsw.remove(key).map_err(hnsw_err)?;
                     }
-                    self.unrounded.remove(*key);
+                    self.unrounded.remove(key);
                 }
             } else {
                 kept.push((self.starts[fi], f));
             }
-        }
-        let mut changed = changed;
-        for f in changed.iter_mut() {
-            f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
-            self.next_key += f.chunks.len() as u64;
         }
         let (scalar, dim) = (self.config.scalar, self.dim);
         let files = match &self.storage {
@@ -448,23 +491,30 @@ impl VectorIndex {
                 let made: Vec<Encoded> = kept
                     .into_iter()
                     .map(|(start, file)| Encoded {
-                        rows: flat.rows(start, file.keys.len()).to_vec(),
+                        rows: flat.rows(start, file.chunks).to_vec(),
+                        keyed: true,
                         unrounded: Vec::new(),
                         file,
                     })
                     .chain(changed.into_iter().map(|f| encode_file(scalar, dim, f)))
                     .collect();
-                let (files, flat) = join(scalar, dim, made, &mut self.unrounded);
+                let (files, flat) =
+                    join(scalar, dim, made, &mut self.next_key, &mut self.unrounded);
                 self.storage = Storage::Flat(flat);
                 files
             }
             Storage::Graph(hnsw) => {
+                let mut changed = changed;
+                for f in changed.iter_mut() {
+                    f.keys = (self.next_key..self.next_key + f.chunks.len() as u64).collect();
+                    self.next_key += f.chunks.len() as u64;
+                }
                 let unrounded = Mutex::new(std::mem::take(&mut self.unrounded));
                 let added = add_all(hnsw, scalar, &mut changed, &unrounded);
                 self.unrounded = unrounded.into_inner().unwrap_or_else(|e| e.into_inner());
                 added?;
-                let mut files: Vec<FileVectors> = kept.into_iter().map(|(_, f)| f).collect();
-                files.extend(changed);
+                let mut files: Vec<IndexedFile> = kept.into_iter().map(|(_, f)| f).collect();
+                files.extend(changed.iter().map(indexed));
                 files.sort_by(|a, b| a.path.cmp(&b.path));
                 files
             }
@@ -472,7 +522,6 @@ impl VectorIndex {
         self.graph_error = graph_error(scalar, &self.unrounded);
         let l = layout(&files).expect("keys are handed out consecutively per file");
         self.files = files;
-        self.locations = l.locations;
         self.starts = l.starts;
         self.key_ranges = l.key_ranges;
         Ok(self)
@@ -495,16 +544,16 @@ impl VectorIndex {
 
     /// Number of chunks.
     pub fn len(&self) -> usize {
-        self.locations.len()
+        self.starts.last().copied().unwrap_or(0)
     }
 
     /// No chunk at all.
     pub fn is_empty(&self) -> bool {
-        self.locations.is_empty()
+        self.len() == 0
     }
 
-    /// The files, in path order, without their vectors.
-    pub fn files(&self) -> &[FileVectors] {
+    /// The files, in path order.
+    pub fn files(&self) -> &[IndexedFile] {
         &self.files
     }
 
@@ -516,8 +565,11 @@ impl VectorIndex {
             .ok()?;
         let f = &self.files[fi];
         Some(FileVectors {
-            vectors: f.keys.iter().map(|k| self.vector(*k)).collect(),
-            ..f.clone()
+            path: f.path.clone(),
+            hash: f.hash,
+            chunks: f.ranges(self.config.chunk.into()),
+            keys: f.keys().collect(),
+            vectors: f.keys().map(|k| self.vector(k)).collect(),
         })
     }
 
@@ -555,10 +607,16 @@ impl VectorIndex {
         self.graph().is_some()
     }
 
+    /// The file of the chunk at `pos` (< [`len`](Self::len)), and the chunk's place in it.
+    fn locate(&self, pos: usize) -> (usize, usize) {
+        let fi = self.starts.partition_point(|s| *s <= pos) - 1;
+        (fi, pos - self.starts[fi])
+    }
+
     /// The graph key of the chunk at `pos`.
     fn key_at(&self, pos: usize) -> u64 {
-        let (fi, ci) = self.locations[pos];
-        self.files[fi as usize].keys[ci as usize]
+        let (fi, ci) = self.locate(pos);
+        self.files[fi].first_key + ci as u64
     }
 
     /// A graph over every chunk's vector (zero vectors left out), built in parallel.
@@ -605,7 +663,7 @@ impl VectorIndex {
         let vectors = self
             .files
             .par_iter()
-            .flat_map_iter(|f| f.keys.iter().map(|k| self.vector(*k)))
+            .flat_map_iter(|f| f.keys().map(|k| self.vector(k)))
             .collect();
         ExactSearcher {
             index: self,
@@ -629,13 +687,13 @@ impl VectorIndex {
         let i = self.key_ranges.partition_point(|(first, _)| *first <= key);
         let (first, fi) = *self.key_ranges.get(i.checked_sub(1)?)?;
         let offset = usize::try_from(key - first).ok()?;
-        (offset < self.files[fi as usize].keys.len()).then(|| self.starts[fi as usize] + offset)
+        (offset < self.files[fi as usize].chunks).then(|| self.starts[fi as usize] + offset)
     }
 
     fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
-        let (fi, ci) = self.locations[pos];
-        let f = &self.files[fi as usize];
-        let (first_line, last_line) = f.chunks[ci as usize];
+        let (fi, ci) = self.locate(pos);
+        let f = &self.files[fi];
+        let (first_line, last_line) = crate::chunk::window(f.lines, ci, self.config.chunk.into());
         ChunkHit {
             path: f.path.clone(),
             first_line,
@@ -719,17 +777,14 @@ impl VectorIndex {
             });
         }
         self.check_query(query)?;
-        let chosen: Vec<&FileVectors> = paths
+        let chosen: Vec<usize> = paths
             .iter()
-            .filter_map(|p| {
-                let i = self
-                    .files
-                    .binary_search_by(|f| f.path.as_str().cmp(p))
-                    .ok()?;
-                Some(&self.files[i])
-            })
+            .filter_map(|p| self.files.binary_search_by(|f| f.path.as_str().cmp(p)).ok())
             .collect();
-        let names: HashSet<&str> = chosen.iter().map(|f| f.path.as_str()).collect();
+        let names: HashSet<&str> = chosen
+            .iter()
+            .map(|fi| self.files[*fi].path.as_str())
+            .collect();
         let mut v = vec![0.0f32; self.dim];
         // The graph's hits are scored exactly, like the named files' chunks (see `graph_hits`).
         let mut hits = if self.graph().is_some_and(|g| g.size() > 0) {
@@ -737,18 +792,12 @@ impl VectorIndex {
         } else {
             Vec::new()
         };
-        for f in chosen {
-            for (key, &(first_line, last_line)) in f.keys.iter().zip(&f.chunks) {
+        for fi in chosen {
+            for pos in self.starts[fi]..self.starts[fi + 1] {
                 // A chunk without features is not in the graph, and is never found.
-                if !self.stored(*key, &mut v) {
-                    continue;
+                if self.stored(self.key_at(pos), &mut v) {
+                    hits.push(self.hit(pos, exact::similarity(query, &v)));
                 }
-                hits.push(ChunkHit {
-                    path: f.path.clone(),
-                    first_line,
-                    last_line,
-                    similarity: exact::similarity(query, &v),
-                });
             }
         }
         hits.sort_by(rank_order);
@@ -860,11 +909,11 @@ impl VectorIndex {
             let Some(pos) = self.position(*key) else {
                 continue;
             };
-            let (fi, ci) = self.locations[pos];
-            let start = self.starts[fi as usize];
-            let count = self.files[fi as usize].keys.len();
-            let first = (ci as usize).saturating_sub(SIBLINGS);
-            let last = (ci as usize + SIBLINGS).min(count - 1);
+            let (fi, ci) = self.locate(pos);
+            let start = self.starts[fi];
+            let count = self.files[fi].chunks;
+            let first = ci.saturating_sub(SIBLINGS);
+            let last = (ci + SIBLINGS).min(count - 1);
             positions.extend((first..=last).map(|c| start + c));
         }
         positions.sort_unstable();
@@ -872,16 +921,15 @@ impl VectorIndex {
         let mut v = vec![0.0f32; self.dim];
         let mut hits = Vec::with_capacity(positions.len());
         for pos in positions {
-            let (fi, ci) = self.locations[pos];
-            let f = &self.files[fi as usize];
-            if skip.contains(f.path.as_str()) {
+            let (fi, _) = self.locate(pos);
+            if skip.contains(self.files[fi].path.as_str()) {
                 continue;
             }
             // Scored again exactly, the graph's own hits too: usearch's distances differ from
             // the exact similarity in the last bits, and ranking the two kinds together let a
             // chunk pass another it is tied with. A chunk without features is not in the
             // graph and is never found.
-            if self.stored(f.keys[ci as usize], &mut v) {
+            if self.stored(self.key_at(pos), &mut v) {
                 hits.push(self.hit(pos, exact::similarity(query, &v)));
             }
         }

@@ -362,6 +362,11 @@ fn text_queries_never_read_the_vectors() {
         matches!(&e, EngineError::IndexCorrupt { path, .. } if path.ends_with("vectors")),
         "{e:?}"
     );
+    // The damaged file is named, and the advice given once.
+    let message = e.to_string();
+    assert!(message.contains("files.bin"), "{message}");
+    assert_eq!(message.matches("is corrupt").count(), 1, "{message}");
+    assert_eq!(message.matches("--rebuild").count(), 1, "{message}");
     // Asked again, the same error (the failed open is remembered, not retried).
     assert!(index
         .search("hybrid: parse_http_request", &SearchOptions::default())

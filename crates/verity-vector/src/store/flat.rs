@@ -204,14 +204,20 @@ impl Flat {
 /// their score − M, so the true k-th is too, and a true top-k row scores at most M below it.
 /// Rows tied with the k-th are all included.
 pub(super) fn candidates(scores: &[f32], k: usize, error: f32) -> Vec<usize> {
-    let found: Vec<f32> = scores.iter().copied().filter(|s| s.is_finite()).collect();
-    let threshold = if found.len() <= k {
-        f32::MIN
-    } else {
-        // The k-th best by a partial sort of a copy: O(n), no allocation per row.
-        let mut found = found;
-        let (_, kth, _) = found.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-        *kth - 2.0 * (SCAN_ERROR + error)
+    // The k best scores in a min-heap: one comparison for most rows, no copy of the scores.
+    let mut best = std::collections::BinaryHeap::with_capacity(k + 1);
+    for s in scores.iter().filter(|s| s.is_finite()) {
+        let s = std::cmp::Reverse(Total(*s));
+        if best.len() < k {
+            best.push(s);
+        } else if best.peek().is_some_and(|min| s < *min) {
+            best.pop();
+            best.push(s);
+        }
+    }
+    let threshold = match best.peek() {
+        Some(std::cmp::Reverse(Total(kth))) if best.len() == k => kth - 2.0 * (SCAN_ERROR + error),
+        _ => f32::MIN,
     };
     scores
         .iter()
@@ -219,6 +225,24 @@ pub(super) fn candidates(scores: &[f32], k: usize, error: f32) -> Vec<usize> {
         .filter(|(_, s)| s.is_finite() && **s >= threshold)
         .map(|(i, _)| i)
         .collect()
+}
+
+/// An `f32` ordered by `total_cmp`, for the heap.
+#[derive(PartialEq)]
+struct Total(f32);
+
+impl Eq for Total {}
+
+impl PartialOrd for Total {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Total {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
 }
 
 fn cosine(dot: f64, qn: f64, nn: f64) -> f32 {

@@ -33,6 +33,9 @@ struct Meta {
     search: VectorSearch,
     /// Where the vectors are.
     storage: StorageKind,
+    /// The next unused key: keys of removed chunks are never handed out again.
+    #[serde(default)]
+    next_key: u64,
     /// For `i8`: the most a similarity computed from a rounded vector can be off (what
     /// `unrounded.f32` holds), so that a mapped index knows it without reading the file.
     rounding_bound: f32,
@@ -113,9 +116,10 @@ impl VectorIndex {
             config: self.config.clone(),
             embedder: self.embedder_name.clone(),
             dim: self.dim,
-            chunks: self.locations.len(),
+            chunks: self.len(),
             search: self.search_mode,
             rounding_bound: self.unrounded.bound(),
+            next_key: self.next_key,
             storage: match self.storage {
                 Storage::Flat(_) => StorageKind::Flat,
                 Storage::Graph(_) => StorageKind::Graph,
@@ -129,12 +133,7 @@ impl VectorIndex {
         let stored: Vec<StoredFile> = self
             .files
             .iter()
-            .map(|f| {
-                let lines = f.chunks.last().map_or(0, |c| c.1);
-                debug_assert_eq!(windows(lines, self.config.chunk.into()), f.chunks);
-                let first = f.keys.first().copied().unwrap_or(0);
-                StoredFile(f.path.clone(), f.hash, lines, first)
-            })
+            .map(|f| StoredFile(f.path.clone(), f.hash, f.lines, f.first_key))
             .collect();
         write(FILES_FILE, &files_to_bytes(&stored))?;
         if self.config.scalar == Scalar::I8 {
@@ -205,29 +204,22 @@ impl VectorIndex {
         }
         let stored = files_from_bytes(&read(FILES_FILE)?).map_err(|e| corrupt(FILES_FILE, e))?;
         let opts: ChunkOptions = meta.config.chunk.into();
-        let files: Vec<FileVectors> = stored
+        let files: Vec<IndexedFile> = stored
             .into_iter()
-            .map(|StoredFile(path, hash, lines, first)| {
-                let chunks = windows(lines, opts);
-                let keys = (first..first.saturating_add(chunks.len() as u64)).collect();
-                FileVectors {
-                    path,
-                    hash,
-                    chunks,
-                    keys,
-                    vectors: Vec::new(),
-                }
+            .map(|StoredFile(path, hash, lines, first_key)| IndexedFile {
+                path,
+                hash,
+                lines,
+                first_key,
+                chunks: window_count(lines, opts),
             })
             .collect();
-        let count: usize = files.iter().map(|f| f.chunks.len()).sum();
+        let count: usize = files.iter().map(|f| f.chunks).sum();
         if count != meta.chunks {
             return Err(corrupt(
                 FILES_FILE,
                 format!("{count} chunks, meta.json says {}", meta.chunks),
             ));
-        }
-        if files.iter().any(|f| f.keys.len() != f.chunks.len()) {
-            return Err(corrupt(FILES_FILE, "a file's keys pass 2^64".into()));
         }
         let unrounded = if meta.config.scalar == Scalar::I8 {
             let bad = || {
@@ -247,16 +239,14 @@ impl VectorIndex {
         } else {
             Unrounded::default()
         };
-        let Layout {
-            locations,
-            starts,
-            key_ranges,
-        } = layout(&files).ok_or_else(|| corrupt(FILES_FILE, "keys out of order".into()))?;
+        let Layout { starts, key_ranges } = layout(&files)
+            .ok_or_else(|| corrupt(FILES_FILE, "two files' keys overlap or pass 2^64".into()))?;
         let next_key = files
             .iter()
-            .flat_map(|f| f.keys.iter().copied())
+            .map(|f| f.first_key + f.chunks as u64)
             .max()
-            .map_or(0, |k| k + 1);
+            .unwrap_or(0)
+            .max(meta.next_key);
         let storage = match meta.storage {
             StorageKind::Flat => Storage::Flat(Self::open_flat(dir, &meta, view, count)?),
             StorageKind::Graph => Storage::Graph(Self::open_graph(dir, &meta, view, count)?),
@@ -268,7 +258,6 @@ impl VectorIndex {
             embedder_name: meta.embedder,
             dim: meta.dim,
             files,
-            locations,
             starts,
             key_ranges,
             next_key,

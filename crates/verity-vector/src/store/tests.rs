@@ -394,7 +394,7 @@ fn a_streamed_build_grows_the_graph_past_its_estimate() {
         .filter(|v| !is_zero(v))
         .count();
     assert_eq!(streamed.next_key, 160);
-    let mut keys: Vec<u64> = streamed.files.iter().flat_map(|f| f.keys.clone()).collect();
+    let mut keys: Vec<u64> = streamed.files.iter().flat_map(|f| f.keys()).collect();
     keys.sort_unstable();
     assert_eq!(keys, (0..160).collect::<Vec<_>>(), "every key once");
     for q in ["parse request error", "socket thread", "matrix cache"] {
@@ -695,4 +695,34 @@ fn zero_queries_and_zero_chunks_find_nothing() {
             .unwrap()
             .is_empty());
     }
+}
+
+#[test]
+fn chunks_that_are_not_the_windows_of_the_lines_are_refused_and_keys_never_return() {
+    let e = HashEmbedder::new(64);
+    let config = VectorConfig {
+        embedder: EmbedderSpec::Hash { dim: 64 },
+        ..VectorConfig::default()
+    };
+    let texts = corpus(3);
+    let mut odd = FileVectors::embed(&e, config.chunk.into(), &texts[0].0, 0, &texts[0].1).unwrap();
+    odd.chunks[0].0 = 2;
+    let err = VectorIndex::assemble(config.clone(), &e, vec![odd])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not the windows of its lines"), "{err}");
+
+    // The file with the last keys goes: saved and reopened, its keys are still never reused.
+    let files = texts
+        .iter()
+        .map(|(p, t)| FileVectors::embed(&e, config.chunk.into(), p, 0, t).unwrap())
+        .collect();
+    let index = VectorIndex::assemble(config, &e, files).unwrap();
+    let last = index.files().iter().max_by_key(|f| f.first_key).unwrap();
+    let (path, end) = (last.path.clone(), last.first_key + last.chunks as u64);
+    let updated = index.update(Vec::new(), &[path]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    updated.save(dir.path()).unwrap();
+    assert_eq!(VectorIndex::open(dir.path()).unwrap().next_key, end);
+    assert_eq!(VectorIndex::view(dir.path()).unwrap().next_key, end);
 }
