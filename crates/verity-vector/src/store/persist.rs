@@ -2,10 +2,12 @@
 //! `i8`, `unrounded.f32`, each written to a temporary name and renamed, the meta last (a
 //! directory without it is not an index); and opening them again, read into memory or mapped.
 //!
-//! `files.bin` is the chunk table: per file, in path order, `u32` path length, the path's
-//! UTF-8 bytes, then `u64` content hash, `u64` line count and `u64` first key, little-endian.
-//! It was JSON; a binary table is read without a parser (a few hundred microseconds for
-//! 15,000 files), which a one-query process pays before its first vector search.
+//! `files.bin` is the chunk table: per file, in path order, the bytes its path shares with the
+//! previous path and the length of the rest (LEB128 varints), the rest (UTF-8), the content
+//! hash (`u64`, little-endian), then the line count and the first key (varints). It was JSON;
+//! a binary table is read without a parser, and sharing prefixes makes it a third of its size
+//! (16,283 registry files: 0.42 MB; 100,000 synthetic files: 2.3 MB), which a one-query
+//! process reads before its first vector search.
 
 use std::path::Path;
 
@@ -58,46 +60,82 @@ pub(super) struct StoredFile(
 );
 
 pub(super) fn files_to_bytes(files: &[StoredFile]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(files.iter().map(|f| f.0.len() + 28).sum());
+    let mut out = Vec::with_capacity(files.len() * 24);
+    let mut previous: &[u8] = &[];
     for StoredFile(path, hash, lines, first) in files {
-        // Paths are far below 4 GiB; the table is written by this module only.
-        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
-        out.extend_from_slice(path.as_bytes());
+        let path = path.as_bytes();
+        let shared = path
+            .iter()
+            .zip(previous)
+            .take_while(|(a, b)| a == b)
+            .count();
+        put_varint(&mut out, shared as u64);
+        put_varint(&mut out, (path.len() - shared) as u64);
+        out.extend_from_slice(&path[shared..]);
         out.extend_from_slice(&hash.to_le_bytes());
-        out.extend_from_slice(&(*lines as u64).to_le_bytes());
-        out.extend_from_slice(&first.to_le_bytes());
+        put_varint(&mut out, *lines as u64);
+        put_varint(&mut out, *first);
+        previous = path;
     }
     out
 }
 
+/// LEB128: seven bits a byte, low bits first, the high bit set on every byte but the last.
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
 /// The table `files_to_bytes` wrote, or what is wrong with it (with the byte offset).
 pub(super) fn files_from_bytes(bytes: &[u8]) -> Result<Vec<StoredFile>, String> {
-    let mut files = Vec::new();
+    let mut files: Vec<StoredFile> = Vec::new();
     let mut at = 0usize;
+    let cut = |at: usize| format!("cut short at byte {at}");
     let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
         let end = at
             .checked_add(n)
             .filter(|e| *e <= bytes.len())
-            .ok_or_else(|| format!("cut short at byte {at}"))?;
+            .ok_or_else(|| cut(*at))?;
         let out = &bytes[*at..end];
         *at = end;
         Ok(out)
     };
-    let u64_at = |at: &mut usize| -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            take(at, 8)?.try_into().expect("8 bytes"),
-        ))
+    let varint = |at: &mut usize| -> Result<u64, String> {
+        let start = *at;
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *bytes.get(*at).ok_or_else(|| cut(*at))?;
+            *at += 1;
+            x |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(x);
+            }
+        }
+        Err(format!("a number longer than 64 bits at byte {start}"))
     };
+    let mut path = Vec::new();
     while at < bytes.len() {
         let start = at;
-        let len = u32::from_le_bytes(take(&mut at, 4)?.try_into().expect("4 bytes"));
-        let path = std::str::from_utf8(take(&mut at, len as usize)?)
-            .map_err(|_| format!("a path that is not UTF-8 at byte {start}"))?
-            .to_owned();
-        let hash = u64_at(&mut at)?;
-        let lines = usize::try_from(u64_at(&mut at)?)
+        let shared = varint(&mut at)? as usize;
+        let rest = varint(&mut at)? as usize;
+        let previous = files.last().map_or("", |f| f.0.as_str()).as_bytes();
+        if shared > previous.len() {
+            return Err(format!(
+                "a path sharing more than the previous one's bytes at byte {start}"
+            ));
+        }
+        path.clear();
+        path.extend_from_slice(&previous[..shared]);
+        path.extend_from_slice(take(&mut at, rest)?);
+        let path = String::from_utf8(path.clone())
+            .map_err(|_| format!("a path that is not UTF-8 at byte {start}"))?;
+        let hash = u64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
+        let lines = usize::try_from(varint(&mut at)?)
             .map_err(|_| format!("a line count past this machine's at byte {start}"))?;
-        let first = u64_at(&mut at)?;
+        let first = varint(&mut at)?;
         files.push(StoredFile(path, hash, lines, first));
     }
     Ok(files)

@@ -621,6 +621,27 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
     );
 }
 
+proptest::proptest! {
+    /// The chunk table reads back as written, whatever the paths share.
+    #[test]
+    fn the_chunk_table_round_trips(
+        mut paths in proptest::collection::vec("[a-c/é]{0,12}", 0..40),
+        numbers in proptest::collection::vec((proptest::num::u64::ANY, 0usize..1 << 40, proptest::num::u64::ANY), 40),
+    ) {
+        paths.sort();
+        let table: Vec<persist::StoredFile> = paths
+            .iter()
+            .zip(&numbers)
+            .map(|(p, (h, l, k))| persist::StoredFile(p.clone(), *h, *l, *k))
+            .collect();
+        let back = persist::files_from_bytes(&persist::files_to_bytes(&table)).unwrap();
+        proptest::prop_assert_eq!(back.len(), table.len());
+        for (a, b) in back.iter().zip(&table) {
+            proptest::prop_assert_eq!((&a.0, a.1, a.2, a.3), (&b.0, b.1, b.2, b.3));
+        }
+    }
+}
+
 #[test]
 fn a_damaged_index_is_reported_with_its_file() {
     for index in [build(3), with_graph(build(3))] {
@@ -665,10 +686,17 @@ fn a_damaged_index_is_reported_with_its_file() {
             "{err}"
         );
         let mut bad = bytes.clone();
-        bad[4] = 0xff;
+        bad[2] = 0xff;
         std::fs::write(&files, &bad).unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("not UTF-8 at byte 0"), "{err}");
+        // The second path claims more of the first than it has.
+        let mut bad = bytes.clone();
+        let second = 2 + bytes[1] as usize + 8 + 1 + 1;
+        bad[second] = 0x7f;
+        std::fs::write(&files, &bad).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("more than the previous one's"), "{err}");
         std::fs::write(dir.path().join("meta.json"), b"{").unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("meta.json"), "{err}");
