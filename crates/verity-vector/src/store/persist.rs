@@ -252,7 +252,11 @@ impl VectorIndex {
                 chunks: window_count(lines, opts),
             })
             .collect();
-        let count: usize = files.iter().map(|f| f.chunks).sum();
+        // Checked: a damaged table can claim absurd line counts.
+        let count = files
+            .iter()
+            .try_fold(0usize, |sum, f| sum.checked_add(f.chunks))
+            .ok_or_else(|| corrupt(FILES_FILE, "more chunks than this machine counts".into()))?;
         if count != meta.chunks {
             return Err(corrupt(
                 FILES_FILE,

@@ -677,6 +677,13 @@ fn a_damaged_index_is_reported_with_its_file() {
         std::fs::write(&files, persist::files_to_bytes(&table)).unwrap();
         let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains(FILES_FILE) && err.contains("keys"), "{err}");
+        // Absurd line counts: refused, not summed past usize.
+        let huge: Vec<persist::StoredFile> = (0..80)
+            .map(|i| persist::StoredFile(format!("f{i:02}"), 0, usize::MAX / 2, i * (1 << 56)))
+            .collect();
+        std::fs::write(&files, persist::files_to_bytes(&huge)).unwrap();
+        let err = VectorIndex::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(FILES_FILE), "{err}");
         // A table cut short, or with a path that is not UTF-8: the byte is named.
         let bytes = persist::files_to_bytes(&table);
         std::fs::write(&files, &bytes[..bytes.len() - 3]).unwrap();
