@@ -593,6 +593,19 @@ impl VectorIndex {
         }
     }
 
+    /// [`stored`](Self::stored) for the chunk at position `pos`, without finding the position
+    /// from the key again (flat rows are read by position).
+    fn stored_at(&self, pos: usize, v: &mut [f32]) -> bool {
+        let key = self.key_at(pos);
+        if self.unrounded.get_into(key, v) {
+            return true;
+        }
+        match &self.storage {
+            Storage::Flat(flat) => flat.read(pos, v),
+            Storage::Graph(hnsw) => hnsw.contains(key) && hnsw.get(key, v).is_ok(),
+        }
+    }
+
     /// The graph, when the vectors are stored in one.
     fn graph(&self) -> Option<&Index> {
         match &self.storage {
@@ -627,9 +640,8 @@ impl VectorIndex {
         (0..self.len()).into_par_iter().try_for_each_init(
             || vec![0.0f32; self.dim],
             |v, pos| {
-                let key = self.key_at(pos);
-                if self.stored(key, v) {
-                    add_vector(&hnsw, self.config.scalar, key, v)?;
+                if self.stored_at(pos, v) {
+                    add_vector(&hnsw, self.config.scalar, self.key_at(pos), v)?;
                 }
                 Ok::<(), VectorError>(())
             },
@@ -642,7 +654,7 @@ impl VectorIndex {
         let mut rows = Vec::with_capacity(self.len() * self.dim * self.config.scalar.bytes());
         let mut v = vec![0.0f32; self.dim];
         for pos in 0..self.len() {
-            if !self.stored(self.key_at(pos), &mut v) {
+            if !self.stored_at(pos, &mut v) {
                 v.fill(0.0);
             }
             flat::encode(self.config.scalar, &v, &mut rows);
@@ -795,7 +807,7 @@ impl VectorIndex {
         for fi in chosen {
             for pos in self.starts[fi]..self.starts[fi + 1] {
                 // A chunk without features is not in the graph, and is never found.
-                if self.stored(self.key_at(pos), &mut v) {
+                if self.stored_at(pos, &mut v) {
                     hits.push(self.hit(pos, exact::similarity(query, &v)));
                 }
             }
@@ -929,7 +941,7 @@ impl VectorIndex {
             // the exact similarity in the last bits, and ranking the two kinds together let a
             // chunk pass another it is tied with. A chunk without features is not in the
             // graph and is never found.
-            if self.stored(self.key_at(pos), &mut v) {
+            if self.stored_at(pos, &mut v) {
                 hits.push(self.hit(pos, exact::similarity(query, &v)));
             }
         }
@@ -989,7 +1001,7 @@ impl VectorIndex {
         let mut v = vec![0.0f32; self.dim];
         let mut hits = Vec::new();
         for pos in flat::candidates(&scores, k, self.graph_error) {
-            if self.stored(self.key_at(pos), &mut v) {
+            if self.stored_at(pos, &mut v) {
                 hits.push(self.hit(pos, exact::similarity(query, &v)));
             }
         }
