@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 /// Up to this many chunks, `auto` searches exactly. The scan of the flat `i8` rows of the hash
 /// embedder (256 dimensions) costs about 30 ns of CPU a chunk on the reference machine
 /// (docs/BENCHMARKS.md, "Flat vectors"): 8 ms at 272,000 chunks, where a whole `vector:`
-/// query in a server takes 6–12 ms, and about 15 ms at 500,000 (half that on two cores). The
+/// query in a server takes 6–12 ms, and, extrapolated (not measured at that size), about 15 ms at 500,000 (half that
+/// on two cores). The
 /// graph at its default search expansion costs 5–11 ms at 50,000–200,000 chunks, so up to
 /// here exactness costs no more than the approximation; past it the scan keeps growing
 /// linearly while the graph's cost stays nearly flat. (It was 100,000 while exact search was

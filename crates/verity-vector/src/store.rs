@@ -243,7 +243,7 @@ fn join(
         }
         files.push(e.file);
     }
-    let flat = Flat::from_bytes(scalar, dim, rows).unwrap_or_else(|| Flat::new(scalar, dim));
+    let flat = Flat::encoded(scalar, dim, rows);
     (files, flat)
 }
 
@@ -583,14 +583,7 @@ impl VectorIndex {
     /// Fills `v` with the vector of `key`: its `f32` vector when the stored one is only
     /// approximate, else the stored one. False for a chunk without features (or no chunk).
     fn stored(&self, key: u64, v: &mut [f32]) -> bool {
-        if self.unrounded.get_into(key, v) {
-            return true;
-        }
-        match &self.storage {
-            Storage::Flat(flat) => self.position(key).is_some_and(|pos| flat.read(pos, v)),
-            // A key holds one vector (keys are never reused), which fills `v` exactly.
-            Storage::Graph(hnsw) => hnsw.contains(key) && hnsw.get(key, v).is_ok(),
-        }
+        self.position(key).is_some_and(|pos| self.stored_at(pos, v))
     }
 
     /// [`stored`](Self::stored) for the chunk at position `pos`, without finding the position
@@ -602,6 +595,7 @@ impl VectorIndex {
         }
         match &self.storage {
             Storage::Flat(flat) => flat.read(pos, v),
+            // A key holds one vector (keys are never reused), which fills `v` exactly.
             Storage::Graph(hnsw) => hnsw.contains(key) && hnsw.get(key, v).is_ok(),
         }
     }
@@ -659,8 +653,7 @@ impl VectorIndex {
             }
             flat::encode(self.config.scalar, &v, &mut rows);
         }
-        Flat::from_bytes(self.config.scalar, self.dim, rows)
-            .unwrap_or_else(|| Flat::new(self.config.scalar, self.dim))
+        Flat::encoded(self.config.scalar, self.dim, rows)
     }
 
     /// Chunks whose similarities are computed from an `f32` vector beside the `i8` graph,

@@ -74,12 +74,13 @@ pub(super) fn encode(scalar: Scalar, v: &[f32], out: &mut Vec<u8>) -> f32 {
 }
 
 impl Flat {
-    /// No rows yet.
-    pub(super) fn new(scalar: Scalar, dim: usize) -> Flat {
+    /// Rows [`encode`] made, whole by construction.
+    pub(super) fn encoded(scalar: Scalar, dim: usize, bytes: Vec<u8>) -> Flat {
+        debug_assert!(bytes.len().is_multiple_of((dim * scalar.bytes()).max(1)));
         Flat {
             scalar,
             dim,
-            rows: Rows::Owned(Vec::new()),
+            rows: Rows::Owned(bytes),
         }
     }
 

@@ -166,11 +166,11 @@ impl Unrounded {
 }
 
 fn in_key_order(bytes: &[u8], n: usize) -> bool {
-    let keys: Vec<u64> = bytes
+    let key = |r: &[u8]| u64::from_le_bytes(r[..8].try_into().expect("8 bytes"));
+    bytes
         .chunks_exact(n)
-        .map(|r| u64::from_le_bytes(r[..8].try_into().expect("8 bytes")))
-        .collect();
-    keys.windows(2).all(|w| w[0] < w[1])
+        .zip(bytes.chunks_exact(n).skip(1))
+        .all(|(a, b)| key(a) < key(b))
 }
 
 fn parse(bytes: &[u8], dim: usize) -> Option<HashMap<u64, (Vec<f32>, f32)>> {
