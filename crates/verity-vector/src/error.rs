@@ -38,6 +38,9 @@ pub enum VectorError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The index would pass what its files can hold.
+    #[error("vector index too large: {0}")]
+    Capacity(String),
     /// A query vector of the wrong length.
     #[error("query has {query} dimensions, the index {index}")]
     Dimensions {

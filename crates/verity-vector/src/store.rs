@@ -5,7 +5,8 @@
 //!
 //! * **flat**, when every search is exact (`exact`, or `auto` up to
 //!   [`crate::mode::EXACT_SEARCH_MAX_CHUNKS`] chunks): one row of the configured [`Scalar`] per
-//!   chunk, in chunk order, mapped and scanned (`flat`). No graph is built or kept: it would
+//!   chunk, in chunk order, mapped and scanned (`flat`; `i8` rows packed five bits a component
+//!   when that is smaller, `packed`). No graph is built or kept: it would
 //!   cost a third of the index and most of the build, and a search that scores every chunk never
 //!   walks it.
 //! * **graph**, when searches are approximate: the usearch graph, which holds the vectors itself
@@ -21,7 +22,7 @@
 //! to a temporary name and renamed.
 //!
 //! This module builds, updates and searches the index; `persist` writes and opens it, `flat`
-//! holds the rows and scans them, `unrounded` keeps the `f32` vectors `i8` rounds, and
+//! holds the rows and scans them, `packed` is the `i8` row codec and its kernel, `unrounded` keeps the `f32` vectors `i8` rounds, and
 //! `exact_searcher` is the brute-force reference. A chunk without features (a zero vector) is
 //! never found and reads back as zeros.
 
@@ -42,15 +43,16 @@ pub use crate::error::VectorError;
 
 mod exact_searcher;
 mod flat;
+mod packed;
 mod persist;
 mod unrounded;
 
 pub use exact_searcher::ExactSearcher;
-use flat::Flat;
+use flat::{Flat, FlatBuilder};
 use unrounded::{Unrounded, UNROUNDED_ABOVE};
 
 /// Version of the on-disk layout.
-pub const VECTOR_FORMAT_VERSION: u32 = 5;
+pub const VECTOR_FORMAT_VERSION: u32 = 6;
 
 /// Slots for concurrent searches in the HNSW graph (usearch keeps per-thread scratch space).
 const SEARCH_SLOTS: usize = 64;
@@ -185,7 +187,7 @@ struct Encoded {
     /// Its `first_key` is assigned when it joins, unless `keyed`.
     file: IndexedFile,
     keyed: bool,
-    rows: Vec<u8>,
+    rows: FlatBuilder,
     /// (chunk in the file, `f32` vector, rounding error) of the rows `i8` holds only
     /// approximately.
     unrounded: Vec<(usize, Vec<f32>, f32)>,
@@ -204,10 +206,10 @@ fn indexed(f: &FileVectors) -> IndexedFile {
 
 /// Encodes `f`'s vectors as rows of `scalar` and frees them.
 fn encode_file(scalar: Scalar, dim: usize, mut f: FileVectors) -> Encoded {
-    let mut rows = Vec::with_capacity(f.vectors.len() * dim * scalar.bytes());
+    let mut rows = FlatBuilder::new(scalar, dim, f.vectors.len());
     let mut unrounded = Vec::new();
     for (ci, v) in std::mem::take(&mut f.vectors).into_iter().enumerate() {
-        let error = flat::encode(scalar, &v, &mut rows);
+        let error = rows.push(&v);
         if scalar == Scalar::I8 && error > UNROUNDED_ABOVE {
             unrounded.push((ci, v, error));
         }
@@ -228,12 +230,12 @@ fn join(
     mut made: Vec<Encoded>,
     next_key: &mut u64,
     unrounded: &mut Unrounded,
-) -> (Vec<IndexedFile>, Flat) {
+) -> Result<(Vec<IndexedFile>, Flat), VectorError> {
     made.par_sort_by(|a, b| a.file.path.cmp(&b.file.path));
-    let mut rows = Vec::with_capacity(made.iter().map(|e| e.rows.len()).sum());
+    let mut rows = FlatBuilder::new(scalar, dim, made.iter().map(|e| e.file.chunks).sum());
     let mut files = Vec::with_capacity(made.len());
     for mut e in made {
-        rows.extend_from_slice(&e.rows);
+        rows.append(e.rows);
         if !e.keyed {
             e.file.first_key = *next_key;
             *next_key += e.file.chunks as u64;
@@ -243,8 +245,7 @@ fn join(
         }
         files.push(e.file);
     }
-    let flat = Flat::encoded(scalar, dim, rows);
-    (files, flat)
+    Ok((files, rows.finish()?))
 }
 
 /// Where the chunks of `files` (in order) are: each file's first chunk (and the total last),
@@ -433,7 +434,7 @@ impl VectorIndex {
         );
         let mut unrounded = Unrounded::default();
         let mut next_key = 0;
-        let (files, flat) = join(scalar, dim, made, &mut next_key, &mut unrounded);
+        let (files, flat) = join(scalar, dim, made, &mut next_key, &mut unrounded)?;
         let Layout { starts, key_ranges } =
             layout(&files).expect("keys are handed out consecutively per file");
         Ok(VectorIndex {
@@ -490,16 +491,20 @@ impl VectorIndex {
             Storage::Flat(flat) => {
                 let made: Vec<Encoded> = kept
                     .into_iter()
-                    .map(|(start, file)| Encoded {
-                        rows: flat.rows(start, file.chunks).to_vec(),
-                        keyed: true,
-                        unrounded: Vec::new(),
-                        file,
+                    .map(|(start, file)| {
+                        let mut rows = FlatBuilder::new(scalar, dim, file.chunks);
+                        rows.extend_from(flat, start, file.chunks);
+                        Encoded {
+                            rows,
+                            keyed: true,
+                            unrounded: Vec::new(),
+                            file,
+                        }
                     })
                     .chain(changed.into_iter().map(|f| encode_file(scalar, dim, f)))
                     .collect();
                 let (files, flat) =
-                    join(scalar, dim, made, &mut self.next_key, &mut self.unrounded);
+                    join(scalar, dim, made, &mut self.next_key, &mut self.unrounded)?;
                 self.storage = Storage::Flat(flat);
                 files
             }
@@ -644,16 +649,16 @@ impl VectorIndex {
     }
 
     /// Every chunk's vector as a flat row, in chunk order.
-    fn to_flat(&self) -> Flat {
-        let mut rows = Vec::with_capacity(self.len() * self.dim * self.config.scalar.bytes());
+    fn to_flat(&self) -> Result<Flat, VectorError> {
+        let mut rows = FlatBuilder::new(self.config.scalar, self.dim, self.len());
         let mut v = vec![0.0f32; self.dim];
         for pos in 0..self.len() {
             if !self.stored_at(pos, &mut v) {
                 v.fill(0.0);
             }
-            flat::encode(self.config.scalar, &v, &mut rows);
+            rows.push(&v);
         }
-        Flat::encoded(self.config.scalar, self.dim, rows)
+        rows.finish()
     }
 
     /// Chunks whose similarities are computed from an `f32` vector beside the `i8` graph,
@@ -729,7 +734,7 @@ impl VectorIndex {
         if wants_graph && !self.has_graph() {
             self.storage = Storage::Graph(self.build_graph()?);
         } else if !wants_graph && self.has_graph() {
-            self.storage = Storage::Flat(self.to_flat());
+            self.storage = Storage::Flat(self.to_flat()?);
         }
         Ok(())
     }

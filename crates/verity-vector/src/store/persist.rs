@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::flat::FLAT_FILE;
+use super::flat::{RowLayout, FLAT_FILE};
 use super::unrounded::{Unrounded, UNROUNDED_FILE};
 use super::*;
 
@@ -35,6 +35,9 @@ struct Meta {
     search: VectorSearch,
     /// Where the vectors are.
     storage: StorageKind,
+    /// How flat rows are laid out (plain for a graph, which holds the vectors itself).
+    #[serde(default)]
+    rows: RowLayout,
     /// The next unused key: keys of removed chunks are never handed out again.
     #[serde(default)]
     next_key: u64,
@@ -161,6 +164,10 @@ impl VectorIndex {
             storage: match self.storage {
                 Storage::Flat(_) => StorageKind::Flat,
                 Storage::Graph(_) => StorageKind::Graph,
+            },
+            rows: match &self.storage {
+                Storage::Flat(flat) => flat.layout(),
+                Storage::Graph(_) => RowLayout::Plain,
             },
         };
         let write = |name: &str, bytes: &[u8]| -> Result<(), VectorError> {
@@ -315,25 +322,20 @@ impl VectorIndex {
             path: path.clone(),
             source,
         };
+        let (scalar, dim) = (meta.config.scalar, meta.dim);
         let flat = if view {
-            Flat::map(meta.config.scalar, meta.dim, &path).map_err(io)?
+            Flat::map(scalar, dim, count, meta.rows, &path).map_err(io)?
         } else {
-            Flat::from_bytes(
-                meta.config.scalar,
-                meta.dim,
-                std::fs::read(&path).map_err(io)?,
-            )
+            let bytes = std::fs::read(&path).map_err(io)?;
+            Flat::from_bytes(scalar, dim, count, meta.rows, bytes)
         };
-        match flat {
-            Some(flat) if flat.len() == count => Ok(flat),
-            _ => Err(VectorError::Corrupt {
-                path,
-                detail: format!(
-                    "not {count} rows of {} {} components",
-                    meta.dim, meta.config.scalar
-                ),
-            }),
-        }
+        flat.ok_or_else(|| VectorError::Corrupt {
+            path,
+            detail: format!(
+                "not {count} {} rows of {dim} {scalar} components",
+                meta.rows.name()
+            ),
+        })
     }
 
     /// The graph over `count` chunks, mapped (usearch's `view`) or loaded.

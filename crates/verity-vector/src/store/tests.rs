@@ -27,11 +27,15 @@ fn corpus(n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The index of `texts` (path, text), hash-64 vectors stored as `scalar`.
+/// The tests' hash dimensions: the default, at which `i8` rows are packed (at 64 the corpus's
+/// components pass 15 too often, and its rows stay plain).
+const DIM: usize = 256;
+
+/// The index of `texts` (path, text), hash-256 vectors stored as `scalar`.
 fn build_texts(texts: &[(String, String)], scalar: Scalar) -> VectorIndex {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let config = VectorConfig {
-        embedder: EmbedderSpec::Hash { dim: 64 },
+        embedder: EmbedderSpec::Hash { dim: DIM },
         scalar,
         ..VectorConfig::default()
     };
@@ -67,7 +71,7 @@ fn hnsw_agrees_with_exact_search_and_survives_a_round_trip() {
 
 fn agrees_and_round_trips(index: VectorIndex) {
     assert_eq!(index.len(), 120, "two 40-line chunks per 60-line file");
-    let q = HashEmbedder::new(64).embed_one("parse request error");
+    let q = HashEmbedder::new(DIM).embed_one("parse request error");
     let exact = index.exact(&q, 10);
     let approx = index.search(&q, 10).unwrap();
     assert_eq!(exact.len(), 10);
@@ -105,7 +109,7 @@ fn exact_search_in_the_graph_equals_brute_force_ties_included() {
 }
 
 fn exact_equals_brute_force(index: &VectorIndex) {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let reference = index.exact_searcher();
     for q in [
         "parse request error",
@@ -179,7 +183,7 @@ fn the_windows_beside_the_graphs_hits_are_scored_exactly() {
     let index = with_graph(build_texts(&texts, Scalar::I8));
     // A beam of one (usearch searches at least k wide): the graph alone misses chunks.
     index.set_expansion_search(1);
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let reference = index.exact_searcher();
     // Every pair of words: which chunks a beam of one misses differs from build to build
     // (the graph is built by several threads); over 144 queries, some always are.
@@ -234,7 +238,7 @@ fn chunks_of_the_named_files_are_never_missed_by_the_graph() {
     // A beam of one (usearch searches at least k wide): the graph alone misses some of
     // the exact top.
     index.set_expansion_search(1);
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let reference = index.exact_searcher();
     let mut helped = 0;
     let words = [
@@ -304,7 +308,7 @@ fn mapped_answers_as_loaded(index: &VectorIndex) {
     let viewed = VectorIndex::view(dir.path()).unwrap();
     assert_eq!(viewed.len(), loaded.len());
     assert_eq!(viewed.has_graph(), index.has_graph());
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let queries: Vec<Vec<f32>> = ["parse request", "socket", "matrix cache", "token index"]
         .iter()
         .map(|q| e.embed_one(q))
@@ -337,7 +341,7 @@ fn the_search_mode_is_saved_with_the_index_and_decides_the_storage() {
     let mut index = build(5);
     assert_eq!(index.search_mode(), VectorSearch::Exact, "as built");
     assert!(!index.has_graph());
-    let q = HashEmbedder::new(64).embed_one("parse request error");
+    let q = HashEmbedder::new(DIM).embed_one("parse request error");
     let exact = index.exact(&q, 4);
     index.set_search_mode(VectorSearch::Hnsw).unwrap();
     assert!(index.has_graph());
@@ -367,9 +371,9 @@ fn the_search_mode_is_saved_with_the_index_and_decides_the_storage() {
 
 #[test]
 fn a_streamed_build_grows_the_graph_past_its_estimate() {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let config = VectorConfig {
-        embedder: EmbedderSpec::Hash { dim: 64 },
+        embedder: EmbedderSpec::Hash { dim: DIM },
         ..VectorConfig::default()
     };
     let files = corpus(80);
@@ -432,9 +436,9 @@ fn a_streamed_build_grows_the_graph_past_its_estimate() {
 
 #[test]
 fn an_update_in_place_answers_as_a_fresh_build() {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let config = VectorConfig {
-        embedder: EmbedderSpec::Hash { dim: 64 },
+        embedder: EmbedderSpec::Hash { dim: DIM },
         ..VectorConfig::default()
     };
     let embed =
@@ -534,7 +538,7 @@ fn update_as_fresh(
 
 #[test]
 fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let mut texts = corpus(40);
     // A table of constants: sums of hundreds of the same features, past what i8 holds.
     // (Lines that differ: 40 copies of one line would be 40 times its vector, which i8
@@ -551,6 +555,7 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
         })
         .collect();
     let mut sizes = Vec::new();
+    let mut metas = Vec::new();
     for (scalar, tolerance, graph) in [
         (Scalar::F32, 1e-6, false),
         (Scalar::F16, 1e-3, false),
@@ -568,6 +573,7 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
         index.save(dir.path()).unwrap();
         let file = if graph { GRAPH_FILE } else { flat::FLAT_FILE };
         sizes.push(std::fs::metadata(dir.path().join(file)).unwrap().len());
+        metas.push(std::fs::read_to_string(dir.path().join("meta.json")).unwrap());
         let reopened = VectorIndex::view(dir.path()).unwrap();
         assert_eq!(reopened.config().scalar, scalar);
         // Only i8 keeps f32 vectors, and only of what it cannot hold: the table's.
@@ -604,15 +610,17 @@ fn every_scalar_kind_keeps_similarities_and_shrinks_the_vectors() {
             }
         }
     }
-    // f32 → f16 → i8: 4, 2 and 1 bytes a component, flat; the vectors are most of the graph.
-    assert_eq!(
-        [sizes[0], sizes[1]],
-        [sizes[2] * 4, sizes[2] * 2],
-        "{sizes:?}"
-    );
-    assert_eq!(
-        sizes[2] as usize,
-        64 * build_texts(&texts, Scalar::I8).len()
+    // f32 → f16: 4 and 2 bytes a component, flat. i8 rows are packed in five bits a
+    // component (160 bytes for 256), with each row's norm and exception count (8 bytes) and
+    // three bytes for each component outside −16..=15: less than a byte a component (this
+    // corpus repeats a dozen words, so its sums are larger than real code's).
+    let chunks = build_texts(&texts, Scalar::I8).len() as u64;
+    assert_eq!(sizes[0], sizes[1] * 2, "{sizes:?}");
+    assert_eq!(sizes[1], 2 * DIM as u64 * chunks, "{sizes:?}");
+    assert!(metas[2].contains(r#""rows": "packed""#), "{}", metas[2]);
+    assert!(
+        sizes[2] >= 168 * chunks && sizes[2] < 256 * chunks,
+        "{sizes:?} for {chunks} chunks"
     );
     assert!(sizes[3] > sizes[4] && sizes[4] > sizes[5], "{sizes:?}");
     assert!(
@@ -734,9 +742,9 @@ fn zero_queries_and_zero_chunks_find_nothing() {
 
 #[test]
 fn chunks_that_are_not_the_windows_of_the_lines_are_refused_and_keys_never_return() {
-    let e = HashEmbedder::new(64);
+    let e = HashEmbedder::new(DIM);
     let config = VectorConfig {
-        embedder: EmbedderSpec::Hash { dim: 64 },
+        embedder: EmbedderSpec::Hash { dim: DIM },
         ..VectorConfig::default()
     };
     let texts = corpus(3);
