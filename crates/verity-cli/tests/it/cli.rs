@@ -600,3 +600,23 @@ fn search_stats_go_to_stderr_and_leave_the_output_alone() {
         assert!(line.contains(part), "{part}: {line}");
     }
 }
+
+/// The executable is linked at a fixed address on x86-64 Linux (`build.rs`): starting a
+/// position-independent one costs about 0.7 ms of relocations and page faults, a fifth of a
+/// query process that finds nothing.
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+#[test]
+fn the_executable_is_linked_at_a_fixed_address() {
+    use std::io::Read;
+    let mut bytes = [0u8; 18];
+    std::fs::File::open(env!("CARGO_BIN_EXE_verity"))
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    // e_type: 2 is an executable at a fixed address, 3 a shared object (what PIE is).
+    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    assert_eq!(
+        e_type, 2,
+        "the verity binary is position-independent (ELF type {e_type})"
+    );
+}
