@@ -15,11 +15,16 @@
 //!
 //! So a large candidate is read from the corpus first, and that copy is used only when its xxh3-64
 //! equals the hash recorded at indexing time (a fast field, read without the doc store); the
-//! text is then decoded by the same rules ([`crate::text::decode_owned`]). Otherwise (the file
+//! text is then decoded by the same rules ([`crate::text::decode_borrowed`]). Files are read
+//! into a buffer the caller keeps from candidate to candidate: a fresh buffer for each large
+//! file cost a page fault and a cleared page for every 4 KiB read, and the pages went back to
+//! the kernel after each file (a third of a `fn poll_next(` process on the registry). Otherwise (the file
 //! changed, moved, became unreadable or binary, or the corpus is elsewhere) the stored copy is
 //! read. Either way the text verified is the indexed text, up to a 64-bit hash collision
 //! between a changed file and its indexed bytes.
 
+use std::borrow::Cow;
+use std::io::Read;
 use std::path::PathBuf;
 
 use tantivy::columnar::{Column, StrColumn};
@@ -28,7 +33,7 @@ use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use crate::error::EngineError;
 use crate::schema::{Fields, PATH_FIELD};
-use crate::text::decode_owned;
+use crate::text::decode_borrowed;
 
 /// Files at least this large are read from the corpus. Measured per process: at 16 KiB (a
 /// doc-store block) the registry's selective queries kept part of their store cost; at 4 KiB
@@ -115,14 +120,16 @@ impl<'s> TextSource<'s> {
     }
 
     /// The indexed path and text of the document at `addr`, whose path `path` may already be
-    /// known (from [`TextSource::paths`]).
-    pub fn read(
+    /// known (from [`TextSource::paths`]). A file read from the corpus is read into `buf`,
+    /// which the text then borrows.
+    pub fn read<'b>(
         &self,
         addr: DocAddress,
         path: Option<String>,
-    ) -> Result<(String, String), EngineError> {
+        buf: &'b mut Vec<u8>,
+    ) -> Result<(String, Cow<'b, str>), EngineError> {
         if let Some(path) = path {
-            if let Some(text) = self.read_corpus_file(addr, &path) {
+            if let Some(text) = self.read_corpus_file(addr, &path, buf) {
                 return Ok((path, text));
             }
         }
@@ -133,21 +140,35 @@ impl<'s> TextSource<'s> {
                 .unwrap_or_default()
                 .to_owned()
         };
-        Ok((field(self.fields.path), field(self.fields.content)))
+        Ok((
+            field(self.fields.path),
+            Cow::Owned(field(self.fields.content)),
+        ))
     }
 
-    /// The text of the corpus file at `path`, when it is large and its bytes are the indexed
-    /// ones.
-    fn read_corpus_file(&self, addr: DocAddress, path: &str) -> Option<String> {
+    /// The text of the corpus file at `path` (read into `buf`), when it is large and its bytes
+    /// are the indexed ones.
+    fn read_corpus_file<'b>(
+        &self,
+        addr: DocAddress,
+        path: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Option<Cow<'b, str>> {
         let seg = self.segments.get(addr.segment_ord as usize)?;
-        if seg.sizes.first(addr.doc_id)? < CORPUS_READ_MIN_BYTES {
+        let size = seg.sizes.first(addr.doc_id)?;
+        if size < CORPUS_READ_MIN_BYTES {
             return None;
         }
         let hash = seg.hashes.first(addr.doc_id)?;
-        let bytes = std::fs::read(self.root.join(path)).ok()?;
-        if xxhash_rust::xxh3::xxh3_64(&bytes) != hash {
+        let file = std::fs::File::open(self.root.join(path)).ok()?;
+        buf.clear();
+        // At most one byte past the indexed size: a file that grew is not the indexed one,
+        // however large it is now.
+        buf.reserve(usize::try_from(size).ok()?.saturating_add(1));
+        file.take(size.saturating_add(1)).read_to_end(buf).ok()?;
+        if buf.len() as u64 != size || xxhash_rust::xxh3::xxh3_64(buf) != hash {
             return None;
         }
-        Some(decode_owned(bytes).ok()?.text)
+        decode_borrowed(buf).ok()
     }
 }

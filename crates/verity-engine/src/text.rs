@@ -53,6 +53,20 @@ pub fn decode_owned(mut bytes: Vec<u8>) -> Result<DecodedText, Undecodable> {
     }
 }
 
+/// [`decode`], borrowing the bytes: valid UTF-8 is the text in place (after the byte-order
+/// mark), so a caller can read file after file into one buffer without copying any.
+pub fn decode_borrowed(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, Undecodable> {
+    if memchr::memchr(0, bytes).is_some() {
+        return Err(Undecodable::Binary);
+    }
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    // `from_utf8` first, for the reason `decode_owned` gives.
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    })
+}
+
 /// Byte offsets where each line of a text starts; line numbers are 1-based.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
@@ -111,6 +125,21 @@ pub fn display_line(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Borrowed and owned decoding are one set of rules.
+        #[test]
+        fn borrowed_decoding_is_owned_decoding(
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            bom in any::<bool>(),
+        ) {
+            let bytes = if bom { [BOM, &body].concat() } else { body };
+            let owned = decode_owned(bytes.clone()).map(|d| d.text);
+            let borrowed = decode_borrowed(&bytes).map(|t| t.into_owned());
+            prop_assert_eq!(owned, borrowed);
+        }
+    }
 
     #[test]
     fn nul_anywhere_is_binary() {

@@ -129,15 +129,16 @@ impl CodeIndex {
         let candidates = found.len();
 
         let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
-        // Verifies one candidate (its path, when known); `files_only` decides the match
-        // without collecting lines.
+        // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
+        // `files_only` decides the match without collecting lines.
         let verify = |(addr, score): (DocAddress, Score),
                       known: Option<String>,
-                      files_only: bool|
+                      files_only: bool,
+                      buf: &mut Vec<u8>|
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
-            let (path, text) = source.read(addr, known)?;
-            let (path, content) = (path.as_str(), text.as_str());
+            let (path, text) = source.read(addr, known, buf)?;
+            let (path, content) = (path.as_str(), &*text);
             let file = FileText::new(content);
             let score = if scoring { score } else { 0.0 };
             if files_only {
@@ -189,7 +190,11 @@ impl CodeIndex {
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>());
             let mut verified: Vec<(usize, SearchHit)> = by_doc
                 .par_iter()
-                .map(|&i| Ok(verify(batch[i], paths[i].clone(), files_only)?.map(|h| (i, h))))
+                .map(|&i| {
+                    with_read_buffer(|buf| {
+                        Ok(verify(batch[i], paths[i].clone(), files_only, buf)?.map(|h| (i, h)))
+                    })
+                })
                 .collect::<Result<Vec<_>, EngineError>>()?
                 .into_iter()
                 .flatten()
@@ -273,4 +278,20 @@ impl CodeIndex {
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
+}
+
+thread_local! {
+    /// The buffer corpus files are read into for verification, one per thread, kept from
+    /// candidate to candidate and query to query: a fresh one for each large file cost a page
+    /// fault and a cleared page for every 4 KiB read (`crate::source`).
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's read buffer (a fresh one if `f` is already running on this
+/// thread, as when the thread pool runs a task while another waits).
+fn with_read_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    READ_BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
 }

@@ -358,6 +358,7 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
     write_padded("c.rs", "fn gamma() { alpha(); }\n");
     write_padded("d.rs", "struct Delta; // alpha\n");
     write(&root, "e.rs", "fn epsilon() { alpha(); }\n");
+    write_padded("f.rs", "fn zeta() { alpha(); }\n");
     let text_only = BuildOptions {
         vectors: None,
         ..Default::default()
@@ -397,15 +398,17 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
         })
     };
     let before = answers();
-    assert_eq!(before[0].0.len(), 5);
+    assert_eq!(before[0].0.len(), 6);
     assert!(before[0].1.is_empty());
 
-    // Same size, other bytes; another length; binary; gone; a small file changed.
+    // Same size, other bytes; shorter; binary; gone; a small file changed; grown far past
+    // its indexed size.
     write_padded("a.rs", "\u{feff}fn omega() { let x = 1; }\n");
     write_padded("b.rs", "fn omega() {}\n");
     write_padded("c.rs", "fn omega\0() { alpha(); }\n");
     std::fs::remove_file(root.join("d.rs")).unwrap();
     write(&root, "e.rs", "fn omega() {}\n");
+    write_padded("f.rs", &"fn omega() { alpha(); }\n".repeat(5000));
     let after = answers();
     assert_eq!(after, before);
 
