@@ -168,7 +168,7 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
 
     // Queries: a few words of random lines, as the truth generator makes them.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
-    let paths: Vec<&str> = vi.files().iter().map(|f| f.path.as_str()).collect();
+    let paths: Vec<&str> = vi.files().iter().map(|f| f.path).collect();
     let mut texts = Vec::new();
     while texts.len() < args.queries {
         let path = paths.choose(&mut rng).expect("files");
@@ -199,15 +199,15 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
         .map_err(|e| BenchError::input(e.to_string()))?;
     let mut reference = Vec::with_capacity(vi.len());
     let mut position = HashMap::new();
-    for f in vi.files() {
-        let content = index.content(&f.path)?.unwrap_or_default();
+    for f in vi.files().iter() {
+        let content = index.content(f.path)?.unwrap_or_default();
         let chunks = verity_vector::chunk::chunk(&content, config.chunk.into());
         let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
         let made = chunk_embedder
             .embed(&texts)
             .map_err(|e| BenchError::input(e.to_string()))?;
         for (c, v) in chunks.iter().zip(made) {
-            position.insert((f.path.clone(), c.first_line), reference.len());
+            position.insert((f.path.to_owned(), c.first_line), reference.len());
             reference.push(v);
         }
     }
@@ -338,7 +338,7 @@ pub fn run(args: &VectorBench, note: &dyn Fn(&str)) -> Result<VectorReport, Benc
     // Embedding throughput: the hash embedder over every chunk; MiniLM over a sample.
     let mut chunk_texts = Vec::new();
     for f in vi.files().iter().take(400) {
-        let content = index.content(&f.path)?.unwrap_or_default();
+        let content = index.content(f.path)?.unwrap_or_default();
         let lines: Vec<&str> = content.lines().collect();
         for (a, b) in &f.ranges(config.chunk.into()) {
             chunk_texts.push(lines[a - 1..(*b).min(lines.len())].join("\n"));

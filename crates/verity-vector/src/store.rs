@@ -42,12 +42,14 @@ pub use crate::config::{ChunkSettings, EmbedderSpec, HnswParams, VectorConfig};
 pub use crate::error::VectorError;
 
 mod exact_searcher;
+mod file_table;
 mod flat;
 mod packed;
 mod persist;
 mod unrounded;
 
 pub use exact_searcher::ExactSearcher;
+pub use file_table::{FileEntry, FileTable};
 use flat::{Flat, FlatBuilder};
 use unrounded::{Unrounded, UNROUNDED_ABOVE};
 
@@ -98,33 +100,28 @@ impl FileVectors {
     }
 }
 
-/// A file as the index keeps it: nothing per chunk. Its chunks are the windows of its line
-/// count ([`crate::chunk::window`]) and their keys are consecutive from `first_key`, so a
-/// chunk's lines and key are computed, not stored, and opening an index builds no table per
-/// chunk.
+/// A file as the index keeps it while it is built or updated, before it joins the
+/// [`FileTable`]: nothing per chunk. Its chunks are the windows of its line count
+/// ([`crate::chunk::window`]) and their keys are consecutive from `first_key`, so a chunk's
+/// lines and key are computed, not stored, and opening an index builds no table per chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedFile {
-    /// The file's path in the corpus.
-    pub path: String,
-    /// Hash of the file's bytes, so an update re-embeds only changed files.
-    pub hash: u64,
-    /// Lines of the file.
-    pub lines: usize,
-    /// Key of the file's first chunk (in the graph, and of its `f32` copies).
-    pub first_key: u64,
-    /// Number of chunks.
-    pub chunks: usize,
+struct IndexedFile {
+    path: String,
+    hash: u64,
+    lines: usize,
+    first_key: u64,
+    chunks: usize,
 }
 
 impl IndexedFile {
-    /// The 1-based inclusive line ranges of the file's chunks under `opts` (the index's
-    /// [`VectorConfig::chunk`]).
-    pub fn ranges(&self, opts: ChunkOptions) -> Vec<(usize, usize)> {
-        windows(self.lines, opts)
-    }
-
-    fn keys(&self) -> std::ops::Range<u64> {
-        self.first_key..self.first_key + self.chunks as u64
+    fn of(f: FileEntry<'_>) -> IndexedFile {
+        IndexedFile {
+            path: f.path.to_owned(),
+            hash: f.hash,
+            lines: f.lines,
+            first_key: f.first_key,
+            chunks: f.chunks,
+        }
     }
 }
 
@@ -155,11 +152,9 @@ pub struct VectorIndex {
     config: VectorConfig,
     embedder_name: String,
     dim: usize,
-    /// In path order.
-    files: Vec<IndexedFile>,
-    /// Position of each file's first chunk, and the number of chunks last: a chunk's file is
-    /// found by binary search.
-    starts: Vec<usize>,
+    /// In path order, with each file's first chunk position: a chunk's file is found by
+    /// binary search.
+    files: FileTable,
     /// (first key, file position) of every file with chunks, by key: a file's keys are
     /// consecutive, so a key's chunk is found by binary search, with no map of every key.
     key_ranges: Vec<(u64, u32)>,
@@ -248,39 +243,41 @@ fn join(
     Ok((files, rows.finish()?))
 }
 
-/// Where the chunks of `files` (in order) are: each file's first chunk (and the total last),
-/// and the files with chunks by first key.
-struct Layout {
-    starts: Vec<usize>,
-    key_ranges: Vec<(u64, u32)>,
+/// The table of `files`, which are in path order; `None` when the chunks or a file's keys
+/// pass what this machine counts.
+fn file_table(files: &[IndexedFile]) -> Option<FileTable> {
+    let bytes = files.iter().map(|f| f.path.len()).sum();
+    let mut table = FileTable::with_capacity(files.len(), bytes);
+    for f in files {
+        table.push(&f.path, f.hash, f.lines, f.first_key, f.chunks)?;
+    }
+    Some(table)
 }
 
-/// The layout of `files`; `None` when two files' keys overlap or pass 2^64.
-fn layout(files: &[IndexedFile]) -> Option<Layout> {
-    let mut starts = Vec::with_capacity(files.len() + 1);
-    let mut key_ranges = Vec::with_capacity(files.len());
-    let mut total = 0usize;
-    for (fi, f) in files.iter().enumerate() {
-        starts.push(total);
-        total = total.checked_add(f.chunks)?;
-        if f.chunks > 0 {
-            f.first_key.checked_add(f.chunks as u64)?;
-            key_ranges.push((f.first_key, fi as u32));
-        }
-    }
-    starts.push(total);
+/// The table and key ranges of files from a build or an update, which hands out keys
+/// consecutively per file and never twice.
+fn tabled(files: &[IndexedFile]) -> (FileTable, Vec<(u64, u32)>) {
+    let table = file_table(files).expect("a build's keys and chunks are counted as they are made");
+    let ranges = key_ranges(&table).expect("keys are handed out consecutively per file");
+    (table, ranges)
+}
+
+/// (first key, file position) of the files with chunks, by key; `None` when two files' keys
+/// overlap.
+fn key_ranges(files: &FileTable) -> Option<Vec<(u64, u32)>> {
+    let mut ranges: Vec<(u64, u32)> = (0..files.len())
+        .filter(|fi| !files.chunk_positions(*fi).is_empty())
+        .map(|fi| (files.first_key(fi), fi as u32))
+        .collect();
     // Keys handed out in path order (a fresh build) are sorted already, which the sort
     // notices in one pass.
-    key_ranges.sort_unstable();
+    ranges.sort_unstable();
     // Ranges that overlap would give one key two chunks.
     let ends_before_next = |w: &[(u64, u32)]| {
-        let len = files[w[0].1 as usize].chunks as u64;
+        let len = files.chunk_positions(w[0].1 as usize).len() as u64;
         w[0].0 + len <= w[1].0
     };
-    if !key_ranges.windows(2).all(ends_before_next) {
-        return None;
-    }
-    Some(Layout { starts, key_ranges })
+    ranges.windows(2).all(ends_before_next).then_some(ranges)
 }
 
 /// The vectors must be one per chunk, of the index's dimensions, and the chunks the windows
@@ -435,15 +432,13 @@ impl VectorIndex {
         let mut unrounded = Unrounded::default();
         let mut next_key = 0;
         let (files, flat) = join(scalar, dim, made, &mut next_key, &mut unrounded)?;
-        let Layout { starts, key_ranges } =
-            layout(&files).expect("keys are handed out consecutively per file");
+        let (files, key_ranges) = tabled(&files);
         Ok(VectorIndex {
             graph_error: graph_error(config.scalar, &unrounded),
             config,
             embedder_name: embedder.name(),
             dim,
             files,
-            starts,
             key_ranges,
             next_key,
             search_mode: VectorSearch::Exact,
@@ -472,10 +467,9 @@ impl VectorIndex {
         for f in changed.iter() {
             check_shape(f, self.dim, opts)?;
         }
-        let old_files = std::mem::take(&mut self.files);
-        let mut kept = Vec::with_capacity(old_files.len() + changed.len());
-        for (fi, f) in old_files.into_iter().enumerate() {
-            if gone.contains(f.path.as_str()) {
+        let mut kept = Vec::with_capacity(self.files.len() + changed.len());
+        for (fi, f) in self.files.iter().enumerate() {
+            if gone.contains(f.path) {
                 for key in f.keys() {
                     if let Storage::Graph(hnsw) = &self.storage {
                         hnsw.remove(key).map_err(hnsw_err)?;
@@ -483,7 +477,7 @@ impl VectorIndex {
                     self.unrounded.remove(key);
                 }
             } else {
-                kept.push((self.starts[fi], f));
+                kept.push((self.files.chunk_positions(fi).start, IndexedFile::of(f)));
             }
         }
         let (scalar, dim) = (self.config.scalar, self.dim);
@@ -525,10 +519,7 @@ impl VectorIndex {
             }
         };
         self.graph_error = graph_error(scalar, &self.unrounded);
-        let l = layout(&files).expect("keys are handed out consecutively per file");
-        self.files = files;
-        self.starts = l.starts;
-        self.key_ranges = l.key_ranges;
+        (self.files, self.key_ranges) = tabled(&files);
         Ok(self)
     }
 
@@ -549,7 +540,7 @@ impl VectorIndex {
 
     /// Number of chunks.
     pub fn len(&self) -> usize {
-        self.starts.last().copied().unwrap_or(0)
+        self.files.chunk_count()
     }
 
     /// No chunk at all.
@@ -558,19 +549,15 @@ impl VectorIndex {
     }
 
     /// The files, in path order.
-    pub fn files(&self) -> &[IndexedFile] {
+    pub fn files(&self) -> &FileTable {
         &self.files
     }
 
     /// A file's vectors with their chunks, for reuse when the file has not changed.
     pub fn file_vectors(&self, path: &str) -> Option<FileVectors> {
-        let fi = self
-            .files
-            .binary_search_by(|f| f.path.as_str().cmp(path))
-            .ok()?;
-        let f = &self.files[fi];
+        let f = self.files.get(self.files.find(path)?);
         Some(FileVectors {
-            path: f.path.clone(),
+            path: f.path.to_owned(),
             hash: f.hash,
             chunks: f.ranges(self.config.chunk.into()),
             keys: f.keys().collect(),
@@ -621,14 +608,13 @@ impl VectorIndex {
 
     /// The file of the chunk at `pos` (< [`len`](Self::len)), and the chunk's place in it.
     fn locate(&self, pos: usize) -> (usize, usize) {
-        let fi = self.starts.partition_point(|s| *s <= pos) - 1;
-        (fi, pos - self.starts[fi])
+        self.files.locate(pos)
     }
 
     /// The graph key of the chunk at `pos`.
     fn key_at(&self, pos: usize) -> u64 {
         let (fi, ci) = self.locate(pos);
-        self.files[fi].first_key + ci as u64
+        self.files.first_key(fi) + ci as u64
     }
 
     /// A graph over every chunk's vector (zero vectors left out), built in parallel.
@@ -670,10 +656,9 @@ impl VectorIndex {
     /// Every chunk's vector read back from the graph once, for exact (brute-force) searches:
     /// the reference that recall is measured against.
     pub fn exact_searcher(&self) -> ExactSearcher<'_> {
-        let vectors = self
-            .files
-            .par_iter()
-            .flat_map_iter(|f| f.keys().map(|k| self.vector(k)))
+        let vectors = (0..self.files.len())
+            .into_par_iter()
+            .flat_map_iter(|fi| self.files.get(fi).keys().map(|k| self.vector(k)))
             .collect();
         ExactSearcher {
             index: self,
@@ -697,15 +682,16 @@ impl VectorIndex {
         let i = self.key_ranges.partition_point(|(first, _)| *first <= key);
         let (first, fi) = *self.key_ranges.get(i.checked_sub(1)?)?;
         let offset = usize::try_from(key - first).ok()?;
-        (offset < self.files[fi as usize].chunks).then(|| self.starts[fi as usize] + offset)
+        let chunks = self.files.chunk_positions(fi as usize);
+        (offset < chunks.len()).then(|| chunks.start + offset)
     }
 
     fn hit(&self, pos: usize, similarity: f32) -> ChunkHit {
         let (fi, ci) = self.locate(pos);
-        let f = &self.files[fi];
+        let f = self.files.get(fi);
         let (first_line, last_line) = crate::chunk::window(f.lines, ci, self.config.chunk.into());
         ChunkHit {
-            path: f.path.clone(),
+            path: f.path.to_owned(),
             first_line,
             last_line,
             similarity,
@@ -787,14 +773,8 @@ impl VectorIndex {
             });
         }
         self.check_query(query)?;
-        let chosen: Vec<usize> = paths
-            .iter()
-            .filter_map(|p| self.files.binary_search_by(|f| f.path.as_str().cmp(p)).ok())
-            .collect();
-        let names: HashSet<&str> = chosen
-            .iter()
-            .map(|fi| self.files[*fi].path.as_str())
-            .collect();
+        let chosen: Vec<usize> = paths.iter().filter_map(|p| self.files.find(p)).collect();
+        let names: HashSet<&str> = chosen.iter().map(|fi| self.files.path(*fi)).collect();
         let mut v = vec![0.0f32; self.dim];
         // The graph's hits are scored exactly, like the named files' chunks (see `graph_hits`).
         let mut hits = if self.graph().is_some_and(|g| g.size() > 0) {
@@ -803,7 +783,7 @@ impl VectorIndex {
             Vec::new()
         };
         for fi in chosen {
-            for pos in self.starts[fi]..self.starts[fi + 1] {
+            for pos in self.files.chunk_positions(fi) {
                 // A chunk without features is not in the graph, and is never found.
                 if self.stored_at(pos, &mut v) {
                     hits.push(self.hit(pos, exact::similarity(query, &v)));
@@ -920,8 +900,8 @@ impl VectorIndex {
                 continue;
             };
             let (fi, ci) = self.locate(pos);
-            let start = self.starts[fi];
-            let count = self.files[fi].chunks;
+            let chunks = self.files.chunk_positions(fi);
+            let (start, count) = (chunks.start, chunks.len());
             let first = ci.saturating_sub(SIBLINGS);
             let last = (ci + SIBLINGS).min(count - 1);
             positions.extend((first..=last).map(|c| start + c));
@@ -932,7 +912,7 @@ impl VectorIndex {
         let mut hits = Vec::with_capacity(positions.len());
         for pos in positions {
             let (fi, _) = self.locate(pos);
-            if skip.contains(self.files[fi].path.as_str()) {
+            if skip.contains(self.files.path(fi)) {
                 continue;
             }
             // Scored again exactly, the graph's own hits too: usearch's distances differ from

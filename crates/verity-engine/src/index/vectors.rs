@@ -32,11 +32,7 @@ impl CodeIndex {
         if let Some(old) = old {
             let current: HashMap<&str, u64> =
                 files.iter().map(|(p, s)| (p.as_str(), s.hash)).collect();
-            let before: HashMap<&str, u64> = old
-                .files()
-                .iter()
-                .map(|f| (f.path.as_str(), f.hash))
-                .collect();
+            let before: HashMap<&str, u64> = old.files().iter().map(|f| (f.path, f.hash)).collect();
             let removed: Vec<String> = before
                 .keys()
                 .filter(|p| !current.contains_key(*p))

@@ -55,17 +55,12 @@ enum StorageKind {
 }
 
 /// A file as `files.bin` keeps it: path, content hash, line count, first key.
-pub(super) struct StoredFile(
-    pub(super) String,
-    pub(super) u64,
-    pub(super) usize,
-    pub(super) u64,
-);
+pub(super) type FileRow<'a> = (&'a str, u64, usize, u64);
 
-pub(super) fn files_to_bytes(files: &[StoredFile]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(files.len() * 24);
+pub(super) fn files_to_bytes<'a>(files: impl IntoIterator<Item = FileRow<'a>>) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut previous: &[u8] = &[];
-    for StoredFile(path, hash, lines, first) in files {
+    for (path, hash, lines, first) in files {
         let path = path.as_bytes();
         let shared = path
             .iter()
@@ -76,8 +71,8 @@ pub(super) fn files_to_bytes(files: &[StoredFile]) -> Vec<u8> {
         put_varint(&mut out, (path.len() - shared) as u64);
         out.extend_from_slice(&path[shared..]);
         out.extend_from_slice(&hash.to_le_bytes());
-        put_varint(&mut out, *lines as u64);
-        put_varint(&mut out, *first);
+        put_varint(&mut out, lines as u64);
+        put_varint(&mut out, first);
         previous = path;
     }
     out
@@ -92,9 +87,15 @@ fn put_varint(out: &mut Vec<u8>, mut x: u64) {
     out.push(x as u8);
 }
 
-/// The table `files_to_bytes` wrote, or what is wrong with it (with the byte offset).
-pub(super) fn files_from_bytes(bytes: &[u8]) -> Result<Vec<StoredFile>, String> {
-    let mut files: Vec<StoredFile> = Vec::new();
+/// The table `files_to_bytes` wrote, each file with the chunks of its lines under `opts`, or
+/// what is wrong with it (with the byte offset).
+///
+/// Only the bytes a path does not share with the previous one are checked as UTF-8, from the
+/// start of the character they continue (the writer shares bytes, not characters): the
+/// previous path is valid, so the joined one is then valid too.
+pub(super) fn files_from_bytes(bytes: &[u8], opts: ChunkOptions) -> Result<FileTable, String> {
+    // Paths are about a quarter of the table once prefixes are shared: a fair first guess.
+    let mut table = FileTable::with_capacity(bytes.len() / 24, bytes.len() * 4);
     let mut at = 0usize;
     let cut = |at: usize| format!("cut short at byte {at}");
     let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
@@ -119,29 +120,39 @@ pub(super) fn files_from_bytes(bytes: &[u8]) -> Result<Vec<StoredFile>, String> 
         }
         Err(format!("a number longer than 64 bits at byte {start}"))
     };
-    let mut path = Vec::new();
+    let mut path = String::new();
+    let mut tail = Vec::new();
     while at < bytes.len() {
         let start = at;
         let shared = varint(&mut at)? as usize;
         let rest = varint(&mut at)? as usize;
-        let previous = files.last().map_or("", |f| f.0.as_str()).as_bytes();
-        if shared > previous.len() {
+        if shared > path.len() {
             return Err(format!(
                 "a path sharing more than the previous one's bytes at byte {start}"
             ));
         }
-        path.clear();
-        path.extend_from_slice(&previous[..shared]);
-        path.extend_from_slice(take(&mut at, rest)?);
-        let path = String::from_utf8(path.clone())
+        let char_start = (0..=shared)
+            .rev()
+            .find(|i| path.is_char_boundary(*i))
+            .unwrap_or(0);
+        tail.clear();
+        tail.extend_from_slice(&path.as_bytes()[char_start..shared]);
+        tail.extend_from_slice(take(&mut at, rest)?);
+        let tail = std::str::from_utf8(&tail)
             .map_err(|_| format!("a path that is not UTF-8 at byte {start}"))?;
+        path.truncate(char_start);
+        path.push_str(tail);
         let hash = u64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
         let lines = usize::try_from(varint(&mut at)?)
             .map_err(|_| format!("a line count past this machine's at byte {start}"))?;
         let first = varint(&mut at)?;
-        files.push(StoredFile(path, hash, lines, first));
+        table
+            .push(&path, hash, lines, first, window_count(lines, opts))
+            .ok_or_else(|| {
+                format!("more chunks or keys than this machine counts at byte {start}")
+            })?;
     }
-    Ok(files)
+    Ok(table)
 }
 
 impl VectorIndex {
@@ -175,12 +186,11 @@ impl VectorIndex {
             std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
             std::fs::rename(&tmp, dir.join(name)).map_err(io(&dir.join(name)))
         };
-        let stored: Vec<StoredFile> = self
+        let rows = self
             .files
             .iter()
-            .map(|f| StoredFile(f.path.clone(), f.hash, f.lines, f.first_key))
-            .collect();
-        write(FILES_FILE, &files_to_bytes(&stored))?;
+            .map(|f| (f.path, f.hash, f.lines, f.first_key));
+        write(FILES_FILE, &files_to_bytes(rows))?;
         if self.config.scalar == Scalar::I8 {
             write(UNROUNDED_FILE, &self.unrounded.to_bytes())?;
         }
@@ -247,23 +257,10 @@ impl VectorIndex {
                 ),
             ));
         }
-        let stored = files_from_bytes(&read(FILES_FILE)?).map_err(|e| corrupt(FILES_FILE, e))?;
         let opts: ChunkOptions = meta.config.chunk.into();
-        let files: Vec<IndexedFile> = stored
-            .into_iter()
-            .map(|StoredFile(path, hash, lines, first_key)| IndexedFile {
-                path,
-                hash,
-                lines,
-                first_key,
-                chunks: window_count(lines, opts),
-            })
-            .collect();
-        // Checked: a damaged table can claim absurd line counts.
-        let count = files
-            .iter()
-            .try_fold(0usize, |sum, f| sum.checked_add(f.chunks))
-            .ok_or_else(|| corrupt(FILES_FILE, "more chunks than this machine counts".into()))?;
+        let files =
+            files_from_bytes(&read(FILES_FILE)?, opts).map_err(|e| corrupt(FILES_FILE, e))?;
+        let count = files.chunk_count();
         if count != meta.chunks {
             return Err(corrupt(
                 FILES_FILE,
@@ -288,13 +285,14 @@ impl VectorIndex {
         } else {
             Unrounded::default()
         };
-        let Layout { starts, key_ranges } = layout(&files)
-            .ok_or_else(|| corrupt(FILES_FILE, "two files' keys overlap or pass 2^64".into()))?;
-        let next_key = files
-            .iter()
-            .map(|f| f.first_key + f.chunks as u64)
-            .max()
-            .unwrap_or(0)
+        let key_ranges = key_ranges(&files)
+            .ok_or_else(|| corrupt(FILES_FILE, "two files' keys overlap".into()))?;
+        // The ranges do not overlap, so the one that starts last ends last.
+        let next_key = key_ranges
+            .last()
+            .map_or(0, |(first, fi)| {
+                first + files.chunk_positions(*fi as usize).len() as u64
+            })
             .max(meta.next_key);
         let storage = match meta.storage {
             StorageKind::Flat => Storage::Flat(Self::open_flat(dir, &meta, view, count)?),
@@ -307,7 +305,6 @@ impl VectorIndex {
             embedder_name: meta.embedder,
             dim: meta.dim,
             files,
-            starts,
             key_ranges,
             next_key,
             search_mode: meta.search,
