@@ -16,7 +16,7 @@ use crate::index::CodeIndex;
 use crate::matcher::{FileText, Matcher};
 use crate::plan::{candidates, scoring_terms};
 use crate::query::Query;
-use crate::rank_cache::rank_order;
+use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
@@ -78,6 +78,11 @@ impl SegmentCollector for AllScoredSegment {
         self.hits
     }
 }
+
+/// A query has few candidates when they are at most one in this many documents: then, unless
+/// the path ranks are computed already, the candidates are ordered by their own paths
+/// ([`order_by_paths`]).
+const FEW_CANDIDATES: usize = 16;
 
 impl CodeIndex {
     /// Runs a parsed query.
@@ -213,8 +218,15 @@ impl CodeIndex {
                 (hits, total, true)
             }
             Some(limit) => {
-                let order =
-                    rank_order(&*self.path_ranks.get(&self.dir, &searcher)?, found, scoring);
+                // Ranking every path costs a pass over the whole path dictionary, once per
+                // index generation; a query with few candidates in a process that has not paid
+                // it (one query a process) orders them by their own paths instead.
+                let few =
+                    found.len().saturating_mul(FEW_CANDIDATES) <= searcher.num_docs() as usize;
+                let order = match self.path_ranks.cached(&searcher) {
+                    None if few => order_by_paths(&self.dir, &searcher, found, scoring)?,
+                    _ => rank_order(&*self.path_ranks.get(&self.dir, &searcher)?, found, scoring),
+                };
                 // `--limit 0` still verifies until one match, so the exit status and `total`
                 // can say whether anything matches.
                 let want = limit.max(1);

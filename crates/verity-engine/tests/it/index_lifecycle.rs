@@ -252,20 +252,33 @@ fn results_are_ordered_by_score_then_path_and_limited() {
     assert_eq!(order, ["a.rs", "many.rs", "one.rs", "z.rs"]);
 }
 
+/// The best n of a limited search are the first n of the full ranking, ties and segments
+/// included, whether candidates are put in order by every path's rank (many candidates) or by
+/// their own paths (few among many files, in a process that has not ranked every path).
 #[test]
 fn the_best_n_are_the_first_n_of_the_full_ranking_across_segments() {
+    for padding in [0, 500] {
+        best_n_across_segments(padding);
+    }
+}
+
+fn best_n_across_segments(padding: usize) {
     let corpus = tempfile::tempdir().unwrap();
     let root = corpus.path();
     let idx = tempfile::tempdir().unwrap();
     let dir = idx.path().join("idx");
     // Each update commits a new segment, so candidates (and path ordinals, which are per
-    // segment) come from several segments; paths interleave across them.
+    // segment) come from several segments; paths interleave across them, and so do the files
+    // that are no query's candidate.
     let mut index = None;
     for round in 0..4 {
         for i in 0..6 {
             let n = round + 4 * i;
             let body = "Error Result\n".repeat(1 + n % 3) + &format!("fn f{n}() {{}}\n");
             write(root, &format!("f{n:02}.rs"), &body);
+        }
+        for p in (round..padding).step_by(4) {
+            write(root, &format!("f{p:02}_pad.txt"), "nothing to see\n");
         }
         let (i, _) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
         index = Some(i);
@@ -300,7 +313,7 @@ fn the_best_n_are_the_first_n_of_the_full_ranking_across_segments() {
             assert_eq!(
                 got,
                 ranked[..limit.min(ranked.len())],
-                "{q} with limit {limit}"
+                "{q} with limit {limit}, {padding} files that are no candidate"
             );
             if top.total_exact {
                 assert_eq!(top.total, full.total);
