@@ -9,6 +9,7 @@ use tantivy::{DocAddress, Score, Searcher};
 
 use crate::error::EngineError;
 use crate::schema::PATH_FIELD;
+use crate::source::TextSource;
 
 /// The ranks of the latest generation asked for.
 #[derive(Default)]
@@ -22,9 +23,6 @@ impl RankCache {
         dir: &Path,
         searcher: &Searcher,
     ) -> Result<Arc<PathRanks>, EngineError> {
-        if let Some(r) = self.cached(searcher) {
-            return Ok(r);
-        }
         let generation = searcher.generation().generation_id();
         let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = cache.as_ref().filter(|r| r.generation == generation) {
@@ -34,9 +32,7 @@ impl RankCache {
         *cache = Some(ranks.clone());
         Ok(ranks)
     }
-}
 
-impl RankCache {
     /// The path ranks of `searcher`'s generation if they are computed already.
     pub(crate) fn cached(&self, searcher: &Searcher) -> Option<Arc<PathRanks>> {
         let generation = searcher.generation().generation_id();
@@ -52,57 +48,24 @@ impl RankCache {
 /// candidates' own paths instead of every document's rank.
 ///
 /// Why: ranking every path reads and sorts the whole path dictionary, which a process that
-/// runs one query pays in full however few candidates it has (on 100,000 files, 30 ms of a
-/// `--limit 10` process whose query has no candidate at all). Reading the candidates' paths
+/// runs one query pays in full however few candidates it has (on 100,000 files, 52 ms for a
+/// `--limit 10` process whose query has no candidate at all, against 5.5 ms without it). Reading the candidates' paths
 /// costs in proportion to the candidates; the caller picks this when they are few and the
 /// ranks are not computed yet.
 pub(crate) fn order_by_paths(
     dir: &Path,
-    searcher: &Searcher,
+    source: &TextSource,
     found: Vec<(DocAddress, Score)>,
     scoring: bool,
 ) -> Result<Vec<(DocAddress, Score)>, EngineError> {
+    let addrs: Vec<DocAddress> = found.iter().map(|(a, _)| *a).collect();
     // A document without a path sorts last, as `u32::MAX` does among ranks.
-    let mut paths: Vec<Option<Vec<u8>>> = vec![None; found.len()];
-    for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-        let column =
-            reader
-                .fast_fields()
-                .str(PATH_FIELD)?
-                .ok_or_else(|| EngineError::IndexCorrupt {
-                    path: dir.to_path_buf(),
-                    detail: "the path field has no fast column".to_string(),
-                })?;
-        // (term ordinal, candidate) of this segment's candidates, by ordinal: the dictionary
-        // is read in one ordered pass, each ordinal once.
-        let mut wanted: Vec<(u64, usize)> = found
-            .iter()
-            .enumerate()
-            .filter(|(_, (a, _))| a.segment_ord as usize == segment)
-            .filter_map(|(i, (a, _))| Some((column.term_ords(a.doc_id).next()?, i)))
-            .collect();
-        if wanted.is_empty() {
-            continue;
-        }
-        wanted.sort_unstable();
-        let mut ords: Vec<u64> = wanted.iter().map(|(o, _)| *o).collect();
-        ords.dedup();
-        let mut next = wanted.iter().peekable();
-        column
-            .dictionary()
-            .sorted_ords_to_term_cb(&ords, |bytes| {
-                let Some(&&(ord, _)) = next.peek() else {
-                    return;
-                };
-                while let Some((_, i)) = next.next_if(|(o, _)| *o == ord) {
-                    paths[*i] = Some(bytes.to_vec());
-                }
-            })
-            .map_err(|e| EngineError::IndexCorrupt {
-                path: dir.to_path_buf(),
-                detail: format!("path dictionary: {e}"),
-            })?;
-    }
+    let paths = source
+        .path_bytes(&addrs)
+        .map_err(|e| EngineError::IndexCorrupt {
+            path: dir.to_path_buf(),
+            detail: format!("path dictionary: {e}"),
+        })?;
     let mut keyed: Vec<(Score, Option<Vec<u8>>, DocAddress)> = found
         .into_iter()
         .zip(paths)

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::schema::Value;
-use tantivy::{DocAddress, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocId, Searcher, TantivyDocument};
 
 use crate::error::EngineError;
 use crate::schema::{Fields, PATH_FIELD};
@@ -88,35 +88,66 @@ impl<'s> TextSource<'s> {
     /// one at a time decompressed a dictionary block per candidate.
     pub fn paths(&self, addrs: &[DocAddress]) -> Vec<Option<String>> {
         let mut out = vec![None; addrs.len()];
+        let large = |seg: &SegmentColumns, doc| {
+            seg.sizes
+                .first(doc)
+                .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
+        };
+        // A damaged dictionary leaves the paths unknown: those are read from the store.
+        let _ = self.each_path(addrs, large, |i, bytes| {
+            out[i] = Some(String::from_utf8_lossy(bytes).into_owned());
+        });
+        out
+    }
+
+    /// The indexed path bytes of every document of `addrs`, in their order (none where the
+    /// column has no path), or the first error of a damaged path dictionary.
+    pub fn path_bytes(&self, addrs: &[DocAddress]) -> std::io::Result<Vec<Option<Vec<u8>>>> {
+        let mut out = vec![None; addrs.len()];
+        self.each_path(addrs, |_, _| true, |i, bytes| out[i] = Some(bytes.to_vec()))?;
+        Ok(out)
+    }
+
+    /// Calls `each(i, path)` for every `addrs[i]` that `keep` accepts and whose path the
+    /// column has. Each segment's path dictionary is read once, in order, each ordinal once;
+    /// the first dictionary error is returned after every segment was tried.
+    fn each_path(
+        &self,
+        addrs: &[DocAddress],
+        keep: impl Fn(&SegmentColumns, DocId) -> bool,
+        mut each: impl FnMut(usize, &[u8]),
+    ) -> std::io::Result<()> {
+        let mut first_error = Ok(());
         for (s, seg) in self.segments.iter().enumerate() {
             let mut wanted: Vec<(u64, usize)> = addrs
                 .iter()
                 .enumerate()
-                .filter(|(_, a)| a.segment_ord as usize == s)
-                .filter(|(_, a)| {
-                    seg.sizes
-                        .first(a.doc_id)
-                        .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
-                })
+                .filter(|(_, a)| a.segment_ord as usize == s && keep(seg, a.doc_id))
                 .filter_map(|(i, a)| Some((seg.paths.term_ords(a.doc_id).next()?, i)))
                 .collect();
             if wanted.is_empty() {
                 continue;
             }
             wanted.sort_unstable();
-            let ords: Vec<u64> = wanted.iter().map(|(o, _)| *o).collect();
-            let mut next = wanted.iter();
-            // A damaged dictionary leaves the paths unknown: those are read from the store.
-            let _ = seg
+            let mut ords: Vec<u64> = wanted.iter().map(|(o, _)| *o).collect();
+            ords.dedup();
+            let mut next = wanted.iter().peekable();
+            let read = seg
                 .paths
                 .dictionary()
                 .sorted_ords_to_term_cb(&ords, |bytes| {
-                    if let Some((_, i)) = next.next() {
-                        out[*i] = Some(String::from_utf8_lossy(bytes).into_owned());
+                    let Some(&&(ord, _)) = next.peek() else {
+                        return;
+                    };
+                    while let Some((_, i)) = next.next_if(|(o, _)| *o == ord) {
+                        each(*i, bytes);
                     }
                 });
+            if first_error.is_ok() {
+                first_error = read.map(|_| ());
+            }
         }
-        out
+        first_error
     }
 
     /// The indexed path and text of the document at `addr`, whose path `path` may already be

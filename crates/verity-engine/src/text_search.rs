@@ -224,7 +224,7 @@ impl CodeIndex {
                 let few =
                     found.len().saturating_mul(FEW_CANDIDATES) <= searcher.num_docs() as usize;
                 let order = match self.path_ranks.cached(&searcher) {
-                    None if few => order_by_paths(&self.dir, &searcher, found, scoring)?,
+                    None if few => order_by_paths(&self.dir, &source, found, scoring)?,
                     _ => rank_order(&*self.path_ranks.get(&self.dir, &searcher)?, found, scoring),
                 };
                 // `--limit 0` still verifies until one match, so the exit status and `total`

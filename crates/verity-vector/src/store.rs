@@ -225,10 +225,11 @@ fn join(
     mut made: Vec<Encoded>,
     next_key: &mut u64,
     unrounded: &mut Unrounded,
-) -> Result<(Vec<IndexedFile>, Flat), VectorError> {
+) -> Result<(FileTable, Flat), VectorError> {
     made.par_sort_by(|a, b| a.file.path.cmp(&b.file.path));
     let mut rows = FlatBuilder::new(scalar, dim, made.iter().map(|e| e.file.chunks).sum());
-    let mut files = Vec::with_capacity(made.len());
+    let path_bytes = made.iter().map(|e| e.file.path.len()).sum();
+    let mut files = FileTable::with_capacity(made.len(), path_bytes);
     for mut e in made {
         rows.append(e.rows);
         if !e.keyed {
@@ -238,28 +239,32 @@ fn join(
         for (ci, v, error) in e.unrounded {
             unrounded.insert(e.file.first_key + ci as u64, v, error);
         }
-        files.push(e.file);
+        push_file(&mut files, &e.file);
     }
     Ok((files, rows.finish()?))
 }
 
-/// The table of `files`, which are in path order; `None` when the chunks or a file's keys
-/// pass what this machine counts.
-fn file_table(files: &[IndexedFile]) -> Option<FileTable> {
+/// The table of `files`, which are in path order.
+fn file_table(files: &[IndexedFile]) -> FileTable {
     let bytes = files.iter().map(|f| f.path.len()).sum();
     let mut table = FileTable::with_capacity(files.len(), bytes);
     for f in files {
-        table.push(&f.path, f.hash, f.lines, f.first_key, f.chunks)?;
+        push_file(&mut table, f);
     }
-    Some(table)
+    table
 }
 
-/// The table and key ranges of files from a build or an update, which hands out keys
-/// consecutively per file and never twice.
-fn tabled(files: &[IndexedFile]) -> (FileTable, Vec<(u64, u32)>) {
-    let table = file_table(files).expect("a build's keys and chunks are counted as they are made");
-    let ranges = key_ranges(&table).expect("keys are handed out consecutively per file");
-    (table, ranges)
+/// Adds a file of a build or an update (after the files before it in path order).
+fn push_file(table: &mut FileTable, f: &IndexedFile) {
+    table
+        .push(&f.path, f.hash, f.lines, f.first_key, f.chunks)
+        .expect("a build's keys and chunks are counted as they are made");
+}
+
+/// The key ranges of a build's or an update's table, which hands out keys consecutively per
+/// file and never twice.
+fn built_key_ranges(files: &FileTable) -> Vec<(u64, u32)> {
+    key_ranges(files).expect("keys are handed out consecutively per file")
 }
 
 /// (first key, file position) of the files with chunks, by key; `None` when two files' keys
@@ -432,7 +437,7 @@ impl VectorIndex {
         let mut unrounded = Unrounded::default();
         let mut next_key = 0;
         let (files, flat) = join(scalar, dim, made, &mut next_key, &mut unrounded)?;
-        let (files, key_ranges) = tabled(&files);
+        let key_ranges = built_key_ranges(&files);
         Ok(VectorIndex {
             graph_error: graph_error(config.scalar, &unrounded),
             config,
@@ -515,11 +520,12 @@ impl VectorIndex {
                 let mut files: Vec<IndexedFile> = kept.into_iter().map(|(_, f)| f).collect();
                 files.extend(changed.iter().map(indexed));
                 files.sort_by(|a, b| a.path.cmp(&b.path));
-                files
+                file_table(&files)
             }
         };
         self.graph_error = graph_error(scalar, &self.unrounded);
-        (self.files, self.key_ranges) = tabled(&files);
+        self.key_ranges = built_key_ranges(&files);
+        self.files = files;
         Ok(self)
     }
 
