@@ -12,7 +12,7 @@ use regex::Regex;
 use crate::deadline::{Deadline, Interrupted};
 use crate::query::{Query, QueryError};
 use crate::text::LineIndex;
-use crate::tokenizer::code_tokens;
+use crate::tokenizer::{code_tokens, is_word_char};
 
 /// How often (in lines or tokens) long loops look at the deadline.
 const CHECK_EVERY: usize = 4096;
@@ -86,7 +86,11 @@ impl<'a> FileText<'a> {
 }
 
 /// A compiled query.
-#[derive(Debug)]
+///
+/// A clone shares the compiled regexes but not their search caches: a thread verifying with
+/// its own clone never waits for another's cache (the regex crate's shared pool made two
+/// threads contend at every line).
+#[derive(Debug, Clone)]
 pub enum Matcher {
     /// A literal, found with memchr's `memmem`.
     Literal(Box<memmem::Finder<'static>>),
@@ -137,7 +141,7 @@ pub fn wildcard_regex(pattern: &str) -> String {
 }
 
 /// A regex applied to each line, with an optional whole-text prefilter.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LineRegex {
     line: Regex,
     /// The same pattern in multi-line mode over the whole text. Any per-line match is also a
@@ -475,6 +479,10 @@ fn first_occurrence(text: &str, toks: &[String], deadline: &Deadline) -> Result<
     if k == 0 {
         return Ok(false);
     }
+    let Some(from) = scan_start(text, &toks[0]) else {
+        return Ok(false);
+    };
+    let text = &text[from..];
     let mut window: std::collections::VecDeque<&str> = std::collections::VecDeque::with_capacity(k);
     for (n, t) in code_tokens(text).enumerate() {
         if n % CHECK_EVERY == CHECK_EVERY - 1 {
@@ -489,6 +497,29 @@ fn first_occurrence(text: &str, toks: &[String], deadline: &Deadline) -> Result<
         }
     }
     Ok(false)
+}
+
+/// Where a token scan of `text` may start and still see every occurrence of a token sequence
+/// whose first token is `first`: the start of the token holding the first place `first`'s
+/// text occurs (`None` if it never does). Every occurrence of the token is an occurrence of its
+/// text, so none starts earlier; and tokenizing from the start of a token gives the same
+/// tokens as tokenizing the whole text (a token ends at whitespace, at a symbol, or where a
+/// word ends, so nothing before it changes the tokens after).
+fn scan_start(text: &str, first: &str) -> Option<usize> {
+    let at = memmem::find(text.as_bytes(), first.as_bytes())?;
+    let starts_word = |i: usize| text[i..].chars().next().is_some_and(is_word_char);
+    if !starts_word(at) {
+        return Some(at);
+    }
+    // Back to the start of the word `at` is in.
+    Some(
+        text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_word_char(c))
+            .last()
+            .map_or(at, |(i, _)| i),
+    )
 }
 
 /// Is there a pair for `left NEAR/distance right` (as [`near`] defines it)? One pass over the
@@ -506,6 +537,11 @@ fn near_exists(
     if left.is_empty() || right.is_empty() {
         return Ok(false);
     }
+    // Word counts are only ever subtracted, so the scan may start where the first pair can.
+    let (Some(l), Some(r)) = (scan_start(text, &left[0]), scan_start(text, &right[0])) else {
+        return Ok(false);
+    };
+    let text = &text[l.min(r)..];
     // The last `k` tokens, each with the number of word tokens before it.
     let mut window: std::collections::VecDeque<(&str, u32)> =
         std::collections::VecDeque::with_capacity(k);
@@ -695,6 +731,24 @@ mod tests {
             lines_of("alpha NEAR/1 omega", "alpha\nbeta\nomega\nx\ny\nalpha"),
             Some(vec![1, 2, 3])
         );
+    }
+
+    #[test]
+    fn scans_start_where_the_first_token_can_and_miss_nothing() {
+        // The first place `fn` occurs is inside `xfn` (and `éfn`): the scan starts at that
+        // word, which is not an occurrence, and still finds the one after it.
+        assert!(hit("fn NEAR/1 Result", "xfn a b c fn Result"));
+        assert!(hit("fn NEAR/1 Result", "éfn a b c fn Result"));
+        assert!(!hit("fn NEAR/1 Result", "xfn Result"));
+        assert!(hit("\"fn main\"", "afn main fn main"));
+        assert!(!hit("\"fn main\"", "afn main"));
+        // Either side may come first; the other side's first occurrence decides nothing.
+        assert!(hit("fn NEAR/1 Result", "Result a b c Result x fn"));
+        assert!(!hit("fn NEAR/1 Result", "Result a b c fn"));
+        // A side that starts with a symbol.
+        assert!(hit("\"-> Result\" NEAR/0 fn", "a -> b fn -> Result"));
+        // A side whose first token never occurs: no pair.
+        assert!(!hit("fn NEAR/9 Missing", "fn a b"));
     }
 
     #[test]

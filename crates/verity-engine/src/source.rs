@@ -28,8 +28,13 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::schema::Value;
-use tantivy::{DocAddress, DocId, Searcher, TantivyDocument};
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer, ValueVisitor,
+};
+use tantivy::schema::Field;
+use tantivy::store::StoreReader;
+use tantivy::{DocAddress, DocId, Searcher};
 
 use crate::error::EngineError;
 use crate::schema::{Fields, PATH_FIELD};
@@ -150,11 +155,27 @@ impl<'s> TextSource<'s> {
         first_error
     }
 
+    /// A reader of segment `segment_ord`'s stored texts for one thread's run of candidates.
+    ///
+    /// Each run has its own reader, caching the one block it decompressed last: candidates in
+    /// document order then decompress each block once, and threads never share a cache. The
+    /// searcher's own readers share one locked cache, which two threads verifying neighbouring
+    /// documents contended for at every document.
+    pub fn store(&self, segment_ord: u32) -> Result<StoreReader, EngineError> {
+        Ok(self
+            .searcher
+            .segment_reader(segment_ord)
+            .get_store_reader(1)
+            .map_err(tantivy::TantivyError::from)?)
+    }
+
     /// The indexed path and text of the document at `addr`, whose path `path` may already be
     /// known (from [`TextSource::paths`]). A file read from the corpus is read into `buf`,
-    /// which the text then borrows.
+    /// which the text then borrows; otherwise the text comes from `store`, the reader of
+    /// `addr`'s segment ([`TextSource::store`]).
     pub fn read<'b>(
         &self,
+        store: &StoreReader,
         addr: DocAddress,
         path: Option<String>,
         buf: &'b mut Vec<u8>,
@@ -164,17 +185,16 @@ impl<'s> TextSource<'s> {
                 return Ok((path, text));
             }
         }
-        let doc: TantivyDocument = self.searcher.doc(addr)?;
-        let field = |f| {
-            doc.get_first(f)
-                .and_then(|v| v.as_str())
+        let StoredText(mut strings) = store.get(addr.doc_id)?;
+        let mut take = |f: Field| {
+            strings
+                .iter_mut()
+                .find(|(field, _)| *field == f)
+                .map(|(_, s)| std::mem::take(s))
                 .unwrap_or_default()
-                .to_owned()
         };
-        Ok((
-            field(self.fields.path),
-            Cow::Owned(field(self.fields.content)),
-        ))
+        let path = take(self.fields.path);
+        Ok((path, Cow::Owned(take(self.fields.content))))
     }
 
     /// The text of the corpus file at `path` (read into `buf`), when it is large and its bytes
@@ -201,5 +221,46 @@ impl<'s> TextSource<'s> {
             return None;
         }
         decode_borrowed(buf).ok()
+    }
+}
+
+/// A stored document's string fields (path and text), without the numbers also stored beside
+/// them: one allocation a field, where a whole `TantivyDocument` was built and then copied.
+struct StoredText(Vec<(Field, String)>);
+
+impl DocumentDeserialize for StoredText {
+    fn deserialize<'de, D>(mut doc: D) -> Result<Self, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut fields = Vec::with_capacity(2);
+        while let Some((field, StoredString(s))) = doc.next_field()? {
+            if let Some(s) = s {
+                fields.push((field, s));
+            }
+        }
+        Ok(StoredText(fields))
+    }
+}
+
+/// A stored value: a string, or `None` for the schema's numbers.
+struct StoredString(Option<String>);
+
+impl ValueDeserialize for StoredString {
+    fn deserialize<'de, D>(value: D) -> Result<Self, DeserializeError>
+    where
+        D: ValueDeserializer<'de>,
+    {
+        struct Visitor;
+        impl ValueVisitor for Visitor {
+            type Value = StoredString;
+            fn visit_string(&self, s: String) -> Result<StoredString, DeserializeError> {
+                Ok(StoredString(Some(s)))
+            }
+            fn visit_u64(&self, _: u64) -> Result<StoredString, DeserializeError> {
+                Ok(StoredString(None))
+            }
+        }
+        value.deserialize_any(Visitor)
     }
 }

@@ -20,6 +20,7 @@ use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
+use tantivy::store::StoreReader;
 
 /// Collects every matching document with its score, and stops early once the deadline passes.
 struct AllScored {
@@ -136,13 +137,15 @@ impl CodeIndex {
         let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
         // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
         // `files_only` decides the match without collecting lines.
-        let verify = |(addr, score): (DocAddress, Score),
+        let verify = |matcher: &Matcher,
+                      store: &StoreReader,
+                      (addr, score): (DocAddress, Score),
                       known: Option<String>,
                       files_only: bool,
                       buf: &mut Vec<u8>|
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
-            let (path, text) = source.read(addr, known, buf)?;
+            let (path, text) = source.read(store, addr, known, buf)?;
             let (path, content) = (path.as_str(), &*text);
             let file = FileText::new(content);
             let score = if scoring { score } else { 0.0 };
@@ -183,27 +186,42 @@ impl CodeIndex {
                 fusion: None,
             }))
         };
-        // Candidates are verified in parallel in document order, whatever order they come in:
-        // when a text comes from the doc store, its block holds neighbouring documents, so
-        // reading in rank order would decompress each block again and again. Results keep the
-        // input order.
+        // Candidates are verified in document order, whatever order they come in: when a text
+        // comes from the doc store, its block holds neighbouring documents, so reading in rank
+        // order would decompress each block again and again. Threads take runs of neighbouring
+        // candidates, each run with its own store reader (`TextSource::store`) and matcher
+        // (its own regex caches). Results keep the input order.
         let verify_all = |batch: &[(DocAddress, Score)],
                           files_only: bool|
          -> Result<Vec<(usize, SearchHit)>, EngineError> {
             let mut by_doc: Vec<usize> = (0..batch.len()).collect();
             by_doc.sort_unstable_by_key(|&i| batch[i].0);
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>());
-            let mut verified: Vec<(usize, SearchHit)> = by_doc
-                .par_iter()
-                .map(|&i| {
-                    with_read_buffer(|buf| {
-                        Ok(verify(batch[i], paths[i].clone(), files_only, buf)?.map(|h| (i, h)))
+            let run_len =
+                (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
+            let mut verified: Vec<(usize, SearchHit)> =
+                runs(&by_doc, run_len, |i| batch[i].0.segment_ord)
+                    .par_iter()
+                    .map(|run| {
+                        let store = source.store(batch[run[0]].0.segment_ord)?;
+                        let matcher = matcher.clone();
+                        with_read_buffer(|buf| {
+                            let mut hits = Vec::new();
+                            for &i in *run {
+                                let known = paths[i].clone();
+                                if let Some(h) =
+                                    verify(&matcher, &store, batch[i], known, files_only, buf)?
+                                {
+                                    hits.push((i, h));
+                                }
+                            }
+                            Ok(hits)
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, EngineError>>()?
-                .into_iter()
-                .flatten()
-                .collect();
+                    .collect::<Result<Vec<_>, EngineError>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect();
             verified.sort_unstable_by_key(|(i, _)| *i);
             Ok(verified)
         };
@@ -290,6 +308,32 @@ impl CodeIndex {
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
+}
+
+/// Runs of candidates verified by one task each: about this many for each thread, so that
+/// threads finishing early find more to take.
+const RUNS_PER_THREAD: usize = 8;
+/// At most this many candidates a run. A run starts with its own store reader and an empty
+/// block cache, so a doc-store block split between two runs is decompressed twice: with runs
+/// this long and about seven small files a block, that is a few percent of the blocks.
+const MAX_RUN: usize = 512;
+
+/// `order` cut into runs of at most `len` items, each in one segment (`segment` of an item).
+fn runs(order: &[usize], len: usize, segment: impl Fn(usize) -> u32) -> Vec<&[usize]> {
+    let mut out = Vec::new();
+    let mut rest = order;
+    while let Some(&first) = rest.first() {
+        let seg = segment(first);
+        let end = rest
+            .iter()
+            .take(len)
+            .position(|&i| segment(i) != seg)
+            .unwrap_or(len.min(rest.len()));
+        let (run, tail) = rest.split_at(end);
+        out.push(run);
+        rest = tail;
+    }
+    out
 }
 
 thread_local! {
