@@ -157,10 +157,11 @@ impl<'s> TextSource<'s> {
 
     /// A reader of segment `segment_ord`'s stored texts for one thread's run of candidates.
     ///
-    /// Each run has its own reader, caching the one block it decompressed last: candidates in
-    /// document order then decompress each block once, and threads never share a cache. The
-    /// searcher's own readers share one locked cache, which two threads verifying neighbouring
-    /// documents contended for at every document.
+    /// A long run has its own reader, caching the one block it decompressed last: candidates
+    /// in document order then decompress each block once, and threads never share a cache.
+    /// The searcher's own readers share one locked cache, which two threads verifying
+    /// neighbouring documents contended for at every document. Short runs (a best-10 round)
+    /// use the shared reader, whose cache keeps the blocks earlier rounds decompressed.
     pub fn store(&self, segment_ord: u32) -> Result<StoreReader, EngineError> {
         Ok(self
             .searcher
@@ -171,11 +172,11 @@ impl<'s> TextSource<'s> {
 
     /// The indexed path and text of the document at `addr`, whose path `path` may already be
     /// known (from [`TextSource::paths`]). A file read from the corpus is read into `buf`,
-    /// which the text then borrows; otherwise the text comes from `store`, the reader of
-    /// `addr`'s segment ([`TextSource::store`]).
+    /// which the text then borrows; otherwise the text comes from `store`, a reader of
+    /// `addr`'s segment ([`TextSource::store`]), or the searcher's shared one.
     pub fn read<'b>(
         &self,
-        store: &StoreReader,
+        store: Option<&StoreReader>,
         addr: DocAddress,
         path: Option<String>,
         buf: &'b mut Vec<u8>,
@@ -185,7 +186,10 @@ impl<'s> TextSource<'s> {
                 return Ok((path, text));
             }
         }
-        let StoredText(mut strings) = store.get(addr.doc_id)?;
+        let StoredText(mut strings) = match store {
+            Some(store) => store.get(addr.doc_id)?,
+            None => self.searcher.doc(addr)?,
+        };
         let mut take = |f: Field| {
             strings
                 .iter_mut()

@@ -1,6 +1,7 @@
 //! Text search: plan candidates in the index, verify them exactly against the indexed text,
 //! rank by BM25 then path, return.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
+use tantivy::store::StoreReader;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use crate::deadline::Deadline;
@@ -20,7 +22,6 @@ use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
-use tantivy::store::StoreReader;
 
 /// Collects every matching document with its score, and stops early once the deadline passes.
 struct AllScored {
@@ -138,7 +139,7 @@ impl CodeIndex {
         // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
         // `files_only` decides the match without collecting lines.
         let verify = |matcher: &Matcher,
-                      store: &StoreReader,
+                      store: Option<&StoreReader>,
                       (addr, score): (DocAddress, Score),
                       known: Option<String>,
                       files_only: bool,
@@ -189,8 +190,9 @@ impl CodeIndex {
         // Candidates are verified in document order, whatever order they come in: when a text
         // comes from the doc store, its block holds neighbouring documents, so reading in rank
         // order would decompress each block again and again. Threads take runs of neighbouring
-        // candidates, each run with its own store reader (`TextSource::store`) and matcher
-        // (its own regex caches). Results keep the input order.
+        // candidates; long runs each have their own store reader (`TextSource::store`) and
+        // matcher (its own regex caches), so threads share no lock. Results keep the input
+        // order.
         let verify_all = |batch: &[(DocAddress, Score)],
                           files_only: bool|
          -> Result<Vec<(usize, SearchHit)>, EngineError> {
@@ -203,14 +205,22 @@ impl CodeIndex {
                 runs(&by_doc, run_len, |i| batch[i].0.segment_ord)
                     .par_iter()
                     .map(|run| {
-                        let store = source.store(batch[run[0]].0.segment_ord)?;
-                        let matcher = matcher.clone();
+                        let own = run_len >= OWN_READERS_FROM;
+                        let store = own
+                            .then(|| source.store(batch[run[0]].0.segment_ord))
+                            .transpose()?;
+                        let matcher = if own {
+                            Cow::Owned(matcher.clone())
+                        } else {
+                            Cow::Borrowed(&matcher)
+                        };
                         with_read_buffer(|buf| {
                             let mut hits = Vec::new();
                             for &i in *run {
                                 let known = paths[i].clone();
+                                let store = store.as_ref();
                                 if let Some(h) =
-                                    verify(&matcher, &store, batch[i], known, files_only, buf)?
+                                    verify(&matcher, store, batch[i], known, files_only, buf)?
                                 {
                                     hits.push((i, h));
                                 }
@@ -313,6 +323,11 @@ impl CodeIndex {
 /// Runs of candidates verified by one task each: about this many for each thread, so that
 /// threads finishing early find more to take.
 const RUNS_PER_THREAD: usize = 8;
+/// Runs at least this long get their own store reader and matcher. A fresh matcher rebuilds
+/// its regexes' lazy automata, and a fresh reader starts with an empty cache: a best-10 round
+/// of ten candidates would pay that once a candidate, where the shared ones have both warm
+/// from earlier rounds.
+const OWN_READERS_FROM: usize = 32;
 /// At most this many candidates a run. A run starts with its own store reader and an empty
 /// block cache, so a doc-store block split between two runs is decompressed twice: with runs
 /// this long and about seven small files a block, that is a few percent of the blocks.

@@ -42,3 +42,81 @@ fn a_wildcard_without_a_star_is_looked_up_in_the_indexed_words() {
     assert_eq!(files, set(&["a.rs", "b.rs", "d.rs", "e.rs", "g.rs"]));
     assert!(candidates >= 4);
 }
+
+/// Thousands of candidates in several segments are verified in long runs, each with its own
+/// store reader and matcher; short best-N rounds share the searcher's. Either way every
+/// candidate is checked against its indexed text: a large file read from the corpus while its
+/// hash is the indexed one, from the store once it changed.
+#[test]
+fn long_runs_of_candidates_across_segments_verify_every_file() {
+    let corpus = tempfile::tempdir().unwrap();
+    let root = corpus.path();
+    let idx = tempfile::tempdir().unwrap();
+    let dir = idx.path().join("idx");
+    // Every file holds every trigram of the queries, so every file is a candidate; a third
+    // of them match. Every tenth file is large enough to be read from the corpus.
+    let body = |n: usize| {
+        let line = if n.is_multiple_of(3) {
+            "let a: Arc<Mutex<u8>> = x;\n"
+        } else {
+            "let a: Arc<RwLock<u8>> = x; // Arc<Mutex-free Index<usize> Mutexes\n"
+        };
+        let pad = if n.is_multiple_of(10) { 5_000 } else { 20 };
+        format!("// file {n}\n{}{line}", "// padding\n".repeat(pad / 11))
+    };
+    let (rounds, per_round) = (4, 400);
+    let mut index = None;
+    // Each round commits a segment of its own.
+    for round in 0..rounds {
+        for n in round * per_round..(round + 1) * per_round {
+            write(root, &format!("d{}/f{n:04}.rs", n % 7), body(n));
+        }
+        let (i, _) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+        index = Some(i);
+    }
+    let index = index.unwrap();
+    // A large matching file changed after indexing: its indexed text still matches.
+    write(root, "d0/f0030.rs", "nothing here any more\n");
+    let expected: BTreeSet<String> = (0..rounds * per_round)
+        .filter(|n| n.is_multiple_of(3))
+        .map(|n| format!("d{}/f{n:04}.rs", n % 7))
+        .collect();
+    for q in ["lit:Arc<Mutex<", r"regex:Mutex<\w+>", "\"Arc<Mutex<u8>>\""] {
+        let full = index.search(q, &SearchOptions::default()).unwrap();
+        for files_only in [true, false] {
+            let opts = SearchOptions {
+                files_only,
+                ..Default::default()
+            };
+            let r = index.search(q, &opts).unwrap();
+            let got: BTreeSet<String> = r.hits.iter().map(|h| h.path.clone()).collect();
+            assert_eq!(got, expected, "{q}, files only: {files_only}");
+            if !files_only {
+                assert!(r.hits.iter().all(|h| h.line_count == 1), "{q}");
+            }
+        }
+        // The best ten, in rounds of a few candidates, are the first ten of the full answer.
+        let top = index
+            .search(
+                q,
+                &SearchOptions {
+                    limit: Some(10),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let first: Vec<(&String, f32)> = full
+            .hits
+            .iter()
+            .take(10)
+            .map(|h| (&h.path, h.score))
+            .collect();
+        let got: Vec<(&String, f32)> = top.hits.iter().map(|h| (&h.path, h.score)).collect();
+        assert_eq!(got, first, "{q} --limit 10");
+    }
+    // Every file is a candidate of the literal.
+    let r = index
+        .search("lit:Arc<Mutex<", &SearchOptions::default())
+        .unwrap();
+    assert_eq!(r.candidates, rounds * per_round);
+}
