@@ -316,6 +316,35 @@ pub fn candidates(fields: &Fields, q: &Query) -> Plan {
     }
 }
 
+/// Files that certainly match a one-word wildcard (`*Error`, `test_*_validation`), from the
+/// indexed words alone: the wildcard matches a file exactly when one of its words matches the
+/// pattern whole (a match is a whole word on its line, and words never span lines), and every
+/// word of at most [`MAX_INDEXED_TOKEN_BYTES`] is a term of the code field, as it is in the
+/// text. Within a term every character is a word character, so `*` is `.*` and `?` is `.`.
+/// Files whose matching word is longer are not among these; they stay candidates of the
+/// trigram plan and are verified. With the query, whether the pattern starts with a word
+/// character (then the lookup walks only that prefix's terms); `None` for any other query.
+pub fn certain_matches(fields: &Fields, q: &Query) -> Option<(Box<dyn TQuery>, bool)> {
+    let Query::Wildcard(pattern) = q else {
+        return None;
+    };
+    let mut pieces = pattern.split_whitespace();
+    let (Some(piece), None) = (pieces.next(), pieces.next()) else {
+        return None;
+    };
+    let automaton: String = piece
+        .chars()
+        .map(|c| match c {
+            '*' => ".*".to_owned(),
+            '?' => ".".to_owned(),
+            c => regex_syntax::escape(c.encode_utf8(&mut [0; 4])),
+        })
+        .collect();
+    let query = RegexQuery::from_pattern(&automaton, fields.code).ok()?;
+    let prefixed = piece.chars().next().is_some_and(is_word_char);
+    Some((Box::new(query), prefixed))
+}
+
 /// The word tokens of a query's positive parts, for BM25 scoring on the code field.
 pub fn scoring_terms(q: &Query) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

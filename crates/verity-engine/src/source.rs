@@ -87,19 +87,25 @@ impl<'s> TextSource<'s> {
         })
     }
 
-    /// The indexed paths of the large files among `addrs`, in their order (none for the
-    /// others, which are read from the store, and where the column has no path). Each
-    /// segment's path dictionary is read once, in order, for the whole batch: looking paths up
-    /// one at a time decompressed a dictionary block per candidate.
-    pub fn paths(&self, addrs: &[DocAddress]) -> Vec<Option<String>> {
+    /// The indexed paths of the large files among `addrs` and of those `also` accepts, in
+    /// their order (none for the others, which are read from the store, and where the column
+    /// has no path). Each segment's path dictionary is read once, in order, for the whole
+    /// batch: looking paths up one at a time decompressed a dictionary block per candidate.
+    pub fn paths(
+        &self,
+        addrs: &[DocAddress],
+        also: impl Fn(DocAddress) -> bool,
+    ) -> Vec<Option<String>> {
         let mut out = vec![None; addrs.len()];
-        let large = |seg: &SegmentColumns, doc| {
-            seg.sizes
-                .first(doc)
-                .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
+        let wanted = |seg: &SegmentColumns, s: usize, doc| {
+            also(DocAddress::new(s as u32, doc))
+                || seg
+                    .sizes
+                    .first(doc)
+                    .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
         };
         // A damaged dictionary leaves the paths unknown: those are read from the store.
-        let _ = self.each_path(addrs, large, |i, bytes| {
+        let _ = self.each_path(addrs, wanted, |i, bytes| {
             out[i] = Some(String::from_utf8_lossy(bytes).into_owned());
         });
         out
@@ -109,7 +115,11 @@ impl<'s> TextSource<'s> {
     /// column has no path), or the first error of a damaged path dictionary.
     pub fn path_bytes(&self, addrs: &[DocAddress]) -> std::io::Result<Vec<Option<Vec<u8>>>> {
         let mut out = vec![None; addrs.len()];
-        self.each_path(addrs, |_, _| true, |i, bytes| out[i] = Some(bytes.to_vec()))?;
+        self.each_path(
+            addrs,
+            |_, _, _| true,
+            |i, bytes| out[i] = Some(bytes.to_vec()),
+        )?;
         Ok(out)
     }
 
@@ -119,7 +129,7 @@ impl<'s> TextSource<'s> {
     fn each_path(
         &self,
         addrs: &[DocAddress],
-        keep: impl Fn(&SegmentColumns, DocId) -> bool,
+        keep: impl Fn(&SegmentColumns, usize, DocId) -> bool,
         mut each: impl FnMut(usize, &[u8]),
     ) -> std::io::Result<()> {
         let mut first_error = Ok(());
@@ -127,7 +137,7 @@ impl<'s> TextSource<'s> {
             let mut wanted: Vec<(u64, usize)> = addrs
                 .iter()
                 .enumerate()
-                .filter(|(_, a)| a.segment_ord as usize == s && keep(seg, a.doc_id))
+                .filter(|(_, a)| a.segment_ord as usize == s && keep(seg, s, a.doc_id))
                 .filter_map(|(i, a)| Some((seg.paths.term_ords(a.doc_id).next()?, i)))
                 .collect();
             if wanted.is_empty() {

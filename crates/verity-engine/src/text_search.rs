@@ -2,11 +2,12 @@
 //! rank by BM25 then path, return.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::store::StoreReader;
@@ -16,7 +17,7 @@ use crate::deadline::Deadline;
 use crate::error::EngineError;
 use crate::index::CodeIndex;
 use crate::matcher::{FileText, Matcher};
-use crate::plan::{candidates, scoring_terms};
+use crate::plan::{candidates, certain_matches, scoring_terms};
 use crate::query::Query;
 use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
@@ -87,6 +88,15 @@ impl SegmentCollector for AllScoredSegment {
 const FEW_CANDIDATES: usize = 16;
 
 impl CodeIndex {
+    /// How many terms the code field's dictionaries hold, over every segment.
+    fn code_terms(&self, searcher: &tantivy::Searcher) -> Result<usize, EngineError> {
+        let mut n = 0;
+        for seg in searcher.segment_readers() {
+            n += seg.inverted_index(self.fields.code)?.terms().num_terms();
+        }
+        Ok(n)
+    }
+
     /// Runs a parsed query.
     ///
     /// Every candidate the index proposes is verified against the file's stored text. With a
@@ -135,6 +145,23 @@ impl CodeIndex {
         deadline.check()?;
         let candidates = found.len();
 
+        // Every file of the answer is listed, and many are candidates: the files a one-word
+        // wildcard certainly matches are taken from the indexed words and not read at all.
+        let certain: HashSet<DocAddress> = match certain_matches(&self.fields, q) {
+            Some((exact, prefixed))
+                if opts.files_only
+                    && opts.limit.is_none()
+                    && candidates >= CERTAIN_FROM
+                    && (prefixed
+                        || candidates.saturating_mul(TERMS_PER_CANDIDATE)
+                            >= self.code_terms(&searcher)?) =>
+            {
+                searcher.search(&*exact, &DocSetCollector)?
+            }
+            _ => HashSet::new(),
+        };
+        deadline.check()?;
+
         let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
         // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
         // `files_only` decides the match without collecting lines.
@@ -146,10 +173,22 @@ impl CodeIndex {
                       buf: &mut Vec<u8>|
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
+            let score = if scoring { score } else { 0.0 };
+            if files_only && certain.contains(&addr) {
+                if let Some(path) = known {
+                    return Ok(Some(SearchHit {
+                        path,
+                        score,
+                        line_count: 0,
+                        lines: Vec::new(),
+                        chunks: Vec::new(),
+                        fusion: None,
+                    }));
+                }
+            }
             let (path, text) = source.read(store, addr, known, buf)?;
             let (path, content) = (path.as_str(), &*text);
             let file = FileText::new(content);
-            let score = if scoring { score } else { 0.0 };
             if files_only {
                 return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
                     path: path.to_owned(),
@@ -198,7 +237,9 @@ impl CodeIndex {
          -> Result<Vec<(usize, SearchHit)>, EngineError> {
             let mut by_doc: Vec<usize> = (0..batch.len()).collect();
             by_doc.sort_unstable_by_key(|&i| batch[i].0);
-            let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+            let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>(), |a| {
+                files_only && certain.contains(&a)
+            });
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
             let mut verified: Vec<(usize, SearchHit)> =
@@ -319,6 +360,16 @@ impl CodeIndex {
         })
     }
 }
+
+/// A one-word wildcard with at least this many candidates takes its certain matches from the
+/// term dictionary (`plan::certain_matches`) when every matching file is listed: with fewer,
+/// reading them costs less than the dictionary lookup.
+const CERTAIN_FROM: usize = 4096;
+/// A wildcard that starts with `*` or `?` walks the whole term dictionary of the code field,
+/// not the subtree of a prefix. Measured on the registry (about 13,500 files): `*Error`'s walk
+/// cost about as much as verifying 5,000 of its (large) candidates, 130 ms, so the walk is
+/// taken only when the candidates are at least one for this many terms.
+const TERMS_PER_CANDIDATE: usize = 32;
 
 /// Runs of candidates verified by one task each: about this many for each thread, so that
 /// threads finishing early find more to take.

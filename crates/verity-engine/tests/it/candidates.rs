@@ -120,3 +120,47 @@ fn long_runs_of_candidates_across_segments_verify_every_file() {
         .unwrap();
     assert_eq!(r.candidates, rounds * per_round);
 }
+
+/// With every matching file listed and thousands of candidates, a one-word wildcard takes
+/// the files it certainly matches from the indexed words and reads only the rest: a word too
+/// long to be indexed still matches, and a candidate whose words only contain the pattern's
+/// text does not. The answer is the one verification gives when lines are collected.
+#[test]
+fn a_one_word_wildcard_over_thousands_of_candidates_lists_exactly_its_files() {
+    let corpus = tempfile::tempdir().unwrap();
+    let root = corpus.path();
+    let lines = [
+        "let e: IoError = x;\n",            // `*Error`, `Io*`
+        "let e = ErrorKind::Other;\n",      // neither: `Error` is only part of a word
+        "type MyError = u8; // MyErrors\n", // `*Error`
+        "struct Errorless;\n",              // neither
+    ];
+    let n = 4_200;
+    for i in 0..n {
+        write(root, &format!("f{i:04}.rs"), lines[i % 4]);
+    }
+    // One word of 305 bytes: not in the code field, matched by verification alone.
+    write(root, "long.rs", format!("{}Error\n", "x".repeat(300)));
+    let idx = tempfile::tempdir().unwrap();
+    let (index, _) =
+        CodeIndex::build(root, &idx.path().join("idx"), &BuildOptions::default()).unwrap();
+    let name = |i: usize| format!("f{i:04}.rs");
+    let mut star_error: BTreeSet<String> = (0..n)
+        .filter(|i| i % 4 == 0 || i % 4 == 2)
+        .map(name)
+        .collect();
+    star_error.insert("long.rs".into());
+    let io: BTreeSet<String> = (0..n).filter(|i| i % 4 == 0).map(name).collect();
+    for (q, expected) in [("*Error", &star_error), ("Io*", &io)] {
+        for files_only in [true, false] {
+            let opts = SearchOptions {
+                files_only,
+                ..Default::default()
+            };
+            let r = index.search(q, &opts).unwrap();
+            let got: BTreeSet<String> = r.hits.iter().map(|h| h.path.clone()).collect();
+            assert_eq!(&got, expected, "{q}, files only: {files_only}");
+            assert!(r.candidates >= 4096, "{q}: {} candidates", r.candidates);
+        }
+    }
+}
