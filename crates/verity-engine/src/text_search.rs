@@ -342,7 +342,10 @@ impl CodeIndex {
                 (hits, total, at == order.len())
             }
         };
-        hits.sort_by(|a, b| {
+        // Sorted on every thread: listing 96,000 files, the sort on one thread was about a
+        // tenth of the CPU profile, after verification had used both threads. Stable, so
+        // equal keys keep their order whatever the thread count.
+        hits.par_sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then_with(|| a.path.cmp(&b.path))
