@@ -264,14 +264,7 @@ fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
                 IndexRecordOption::Basic,
             )) as Box<dyn TQuery>);
         } else {
-            let automaton: String = piece
-                .chars()
-                .map(|c| match c {
-                    '?' => ".".to_owned(),
-                    c => regex_syntax::escape(c.encode_utf8(&mut [0; 4])),
-                })
-                .collect();
-            match RegexQuery::from_pattern(&automaton, fields.code) {
+            match RegexQuery::from_pattern(&word_automaton(piece), fields.code) {
                 Ok(q) => parts.push(Box::new(q)),
                 // Too large an automaton (it is not, for word characters and dots): the
                 // trigrams still narrow.
@@ -280,6 +273,19 @@ fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
         }
     }
     and(parts)
+}
+
+/// A one-word wildcard piece as an automaton over the code field's terms. Every character of
+/// a term is a word character, so `*` is `.*` and `?` is `.`; the rest stand for themselves.
+fn word_automaton(piece: &str) -> String {
+    piece
+        .chars()
+        .map(|c| match c {
+            '*' => ".*".to_owned(),
+            '?' => ".".to_owned(),
+            c => regex_syntax::escape(c.encode_utf8(&mut [0; 4])),
+        })
+        .collect()
 }
 
 /// The trigram plans of a wildcard piece's runs of word characters (between `*` and `?`).
@@ -320,10 +326,10 @@ pub fn candidates(fields: &Fields, q: &Query) -> Plan {
 /// indexed words alone: the wildcard matches a file exactly when one of its words matches the
 /// pattern whole (a match is a whole word on its line, and words never span lines), and every
 /// word of at most [`MAX_INDEXED_TOKEN_BYTES`] is a term of the code field, as it is in the
-/// text. Within a term every character is a word character, so `*` is `.*` and `?` is `.`.
-/// Files whose matching word is longer are not among these; they stay candidates of the
-/// trigram plan and are verified. With the query, whether the pattern starts with a word
-/// character (then the lookup walks only that prefix's terms); `None` for any other query.
+/// text ([`word_automaton`]). Files whose matching word is longer are not among these; they
+/// stay candidates of the trigram plan and are verified. With the query, whether the pattern
+/// starts with a word character (then the lookup walks only that prefix's terms); `None` for
+/// any other query.
 pub fn certain_matches(fields: &Fields, q: &Query) -> Option<(Box<dyn TQuery>, bool)> {
     let Query::Wildcard(pattern) = q else {
         return None;
@@ -332,15 +338,7 @@ pub fn certain_matches(fields: &Fields, q: &Query) -> Option<(Box<dyn TQuery>, b
     let (Some(piece), None) = (pieces.next(), pieces.next()) else {
         return None;
     };
-    let automaton: String = piece
-        .chars()
-        .map(|c| match c {
-            '*' => ".*".to_owned(),
-            '?' => ".".to_owned(),
-            c => regex_syntax::escape(c.encode_utf8(&mut [0; 4])),
-        })
-        .collect();
-    let query = RegexQuery::from_pattern(&automaton, fields.code).ok()?;
+    let query = RegexQuery::from_pattern(&word_automaton(piece), fields.code).ok()?;
     let prefixed = piece.chars().next().is_some_and(is_word_char);
     Some((Box::new(query), prefixed))
 }

@@ -176,28 +176,15 @@ impl CodeIndex {
             let score = if scoring { score } else { 0.0 };
             if files_only && certain.contains(&addr) {
                 if let Some(path) = known {
-                    return Ok(Some(SearchHit {
-                        path,
-                        score,
-                        line_count: 0,
-                        lines: Vec::new(),
-                        chunks: Vec::new(),
-                        fusion: None,
-                    }));
+                    return Ok(Some(text_hit(path, score, 0, Vec::new())));
                 }
             }
             let (path, text) = source.read(store, addr, known, buf)?;
-            let (path, content) = (path.as_str(), &*text);
+            let content = &*text;
             let file = FileText::new(content);
             if files_only {
-                return Ok(matcher.is_match(&file, deadline)?.then(|| SearchHit {
-                    path: path.to_owned(),
-                    score,
-                    line_count: 0,
-                    lines: Vec::new(),
-                    chunks: Vec::new(),
-                    fusion: None,
-                }));
+                let found = matcher.is_match(&file, deadline)?;
+                return Ok(found.then(|| text_hit(path, score, 0, Vec::new())));
             }
             let Some(lines) = matcher.matches(&file, deadline)? else {
                 return Ok(None);
@@ -217,14 +204,7 @@ impl CodeIndex {
                     }
                 })
                 .collect();
-            Ok(Some(SearchHit {
-                path: path.to_owned(),
-                score,
-                line_count,
-                lines,
-                chunks: Vec::new(),
-                fusion: None,
-            }))
+            Ok(Some(text_hit(path, score, line_count, lines)))
         };
         // Candidates are verified in document order, whatever order they come in: when a text
         // comes from the doc store, its block holds neighbouring documents, so reading in rank
@@ -242,11 +222,11 @@ impl CodeIndex {
             });
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
+            let own = run_len >= OWN_READERS_FROM;
             let mut verified: Vec<(usize, SearchHit)> =
                 runs(&by_doc, run_len, |i| batch[i].0.segment_ord)
                     .par_iter()
                     .map(|run| {
-                        let own = run_len >= OWN_READERS_FROM;
                         let store = own
                             .then(|| source.store(batch[run[0]].0.segment_ord))
                             .transpose()?;
@@ -255,11 +235,11 @@ impl CodeIndex {
                         } else {
                             Cow::Borrowed(&matcher)
                         };
+                        let store = store.as_ref();
                         with_read_buffer(|buf| {
                             let mut hits = Vec::new();
                             for &i in *run {
                                 let known = paths[i].clone();
-                                let store = store.as_ref();
                                 if let Some(h) =
                                     verify(&matcher, store, batch[i], known, files_only, buf)?
                                 {
@@ -369,9 +349,11 @@ impl CodeIndex {
 /// reading them costs less than the dictionary lookup.
 const CERTAIN_FROM: usize = 4096;
 /// A wildcard that starts with `*` or `?` walks the whole term dictionary of the code field,
-/// not the subtree of a prefix. Measured on the registry (about 13,500 files): `*Error`'s walk
-/// cost about as much as verifying 5,000 of its (large) candidates, 130 ms, so the walk is
-/// taken only when the candidates are at least one for this many terms.
+/// not the subtree of a prefix: on the registry (13,500 files, 753,861 code terms) `*Error`'s
+/// walk took about 130 ms, 0.17 µs a term. Reading and checking a small candidate from the
+/// store costs about 5 µs (the synthetic tree's 96,000-file queries), about 32 terms' worth,
+/// so the walk is taken only with at least one candidate for this many terms. Large files
+/// cost more to read; there the walk is declined where it would still pay.
 const TERMS_PER_CANDIDATE: usize = 32;
 
 /// Runs of candidates verified by one task each: about this many for each thread, so that
@@ -403,6 +385,18 @@ fn runs(order: &[usize], len: usize, segment: impl Fn(usize) -> u32) -> Vec<&[us
         rest = tail;
     }
     out
+}
+
+/// A text query's hit: `lines` are the first matching lines, `line_count` counts them all.
+fn text_hit(path: String, score: Score, line_count: usize, lines: Vec<LineMatch>) -> SearchHit {
+    SearchHit {
+        path,
+        score,
+        line_count,
+        lines,
+        chunks: Vec::new(),
+        fusion: None,
+    }
 }
 
 thread_local! {

@@ -5,12 +5,22 @@ use crate::common::{set, write};
 
 use std::collections::BTreeSet;
 
-use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
+use verity_engine::{BuildOptions, CodeIndex, SearchOptions, SearchResults};
 
 /// The files `q` returns, and how many candidates it verified.
 fn search(index: &CodeIndex, q: &str) -> (BTreeSet<String>, usize) {
     let r = index.search(q, &SearchOptions::default()).unwrap();
     (r.hits.into_iter().map(|h| h.path).collect(), r.candidates)
+}
+
+/// The files `q` returns when only files are asked for (`-l`) or lines too, with the answer.
+fn listed(index: &CodeIndex, q: &str, files_only: bool) -> (BTreeSet<String>, SearchResults) {
+    let opts = SearchOptions {
+        files_only,
+        ..Default::default()
+    };
+    let r = index.search(q, &opts).unwrap();
+    (r.hits.iter().map(|h| h.path.clone()).collect(), r)
 }
 
 #[test]
@@ -84,12 +94,7 @@ fn long_runs_of_candidates_across_segments_verify_every_file() {
     for q in ["lit:Arc<Mutex<", r"regex:Mutex<\w+>", "\"Arc<Mutex<u8>>\""] {
         let full = index.search(q, &SearchOptions::default()).unwrap();
         for files_only in [true, false] {
-            let opts = SearchOptions {
-                files_only,
-                ..Default::default()
-            };
-            let r = index.search(q, &opts).unwrap();
-            let got: BTreeSet<String> = r.hits.iter().map(|h| h.path.clone()).collect();
+            let (got, r) = listed(&index, q, files_only);
             assert_eq!(got, expected, "{q}, files only: {files_only}");
             if !files_only {
                 assert!(r.hits.iter().all(|h| h.line_count == 1), "{q}");
@@ -153,12 +158,7 @@ fn a_one_word_wildcard_over_thousands_of_candidates_lists_exactly_its_files() {
     let io: BTreeSet<String> = (0..n).filter(|i| i % 4 == 0).map(name).collect();
     for (q, expected) in [("*Error", &star_error), ("Io*", &io)] {
         for files_only in [true, false] {
-            let opts = SearchOptions {
-                files_only,
-                ..Default::default()
-            };
-            let r = index.search(q, &opts).unwrap();
-            let got: BTreeSet<String> = r.hits.iter().map(|h| h.path.clone()).collect();
+            let (got, r) = listed(&index, q, files_only);
             assert_eq!(&got, expected, "{q}, files only: {files_only}");
             assert!(r.candidates >= 4096, "{q}: {} candidates", r.candidates);
         }
