@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub use verity_core::deadline;
+pub mod certain;
 pub mod error;
 pub mod generation;
 pub mod index;

@@ -277,7 +277,7 @@ fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
 
 /// A one-word wildcard piece as an automaton over the code field's terms. Every character of
 /// a term is a word character, so `*` is `.*` and `?` is `.`; the rest stand for themselves.
-fn word_automaton(piece: &str) -> String {
+pub(crate) fn word_automaton(piece: &str) -> String {
     piece
         .chars()
         .map(|c| match c {
@@ -320,27 +320,6 @@ pub fn candidates(fields: &Fields, q: &Query) -> Plan {
         }
         Query::Not(_) => None,
     }
-}
-
-/// Files that certainly match a one-word wildcard (`*Error`, `test_*_validation`), from the
-/// indexed words alone: the wildcard matches a file exactly when one of its words matches the
-/// pattern whole (a match is a whole word on its line, and words never span lines), and every
-/// word of at most [`MAX_INDEXED_TOKEN_BYTES`] is a term of the code field, as it is in the
-/// text ([`word_automaton`]). Files whose matching word is longer are not among these; they
-/// stay candidates of the trigram plan and are verified. With the query, whether the pattern
-/// starts with a word character (then the lookup walks only that prefix's terms); `None` for
-/// any other query.
-pub fn certain_matches(fields: &Fields, q: &Query) -> Option<(Box<dyn TQuery>, bool)> {
-    let Query::Wildcard(pattern) = q else {
-        return None;
-    };
-    let mut pieces = pattern.split_whitespace();
-    let (Some(piece), None) = (pieces.next(), pieces.next()) else {
-        return None;
-    };
-    let query = RegexQuery::from_pattern(&word_automaton(piece), fields.code).ok()?;
-    let prefixed = piece.chars().next().is_some_and(is_word_char);
-    Some((Box::new(query), prefixed))
 }
 
 /// The word tokens of a query's positive parts, for BM25 scoring on the code field.

@@ -13,11 +13,12 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::store::StoreReader;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
+use crate::certain::certain_matches;
 use crate::deadline::Deadline;
 use crate::error::EngineError;
 use crate::index::CodeIndex;
 use crate::matcher::{FileText, Matcher};
-use crate::plan::{candidates, certain_matches, scoring_terms};
+use crate::plan::{candidates, scoring_terms};
 use crate::query::Query;
 use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
@@ -145,20 +146,21 @@ impl CodeIndex {
         deadline.check()?;
         let candidates = found.len();
 
-        // Every file of the answer is listed, and many are candidates: the files a one-word
-        // wildcard certainly matches are taken from the indexed words and not read at all.
-        let certain: HashSet<DocAddress> = match certain_matches(&self.fields, q) {
-            Some((exact, prefixed))
+        // Every file of the answer is listed, and many are candidates: the files the query
+        // certainly matches are taken from the index alone and not read at all; when that set
+        // is exact, the other candidates are dropped unread too (`crate::certain`).
+        let (certain, exact): (HashSet<DocAddress>, bool) = match certain_matches(&self.fields, q) {
+            Some(c)
                 if opts.files_only
                     && opts.limit.is_none()
                     && candidates >= CERTAIN_FROM
-                    && (prefixed
+                    && (!c.walks_dictionary
                         || candidates.saturating_mul(TERMS_PER_CANDIDATE)
                             >= self.code_terms(&searcher)?) =>
             {
-                searcher.search(&*exact, &DocSetCollector)?
+                (searcher.search(&*c.query, &DocSetCollector)?, c.exact)
             }
-            _ => HashSet::new(),
+            _ => (HashSet::new(), false),
         };
         deadline.check()?;
 
@@ -178,6 +180,8 @@ impl CodeIndex {
                 if let Some(path) = known {
                     return Ok(Some(text_hit(path, score, 0, Vec::new())));
                 }
+            } else if files_only && exact {
+                return Ok(None);
             }
             let (path, text) = source.read(store, addr, known, buf)?;
             let content = &*text;
@@ -344,9 +348,9 @@ impl CodeIndex {
     }
 }
 
-/// A one-word wildcard with at least this many candidates takes its certain matches from the
-/// term dictionary (`plan::certain_matches`) when every matching file is listed: with fewer,
-/// reading them costs less than the dictionary lookup.
+/// A query with at least this many candidates takes its certain matches from the index
+/// (`crate::certain`) when every matching file is listed: with fewer, reading them costs about
+/// as much as the lookup, which is a second search.
 const CERTAIN_FROM: usize = 4096;
 /// A wildcard that starts with `*` or `?` walks the whole term dictionary of the code field,
 /// not the subtree of a prefix: on the registry (13,500 files, 753,861 code terms) `*Error`'s

@@ -164,3 +164,78 @@ fn a_one_word_wildcard_over_thousands_of_candidates_lists_exactly_its_files() {
         }
     }
 }
+
+/// With every matching file listed and thousands of candidates, words, one-word phrases,
+/// two single words `NEAR/n` and their `AND`, `OR` and `NOT` take the files they certainly
+/// match from the index (and `NEAR` of two words drops the other candidates unread): the
+/// answer is the one verification gives when lines are collected, and the one the rules of
+/// docs/query-language.md give file by file.
+#[test]
+fn certain_matches_from_the_index_list_exactly_the_verified_files() {
+    let corpus = tempfile::tempdir().unwrap();
+    let root = corpus.path();
+    let long = "x".repeat(300);
+    // Each file is one of these; `near3` says whether `fn NEAR/3 Result` matches it.
+    let kinds: Vec<(String, bool)> = vec![
+        (
+            "fn foo() -> Result<(), E> { BTreeMap::new() }\n".into(),
+            true,
+        ),
+        ("fn a b c d Result\nBTreeMap\n".into(), false), // four words between
+        ("Result x y fn\n\"tokio\" BTreeMap\n".into(), true), // the other order
+        ("fn :: :: -> Result\n// BTreeMap's\n".into(), true), // symbols do not count
+        (format!("fn {long} x Result\n"), true),         // an over-long word counts
+        (format!("fn {long} x y z Result\n"), false),    // four, with the over-long one
+        ("fn x y z w fn tokio\n".into(), false),
+        ("fn fn // MyBTreeMapExt\n".into(), false), // `BTreeMap` inside a word only
+        ("fn tokio async VecDeque BTreeMap\n".into(), false),
+        ("tokio\nResult\n".into(), false),
+        ("nothing here but tokio_x\n".into(), false), // `tokio` inside a word only
+        ("FnResult fn_Result Result_fn\n".into(), false), // no word `fn` or `Result`
+    ];
+    let n = 12_000;
+    for i in 0..n {
+        write(root, &format!("f{i:05}.rs"), &kinds[i % kinds.len()].0);
+    }
+    let idx = tempfile::tempdir().unwrap();
+    let (index, _) =
+        CodeIndex::build(root, &idx.path().join("idx"), &BuildOptions::default()).unwrap();
+    let near3: BTreeSet<String> = (0..n)
+        .filter(|i| kinds[i % kinds.len()].1)
+        .map(|i| format!("f{i:05}.rs"))
+        .collect();
+    let queries = [
+        "fn NEAR/3 Result",
+        "Result NEAR/3 fn",
+        "fn NEAR/2 Result",
+        "fn NEAR/4 Result",
+        "fn NEAR/0 fn",
+        "fn NEAR/3 fn",
+        "fn NEAR/4 fn",
+        "BTreeMap OR VecDeque",
+        "BTreeMap AND fn",
+        "tokio NOT async",
+        "NOT tokio",
+        "fn NOT (fn NEAR/3 Result)",
+        "(fn NEAR/3 Result) OR tokio",
+        "(fn NEAR/3 Result) AND NOT BTreeMap",
+        "\"tokio\" OR \"Result\"",
+        "Result AND NOT \"Result\"",
+        "fn NEAR/3 Result OR fn_*",
+    ];
+    for q in queries {
+        let (files, r) = listed(&index, q, true);
+        let (with_lines, _) = listed(&index, q, false);
+        assert_eq!(files, with_lines, "{q}");
+        // Enough candidates for the index's certain matches to be taken (one query has
+        // fewer: its answer is verified as a whole, and must be the same).
+        assert!(
+            r.candidates >= 4096 || q == "Result NEAR/3 fn",
+            "{q}: {} candidates",
+            r.candidates
+        );
+        if q == "fn NEAR/3 Result" || q == "Result NEAR/3 fn" {
+            assert_eq!(files, near3, "{q}");
+        }
+    }
+}
