@@ -165,6 +165,58 @@ impl<'s> TextSource<'s> {
         first_error
     }
 
+    /// The order of `items` (documents with their indexed paths) by path, as indices into
+    /// `items`.
+    ///
+    /// Each segment's path column has a sorted dictionary, so within a segment the paths'
+    /// term ordinals are in path order: each segment's items are sorted by integers, and the
+    /// segments' sorted lists merged, one path comparison an item. Sorting 96,000 paths of a
+    /// synthetic tree outright (all starting `crates/`) compared strings about 17 times an
+    /// item, a tenth of a listing process. Should a damaged column put a segment out of
+    /// order, the merge sees it and the paths are sorted outright.
+    pub fn path_order(&self, items: &[(DocAddress, &str)]) -> Vec<usize> {
+        let mut groups: Vec<Vec<(u64, usize)>> = vec![Vec::new(); self.segments.len()];
+        let mut strays = Vec::new();
+        for (i, (addr, _)) in items.iter().enumerate() {
+            let ord = self
+                .segments
+                .get(addr.segment_ord as usize)
+                .and_then(|seg| seg.paths.term_ords(addr.doc_id).next());
+            match ord {
+                Some(ord) => groups[addr.segment_ord as usize].push((ord, i)),
+                None => strays.push(i),
+            }
+        }
+        let path = |i: usize| items[i].1;
+        if !strays.is_empty() {
+            return sorted_by_path(items.len(), path);
+        }
+        for g in &mut groups {
+            g.sort_unstable();
+        }
+        groups.retain(|g| !g.is_empty());
+        let mut heads = vec![0; groups.len()];
+        let mut out = Vec::with_capacity(items.len());
+        while out.len() < items.len() {
+            // The group whose next path is least (the first such group on equal paths).
+            let mut best: Option<(usize, usize)> = None;
+            for (g, group) in groups.iter().enumerate() {
+                if let Some(&(_, i)) = group.get(heads[g]) {
+                    if best.is_none_or(|(_, b)| path(i) < path(b)) {
+                        best = Some((g, i));
+                    }
+                }
+            }
+            let Some((g, i)) = best else { break };
+            if out.last().is_some_and(|&last| path(last) > path(i)) {
+                return sorted_by_path(items.len(), path);
+            }
+            heads[g] += 1;
+            out.push(i);
+        }
+        out
+    }
+
     /// A reader of segment `segment_ord`'s stored texts for one thread's run of candidates.
     ///
     /// A long run has its own reader, caching the one block it decompressed last: candidates
@@ -277,4 +329,11 @@ impl ValueDeserialize for StoredString {
         }
         value.deserialize_any(Visitor)
     }
+}
+
+/// The indices `0..n` sorted by `path` (stable).
+fn sorted_by_path<'p>(n: usize, path: impl Fn(usize) -> &'p str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| path(a).cmp(path(b)));
+    order
 }

@@ -263,9 +263,31 @@ impl CodeIndex {
 
         let (mut hits, total, total_exact) = match opts.limit {
             None => {
-                let hits: Vec<SearchHit> = verify_all(&found, opts.files_only)?
+                let verified = verify_all(&found, opts.files_only)?;
+                // Ordered by (score, rank in path order), integers, not by comparing paths:
+                // `TextSource::path_order` ranks the answer from the path columns.
+                let by_path = source.path_order(
+                    &verified
+                        .iter()
+                        .map(|(i, h)| (found[*i].0, h.path.as_str()))
+                        .collect::<Vec<_>>(),
+                );
+                let mut rank = vec![0u32; verified.len()];
+                for (r, &i) in by_path.iter().enumerate() {
+                    rank[i] = r as u32;
+                }
+                // Small keys are sorted, not the hits (a path, lines and more each).
+                let mut keys: Vec<(Score, u32, usize)> = verified
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (_, h))| (h.score, rank[k], k))
+                    .collect();
+                keys.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let mut slots: Vec<Option<SearchHit>> =
+                    verified.into_iter().map(|(_, h)| Some(h)).collect();
+                let hits: Vec<SearchHit> = keys
                     .into_iter()
-                    .map(|(_, h)| h)
+                    .filter_map(|(_, _, k)| slots[k].take())
                     .collect();
                 let total = hits.len();
                 (hits, total, true)
@@ -326,15 +348,14 @@ impl CodeIndex {
                 (hits, total, at == order.len())
             }
         };
-        // Sorted on every thread: listing 96,000 files, the sort on one thread was about a
-        // tenth of the CPU profile, after verification had used both threads. Stable, so
-        // equal keys keep their order whatever the thread count.
-        hits.par_sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.path.cmp(&b.path))
-        });
         if let Some(limit) = opts.limit {
+            // At most `limit` files, in (score, path) order; on every thread, for large
+            // limits. Stable, so equal keys keep their order whatever the thread count.
+            hits.par_sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| a.path.cmp(&b.path))
+            });
             hits.truncate(limit);
         }
         Ok(SearchResults {

@@ -99,6 +99,13 @@ fn long_runs_of_candidates_across_segments_verify_every_file() {
             if !files_only {
                 assert!(r.hits.iter().all(|h| h.line_count == 1), "{q}");
             }
+            // Score descending, then path: files of one segment are not in path order (the
+            // directories interleave), and four segments are merged.
+            assert!(
+                r.hits.windows(2).all(|w| w[0].score > w[1].score
+                    || (w[0].score == w[1].score && w[0].path < w[1].path)),
+                "{q}, files only: {files_only}: not in (score, path) order"
+            );
         }
         // The best ten, in rounds of a few candidates, are the first ten of the full answer.
         let top = index
