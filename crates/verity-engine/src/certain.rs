@@ -207,7 +207,8 @@ impl WordsNearQuery {
         let mut out = Vec::new();
         let mut doc = a.doc();
         while doc != TERMINATED {
-            let other = b.seek(doc);
+            // `seek` may not go backwards (tantivy asserts it in debug builds).
+            let other = if b.doc() < doc { b.seek(doc) } else { b.doc() };
             if other != doc {
                 doc = a.seek(other);
                 continue;

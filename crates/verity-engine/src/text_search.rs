@@ -114,8 +114,18 @@ impl CodeIndex {
         let deadline = &opts.deadline;
         deadline.check()?;
         let matcher = Matcher::compile(q)?;
-        let plan: Box<dyn TQuery> =
-            candidates(&self.fields, q).unwrap_or_else(|| Box::new(AllQuery));
+        // When the index answers the query exactly (`crate::certain`), that answer is the
+        // plan: no candidate that cannot match, and a match decided without reading the file
+        // (lines are still read where they are shown).
+        let (plan, certain, exact): (Box<dyn TQuery>, _, bool) =
+            match certain_matches(&self.fields, q) {
+                Some(c) if c.exact => (c.query, None, true),
+                c => (
+                    candidates(&self.fields, q).unwrap_or_else(|| Box::new(AllQuery)),
+                    c,
+                    false,
+                ),
+            };
         let words = scoring_terms(q);
         let scoring = !words.is_empty();
         let tquery: Box<dyn TQuery> = if scoring {
@@ -147,9 +157,8 @@ impl CodeIndex {
         let candidates = found.len();
 
         // Every file of the answer is listed, and many are candidates: the files the query
-        // certainly matches are taken from the index alone and not read at all; when that set
-        // is exact, the other candidates are dropped unread too (`crate::certain`).
-        let (certain, exact): (HashSet<DocAddress>, bool) = match certain_matches(&self.fields, q) {
+        // certainly matches are taken from the index alone (`crate::certain`) and not read.
+        let certain: HashSet<DocAddress> = match certain {
             Some(c)
                 if opts.files_only
                     && opts.limit.is_none()
@@ -158,9 +167,9 @@ impl CodeIndex {
                         || candidates.saturating_mul(TERMS_PER_CANDIDATE)
                             >= self.code_terms(&searcher)?) =>
             {
-                (searcher.search(&*c.query, &DocSetCollector)?, c.exact)
+                searcher.search(&*c.query, &DocSetCollector)?
             }
-            _ => (HashSet::new(), false),
+            _ => HashSet::new(),
         };
         deadline.check()?;
 
@@ -176,12 +185,10 @@ impl CodeIndex {
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
             let score = if scoring { score } else { 0.0 };
-            if files_only && certain.contains(&addr) {
+            if files_only && (exact || certain.contains(&addr)) {
                 if let Some(path) = known {
                     return Ok(Some(text_hit(path, score, 0, Vec::new())));
                 }
-            } else if files_only && exact {
-                return Ok(None);
             }
             let (path, text) = source.read(store, addr, known, buf)?;
             let content = &*text;
@@ -222,7 +229,7 @@ impl CodeIndex {
             let mut by_doc: Vec<usize> = (0..batch.len()).collect();
             by_doc.sort_unstable_by_key(|&i| batch[i].0);
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>(), |a| {
-                files_only && certain.contains(&a)
+                files_only && (exact || certain.contains(&a))
             });
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
