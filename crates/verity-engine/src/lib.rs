@@ -6,8 +6,9 @@
 //! Exact answers come from *verification*, not from a tokenizer: the index proposes candidate
 //! files (a trigram field for literals, wildcards and regexes; a positional code-token field for
 //! phrases and proximity), and every candidate is checked against its indexed text by
-//! [`matcher`], which implements docs/query-language.md to the letter. BM25 on the code field
-//! orders the results.
+//! [`matcher`], which implements docs/query-language.md to the letter, unless the code field
+//! says for certain that it matches ([`certain`]: its terms are the text's words, at their
+//! word positions). BM25 on the code field orders the results.
 //!
 //! ```no_run
 //! use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
@@ -23,7 +24,8 @@
 //!
 //! Modules, in dependency order (each uses only those before it): [`text`] (bytes to text),
 //! [`tokenizer`], [`query`] (syntax and parser), [`matcher`] (exact verification), [`walk`]
-//! (which files), [`schema`], [`plan`] (candidates), [`results`] (what a search returns),
+//! (which files), [`schema`], [`plan`] (candidates), [`certain`] (what the index alone
+//! answers for certain), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
 //! [`generation`] (the on-disk layout: generations published atomically),
 //! [`index`] (build, update, open), `source` (where verification reads a candidate's text:
