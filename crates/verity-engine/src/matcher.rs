@@ -157,7 +157,15 @@ pub struct LineRegex {
 fn compile_regex(pattern: &str) -> Result<LineRegex, QueryError> {
     let err = |e: regex::Error| QueryError::new(1, format!("invalid regular expression: {e}"));
     let line = Regex::new(pattern).map_err(err)?;
-    let whole = match regex_syntax::Parser::new().parse(pattern) {
+    // Parsed as the whole-text regex is compiled, in multi-line mode: there `^` and `$` are
+    // line anchors, as they are for a line on its own, and only `\A`, `\z` and `(?-m)`
+    // anchors are the text's. (Parsed without it, every `^` and `$`, and so every wildcard,
+    // went without the prefilter and was matched line by line.)
+    let parsed = regex_syntax::ParserBuilder::new()
+        .multi_line(true)
+        .build()
+        .parse(pattern);
+    let whole = match parsed {
         Ok(hir) if !has_text_anchor(&hir) => regex::RegexBuilder::new(pattern)
             .multi_line(true)
             .build()
@@ -171,7 +179,8 @@ fn compile_regex(pattern: &str) -> Result<LineRegex, QueryError> {
     })
 }
 
-/// Does the pattern use `\A` or `\z` (also `^`/`$` with multi-line mode turned off)?
+/// Does the pattern (parsed in multi-line mode) use `\A` or `\z`, or `^`/`$` with multi-line
+/// mode turned off by `(?-m)`?
 fn has_text_anchor(hir: &regex_syntax::hir::Hir) -> bool {
     use regex_syntax::hir::{HirKind, Look};
     match hir.kind() {
@@ -842,7 +851,28 @@ mod tests {
             r"/(?m)^$/",
             r"/(?m)^a$/",
             r"/(?m)b\r?$/",
+            r"/\Aa/",
+            r"/(?-m)b$/",
+            "a*",
+            "*b",
         ];
+        // Only text anchors go without the whole-text prefilter.
+        for (p, prefiltered) in [
+            ("^a$", true),
+            (r"\bb", true),
+            (r"\Aa", false),
+            (r"b\z", false),
+        ] {
+            assert_eq!(
+                compile_regex(p).unwrap().whole.is_some(),
+                prefiltered,
+                "{p}"
+            );
+        }
+        assert!(compile_regex(&wildcard_regex("a*"))
+            .unwrap()
+            .whole
+            .is_some());
         let matchers: Vec<Matcher> = queries
             .iter()
             .map(|q| Matcher::compile(&parse(q).unwrap()).unwrap())
