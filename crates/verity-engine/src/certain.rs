@@ -18,8 +18,8 @@
 //!   matches `AND`; one certainly matching an operand certainly matches `OR`; and a file
 //!   that is not even a candidate of `q` certainly matches `NOT q`.
 //!
-//! Some of these sets are *exact*: a candidate outside them certainly does not match, and is
-//! dropped unread.
+//! Some of these sets are *exact*: a file outside them certainly does not match. An exact set
+//! is then the search's candidate plan itself.
 
 use tantivy::postings::Postings;
 use tantivy::query::{
@@ -70,7 +70,7 @@ pub fn certain_matches(fields: &Fields, q: &Query) -> Option<Certain> {
             Some(Certain {
                 query: Box::new(query),
                 exact: false,
-                walks_dictionary: !piece.chars().next().is_some_and(is_word_char),
+                walks_dictionary: unprefixed(piece),
             })
         }
         Query::Near {
@@ -135,12 +135,16 @@ fn leading_wildcard(q: &Query) -> bool {
     let mut found = false;
     q.walk(&mut |q| {
         if let Query::Wildcard(p) = q {
-            found |= p
-                .split_whitespace()
-                .any(|piece| !piece.chars().next().is_some_and(is_word_char));
+            found |= p.split_whitespace().any(unprefixed);
         }
     });
     found
+}
+
+/// Does a wildcard piece start with `*` or `?`? Its lookup in the code field's dictionary
+/// then has no prefix to narrow the walk.
+fn unprefixed(piece: &str) -> bool {
+    !piece.chars().next().is_some_and(is_word_char)
 }
 
 /// `parts` joined by `occur`; exact when `all_parts` (every operand has a part) and each part is.
@@ -191,20 +195,20 @@ impl TQuery for WordsNearQuery {
 }
 
 impl WordsNearQuery {
-    /// The documents of one segment that match, in order.
-    fn matching(&self, reader: &SegmentReader) -> tantivy::Result<Vec<DocId>> {
+    /// The documents of one segment that match.
+    fn matching(&self, reader: &SegmentReader) -> tantivy::Result<BitSet> {
+        let mut out = BitSet::with_max_value(reader.max_doc());
         let index = reader.inverted_index(self.a.field())?;
         let opt = IndexRecordOption::WithFreqsAndPositions;
         let (Some(mut a), Some(mut b)) = (
             index.read_postings(&self.a, opt)?,
             index.read_postings(&self.b, opt)?,
         ) else {
-            return Ok(Vec::new());
+            return Ok(out);
         };
         let reach = self.distance.saturating_add(1);
         let same = self.a == self.b;
         let (mut pa, mut pb) = (Vec::new(), Vec::new());
-        let mut out = Vec::new();
         let mut doc = a.doc();
         while doc != TERMINATED {
             // `seek` may not go backwards (tantivy asserts it in debug builds).
@@ -221,7 +225,7 @@ impl WordsNearQuery {
                 within(&pa, &pb, reach)
             };
             if near {
-                out.push(doc);
+                out.insert(doc);
             }
             doc = a.advance();
         }
@@ -253,18 +257,14 @@ fn within(xs: &[u32], ys: &[u32], reach: u32) -> bool {
 impl Weight for WordsNearQuery {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let docs = self.matching(reader)?;
-        if docs.is_empty() {
+        if docs.len() == 0 {
             return Ok(Box::new(EmptyScorer));
         }
-        let mut set = BitSet::with_max_value(reader.max_doc());
-        for d in docs {
-            set.insert(d);
-        }
-        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), boost)))
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        if self.matching(reader)?.binary_search(&doc).is_err() {
+        if !self.matching(reader)?.contains(doc) {
             return Err(tantivy::TantivyError::InvalidArgument(format!(
                 "document {doc} does not match"
             )));

@@ -170,7 +170,8 @@ impl<'s> TextSource<'s> {
     ///
     /// Each segment's path column has a sorted dictionary, so within a segment the paths'
     /// term ordinals are in path order: each segment's items are sorted by integers, and the
-    /// segments' sorted lists merged, one path comparison an item. Sorting 96,000 paths of a
+    /// segments' sorted lists merged, a path comparison or two an item (one a segment beyond
+    /// the first, and one to check the order). Sorting 96,000 paths of a
     /// synthetic tree outright (all starting `crates/`) compared strings about 17 times an
     /// item, a tenth of a listing process. Should a damaged column put a segment out of
     /// order, the merge sees it and the paths are sorted outright.

@@ -100,7 +100,8 @@ impl CodeIndex {
 
     /// Runs a parsed query.
     ///
-    /// Every candidate the index proposes is verified against the file's stored text. With a
+    /// Every candidate the index proposes is verified against the file's indexed text, unless
+    /// the index alone says it matches (`crate::certain`) and only files are asked for. With a
     /// `limit`, candidates are first put in the final order (BM25 score descending, then path,
     /// by each document's rank in path order, so without loading any document) and verified in
     /// that order, a growing batch at a time, until `limit` of them match: those are exactly
@@ -173,6 +174,9 @@ impl CodeIndex {
         };
         deadline.check()?;
 
+        // A file known to match without reading it, when only whether it matches is asked.
+        let decided =
+            |files_only: bool, a: DocAddress| files_only && (exact || certain.contains(&a));
         let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
         // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
         // `files_only` decides the match without collecting lines.
@@ -185,7 +189,7 @@ impl CodeIndex {
          -> Result<Option<SearchHit>, EngineError> {
             deadline.check()?;
             let score = if scoring { score } else { 0.0 };
-            if files_only && (exact || certain.contains(&addr)) {
+            if decided(files_only, addr) {
                 if let Some(path) = known {
                     return Ok(Some(text_hit(path, score, 0, Vec::new())));
                 }
@@ -229,7 +233,7 @@ impl CodeIndex {
             let mut by_doc: Vec<usize> = (0..batch.len()).collect();
             by_doc.sort_unstable_by_key(|&i| batch[i].0);
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>(), |a| {
-                files_only && (exact || certain.contains(&a))
+                decided(files_only, a)
             });
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
@@ -271,30 +275,26 @@ impl CodeIndex {
         let (mut hits, total, total_exact) = match opts.limit {
             None => {
                 let verified = verify_all(&found, opts.files_only)?;
-                // Ordered by (score, rank in path order), integers, not by comparing paths:
-                // `TextSource::path_order` ranks the answer from the path columns.
+                // Ordered by (score, path) without sorting by paths: `TextSource::path_order`
+                // puts the answer in path order from the path columns.
                 let by_path = source.path_order(
                     &verified
                         .iter()
                         .map(|(i, h)| (found[*i].0, h.path.as_str()))
                         .collect::<Vec<_>>(),
                 );
-                let mut rank = vec![0u32; verified.len()];
-                for (r, &i) in by_path.iter().enumerate() {
-                    rank[i] = r as u32;
-                }
-                // Small keys are sorted, not the hits (a path, lines and more each).
-                let mut keys: Vec<(Score, u32, usize)> = verified
-                    .iter()
-                    .enumerate()
-                    .map(|(k, (_, h))| (h.score, rank[k], k))
+                // Small keys are sorted, not the hits (a path, lines and more each): in path
+                // order first, then stably by score.
+                let mut keys: Vec<(Score, usize)> = by_path
+                    .into_iter()
+                    .map(|k| (verified[k].1.score, k))
                     .collect();
-                keys.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                keys.par_sort_by(|a, b| b.0.total_cmp(&a.0));
                 let mut slots: Vec<Option<SearchHit>> =
                     verified.into_iter().map(|(_, h)| Some(h)).collect();
                 let hits: Vec<SearchHit> = keys
                     .into_iter()
-                    .filter_map(|(_, _, k)| slots[k].take())
+                    .filter_map(|(_, k)| slots[k].take())
                     .collect();
                 let total = hits.len();
                 (hits, total, true)
@@ -377,8 +377,9 @@ impl CodeIndex {
 }
 
 /// A query with at least this many candidates takes its certain matches from the index
-/// (`crate::certain`) when every matching file is listed: with fewer, reading them costs about
-/// as much as the lookup, which is a second search.
+/// (`crate::certain`) when every matching file is listed. The lookup is a second search; with
+/// fewer candidates there is little reading for it to save. The number is a choice, not a
+/// measured break-even.
 const CERTAIN_FROM: usize = 4096;
 /// A wildcard that starts with `*` or `?` walks the whole term dictionary of the code field,
 /// not the subtree of a prefix: on the registry (13,500 files, 753,861 code terms) `*Error`'s
