@@ -11,7 +11,7 @@
 //! This module builds, updates and opens; `settings` holds what a build is given and reports
 //! ([`BuildOptions`], [`BuildReport`], [`IndexMeta`]), and `vectors` the vector side of a build.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,14 +19,14 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tantivy::schema::Value;
-use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{doc, Index, IndexReader, ReloadPolicy, Term};
 
 use crate::error::EngineError;
 pub use crate::generation::FORMAT_VERSION;
 use crate::generation::{self, ReadOnlyDirectory, WriterLock, GENERATION_META};
-use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD};
+use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD, TEXT_FIELD};
 use crate::text::{decode_owned, DecodedText, Undecodable};
+use crate::text_store::{self, TextStore, TextWriter};
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 
@@ -50,6 +50,8 @@ pub struct CodeIndex {
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
     pub(crate) meta: IndexMeta,
+    /// The generation's texts and paths, read by verification.
+    pub(crate) texts: TextStore,
     pub(crate) vectors: VectorSlot,
     /// Every document's rank in path order, for the searcher generation it was computed for.
     pub(crate) path_ranks: crate::rank_cache::RankCache,
@@ -170,6 +172,7 @@ impl CodeIndex {
                 path: gen_dir.clone(),
                 detail: e.to_string(),
             })?;
+        let texts = TextStore::open(&gen_dir)?;
         // Read on first use: a text query never touches `vectors/`.
         let vectors = VectorSlot::unopened(&gen_dir, meta.vectors.is_some());
         Ok(CodeIndex {
@@ -180,6 +183,7 @@ impl CodeIndex {
             reader,
             fields,
             meta,
+            texts,
             vectors,
             path_ranks: Default::default(),
         })
@@ -240,7 +244,7 @@ impl CodeIndex {
         let old = current.map(|n| Self::open_generation(dir, n)).transpose()?;
         let next = generation::next(dir, current);
         let existing = match &old {
-            Some(o) => EngineError::guard(&o.gen_dir, || Self::stamps_of(&o.index))?,
+            Some(o) => EngineError::guard(&o.gen_dir, || Self::stamps_and_addresses_of(&o.index))?,
             None => HashMap::new(),
         };
 
@@ -269,10 +273,16 @@ impl CodeIndex {
 
         let mut seen = std::collections::HashSet::with_capacity(walked.files.len());
         let mut to_read = Vec::new();
+        // Unchanged files, with their stamps and text addresses: the candidates for moving
+        // into this build's batch of the text store.
+        let mut kept: Vec<(&str, FileStamp, Option<u64>)> = Vec::new();
         for f in &walked.files {
             seen.insert(f.rel.as_str());
             match existing.get(&f.rel) {
-                Some(s) if s.mtime_ns == f.mtime_ns && s.size == f.size => report.unchanged += 1,
+                Some((s, a)) if s.mtime_ns == f.mtime_ns && s.size == f.size => {
+                    report.unchanged += 1;
+                    kept.push((f.rel.as_str(), *s, *a));
+                }
                 Some(_) => {
                     writer.delete_term(path_term(&f.rel));
                     to_read.push((f, true));
@@ -286,6 +296,25 @@ impl CodeIndex {
                 report.deleted += 1;
             }
         }
+        // Unchanged files whose batch is folded into this build's: their stored texts are
+        // written again, and their documents added again with the new addresses.
+        let folded = match &old {
+            Some(o) if !to_read.is_empty() => folded_batches(&o.texts, &kept, to_read.len()),
+            _ => HashSet::new(),
+        };
+        let mut to_move: Vec<(&str, FileStamp, u64)> = kept
+            .iter()
+            .filter_map(|&(p, s, a)| {
+                let a = a?;
+                folded
+                    .contains(&text_store::split(a).0)
+                    .then_some((p, s, a))
+            })
+            .collect();
+        to_move.sort_unstable_by_key(|&(_, _, a)| a);
+        for (p, _, _) in &to_move {
+            writer.delete_term(path_term(p));
+        }
 
         enum Outcome {
             Added {
@@ -293,64 +322,133 @@ impl CodeIndex {
                 bytes: u64,
                 lossy: bool,
             },
+            Moved,
             Skipped(Skipped),
             Cancelled,
         }
+        /// A file read and decoded, ready to be written.
+        struct Read {
+            text: String,
+            hash: u64,
+            bytes: usize,
+            lossy: bool,
+        }
         let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.is_cancelled());
-        let outcomes: Vec<(String, Outcome)> = to_read
-            .par_iter()
-            .map(|(f, existed)| {
-                if cancelled() {
-                    // Nothing more is read; the build returns Cancelled below.
-                    return (f.rel.clone(), Outcome::Cancelled);
-                }
-                let outcome = match std::fs::read(&f.abs) {
-                    Err(e) => Outcome::Skipped(Skipped {
-                        path: f.rel.clone(),
-                        reason: SkipReason::Unreadable,
-                        detail: Some(e.to_string()),
-                    }),
-                    Ok(bytes) if bytes.len() as u64 > opts.walk.max_file_size => {
-                        Outcome::Skipped(Skipped {
-                            path: f.rel.clone(),
-                            reason: SkipReason::TooLarge,
-                            detail: Some(format!("{} bytes", bytes.len())),
-                        })
+        let batch = u32::try_from(next).map_err(|_| EngineError::Io {
+            path: gen_dir.clone(),
+            source: std::io::Error::other("too many generations for the text store"),
+        })?;
+        let batch_path = gen_dir.join(text_store::batch_file_name(batch));
+        let io_at = |source| EngineError::Io {
+            path: batch_path.clone(),
+            source,
+        };
+        let mut texts = match to_read.len() + to_move.len() {
+            0 => None,
+            _ => Some(TextWriter::create(&batch_path, batch).map_err(io_at)?),
+        };
+        // A document for tantivy; its text is also appended to this build's batch.
+        let mut add = |path: &str,
+                       text: String,
+                       stamp: FileStamp|
+         -> Result<Result<(), String>, EngineError> {
+            let texts = texts
+                .as_mut()
+                .expect("a batch is open while files are added");
+            let address = texts.append(path, &text).map_err(io_at)?;
+            let res = writer.add_document(doc!(
+                fields.path => path,
+                fields.text => address,
+                fields.code => text.clone(),
+                fields.trigram => text,
+                fields.mtime => stamp.mtime_ns,
+                fields.size => stamp.size,
+                fields.hash => stamp.hash,
+            ));
+            Ok(res.map(|_| ()).map_err(|e| format!("index error: {e}")))
+        };
+        let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(to_read.len());
+        // Files are read and decoded in parallel, a chunk at a time, and written in order: the
+        // text store is one file, and a chunk bounds the texts held in memory.
+        for chunk in to_read.chunks(READ_CHUNK) {
+            let reads: Vec<Result<Read, Outcome>> = chunk
+                .par_iter()
+                .map(|(f, _)| {
+                    if cancelled() {
+                        // Nothing more is read; the build returns Cancelled below.
+                        return Err(Outcome::Cancelled);
                     }
-                    Ok(bytes) => match decode_hashed(bytes) {
-                        Err(Undecodable::Binary) => Outcome::Skipped(Skipped {
+                    let skipped = |reason, detail| {
+                        Err(Outcome::Skipped(Skipped {
                             path: f.rel.clone(),
-                            reason: SkipReason::Binary,
-                            detail: None,
-                        }),
-                        Ok((decoded, hash, len)) => {
-                            let res = writer.add_document(doc!(
-                                fields.path => f.rel.as_str(),
-                                fields.content => decoded.text.as_str(),
-                                fields.code => decoded.text.as_str(),
-                                fields.trigram => decoded.text.as_str(),
-                                fields.mtime => f.mtime_ns,
-                                fields.size => f.size,
-                                fields.hash => hash,
-                            ));
-                            match res {
-                                Ok(_) => Outcome::Added {
-                                    existed: *existed,
-                                    bytes: len as u64,
-                                    lossy: decoded.lossy,
-                                },
-                                Err(e) => Outcome::Skipped(Skipped {
-                                    path: f.rel.clone(),
-                                    reason: SkipReason::Unreadable,
-                                    detail: Some(format!("index error: {e}")),
-                                }),
-                            }
+                            reason,
+                            detail,
+                        }))
+                    };
+                    match std::fs::read(&f.abs) {
+                        Err(e) => skipped(SkipReason::Unreadable, Some(e.to_string())),
+                        Ok(bytes) if bytes.len() as u64 > opts.walk.max_file_size => {
+                            skipped(SkipReason::TooLarge, Some(format!("{} bytes", bytes.len())))
                         }
-                    },
+                        Ok(bytes) => match decode_hashed(bytes) {
+                            Err(Undecodable::Binary) => skipped(SkipReason::Binary, None),
+                            Ok((decoded, hash, bytes)) => Ok(Read {
+                                text: decoded.text,
+                                hash,
+                                bytes,
+                                lossy: decoded.lossy,
+                            }),
+                        },
+                    }
+                })
+                .collect();
+            for ((f, existed), read) in chunk.iter().zip(reads) {
+                let outcome = match read {
+                    Err(outcome) => outcome,
+                    Ok(r) => {
+                        let stamp = FileStamp {
+                            mtime_ns: f.mtime_ns,
+                            size: f.size,
+                            hash: r.hash,
+                        };
+                        match add(&f.rel, r.text, stamp)? {
+                            Ok(()) => Outcome::Added {
+                                existed: *existed,
+                                bytes: r.bytes as u64,
+                                lossy: r.lossy,
+                            },
+                            Err(detail) => Outcome::Skipped(Skipped {
+                                path: f.rel.clone(),
+                                reason: SkipReason::Unreadable,
+                                detail: Some(detail),
+                            }),
+                        }
+                    }
                 };
-                (f.rel.clone(), outcome)
-            })
-            .collect();
+                outcomes.push((f.rel.clone(), outcome));
+            }
+        }
+        if let (Some(o), false) = (&old, cancelled()) {
+            // In address order, so each block of a folded batch is decompressed once.
+            let mut cursor = text_store::Cursor::default();
+            for &(path, stamp, address) in &to_move {
+                let text = EngineError::guard(&o.gen_dir, || {
+                    Ok(o.texts.read(address, &mut cursor)?.1.to_owned())
+                })?;
+                let outcome = match add(path, text, stamp)? {
+                    Ok(()) => Outcome::Moved,
+                    Err(detail) => Outcome::Skipped(Skipped {
+                        path: path.to_owned(),
+                        reason: SkipReason::Unreadable,
+                        detail: Some(detail),
+                    }),
+                };
+                outcomes.push((path.to_owned(), outcome));
+            }
+        }
+        if let Some(t) = texts.take() {
+            t.finish().map_err(io_at)?;
+        }
 
         for (path, outcome) in outcomes {
             match outcome {
@@ -369,6 +467,7 @@ impl CodeIndex {
                         report.lossy.push(path);
                     }
                 }
+                Outcome::Moved => {}
                 Outcome::Cancelled => return Err(EngineError::Cancelled),
                 Outcome::Skipped(s) => {
                     // A file that was indexed and is now skipped is gone from the index.
@@ -418,6 +517,7 @@ impl CodeIndex {
             path: gen_dir.clone(),
             detail: e.to_string(),
         })?;
+        remove_unreferenced_batches(&index, &gen_dir)?;
         let mut code_index = Self::from_parts(dir, next, index, text_meta)?;
         if let Some(config) = &opts.vectors {
             let old_vectors = current.map(|n| generation::generation_dir(dir, n).join(VECTOR_DIR));
@@ -462,8 +562,10 @@ impl CodeIndex {
         std::fs::create_dir_all(dir).map_err(io)
     }
 
-    /// The stamp of every file in the index, from the fast fields.
-    fn stamps_of(index: &Index) -> Result<HashMap<String, FileStamp>, EngineError> {
+    /// The stamp and text address of every file in the index, from the fast fields.
+    fn stamps_and_addresses_of(
+        index: &Index,
+    ) -> Result<HashMap<String, (FileStamp, Option<u64>)>, EngineError> {
         let reader = index.reader()?;
         let searcher = reader.searcher();
         let mut out = HashMap::new();
@@ -475,6 +577,7 @@ impl CodeIndex {
             let mtime = ff.u64("mtime")?;
             let size = ff.u64("size")?;
             let hash = ff.u64("hash")?;
+            let address = ff.u64(TEXT_FIELD)?;
             let mut buf = String::new();
             for doc in seg.doc_ids_alive() {
                 let Some(ord) = paths.term_ords(doc).next() else {
@@ -487,14 +590,12 @@ impl CodeIndex {
                         path: PathBuf::from("path column"),
                         detail: e.to_string(),
                     })?;
-                out.insert(
-                    buf.clone(),
-                    FileStamp {
-                        mtime_ns: mtime.first(doc).unwrap_or(0),
-                        size: size.first(doc).unwrap_or(0),
-                        hash: hash.first(doc).unwrap_or(0),
-                    },
-                );
+                let stamp = FileStamp {
+                    mtime_ns: mtime.first(doc).unwrap_or(0),
+                    size: size.first(doc).unwrap_or(0),
+                    hash: hash.first(doc).unwrap_or(0),
+                };
+                out.insert(buf.clone(), (stamp, address.first(doc)));
             }
         }
         Ok(out)
@@ -534,8 +635,9 @@ impl CodeIndex {
 
     /// Every indexed path with its stamp, sorted by path.
     pub fn files(&self) -> Result<Vec<(String, FileStamp)>, EngineError> {
-        let stamps = EngineError::guard(&self.gen_dir, || Self::stamps_of(&self.index))?;
-        let mut v: Vec<_> = stamps.into_iter().collect();
+        let stamps =
+            EngineError::guard(&self.gen_dir, || Self::stamps_and_addresses_of(&self.index))?;
+        let mut v: Vec<_> = stamps.into_iter().map(|(p, (s, _))| (p, s)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(v)
     }
@@ -573,11 +675,19 @@ impl CodeIndex {
         let Some(addr) = hits.into_iter().next() else {
             return Ok(None);
         };
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        Ok(doc
-            .get_first(self.fields.content)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned))
+        let address = searcher
+            .segment_reader(addr.segment_ord)
+            .fast_fields()
+            .u64(TEXT_FIELD)?
+            .first(addr.doc_id);
+        let Some(address) = address else {
+            return Err(EngineError::IndexCorrupt {
+                path: self.gen_dir.clone(),
+                detail: format!("{path} has no text address"),
+            });
+        };
+        let mut cursor = text_store::Cursor::default();
+        Ok(Some(self.texts.read(address, &mut cursor)?.1.to_owned()))
     }
 }
 
@@ -600,4 +710,72 @@ fn dir_size(p: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Files read and decoded at a time, in parallel, before they are written in order.
+const READ_CHUNK: usize = 1024;
+
+/// The batches of `texts` this build folds into its own, given the unchanged files (`kept`,
+/// with their text addresses) and the number of files it reads.
+///
+/// A batch is folded when most of its entries are dead (deleted or replaced files), or when it
+/// holds no more live files than the build writes with the batches folded so far, smallest
+/// first: like a binary counter, a run of small updates keeps a logarithmic number of batches,
+/// and each text is moved a logarithmic number of times.
+fn folded_batches(
+    texts: &TextStore,
+    kept: &[(&str, FileStamp, Option<u64>)],
+    reading: usize,
+) -> HashSet<u32> {
+    let mut live: HashMap<u32, usize> = HashMap::new();
+    for (_, _, a) in kept {
+        if let Some(a) = a {
+            *live.entry(text_store::split(*a).0).or_default() += 1;
+        }
+    }
+    let mut batches: Vec<(usize, u32, u32)> = texts
+        .batches()
+        .map(|(n, entries)| (live.get(&n).copied().unwrap_or(0), n, entries))
+        .collect();
+    batches.sort_unstable();
+    let mut folded = HashSet::new();
+    let mut writing = reading;
+    for (live, n, entries) in batches {
+        if live * 2 < entries as usize || live <= writing {
+            folded.insert(n);
+            writing += live;
+        }
+    }
+    folded
+}
+
+/// Removes the text store's batches in `gen_dir` that no live document of `index` points into
+/// (inherited from the previous generation and folded, or emptied by deletions).
+fn remove_unreferenced_batches(index: &Index, gen_dir: &Path) -> Result<(), EngineError> {
+    let searcher = index.reader()?.searcher();
+    let mut referenced = HashSet::new();
+    for seg in searcher.segment_readers() {
+        let addresses = seg.fast_fields().u64(TEXT_FIELD)?;
+        for doc in seg.doc_ids_alive() {
+            if let Some(a) = addresses.first(doc) {
+                referenced.insert(text_store::split(a).0);
+            }
+        }
+    }
+    let io_at = |source| EngineError::Io {
+        path: gen_dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(gen_dir).map_err(io_at)? {
+        let entry = entry.map_err(io_at)?;
+        let name = entry.file_name();
+        let unreferenced = name
+            .to_str()
+            .and_then(text_store::batch_of_file_name)
+            .is_some_and(|n| !referenced.contains(&n));
+        if unreferenced {
+            std::fs::remove_file(entry.path()).map_err(io_at)?;
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@
 //! (which files), [`schema`], [`plan`] (candidates), [`certain`] (what the index alone
 //! answers for certain), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
+//! `text_store` (every indexed file's path and text, in the engine's own files),
 //! [`generation`] (the on-disk layout: generations published atomically),
 //! [`index`] (build, update, open), `source` (where verification reads a candidate's text:
 //! the corpus file while its hash is the indexed one, else the stored copy), [`text_search`], [`vector`] (vector and hybrid queries
@@ -50,6 +51,7 @@ pub mod search;
 mod source;
 pub mod text;
 pub mod text_search;
+mod text_store;
 pub mod tokenizer;
 pub mod vector;
 mod vector_state;

@@ -1,7 +1,11 @@
 //! The tantivy schema of a Verity index: one document per file.
+//!
+//! Nothing is stored in tantivy's doc store: the texts and paths verification reads are in
+//! the engine's own text store ([`crate::text_store`]), found by the `text` fast field, and
+//! the rest are fast fields.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Index;
@@ -16,13 +20,17 @@ pub const TRIGRAM_TOKENIZER: &str = "verity_trigram";
 /// Name of the path field (also a fast field: paths without loading documents).
 pub const PATH_FIELD: &str = "path";
 
+/// Name of the text-address field ([`Fields::text`]).
+pub const TEXT_FIELD: &str = "text";
+
 /// Handles to the fields of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
     /// Corpus-relative path with `/` separators: the document's identity.
     pub path: Field,
-    /// The decoded text, stored for verification and display; not indexed itself.
-    pub content: Field,
+    /// The address of the document's path and decoded text in the text store
+    /// ([`crate::text_store`]): what verification and display read.
+    pub text: Field,
     /// Word tokens, numbered by words (symbols are not indexed): BM25 scoring, phrase and
     /// proximity candidates.
     pub code: Field,
@@ -39,8 +47,8 @@ pub struct Fields {
 /// The index's schema, and its fields by role.
 pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let path = b.add_text_field(PATH_FIELD, STRING | STORED | FAST);
-    let content = b.add_text_field("content", STORED);
+    let path = b.add_text_field(PATH_FIELD, STRING | FAST);
+    let text = b.add_u64_field(TEXT_FIELD, FAST);
     let code = b.add_text_field(
         "code",
         TextOptions::default().set_indexing_options(
@@ -58,14 +66,14 @@ pub fn build_schema() -> (Schema, Fields) {
                 .set_fieldnorms(false),
         ),
     );
-    let mtime = b.add_u64_field("mtime", FAST | STORED);
-    let size = b.add_u64_field("size", FAST | STORED);
-    let hash = b.add_u64_field("hash", FAST | STORED);
+    let mtime = b.add_u64_field("mtime", FAST);
+    let size = b.add_u64_field("size", FAST);
+    let hash = b.add_u64_field("hash", FAST);
     (
         b.build(),
         Fields {
             path,
-            content,
+            text,
             code,
             trigram,
             mtime,

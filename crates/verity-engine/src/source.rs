@@ -1,20 +1,20 @@
 //! Where verification reads a candidate's text.
 //!
 //! The index stores every file's text, so that answers stay the answers of the indexed corpus
-//! after files change. Reading it back costs a doc-store block decompressed per candidate and,
-//! in a fresh `verity search` process, the first touches of the mapped store. A file that is
+//! after files change ([`crate::text_store`]). Reading it back costs a block decompressed per
+//! candidate and, in a fresh `verity search` process, the first touches of the mapped store. A file that is
 //! still byte for byte what was indexed says the same thing for less: it is in the page cache
 //! when the machine has just used it, as it is for `rg` and codesearch.
 //!
 //! A file is worth reading from the corpus when it is large: then the store decompresses it
-//! in full, block by block, for one candidate. Small files share the store's blocks with their
-//! neighbours, which verification reads in document order, so one decompressed block serves
+//! in full for one candidate. Small files share the store's blocks with their neighbours,
+//! which verification reads in the order of their text addresses, so one decompressed block serves
 //! several candidates; there the store is cheaper than opening, reading and hashing each file
 //! (reading all of them from the corpus made `lit:&mut self`, 88,870 small files on the
 //! synthetic tree, 2.4× slower).
 //!
 //! So a large candidate is read from the corpus first, and that copy is used only when its xxh3-64
-//! equals the hash recorded at indexing time (a fast field, read without the doc store); the
+//! equals the hash recorded at indexing time (a fast field, read without the text store); the
 //! text is then decoded by the same rules ([`crate::text::decode_borrowed`]). Files are read
 //! into a buffer the caller keeps from candidate to candidate: a fresh buffer for each large
 //! file cost a page fault and a cleared page for every 4 KiB read, and the pages went back to
@@ -28,27 +28,23 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::schema::document::{
-    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
-    ValueDeserializer, ValueVisitor,
-};
-use tantivy::schema::Field;
-use tantivy::store::StoreReader;
 use tantivy::{DocAddress, DocId, Searcher};
 
 use crate::error::EngineError;
-use crate::schema::{Fields, PATH_FIELD};
+use crate::schema::{PATH_FIELD, TEXT_FIELD};
 use crate::text::decode_borrowed;
+use crate::text_store::{Cursor, TextStore};
 
 /// Files at least this large are read from the corpus. Measured per process: at 16 KiB (a
-/// doc-store block) the registry's selective queries kept part of their store cost; at 4 KiB
+/// store block) the registry's selective queries kept part of their store cost; at 4 KiB
 /// they lost most of it, and the synthetic tree's small files (2.2 KiB on average) still come
 /// from the store.
 const CORPUS_READ_MIN_BYTES: u64 = 4 * 1024;
 
-/// The path, hash and size columns of one segment.
+/// The path, text address, hash and size columns of one segment.
 struct SegmentColumns {
     paths: StrColumn,
+    addresses: Column<u64>,
     hashes: Column<u64>,
     sizes: Column<u64>,
 }
@@ -56,14 +52,18 @@ struct SegmentColumns {
 /// Reads candidates' texts for one search.
 pub(crate) struct TextSource<'s> {
     root: PathBuf,
-    searcher: &'s Searcher,
-    fields: Fields,
+    texts: &'s TextStore,
     segments: Vec<SegmentColumns>,
 }
 
 impl<'s> TextSource<'s> {
-    /// The source for `searcher`'s documents, whose corpus was indexed at `root`.
-    pub fn new(root: PathBuf, searcher: &'s Searcher, fields: Fields) -> Result<Self, EngineError> {
+    /// The source for `searcher`'s documents, whose corpus was indexed at `root` and whose
+    /// texts are in `texts`.
+    pub fn new(
+        root: PathBuf,
+        searcher: &Searcher,
+        texts: &'s TextStore,
+    ) -> Result<Self, EngineError> {
         let segments = searcher
             .segment_readers()
             .iter()
@@ -74,6 +74,7 @@ impl<'s> TextSource<'s> {
                 })?;
                 Ok(SegmentColumns {
                     paths,
+                    addresses: ff.u64(TEXT_FIELD)?,
                     hashes: ff.u64("hash")?,
                     sizes: ff.u64("size")?,
                 })
@@ -81,8 +82,7 @@ impl<'s> TextSource<'s> {
             .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
         Ok(TextSource {
             root,
-            searcher,
-            fields,
+            texts,
             segments,
         })
     }
@@ -218,50 +218,41 @@ impl<'s> TextSource<'s> {
         out
     }
 
-    /// A reader of segment `segment_ord`'s stored texts for one thread's run of candidates.
-    ///
-    /// A long run has its own reader, caching the one block it decompressed last: candidates
-    /// in document order then decompress each block once, and threads never share a cache.
-    /// The searcher's own readers share one locked cache, which two threads verifying
-    /// neighbouring documents contended for at every document. Short runs (a best-10 round)
-    /// use the shared reader, whose cache keeps the blocks earlier rounds decompressed.
-    pub fn store(&self, segment_ord: u32) -> Result<StoreReader, EngineError> {
-        Ok(self
-            .searcher
-            .segment_reader(segment_ord)
-            .get_store_reader(1)
-            .map_err(tantivy::TantivyError::from)?)
+    /// The text address of the document at `addr` ([`crate::text_store`]), if its column
+    /// has one: verification reads candidates in this order, so that each block of the store
+    /// is decompressed once.
+    pub fn address(&self, addr: DocAddress) -> Option<u64> {
+        self.segments
+            .get(addr.segment_ord as usize)?
+            .addresses
+            .first(addr.doc_id)
     }
 
     /// The indexed path and text of the document at `addr`, whose path `path` may already be
     /// known (from [`TextSource::paths`]). A file read from the corpus is read into `buf`,
-    /// which the text then borrows; otherwise the text comes from `store`, a reader of
-    /// `addr`'s segment ([`TextSource::store`]), or the searcher's shared one.
+    /// which the text then borrows; otherwise the text is borrowed from the text store's block
+    /// in `cursor`.
     pub fn read<'b>(
         &self,
-        store: Option<&StoreReader>,
+        cursor: &'b mut Cursor,
         addr: DocAddress,
         path: Option<String>,
         buf: &'b mut Vec<u8>,
     ) -> Result<(String, Cow<'b, str>), EngineError> {
-        if let Some(path) = path {
-            if let Some(text) = self.read_corpus_file(addr, &path, buf) {
-                return Ok((path, text));
+        if let Some(path) = &path {
+            if let Some(text) = self.read_corpus_file(addr, path, buf) {
+                return Ok((path.clone(), text));
             }
         }
-        let StoredText(mut strings) = match store {
-            Some(store) => store.get(addr.doc_id)?,
-            None => self.searcher.doc(addr)?,
+        let Some(address) = self.address(addr) else {
+            return Err(EngineError::IndexCorrupt {
+                path: PathBuf::from("text column"),
+                detail: format!("document {addr:?} has no text address"),
+            });
         };
-        let mut take = |f: Field| {
-            strings
-                .iter_mut()
-                .find(|(field, _)| *field == f)
-                .map(|(_, s)| std::mem::take(s))
-                .unwrap_or_default()
-        };
-        let path = take(self.fields.path);
-        Ok((path, Cow::Owned(take(self.fields.content))))
+        let (stored_path, text) = self.texts.read(address, cursor)?;
+        let path = path.unwrap_or_else(|| stored_path.to_owned());
+        Ok((path, Cow::Borrowed(text)))
     }
 
     /// The text of the corpus file at `path` (read into `buf`), when it is large and its bytes
@@ -288,47 +279,6 @@ impl<'s> TextSource<'s> {
             return None;
         }
         decode_borrowed(buf).ok()
-    }
-}
-
-/// A stored document's string fields (path and text), without the numbers also stored beside
-/// them: one allocation a field, where a whole `TantivyDocument` was built and then copied.
-struct StoredText(Vec<(Field, String)>);
-
-impl DocumentDeserialize for StoredText {
-    fn deserialize<'de, D>(mut doc: D) -> Result<Self, DeserializeError>
-    where
-        D: DocumentDeserializer<'de>,
-    {
-        let mut fields = Vec::with_capacity(2);
-        while let Some((field, StoredString(s))) = doc.next_field()? {
-            if let Some(s) = s {
-                fields.push((field, s));
-            }
-        }
-        Ok(StoredText(fields))
-    }
-}
-
-/// A stored value: a string, or `None` for the schema's numbers.
-struct StoredString(Option<String>);
-
-impl ValueDeserialize for StoredString {
-    fn deserialize<'de, D>(value: D) -> Result<Self, DeserializeError>
-    where
-        D: ValueDeserializer<'de>,
-    {
-        struct Visitor;
-        impl ValueVisitor for Visitor {
-            type Value = StoredString;
-            fn visit_string(&self, s: String) -> Result<StoredString, DeserializeError> {
-                Ok(StoredString(Some(s)))
-            }
-            fn visit_u64(&self, _: u64) -> Result<StoredString, DeserializeError> {
-                Ok(StoredString(None))
-            }
-        }
-        value.deserialize_any(Visitor)
     }
 }
 

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::store::StoreReader;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use crate::certain::certain_matches;
@@ -24,6 +23,7 @@ use crate::rank_cache::{order_by_paths, rank_order};
 use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
+use crate::text_store::Cursor;
 
 /// Collects every matching document with its score, and stops early once the deadline passes.
 struct AllScored {
@@ -177,11 +177,11 @@ impl CodeIndex {
         // A file known to match without reading it, when only whether it matches is asked.
         let decided =
             |files_only: bool, a: DocAddress| files_only && (exact || certain.contains(&a));
-        let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, self.fields)?;
+        let source = TextSource::new(PathBuf::from(&self.meta.root), &searcher, &self.texts)?;
         // Verifies one candidate (its path, when known), reading a corpus file into `buf`;
         // `files_only` decides the match without collecting lines.
         let verify = |matcher: &Matcher,
-                      store: Option<&StoreReader>,
+                      cursor: &mut Cursor,
                       (addr, score): (DocAddress, Score),
                       known: Option<String>,
                       files_only: bool,
@@ -194,7 +194,7 @@ impl CodeIndex {
                     return Ok(Some(text_hit(path, score, 0, Vec::new())));
                 }
             }
-            let (path, text) = source.read(store, addr, known, buf)?;
+            let (path, text) = source.read(cursor, addr, known, buf)?;
             let content = &*text;
             let file = FileText::new(content);
             if files_only {
@@ -221,53 +221,56 @@ impl CodeIndex {
                 .collect();
             Ok(Some(text_hit(path, score, line_count, lines)))
         };
-        // Candidates are verified in document order, whatever order they come in: when a text
-        // comes from the doc store, its block holds neighbouring documents, so reading in rank
-        // order would decompress each block again and again. Threads take runs of neighbouring
-        // candidates; long runs each have their own store reader (`TextSource::store`) and
-        // matcher (its own regex caches), so threads share no lock. Results keep the input
-        // order.
+        // Candidates are verified in the order of their text addresses, whatever order they
+        // come in: a block of the text store holds neighbouring files, so reading in rank order
+        // would decompress each block again and again. Threads take runs of neighbouring
+        // candidates, each run with its own cursor (the block it decompressed last); long runs
+        // also have their own matcher (its own regex caches), so threads share no lock.
+        // Results keep the input order.
         let verify_all = |batch: &[(DocAddress, Score)],
                           files_only: bool|
          -> Result<Vec<(usize, SearchHit)>, EngineError> {
-            let mut by_doc: Vec<usize> = (0..batch.len()).collect();
-            by_doc.sort_unstable_by_key(|&i| batch[i].0);
+            let mut by_address: Vec<(u64, usize)> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, (a, _))| (source.address(*a).unwrap_or(u64::MAX), i))
+                .collect();
+            by_address.sort_unstable();
+            let by_address: Vec<usize> = by_address.into_iter().map(|(_, i)| i).collect();
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>(), |a| {
                 decided(files_only, a)
             });
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
-            let own = run_len >= OWN_READERS_FROM;
-            let mut verified: Vec<(usize, SearchHit)> =
-                runs(&by_doc, run_len, |i| batch[i].0.segment_ord)
-                    .par_iter()
-                    .map(|run| {
-                        let store = own
-                            .then(|| source.store(batch[run[0]].0.segment_ord))
-                            .transpose()?;
-                        let matcher = if own {
-                            Cow::Owned(matcher.clone())
-                        } else {
-                            Cow::Borrowed(&matcher)
-                        };
-                        let store = store.as_ref();
-                        with_read_buffer(|buf| {
-                            let mut hits = Vec::new();
-                            for &i in *run {
-                                let known = paths[i].clone();
-                                if let Some(h) =
-                                    verify(&matcher, store, batch[i], known, files_only, buf)?
-                                {
-                                    hits.push((i, h));
-                                }
+            let own = run_len >= OWN_MATCHER_FROM;
+            let mut verified: Vec<(usize, SearchHit)> = by_address
+                .chunks(run_len)
+                .collect::<Vec<_>>()
+                .par_iter()
+                .map(|run| {
+                    let matcher = if own {
+                        Cow::Owned(matcher.clone())
+                    } else {
+                        Cow::Borrowed(&matcher)
+                    };
+                    let mut cursor = Cursor::default();
+                    with_read_buffer(|buf| {
+                        let mut hits = Vec::new();
+                        for &i in *run {
+                            let known = paths[i].clone();
+                            if let Some(h) =
+                                verify(&matcher, &mut cursor, batch[i], known, files_only, buf)?
+                            {
+                                hits.push((i, h));
                             }
-                            Ok(hits)
-                        })
+                        }
+                        Ok(hits)
                     })
-                    .collect::<Result<Vec<_>, EngineError>>()?
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                })
+                .collect::<Result<Vec<_>, EngineError>>()?
+                .into_iter()
+                .flatten()
+                .collect();
             verified.sort_unstable_by_key(|(i, _)| *i);
             Ok(verified)
         };
@@ -392,33 +395,14 @@ const TERMS_PER_CANDIDATE: usize = 32;
 /// Runs of candidates verified by one task each: about this many for each thread, so that
 /// threads finishing early find more to take.
 const RUNS_PER_THREAD: usize = 8;
-/// Runs at least this long get their own store reader and matcher. A fresh matcher rebuilds
-/// its regexes' lazy automata, and a fresh reader starts with an empty cache: a best-10 round
-/// of ten candidates would pay that once a candidate, where the shared ones have both warm
-/// from earlier rounds.
-const OWN_READERS_FROM: usize = 32;
-/// At most this many candidates a run. A run starts with its own store reader and an empty
-/// block cache, so a doc-store block split between two runs is decompressed twice: with runs
-/// this long and about seven small files a block, that is a few percent of the blocks.
+/// Runs at least this long get their own matcher. A fresh matcher rebuilds its regexes' lazy
+/// automata: a best-10 round of ten candidates would pay that once a candidate, where the
+/// shared one has them warm from earlier rounds.
+const OWN_MATCHER_FROM: usize = 32;
+/// At most this many candidates a run. A run starts with an empty cursor, so a block of the
+/// text store split between two runs is decompressed twice: with runs this long and about
+/// seven small files a block, that is a few percent of the blocks.
 const MAX_RUN: usize = 512;
-
-/// `order` cut into runs of at most `len` items, each in one segment (`segment` of an item).
-fn runs(order: &[usize], len: usize, segment: impl Fn(usize) -> u32) -> Vec<&[usize]> {
-    let mut out = Vec::new();
-    let mut rest = order;
-    while let Some(&first) = rest.first() {
-        let seg = segment(first);
-        let end = rest
-            .iter()
-            .take(len)
-            .position(|&i| segment(i) != seg)
-            .unwrap_or(len.min(rest.len()));
-        let (run, tail) = rest.split_at(end);
-        out.push(run);
-        rest = tail;
-    }
-    out
-}
 
 /// A text query's hit: `lines` are the first matching lines, `line_count` counts them all.
 fn text_hit(path: String, score: Score, line_count: usize, lines: Vec<LineMatch>) -> SearchHit {

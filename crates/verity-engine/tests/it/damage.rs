@@ -51,7 +51,8 @@ fn files_of_each_kind(gen_dir: &Path) -> Vec<(String, PathBuf)> {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    for ext in ["idx", "pos", "term", "fast", "fieldnorm", "store"] {
+    // tantivy's files, and the text store's batch (`.vtx`).
+    for ext in ["idx", "pos", "term", "fast", "fieldnorm", "store", "vtx"] {
         let f = names
             .iter()
             .find(|n| n.ends_with(&format!(".{ext}")))

@@ -430,3 +430,85 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
     let moved = answers();
     assert_eq!(moved, before);
 }
+
+/// The text store's batches in the open generation: (file name, entries), from each footer.
+fn text_batches(index: &CodeIndex) -> Vec<(String, u32)> {
+    let mut out: Vec<(String, u32)> = std::fs::read_dir(index.generation_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("texts-") && n.ends_with(".vtx"))
+        .map(|n| {
+            let b = std::fs::read(index.generation_dir().join(&n)).unwrap();
+            // Footer: blocks u32, entries u32, tables offset u64, "VTX1".
+            let entries = u32::from_le_bytes(b[b.len() - 16..b.len() - 12].try_into().unwrap());
+            (n, entries)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn small_updates_keep_few_text_batches_and_every_text_right() {
+    let corpus = tempfile::tempdir().unwrap();
+    let root = corpus.path();
+    let body = |i: usize, v: usize| {
+        format!(
+            "fn f{i}() {{ marker_{i}_v{v}(); }}\n{}",
+            "// pad\n".repeat(i * 40)
+        )
+    };
+    let mut version = vec![0; 40];
+    for (i, v) in version.iter().enumerate() {
+        write(root, &format!("f{i}.rs"), body(i, *v));
+    }
+    let idx = tempfile::tempdir().unwrap();
+    let dir = idx.path().join("idx");
+    let (index, _) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    assert_eq!(text_batches(&index).len(), 1);
+    drop(index);
+    let mut live = 40;
+    for k in 1..=24usize {
+        let i = (k * 7) % 40;
+        version[i] = k;
+        let path = root.join(format!("f{i}.rs"));
+        write(root, &format!("f{i}.rs"), body(i, k));
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5 + k as u64))
+            .unwrap();
+        // Every fifth update also adds a file.
+        if k % 5 == 0 {
+            write(root, &format!("new{k}.rs"), format!("fn new{k}() {{}}\n"));
+            live += 1;
+        }
+        let (index, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+        assert_eq!((r.files, r.updated), (live, 1), "update {k}");
+        let batches = text_batches(&index);
+        let entries: u32 = batches.iter().map(|(_, n)| n).sum();
+        // Folding keeps a logarithmic number of batches and at most as many dead texts as
+        // live ones.
+        assert!(
+            batches.len() <= 2 + k.ilog2() as usize,
+            "update {k}: {batches:?}"
+        );
+        assert!(entries as usize <= 2 * live, "update {k}: {batches:?}");
+        // Every text, moved or not, is the file's.
+        for (j, v) in version.iter().enumerate() {
+            let p = format!("f{j}.rs");
+            assert_eq!(
+                index.content(&p).unwrap().as_deref(),
+                Some(body(j, *v).as_str()),
+                "update {k}, {p}"
+            );
+            assert_eq!(
+                paths(&index, &format!("lit:marker_{j}_v{v}(")),
+                set(&[p.as_str()]),
+                "update {k}"
+            );
+        }
+        if k > 1 {
+            assert!(paths(&index, &format!("lit:marker_{i}_v{}(", k - 1)).is_empty());
+        }
+        assert!(index.verify().unwrap().is_intact(), "update {k}");
+    }
+}

@@ -1,0 +1,458 @@
+//! The text store: every indexed file's path and decoded text, in Verity's own files.
+//!
+//! Verification reads the indexed text of every candidate it cannot decide from the index, so
+//! this is the engine's hottest read path: a query that matches 90,000 small files reads 90,000
+//! texts. tantivy's doc store answered each read with a seek in its skip index, a document
+//! deserialized field by field and a fresh `String` for the text and for the path; with its
+//! block decompression that was about half of such a query. Here a document's *text address*
+//! (the `text` fast field) names its entry directly, the entry table says which block holds it
+//! and where, and the text is borrowed from the block a reader decompressed last
+//! ([`Cursor`]): readers going through addresses in order decompress each block once and copy
+//! nothing.
+//!
+//! Each build that adds files writes one *batch*, `texts-NNNNNN.vtx` (N: the number of the
+//! generation it was written in), and the documents it adds point into it. A later generation
+//! keeps the batches its documents still point into (hard links, like tantivy's segment
+//! files; see [`crate::generation`]), and `crate::index` folds small or mostly dead batches into
+//! the new one, so a long run of small updates keeps few batches and little dead text.
+//!
+//! Layout of a batch (integers little-endian):
+//!
+//! ```text
+//! "VTX1"
+//! blocks         lz4 blocks (lz4_flex's block format), one after the other
+//! block table    per block: offset u64, compressed length u32, length u32
+//! entry table    per entry: block u32, start u32, end u32 (its bytes in the decompressed block)
+//! footer         blocks u32, entries u32, offset of the block table u64, "VTX1"
+//! ```
+//!
+//! An entry is the path's length (u32), the path, then the text. A block is closed once it
+//! holds at least 16 KiB, so a large file is one block of its own.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
+
+use crate::error::EngineError;
+
+const MAGIC: &[u8; 4] = b"VTX1";
+/// A block is closed once it holds this many bytes: tantivy's doc-store block size, so a
+/// best-10 query reading one small file decompresses as much as it did there.
+const BLOCK_BYTES: usize = 16 * 1024;
+const BLOCK_ROW: usize = 16;
+const ENTRY_ROW: usize = 12;
+const FOOTER: usize = 4 + 4 + 8 + 4;
+
+/// The file name of batch `batch`.
+pub(crate) fn batch_file_name(batch: u32) -> String {
+    format!("texts-{batch:06}.vtx")
+}
+
+/// The batch number of a file named like [`batch_file_name`]'s.
+pub(crate) fn batch_of_file_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("texts-")?.strip_suffix(".vtx")?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The text address of entry `entry` of batch `batch`.
+pub(crate) fn address(batch: u32, entry: u32) -> u64 {
+    (u64::from(batch) << 32) | u64::from(entry)
+}
+
+/// The batch and entry of a text address.
+pub(crate) fn split(address: u64) -> (u32, u32) {
+    ((address >> 32) as u32, address as u32)
+}
+
+fn too_large(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} is too large for the text store (4 GiB)"),
+    )
+}
+
+/// Writes one batch, entry after entry.
+pub(crate) struct TextWriter {
+    batch: u32,
+    out: BufWriter<File>,
+    /// Bytes written so far.
+    at: u64,
+    /// The open block, uncompressed.
+    block: Vec<u8>,
+    /// Scratch space for a compressed block.
+    packed: Vec<u8>,
+    blocks: Vec<(u64, u32, u32)>,
+    entries: Vec<(u32, u32, u32)>,
+}
+
+impl TextWriter {
+    /// Creates batch `batch` at `path` (replacing what is there).
+    pub fn create(path: &Path, batch: u32) -> io::Result<TextWriter> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        out.write_all(MAGIC)?;
+        Ok(TextWriter {
+            batch,
+            out,
+            at: MAGIC.len() as u64,
+            block: Vec::with_capacity(2 * BLOCK_BYTES),
+            packed: Vec::new(),
+            blocks: Vec::new(),
+            entries: Vec::new(),
+        })
+    }
+
+    /// Appends a file's path and text; returns its text address.
+    pub fn append(&mut self, path: &str, text: &str) -> io::Result<u64> {
+        let entry = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
+        let path_len = u32::try_from(path.len()).map_err(|_| too_large("a path"))?;
+        let start = self.block.len();
+        if start + 4 + path.len() + text.len() > u32::MAX as usize {
+            return Err(too_large("a file"));
+        }
+        self.block.extend_from_slice(&path_len.to_le_bytes());
+        self.block.extend_from_slice(path.as_bytes());
+        self.block.extend_from_slice(text.as_bytes());
+        let block = u32::try_from(self.blocks.len()).map_err(|_| too_large("a batch"))?;
+        self.entries
+            .push((block, start as u32, self.block.len() as u32));
+        if self.block.len() >= BLOCK_BYTES {
+            self.close_block()?;
+        }
+        Ok(address(self.batch, entry))
+    }
+
+    fn close_block(&mut self) -> io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let most = lz4_flex::block::get_maximum_output_size(self.block.len());
+        if self.packed.len() < most {
+            self.packed.resize(most, 0);
+        }
+        let n = lz4_flex::block::compress_into(&self.block, &mut self.packed)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.out.write_all(&self.packed[..n])?;
+        self.blocks
+            .push((self.at, n as u32, self.block.len() as u32));
+        self.at += n as u64;
+        self.block.clear();
+        Ok(())
+    }
+
+    /// Closes the last block and writes the tables; returns the number of entries.
+    pub fn finish(mut self) -> io::Result<usize> {
+        self.close_block()?;
+        let tables = self.at;
+        for &(offset, packed, len) in &self.blocks {
+            self.out.write_all(&offset.to_le_bytes())?;
+            self.out.write_all(&packed.to_le_bytes())?;
+            self.out.write_all(&len.to_le_bytes())?;
+        }
+        for &(block, start, end) in &self.entries {
+            self.out.write_all(&block.to_le_bytes())?;
+            self.out.write_all(&start.to_le_bytes())?;
+            self.out.write_all(&end.to_le_bytes())?;
+        }
+        let blocks = u32::try_from(self.blocks.len()).map_err(|_| too_large("a batch"))?;
+        self.out.write_all(&blocks.to_le_bytes())?;
+        self.out
+            .write_all(&(self.entries.len() as u32).to_le_bytes())?;
+        self.out.write_all(&tables.to_le_bytes())?;
+        self.out.write_all(MAGIC)?;
+        self.out.flush()?;
+        Ok(self.entries.len())
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// One batch, open for reading (mapped by tantivy's directory).
+struct Batch {
+    path: PathBuf,
+    data: OwnedBytes,
+    blocks_at: usize,
+    entries_at: usize,
+    blocks: u32,
+    entries: u32,
+}
+
+impl Batch {
+    /// Checks the frame of a batch: magic numbers, and tables that fit the file exactly.
+    fn open(path: PathBuf, data: OwnedBytes) -> Result<Batch, EngineError> {
+        let corrupt = |detail: &str| EngineError::IndexCorrupt {
+            path: path.clone(),
+            detail: format!("text store: {detail}"),
+        };
+        let b = data.as_slice();
+        if b.len() < MAGIC.len() + FOOTER || &b[..4] != MAGIC || &b[b.len() - 4..] != MAGIC {
+            return Err(corrupt("not a text batch (no VTX1 header and footer)"));
+        }
+        let f = b.len() - FOOTER;
+        let (blocks, entries, tables) = (u32_at(b, f), u32_at(b, f + 4), u64_at(b, f + 8));
+        let end = (tables as u128)
+            + (blocks as u128) * BLOCK_ROW as u128
+            + (entries as u128) * ENTRY_ROW as u128;
+        if tables < MAGIC.len() as u64 || end != f as u128 {
+            return Err(corrupt("its tables do not fit the file"));
+        }
+        let blocks_at = tables as usize;
+        Ok(Batch {
+            entries_at: blocks_at + blocks as usize * BLOCK_ROW,
+            blocks_at,
+            blocks,
+            entries,
+            path,
+            data,
+        })
+    }
+
+    fn corrupt(&self, detail: String) -> EngineError {
+        EngineError::IndexCorrupt {
+            path: self.path.clone(),
+            detail: format!("text store: {detail}"),
+        }
+    }
+}
+
+/// Where a reader is: the block it decompressed last, kept for the next read.
+#[derive(Default)]
+pub(crate) struct Cursor {
+    /// (batch, block) of the bytes in `block`, when they are valid.
+    at: Option<(u32, u32)>,
+    block: Vec<u8>,
+    len: usize,
+}
+
+/// Every batch of one generation.
+#[derive(Default)]
+pub(crate) struct TextStore {
+    batches: HashMap<u32, Batch>,
+}
+
+impl TextStore {
+    /// Opens the batches of the generation in `gen_dir`, mapped into memory by tantivy's
+    /// directory (its own, not the index's, which expects tantivy's footer on every file).
+    pub fn open(gen_dir: &Path) -> Result<TextStore, EngineError> {
+        let io_at = |source| EngineError::Io {
+            path: gen_dir.to_path_buf(),
+            source,
+        };
+        let directory = MmapDirectory::open(gen_dir).map_err(|e| EngineError::IndexCorrupt {
+            path: gen_dir.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let mut batches = HashMap::new();
+        for entry in std::fs::read_dir(gen_dir).map_err(io_at)? {
+            let name = entry.map_err(io_at)?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(n) = batch_of_file_name(name) else {
+                continue;
+            };
+            let path = gen_dir.join(name);
+            let corrupt = |detail: String| EngineError::IndexCorrupt {
+                path: path.clone(),
+                detail,
+            };
+            let data = directory
+                .open_read(Path::new(name))
+                .map_err(|e| corrupt(e.to_string()))?
+                .read_bytes()
+                .map_err(|e| corrupt(e.to_string()))?;
+            batches.insert(n, Batch::open(path, data)?);
+        }
+        Ok(TextStore { batches })
+    }
+
+    /// The batch numbers, with each batch's number of entries.
+    pub fn batches(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.batches.iter().map(|(&n, b)| (n, b.entries))
+    }
+
+    /// The path and text at `address`, borrowed from `cursor`'s block (decompressed there
+    /// unless it already holds it).
+    pub fn read<'c>(
+        &self,
+        address: u64,
+        cursor: &'c mut Cursor,
+    ) -> Result<(&'c str, &'c str), EngineError> {
+        let (n, entry) = split(address);
+        let Some(batch) = self.batches.get(&n) else {
+            return Err(EngineError::IndexCorrupt {
+                path: PathBuf::from(batch_file_name(n)),
+                detail: format!("text store: the batch of text address {address:#x} is missing"),
+            });
+        };
+        if entry >= batch.entries {
+            return Err(batch.corrupt(format!("no entry {entry} (it has {})", batch.entries)));
+        }
+        let b = batch.data.as_slice();
+        let row = batch.entries_at + entry as usize * ENTRY_ROW;
+        let (block, start, end) = (u32_at(b, row), u32_at(b, row + 4), u32_at(b, row + 8));
+        if block >= batch.blocks {
+            return Err(batch.corrupt(format!("entry {entry} names block {block}")));
+        }
+        if cursor.at != Some((n, block)) {
+            cursor.at = None;
+            let row = batch.blocks_at + block as usize * BLOCK_ROW;
+            let (offset, packed, len) = (u64_at(b, row), u32_at(b, row + 8), u32_at(b, row + 12));
+            let from = usize::try_from(offset).unwrap_or(usize::MAX);
+            let Some(bytes) = from
+                .checked_add(packed as usize)
+                .filter(|&to| from >= MAGIC.len() && to <= batch.blocks_at)
+                .map(|to| &b[from..to])
+            else {
+                return Err(batch.corrupt(format!("block {block} lies outside the blocks")));
+            };
+            let len = len as usize;
+            // The buffer only grows, and is not cleared: zeroing every block cost a fifth of
+            // decompressing it.
+            if cursor.block.len() < len {
+                cursor.block.resize(len, 0);
+            }
+            match lz4_flex::block::decompress_into(bytes, &mut cursor.block[..len]) {
+                Ok(n) if n == len => {}
+                Ok(n) => {
+                    return Err(batch.corrupt(format!(
+                        "block {block} holds {n} bytes, its table says {len}"
+                    )))
+                }
+                Err(e) => return Err(batch.corrupt(format!("block {block}: {e}"))),
+            }
+            cursor.at = Some((n, block));
+            cursor.len = len;
+        }
+        let block_bytes = &cursor.block[..cursor.len];
+        let Some(bytes) = block_bytes.get(start as usize..end as usize) else {
+            return Err(batch.corrupt(format!("entry {entry} lies outside its block")));
+        };
+        let Some((path, text)) = bytes.split_first_chunk::<4>().and_then(|(len, rest)| {
+            let len = u32::from_le_bytes(*len) as usize;
+            (len <= rest.len()).then(|| rest.split_at(len))
+        }) else {
+            return Err(batch.corrupt(format!("entry {entry} is cut short")));
+        };
+        match (std::str::from_utf8(path), std::str::from_utf8(text)) {
+            (Ok(path), Ok(text)) => Ok((path, text)),
+            _ => Err(batch.corrupt(format!("entry {entry} is not UTF-8"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, batch: u32, files: &[(&str, String)]) -> Vec<u64> {
+        let mut w = TextWriter::create(&dir.join(batch_file_name(batch)), batch).unwrap();
+        let addrs = files.iter().map(|(p, t)| w.append(p, t).unwrap()).collect();
+        assert_eq!(w.finish().unwrap(), files.len());
+        addrs
+    }
+
+    fn open(dir: &Path) -> Result<TextStore, EngineError> {
+        TextStore::open(dir)
+    }
+
+    #[test]
+    fn every_text_reads_back_in_any_order_across_batches() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Small files sharing blocks, a file larger than a block, an empty one, non-ASCII.
+        let mut files: Vec<(String, String)> = (0..300)
+            .map(|i| {
+                (
+                    format!("src/f{i}.rs"),
+                    format!("fn f{i}() {{ {} }}\n", "x".repeat(i)),
+                )
+            })
+            .collect();
+        files.insert(7, ("big.rs".into(), "y".repeat(3 * BLOCK_BYTES + 5)));
+        files.insert(9, ("empty.rs".into(), String::new()));
+        files.insert(11, ("ünï/cødé.rs".into(), "变量 = 42; // 🦀".into()));
+        let files: Vec<(&str, String)> =
+            files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+        let a = write(tmp.path(), 3, &files[..150]);
+        let b = write(tmp.path(), 12, &files[150..]);
+        let addrs: Vec<u64> = a.into_iter().chain(b).collect();
+        let store = open(tmp.path()).unwrap();
+        let mut batches: Vec<_> = store.batches().collect();
+        batches.sort();
+        assert_eq!(batches, [(3, 150), (12, files.len() as u32 - 150)]);
+        let mut cursor = Cursor::default();
+        // Forwards, backwards and strided: the cursor's block is only reused when it is the one.
+        let order = (0..files.len())
+            .chain((0..files.len()).rev())
+            .chain((0..files.len()).step_by(7));
+        for i in order {
+            let (path, text) = store.read(addrs[i], &mut cursor).unwrap();
+            assert_eq!((path, text), (files[i].0, files[i].1.as_str()), "entry {i}");
+        }
+    }
+
+    #[test]
+    fn damage_is_an_error_naming_the_batch_never_a_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files: Vec<(&str, String)> = (0..40)
+            .map(|i| ("a.rs", format!("text {i} ").repeat(200)))
+            .collect();
+        let addrs = write(tmp.path(), 1, &files);
+        let file = tmp.path().join(batch_file_name(1));
+        let good = std::fs::read(&file).unwrap();
+        // Every single-byte change and every truncation: an error or the right text, no panic.
+        for at in (0..good.len())
+            .step_by(97)
+            .chain([good.len() - 1, good.len() - 20])
+        {
+            for damaged in [
+                {
+                    let mut d = good.clone();
+                    d[at] ^= 0x5a;
+                    d
+                },
+                good[..at].to_vec(),
+            ] {
+                std::fs::write(&file, &damaged).unwrap();
+                let Ok(store) = open(tmp.path()) else {
+                    continue;
+                };
+                let mut cursor = Cursor::default();
+                for (i, &addr) in addrs.iter().enumerate() {
+                    match store.read(addr, &mut cursor) {
+                        Ok((p, t)) if (p, t) == (files[i].0, files[i].1.as_str()) => {}
+                        Ok(_) => {} // a changed byte inside a text: checksums find that
+                        Err(e) => assert!(e.to_string().contains("texts-000001.vtx"), "{e}"),
+                    }
+                }
+            }
+        }
+        std::fs::write(&file, b"VTX1").unwrap();
+        let err = open(tmp.path()).err().expect("a short file is refused");
+        assert!(err.to_string().contains("not a text batch"), "{err}");
+        // An address into a batch that is not there.
+        std::fs::write(&file, &good).unwrap();
+        let store = open(tmp.path()).unwrap();
+        let err = store
+            .read(address(2, 0), &mut Cursor::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn file_names_and_addresses_round_trip() {
+        assert_eq!(batch_file_name(7), "texts-000007.vtx");
+        assert_eq!(batch_of_file_name("texts-000007.vtx"), Some(7));
+        assert_eq!(batch_of_file_name("texts-.vtx"), None);
+        assert_eq!(batch_of_file_name("texts-00x.vtx"), None);
+        assert_eq!(split(address(u32::MAX, 5)), (u32::MAX, 5));
+    }
+}
