@@ -555,6 +555,24 @@ pub enum BenchPeer {
     Csearch,
 }
 
+/// How the index stores the texts of the files it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextCompressionArg {
+    /// lz4 blocks: about a third of the corpus on real code; reads decompress.
+    Lz4,
+    /// Raw: about the corpus's size; reads come straight from the mapped file.
+    None,
+}
+
+impl From<TextCompressionArg> for verity_engine::TextCompression {
+    fn from(a: TextCompressionArg) -> Self {
+        match a {
+            TextCompressionArg::Lz4 => verity_engine::TextCompression::Lz4,
+            TextCompressionArg::None => verity_engine::TextCompression::None,
+        }
+    }
+}
+
 /// Which embedder makes chunk vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EmbedderKind {
@@ -668,6 +686,11 @@ pub struct IndexArgs {
     /// Indexing threads [default: number of CPUs, at most 4].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// How the texts of the files this run reads are stored: none (about the corpus's size,
+    /// read in place) or lz4 (about a third of that on real code; searches that read many
+    /// files take up to twice as long). Texts already indexed keep theirs until --rebuild.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = TextCompressionArg::None)]
+    pub text_compression: TextCompressionArg,
     /// Check the index instead of building it: read every file of its current generation and
     /// compare it with the checksums recorded when it was written. Exit 0 when intact, 1 when
     /// damaged (the damaged files are listed).

@@ -345,7 +345,9 @@ impl CodeIndex {
         };
         let mut texts = match to_read.len() + to_move.len() {
             0 => None,
-            _ => Some(TextWriter::create(&batch_path, batch).map_err(io_at)?),
+            _ => {
+                Some(TextWriter::create(&batch_path, batch, opts.text_compression).map_err(io_at)?)
+            }
         };
         // A document for tantivy; its text is also appended to this build's batch.
         let mut add = |path: &str,

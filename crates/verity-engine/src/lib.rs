@@ -69,6 +69,7 @@ pub use index::{
 };
 pub use query::{parse, parse_request, Query, QueryError, Request};
 pub use results::{ChunkMatch, FusionRanks, LineMatch, SearchHit, SearchOptions, SearchResults};
+pub use text_store::TextCompression;
 pub use verity_vector::mode::{VectorSearch, EXACT_SEARCH_MAX_CHUNKS};
 pub use verity_vector::store::{EmbedderSpec, HnswParams, VectorConfig};
 pub use walk::{SkipReason, Skipped, WalkOptions};

@@ -13,7 +13,12 @@
 //! (reading all of them from the corpus made `lit:&mut self`, 88,870 small files on the
 //! synthetic tree, 2.4× slower).
 //!
-//! So a large candidate is read from the corpus first, and that copy is used only when its xxh3-64
+//! That holds for a compressed store (`--text-compression lz4`). A raw store is read in place
+//! from the mapped file, with no decompression and no copy, which is cheaper than the corpus
+//! file at any size: there every candidate is read from the store.
+//!
+//! So with a compressed store a large candidate is read from the corpus first, and that copy
+//! is used only when its xxh3-64
 //! equals the hash recorded at indexing time (a fast field, read without the text store); the
 //! text is then decoded by the same rules ([`crate::text::decode_borrowed`]). Files are read
 //! into a buffer the caller keeps from candidate to candidate: a fresh buffer for each large
@@ -98,17 +103,26 @@ impl<'s> TextSource<'s> {
     ) -> Vec<Option<String>> {
         let mut out = vec![None; addrs.len()];
         let wanted = |seg: &SegmentColumns, s: usize, doc| {
-            also(DocAddress::new(s as u32, doc))
-                || seg
-                    .sizes
-                    .first(doc)
-                    .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
+            also(DocAddress::new(s as u32, doc)) || self.from_corpus(seg, doc)
         };
         // A damaged dictionary leaves the paths unknown: those are read from the store.
         let _ = self.each_path(addrs, wanted, |i, bytes| {
             out[i] = Some(String::from_utf8_lossy(bytes).into_owned());
         });
         out
+    }
+
+    /// Whether document `doc` of `seg` is read from the corpus: when it is large and its
+    /// stored copy is compressed (a raw copy is read in place, which costs less than opening,
+    /// reading and hashing the file).
+    fn from_corpus(&self, seg: &SegmentColumns, doc: DocId) -> bool {
+        seg.sizes
+            .first(doc)
+            .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
+            && seg
+                .addresses
+                .first(doc)
+                .is_some_and(|a| !self.texts.is_raw(a))
     }
 
     /// The indexed path bytes of every document of `addrs`, in their order (none where the
@@ -264,10 +278,10 @@ impl<'s> TextSource<'s> {
         buf: &'b mut Vec<u8>,
     ) -> Option<Cow<'b, str>> {
         let seg = self.segments.get(addr.segment_ord as usize)?;
-        let size = seg.sizes.first(addr.doc_id)?;
-        if size < CORPUS_READ_MIN_BYTES {
+        if !self.from_corpus(seg, addr.doc_id) {
             return None;
         }
+        let size = seg.sizes.first(addr.doc_id)?;
         let hash = seg.hashes.first(addr.doc_id)?;
         let file = std::fs::File::open(self.root.join(path)).ok()?;
         buf.clear();

@@ -235,7 +235,9 @@ impl CodeIndex {
                 .enumerate()
                 .map(|(i, (a, _))| (source.address(*a).unwrap_or(u64::MAX), i))
                 .collect();
-            by_address.sort_unstable();
+            // Candidates come in document order, and each segment's documents were added in
+            // address order: a stable sort finds those runs and merges them.
+            by_address.sort();
             let by_address: Vec<usize> = by_address.into_iter().map(|(_, i)| i).collect();
             let paths = source.paths(&batch.iter().map(|(a, _)| *a).collect::<Vec<_>>(), |a| {
                 decided(files_only, a)
@@ -271,7 +273,8 @@ impl CodeIndex {
                 .into_iter()
                 .flatten()
                 .collect();
-            verified.sort_unstable_by_key(|(i, _)| *i);
+            // Runs of ascending indices again (the runs above, in address order): merged.
+            verified.sort_by_key(|(i, _)| *i);
             Ok(verified)
         };
 

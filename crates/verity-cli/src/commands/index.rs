@@ -42,6 +42,7 @@ pub fn run(args: &IndexArgs) -> CmdResult {
         rebuild: args.rebuild,
         vectors: args.vectors.config()?,
         vector_search: args.vector_search,
+        text_compression: args.text_compression.into(),
         ..BuildOptions::default()
     };
     if let Some(t) = args.threads {

@@ -31,6 +31,9 @@ pub struct BuildOptions {
     pub threads: usize,
     /// Memory budget per indexing thread, in bytes.
     pub memory_per_thread: usize,
+    /// How the texts this build writes to the text store are stored (batches written before
+    /// keep theirs until they are folded or the index is rebuilt).
+    pub text_compression: crate::TextCompression,
     /// Build a vector index (chunks, embeddings, HNSW) with these settings; `None` for a
     /// text-only index. An update re-embeds only the files whose content changed.
     pub vectors: Option<VectorConfig>,
@@ -88,6 +91,7 @@ impl Default for BuildOptions {
                 .map_or(1, |n| n.get())
                 .min(4),
             memory_per_thread: 128 * 1024 * 1024,
+            text_compression: crate::TextCompression::default(),
             vectors: Some(VectorConfig::default()),
             vector_search: VectorSearch::default(),
             progress: None,

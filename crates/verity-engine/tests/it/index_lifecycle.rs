@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use verity_engine::{
-    BuildOptions, CancelToken, CodeIndex, Deadline, EngineError, SearchOptions, FORMAT_VERSION,
+    BuildOptions, CancelToken, CodeIndex, Deadline, EngineError, SearchOptions, TextCompression,
+    FORMAT_VERSION,
 };
 
 fn paths(index: &CodeIndex, q: &str) -> BTreeSet<String> {
@@ -361,9 +362,17 @@ fn file_names_that_are_not_utf8_stay_distinct() {
 /// whole corpus moved away.
 #[test]
 fn answers_are_the_indexed_texts_until_the_next_build() {
+    // A raw store is always read in place; with a compressed one, large unchanged files are
+    // read from the corpus.
+    for compression in [TextCompression::None, TextCompression::Lz4] {
+        indexed_texts_until_the_next_build(compression);
+    }
+}
+
+fn indexed_texts_until_the_next_build(text_compression: TextCompression) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("corpus");
-    // Files of 4 KiB or more are the ones read from the corpus; `e.rs` is small.
+    // Files of 4 KiB or more are the ones read from the corpus (with lz4); `e.rs` is small.
     let pad = format!("// {}\n", "filler ".repeat(700));
     let write_padded = |rel: &str, text: &str| write(&root, rel, format!("{text}{pad}"));
     write_padded("a.rs", "\u{feff}fn alpha() { let x = 1; }\n");
@@ -374,6 +383,7 @@ fn answers_are_the_indexed_texts_until_the_next_build() {
     write_padded("f.rs", "fn zeta() { alpha(); }\n");
     let text_only = BuildOptions {
         vectors: None,
+        text_compression,
         ..Default::default()
     };
     let (index, _) = CodeIndex::build(&root, &tmp.path().join("idx"), &text_only).unwrap();
@@ -450,6 +460,15 @@ fn text_batches(index: &CodeIndex) -> Vec<(String, u32)> {
 
 #[test]
 fn small_updates_keep_few_text_batches_and_every_text_right() {
+    for compression in [TextCompression::None, TextCompression::Lz4] {
+        small_updates(BuildOptions {
+            text_compression: compression,
+            ..BuildOptions::default()
+        });
+    }
+}
+
+fn small_updates(opts: BuildOptions) {
     let corpus = tempfile::tempdir().unwrap();
     let root = corpus.path();
     let body = |i: usize, v: usize| {
@@ -464,7 +483,7 @@ fn small_updates_keep_few_text_batches_and_every_text_right() {
     }
     let idx = tempfile::tempdir().unwrap();
     let dir = idx.path().join("idx");
-    let (index, _) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+    let (index, _) = CodeIndex::build(root, &dir, &opts).unwrap();
     assert_eq!(text_batches(&index).len(), 1);
     drop(index);
     let mut live = 40;
@@ -481,7 +500,7 @@ fn small_updates_keep_few_text_batches_and_every_text_right() {
             write(root, &format!("new{k}.rs"), format!("fn new{k}() {{}}\n"));
             live += 1;
         }
-        let (index, r) = CodeIndex::build(root, &dir, &BuildOptions::default()).unwrap();
+        let (index, r) = CodeIndex::build(root, &dir, &opts).unwrap();
         assert_eq!((r.files, r.updated), (live, 1), "update {k}");
         let batches = text_batches(&index);
         let entries: u32 = batches.iter().map(|(_, n)| n).sum();
