@@ -103,7 +103,7 @@ impl<'s> TextSource<'s> {
     ) -> Vec<Option<String>> {
         let mut out = vec![None; addrs.len()];
         let wanted = |seg: &SegmentColumns, s: usize, doc| {
-            also(DocAddress::new(s as u32, doc)) || self.from_corpus(seg, doc)
+            also(DocAddress::new(s as u32, doc)) || self.reads_corpus(seg, doc)
         };
         // A damaged dictionary leaves the paths unknown: those are read from the store.
         let _ = self.each_path(addrs, wanted, |i, bytes| {
@@ -115,7 +115,7 @@ impl<'s> TextSource<'s> {
     /// Whether document `doc` of `seg` is read from the corpus: when it is large and its
     /// stored copy is compressed (a raw copy is read in place, which costs less than opening,
     /// reading and hashing the file).
-    fn from_corpus(&self, seg: &SegmentColumns, doc: DocId) -> bool {
+    fn reads_corpus(&self, seg: &SegmentColumns, doc: DocId) -> bool {
         seg.sizes
             .first(doc)
             .is_some_and(|n| n >= CORPUS_READ_MIN_BYTES)
@@ -278,7 +278,7 @@ impl<'s> TextSource<'s> {
         buf: &'b mut Vec<u8>,
     ) -> Option<Cow<'b, str>> {
         let seg = self.segments.get(addr.segment_ord as usize)?;
-        if !self.from_corpus(seg, addr.doc_id) {
+        if !self.reads_corpus(seg, addr.doc_id) {
             return None;
         }
         let size = seg.sizes.first(addr.doc_id)?;
