@@ -245,7 +245,7 @@ impl CodeIndex {
             let run_len =
                 (batch.len() / (rayon::current_num_threads() * RUNS_PER_THREAD)).clamp(1, MAX_RUN);
             let own = run_len >= OWN_MATCHER_FROM;
-            let mut verified: Vec<(usize, SearchHit)> = by_address
+            let verified: Vec<(usize, SearchHit)> = by_address
                 .chunks(run_len)
                 .collect::<Vec<_>>()
                 .par_iter()
@@ -273,9 +273,21 @@ impl CodeIndex {
                 .into_iter()
                 .flatten()
                 .collect();
-            // Runs of ascending indices again (the runs above, in address order): merged.
-            verified.sort_by_key(|(i, _)| *i);
-            Ok(verified)
+            // Back to the input order. Segments' documents interleave in address order (the
+            // writer's threads took turns), so the indices come in short runs: small keys are
+            // sorted, and each hit moved once.
+            let mut keys: Vec<(usize, usize)> = verified
+                .iter()
+                .enumerate()
+                .map(|(k, (i, _))| (*i, k))
+                .collect();
+            keys.sort_unstable();
+            let mut slots: Vec<Option<SearchHit>> =
+                verified.into_iter().map(|(_, h)| Some(h)).collect();
+            Ok(keys
+                .into_iter()
+                .filter_map(|(i, k)| Some((i, slots[k].take()?)))
+                .collect())
         };
 
         let (mut hits, total, total_exact) = match opts.limit {
