@@ -297,9 +297,12 @@ impl CodeIndex {
             }
         }
         // Unchanged files whose batch is folded into this build's: their stored texts are
-        // written again, and their documents added again with the new addresses.
+        // written again, and their documents added again with the new addresses. A build
+        // that only deletes folds too, so deletions cannot leave mostly dead batches.
         let folded = match &old {
-            Some(o) if !to_read.is_empty() => folded_batches(&o.texts, &kept, to_read.len()),
+            Some(o) if !to_read.is_empty() || report.deleted > 0 => {
+                folded_batches(&o.texts, &kept, to_read.len())
+            }
             _ => HashSet::new(),
         };
         let mut to_move: Vec<(&str, FileStamp, u64)> = kept

@@ -530,4 +530,27 @@ fn small_updates(opts: BuildOptions) {
         }
         assert!(index.verify().unwrap().is_intact(), "update {k}");
     }
+    // A build that only deletes, most of the files: no mostly dead batch is left.
+    for j in 0..30 {
+        std::fs::remove_file(root.join(format!("f{j}.rs"))).unwrap();
+    }
+    live -= 30;
+    let (index, r) = CodeIndex::build(root, &dir, &opts).unwrap();
+    assert_eq!((r.files, r.deleted, r.added, r.updated), (live, 30, 0, 0));
+    let batches = text_batches(&index);
+    let entries: u32 = batches.iter().map(|(_, n)| n).sum();
+    assert!(entries as usize <= 2 * live, "{batches:?}");
+    for (j, v) in version.iter().enumerate().skip(30) {
+        let p = format!("f{j}.rs");
+        assert_eq!(
+            index.content(&p).unwrap().as_deref(),
+            Some(body(j, *v).as_str())
+        );
+        assert_eq!(
+            paths(&index, &format!("lit:marker_{j}_v{v}(")),
+            set(&[p.as_str()])
+        );
+    }
+    assert!(paths(&index, "lit:marker_0_").is_empty());
+    assert!(index.verify().unwrap().is_intact());
 }
