@@ -247,6 +247,29 @@ impl Batch {
         })
     }
 
+    /// Entry `entry`'s row: its block, and its range in the decompressed block; `None` past
+    /// the table.
+    fn entry(&self, entry: u32) -> Option<(u32, u32, u32)> {
+        (entry < self.entries).then(|| {
+            let (b, row) = (
+                self.data.as_slice(),
+                self.entries_at + entry as usize * ENTRY_ROW,
+            );
+            (u32_at(b, row), u32_at(b, row + 4), u32_at(b, row + 8))
+        })
+    }
+
+    /// Block `block`'s row: offset, compressed length, length; `None` past the table.
+    fn block(&self, block: u32) -> Option<(u64, u32, u32)> {
+        (block < self.blocks).then(|| {
+            let (b, row) = (
+                self.data.as_slice(),
+                self.blocks_at + block as usize * BLOCK_ROW,
+            );
+            (u64_at(b, row), u32_at(b, row + 8), u32_at(b, row + 12))
+        })
+    }
+
     fn corrupt(&self, detail: String) -> EngineError {
         EngineError::IndexCorrupt {
             path: self.path.clone(),
@@ -316,16 +339,10 @@ impl TextStore {
     /// false for a compressed one, and where the address names no entry.
     pub fn is_raw(&self, address: u64) -> bool {
         let (n, entry) = split(address);
-        let Some(batch) = self.batches.get(&n).filter(|b| entry < b.entries) else {
-            return false;
-        };
-        let b = batch.data.as_slice();
-        let block = u32_at(b, batch.entries_at + entry as usize * ENTRY_ROW);
-        if block >= batch.blocks {
-            return false;
-        }
-        let row = batch.blocks_at + block as usize * BLOCK_ROW;
-        u32_at(b, row + 8) == u32_at(b, row + 12)
+        self.batches
+            .get(&n)
+            .and_then(|batch| batch.block(batch.entry(entry)?.0))
+            .is_some_and(|(_, packed, len)| packed == len)
     }
 
     /// The path and text at `address`, borrowed from `cursor`'s block (decompressed there
@@ -342,19 +359,15 @@ impl TextStore {
                 detail: format!("text store: the batch of text address {address:#x} is missing"),
             });
         };
-        if entry >= batch.entries {
+        let Some((block, start, end)) = batch.entry(entry) else {
             return Err(batch.corrupt(format!("no entry {entry} (it has {})", batch.entries)));
-        }
-        let b = batch.data.as_slice();
-        let row = batch.entries_at + entry as usize * ENTRY_ROW;
-        let (block, start, end) = (u32_at(b, row), u32_at(b, row + 4), u32_at(b, row + 8));
-        if block >= batch.blocks {
+        };
+        let Some((offset, packed, len)) = batch.block(block) else {
             return Err(batch.corrupt(format!("entry {entry} names block {block}")));
-        }
+        };
         if cursor.at != Some((n, block)) {
             cursor.at = None;
-            let row = batch.blocks_at + block as usize * BLOCK_ROW;
-            let (offset, packed, len) = (u64_at(b, row), u32_at(b, row + 8), u32_at(b, row + 12));
+            let b = batch.data.as_slice();
             let from = usize::try_from(offset).unwrap_or(usize::MAX);
             let Some(bytes) = from
                 .checked_add(packed as usize)
