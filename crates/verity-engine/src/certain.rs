@@ -29,7 +29,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
-use crate::plan::{candidates, word_automaton};
+use crate::plan::{candidates, word_automaton, PlanContext};
 use crate::query::Query;
 use crate::schema::Fields;
 use crate::tokenizer::{code_tokens, is_word_char, MAX_INDEXED_TOKEN_BYTES};
@@ -46,7 +46,8 @@ pub struct Certain {
 }
 
 /// The files `q` certainly matches, or `None` when the index alone cannot say of any file.
-pub fn certain_matches(fields: &Fields, q: &Query) -> Option<Certain> {
+pub fn certain_matches(ctx: &PlanContext, q: &Query) -> Option<Certain> {
+    let fields = &ctx.fields;
     match q {
         Query::Literal(s) => indexed_word(s).map(|w| Certain {
             query: word(fields, w),
@@ -95,15 +96,12 @@ pub fn certain_matches(fields: &Fields, q: &Query) -> Option<Certain> {
         Query::And(qs) => {
             let parts = qs
                 .iter()
-                .map(|q| certain_matches(fields, q))
+                .map(|q| certain_matches(ctx, q))
                 .collect::<Option<Vec<_>>>()?;
             Some(combine(parts, Occur::Must, true))
         }
         Query::Or(qs) => {
-            let parts: Vec<Certain> = qs
-                .iter()
-                .filter_map(|q| certain_matches(fields, q))
-                .collect();
+            let parts: Vec<Certain> = qs.iter().filter_map(|q| certain_matches(ctx, q)).collect();
             if parts.is_empty() {
                 return None;
             }
@@ -111,10 +109,10 @@ pub fn certain_matches(fields: &Fields, q: &Query) -> Option<Certain> {
             Some(combine(parts, Occur::Should, all))
         }
         Query::Not(inner) => {
-            let (excluded, exact, walks_dictionary) = match certain_matches(fields, inner) {
+            let (excluded, exact, walks_dictionary) = match certain_matches(ctx, inner) {
                 // The complement of an exact set is exact.
                 Some(c) if c.exact => (c.query, true, c.walks_dictionary),
-                _ => (candidates(fields, inner)?, false, leading_wildcard(inner)),
+                _ => (candidates(ctx, inner)?, false, leading_wildcard(inner)),
             };
             Some(Certain {
                 query: Box::new(BooleanQuery::new(vec![

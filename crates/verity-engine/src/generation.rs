@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! .verity/
-//!   verity.json          {"format_version": 6, "generation": 7}
+//!   verity.json          {"format_version": 7, "generation": 7}
 //!   gen-000006/          the previous generation, kept for searches that opened it
 //!   gen-000007/          the current generation
 //!   .verity-writer.lock  held by the one `verity index` run that may write
@@ -39,7 +39,7 @@ use crate::error::EngineError;
 
 /// Version of the on-disk format (layout, schema, tokenizers, text rules). Bump on any change
 /// that makes an old index answer differently or that this engine cannot read.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The pointer file naming the current generation; its presence marks a Verity index.
 pub const POINTER_FILE: &str = "verity.json";

@@ -24,9 +24,12 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, Term};
 use crate::error::EngineError;
 pub use crate::generation::FORMAT_VERSION;
 use crate::generation::{self, ReadOnlyDirectory, WriterLock, GENERATION_META};
+use crate::plan::PlanContext;
 use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD, TEXT_FIELD};
 use crate::text::{decode_owned, DecodedText, Undecodable};
 use crate::text_store::{self, TextStore, TextWriter};
+use crate::tokenizer::TrigramScanner;
+use crate::trigram_index::TrigramIndex;
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
 
@@ -52,6 +55,8 @@ pub struct CodeIndex {
     pub(crate) meta: IndexMeta,
     /// The generation's texts and paths, read by verification.
     pub(crate) texts: TextStore,
+    /// The fields and the generation's trigram index: what candidate plans are made of.
+    pub(crate) plan: PlanContext,
     pub(crate) vectors: VectorSlot,
     /// Every document's rank in path order, for the searcher generation it was computed for.
     pub(crate) path_ranks: crate::rank_cache::RankCache,
@@ -173,6 +178,10 @@ impl CodeIndex {
                 detail: e.to_string(),
             })?;
         let texts = TextStore::open(&gen_dir)?;
+        let plan = PlanContext {
+            fields,
+            trigrams: Arc::new(TrigramIndex::new(texts.trigram_sections())),
+        };
         // Read on first use: a text query never touches `vectors/`.
         let vectors = VectorSlot::unopened(&gen_dir, meta.vectors.is_some());
         Ok(CodeIndex {
@@ -184,6 +193,7 @@ impl CodeIndex {
             fields,
             meta,
             texts,
+            plan,
             vectors,
             path_ranks: Default::default(),
         })
@@ -332,6 +342,9 @@ impl CodeIndex {
         /// A file read and decoded, ready to be written.
         struct Read {
             text: String,
+            /// Its distinct trigrams' keys, found here in parallel: the trigram index's
+            /// lists are then only appended to.
+            trigrams: Vec<u64>,
             hash: u64,
             bytes: usize,
             lossy: bool,
@@ -355,17 +368,17 @@ impl CodeIndex {
         // A document for tantivy; its text is also appended to this build's batch.
         let mut add = |path: &str,
                        text: String,
+                       trigrams: &[u64],
                        stamp: FileStamp|
          -> Result<Result<(), String>, EngineError> {
             let texts = texts
                 .as_mut()
                 .expect("a batch is open while files are added");
-            let address = texts.append(path, &text).map_err(io_at)?;
+            let address = texts.append(path, &text, trigrams).map_err(io_at)?;
             let res = writer.add_document(doc!(
                 fields.path => path,
                 fields.text => address,
-                fields.code => text.clone(),
-                fields.trigram => text,
+                fields.code => text,
                 fields.mtime => stamp.mtime_ns,
                 fields.size => stamp.size,
                 fields.hash => stamp.hash,
@@ -398,6 +411,8 @@ impl CodeIndex {
                         Ok(bytes) => match decode_hashed(bytes) {
                             Err(Undecodable::Binary) => skipped(SkipReason::Binary, None),
                             Ok((decoded, hash, bytes)) => Ok(Read {
+                                trigrams: SCANNER
+                                    .with_borrow_mut(|s| s.scan(&decoded.text).to_vec()),
                                 text: decoded.text,
                                 hash,
                                 bytes,
@@ -416,7 +431,7 @@ impl CodeIndex {
                             size: f.size,
                             hash: r.hash,
                         };
-                        match add(&f.rel, r.text, stamp)? {
+                        match add(&f.rel, r.text, &r.trigrams, stamp)? {
                             Ok(()) => Outcome::Added {
                                 existed: *existed,
                                 bytes: r.bytes as u64,
@@ -436,11 +451,13 @@ impl CodeIndex {
         if let (Some(o), false) = (&old, cancelled()) {
             // In address order, so each block of a folded batch is decompressed once.
             let mut cursor = text_store::Cursor::default();
+            let mut scanner = TrigramScanner::default();
             for &(path, stamp, address) in &to_move {
                 let text = EngineError::guard(&o.gen_dir, || {
                     Ok(o.texts.read(address, &mut cursor)?.1.to_owned())
                 })?;
-                let outcome = match add(path, text, stamp)? {
+                let trigrams = scanner.scan(&text).to_vec();
+                let outcome = match add(path, text, &trigrams, stamp)? {
                     Ok(()) => Outcome::Moved,
                     Err(detail) => Outcome::Skipped(Skipped {
                         path: path.to_owned(),
@@ -719,6 +736,11 @@ fn dir_size(p: &Path) -> u64 {
 
 /// Files read and decoded at a time, in parallel, before they are written in order.
 const READ_CHUNK: usize = 1024;
+
+thread_local! {
+    /// Each reading thread's trigram scanner (its bitmap is reused from file to file).
+    static SCANNER: std::cell::RefCell<TrigramScanner> = Default::default();
+}
 
 /// The batches of `texts` this build folds into its own, given the unchanged files (`kept`,
 /// with their text addresses) and the number of files it reads.

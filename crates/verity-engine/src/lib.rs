@@ -53,6 +53,7 @@ pub mod text;
 pub mod text_search;
 mod text_store;
 pub mod tokenizer;
+mod trigram_index;
 pub mod vector;
 mod vector_state;
 pub mod walk;

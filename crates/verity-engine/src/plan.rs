@@ -7,6 +7,8 @@
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.
 
+use std::sync::Arc;
+
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery};
@@ -15,7 +17,8 @@ use tantivy::Term;
 
 use crate::query::Query;
 use crate::schema::Fields;
-use crate::tokenizer::{code_tokens, is_word_char, trigrams, MAX_INDEXED_TOKEN_BYTES};
+use crate::tokenizer::{code_tokens, is_word_char, trigram_keys, MAX_INDEXED_TOKEN_BYTES};
+use crate::trigram_index::{TrigramIndex, TrigramQuery};
 
 /// A candidate query, or `None` when every file is a candidate.
 pub type Plan = Option<Box<dyn TQuery>>;
@@ -30,17 +33,19 @@ fn and(parts: Vec<Box<dyn TQuery>>) -> Plan {
     }
 }
 
+/// What candidate plans are made of: the schema's fields and the trigram index of the index
+/// generation they will run on.
+#[derive(Clone, Debug)]
+pub struct PlanContext {
+    pub(crate) fields: Fields,
+    pub(crate) trigrams: Arc<TrigramIndex>,
+}
+
 /// Files containing every trigram of `s` (`None` if `s` is shorter than three characters).
-fn trigram_plan(fields: &Fields, s: &str) -> Plan {
-    and(trigrams(s)
-        .into_iter()
-        .map(|t| {
-            Box::new(TermQuery::new(
-                Term::from_field_text(fields.trigram, &t),
-                IndexRecordOption::Basic,
-            )) as Box<dyn TQuery>
-        })
-        .collect())
+fn trigram_plan(ctx: &PlanContext, s: &str) -> Plan {
+    let keys = trigram_keys(s);
+    (!keys.is_empty())
+        .then(|| Box::new(TrigramQuery::new(ctx.trigrams.clone(), keys)) as Box<dyn TQuery>)
 }
 
 fn is_word(token: &str) -> bool {
@@ -52,14 +57,14 @@ type OffsetTerms = Vec<(usize, Term)>;
 
 /// The indexed words of a token sequence with their word offsets (the code field numbers words
 /// only), and the trigram plans of the words too long to be indexed.
-fn indexed_words(fields: &Fields, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn TQuery>>) {
+fn indexed_words(ctx: &PlanContext, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn TQuery>>) {
     let mut words = Vec::new();
     let mut long = Vec::new();
     for (offset, t) in toks.iter().filter(|t| is_word(t)).enumerate() {
         if t.len() > MAX_INDEXED_TOKEN_BYTES {
-            long.extend(trigram_plan(fields, t));
+            long.extend(trigram_plan(ctx, t));
         } else {
-            words.push((offset, Term::from_field_text(fields.code, t)));
+            words.push((offset, Term::from_field_text(ctx.fields.code, t)));
         }
     }
     (words, long)
@@ -72,8 +77,8 @@ fn indexed_words(fields: &Fields, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn 
 /// ([`crate::tokenizer::CodeTokenizer`]), so the words of a match are as many positions apart
 /// as in the query; the symbols between them are left to the verifier. Words too long for the
 /// field narrow by their trigrams instead. A sequence of symbols alone narrows nothing.
-fn tokens_plan(fields: &Fields, toks: &[String]) -> Plan {
-    let (words, long) = indexed_words(fields, toks);
+fn tokens_plan(ctx: &PlanContext, toks: &[String]) -> Plan {
+    let (words, long) = indexed_words(ctx, toks);
     words_plan(words, long)
 }
 
@@ -105,9 +110,9 @@ fn words_plan(mut words: OffsetTerms, mut parts: Vec<Box<dyn TQuery>>) -> Plan {
 /// q − p = (wl − i) + k + j, so |p − q + 1| = wl − i + j + k − 1. Right before left:
 /// p − q = (wr − j) + k + i, so the gap is wr − j + i + k + 1. The slop is the larger of the
 /// two at k = distance, so every match is a candidate.
-fn near_plan(fields: &Fields, left: &[String], right: &[String], distance: u32) -> Plan {
-    let (lw, llong) = indexed_words(fields, left);
-    let (rw, rlong) = indexed_words(fields, right);
+fn near_plan(ctx: &PlanContext, left: &[String], right: &[String], distance: u32) -> Plan {
+    let (lw, llong) = indexed_words(ctx, left);
+    let (rw, rlong) = indexed_words(ctx, right);
     let (a, b) = (lw.first().cloned(), rw.first().cloned());
     let mut parts: Vec<Box<dyn TQuery>> = [words_plan(lw, llong), words_plan(rw, rlong)]
         .into_iter()
@@ -182,16 +187,16 @@ fn required(hir: &Hir) -> Required {
     }
 }
 
-fn required_plan(fields: &Fields, r: &Required) -> Plan {
+fn required_plan(ctx: &PlanContext, r: &Required) -> Plan {
     match r {
         Required::Nothing => None,
-        Required::Literal(s) => trigram_plan(fields, s),
-        Required::All(rs) => and(rs.iter().filter_map(|r| required_plan(fields, r)).collect()),
+        Required::Literal(s) => trigram_plan(ctx, s),
+        Required::All(rs) => and(rs.iter().filter_map(|r| required_plan(ctx, r)).collect()),
         Required::Any(rs) => {
             let mut alternatives = Vec::with_capacity(rs.len());
             for r in rs {
                 // One unconstrained branch makes the whole alternation unconstrained.
-                alternatives.push((Occur::Should, required_plan(fields, r)?));
+                alternatives.push((Occur::Should, required_plan(ctx, r)?));
             }
             Some(Box::new(BooleanQuery::new(alternatives)))
         }
@@ -201,7 +206,7 @@ fn required_plan(fields: &Fields, r: &Required) -> Plan {
 /// Candidates from regex-syntax's prefix or suffix literal sets: every match starts (ends)
 /// with one of them, when the set is finite. This catches what [`required`] cannot, such as
 /// `AtomicU(32|64)` where the alternatives are too short for trigrams on their own.
-fn extracted_plan(fields: &Fields, hir: &Hir, kind: ExtractKind) -> Plan {
+fn extracted_plan(ctx: &PlanContext, hir: &Hir, kind: ExtractKind) -> Plan {
     let mut ex = Extractor::new();
     ex.kind(kind);
     let seq = ex.extract(hir);
@@ -217,19 +222,19 @@ fn extracted_plan(fields: &Fields, hir: &Hir, kind: ExtractKind) -> Plan {
             Ok(s) => s,
             Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
         };
-        alternatives.push((Occur::Should, trigram_plan(fields, valid)?));
+        alternatives.push((Occur::Should, trigram_plan(ctx, valid)?));
     }
     Some(Box::new(BooleanQuery::new(alternatives)))
 }
 
 /// Candidates for a regex: files containing the trigrams of its required literals and of one
 /// of its prefix and suffix literals. Each part is a superset, so their intersection is too.
-fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
+fn regex_plan(ctx: &PlanContext, pattern: &str) -> Plan {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     and([
-        required_plan(fields, &required(&hir)),
-        extracted_plan(fields, &hir, ExtractKind::Prefix),
-        extracted_plan(fields, &hir, ExtractKind::Suffix),
+        required_plan(ctx, &required(&hir)),
+        extracted_plan(ctx, &hir, ExtractKind::Prefix),
+        extracted_plan(ctx, &hir, ExtractKind::Suffix),
     ]
     .into_iter()
     .flatten()
@@ -249,7 +254,7 @@ fn regex_plan(fields: &Fields, pattern: &str) -> Plan {
 ///
 /// Why: `Vec?` has no trigram but `vec`, which nearly every Rust file holds; on the
 /// synthetic 100,000-file tree it made 98,000 candidates for no match.
-fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
+fn wildcard_plan(ctx: &PlanContext, pattern: &str) -> Plan {
     let mut parts = Vec::new();
     for piece in pattern.split_whitespace() {
         let longest: usize = piece
@@ -257,18 +262,18 @@ fn wildcard_plan(fields: &Fields, pattern: &str) -> Plan {
             .map(|c| if c == '?' { 4 } else { c.len_utf8() })
             .sum();
         if piece.contains('*') || longest > MAX_INDEXED_TOKEN_BYTES {
-            parts.extend(fixed_runs_plan(fields, piece));
+            parts.extend(fixed_runs_plan(ctx, piece));
         } else if !piece.contains('?') {
             parts.push(Box::new(TermQuery::new(
-                Term::from_field_text(fields.code, piece),
+                Term::from_field_text(ctx.fields.code, piece),
                 IndexRecordOption::Basic,
             )) as Box<dyn TQuery>);
         } else {
-            match RegexQuery::from_pattern(&word_automaton(piece), fields.code) {
+            match RegexQuery::from_pattern(&word_automaton(piece), ctx.fields.code) {
                 Ok(q) => parts.push(Box::new(q)),
                 // Too large an automaton (it is not, for word characters and dots): the
                 // trigrams still narrow.
-                Err(_) => parts.extend(fixed_runs_plan(fields, piece)),
+                Err(_) => parts.extend(fixed_runs_plan(ctx, piece)),
             }
         }
     }
@@ -290,31 +295,31 @@ pub(crate) fn word_automaton(piece: &str) -> String {
 
 /// The trigram plans of a wildcard piece's runs of word characters (between `*` and `?`).
 fn fixed_runs_plan<'a>(
-    fields: &'a Fields,
+    ctx: &'a PlanContext,
     piece: &'a str,
 ) -> impl Iterator<Item = Box<dyn TQuery>> + 'a {
     piece
         .split(|c: char| !is_word_char(c))
-        .filter_map(|run| trigram_plan(fields, run))
+        .filter_map(|run| trigram_plan(ctx, run))
 }
 
 /// The candidate plan of a query.
-pub fn candidates(fields: &Fields, q: &Query) -> Plan {
+pub fn candidates(ctx: &PlanContext, q: &Query) -> Plan {
     match q {
-        Query::Literal(s) => trigram_plan(fields, s),
-        Query::Wildcard(p) => wildcard_plan(fields, p),
-        Query::Regex(p) => regex_plan(fields, p),
-        Query::Phrase(toks) => tokens_plan(fields, toks),
+        Query::Literal(s) => trigram_plan(ctx, s),
+        Query::Wildcard(p) => wildcard_plan(ctx, p),
+        Query::Regex(p) => regex_plan(ctx, p),
+        Query::Phrase(toks) => tokens_plan(ctx, toks),
         Query::Near {
             left,
             right,
             distance,
-        } => near_plan(fields, left, right, *distance),
-        Query::And(qs) => and(qs.iter().filter_map(|q| candidates(fields, q)).collect()),
+        } => near_plan(ctx, left, right, *distance),
+        Query::And(qs) => and(qs.iter().filter_map(|q| candidates(ctx, q)).collect()),
         Query::Or(qs) => {
             let mut parts = Vec::with_capacity(qs.len());
             for q in qs {
-                parts.push((Occur::Should, candidates(fields, q)?));
+                parts.push((Occur::Should, candidates(ctx, q)?));
             }
             Some(Box::new(BooleanQuery::new(parts)))
         }

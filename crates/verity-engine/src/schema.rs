@@ -2,7 +2,8 @@
 //!
 //! Nothing is stored in tantivy's doc store: the texts and paths verification reads are in
 //! the engine's own text store ([`crate::text_store`]), found by the `text` fast field, and
-//! the rest are fast fields.
+//! the rest are fast fields. Trigrams are not a field either: each batch of the text store
+//! carries the trigram index of its texts ([`crate::trigram_index`]).
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
@@ -10,18 +11,27 @@ use tantivy::schema::{
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Index;
 
-use crate::tokenizer::{CodeTokenizer, TrigramTokenizer};
+use crate::tokenizer::CodeTokenizer;
 
 /// Name under which [`CodeTokenizer`] is registered.
 pub const CODE_TOKENIZER: &str = "verity_code";
-/// Name under which [`TrigramTokenizer`] is registered.
-pub const TRIGRAM_TOKENIZER: &str = "verity_trigram";
 
 /// Name of the path field (also a fast field: paths without loading documents).
 pub const PATH_FIELD: &str = "path";
 
 /// Name of the text-address field ([`Fields::text`]).
 pub const TEXT_FIELD: &str = "text";
+
+/// The text address of entry `entry` of batch `batch` of the text store: the value of the
+/// `text` field ([`Fields::text`]).
+pub(crate) fn address(batch: u32, entry: u32) -> u64 {
+    (u64::from(batch) << 32) | u64::from(entry)
+}
+
+/// The batch and entry of a text address.
+pub(crate) fn split(address: u64) -> (u32, u32) {
+    ((address >> 32) as u32, address as u32)
+}
 
 /// Handles to the fields of the schema.
 #[derive(Debug, Clone, Copy)]
@@ -34,8 +44,6 @@ pub struct Fields {
     /// Word tokens, numbered by words (symbols are not indexed): BM25 scoring, phrase and
     /// proximity candidates.
     pub code: Field,
-    /// Folded character trigrams, doc ids only: candidates for literals, wildcards and regexes.
-    pub trigram: Field,
     /// Modification time (ns since the epoch) and size when indexed: change detection.
     pub mtime: Field,
     /// Size in bytes when indexed: change detection.
@@ -57,15 +65,6 @@ pub fn build_schema() -> (Schema, Fields) {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         ),
     );
-    let trigram = b.add_text_field(
-        "trigram",
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(TRIGRAM_TOKENIZER)
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
-        ),
-    );
     let mtime = b.add_u64_field("mtime", FAST);
     let size = b.add_u64_field("size", FAST);
     let hash = b.add_u64_field("hash", FAST);
@@ -75,7 +74,6 @@ pub fn build_schema() -> (Schema, Fields) {
             path,
             text,
             code,
-            trigram,
             mtime,
             size,
             hash,
@@ -88,8 +86,4 @@ pub fn register_tokenizers(index: &Index) {
     index
         .tokenizers()
         .register(CODE_TOKENIZER, TextAnalyzer::from(CodeTokenizer::default()));
-    index.tokenizers().register(
-        TRIGRAM_TOKENIZER,
-        TextAnalyzer::from(TrigramTokenizer::default()),
-    );
 }

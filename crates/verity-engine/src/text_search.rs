@@ -119,10 +119,10 @@ impl CodeIndex {
         // plan: no candidate that cannot match, and a match decided without reading the file
         // (lines are still read where they are shown).
         let (plan, certain, exact): (Box<dyn TQuery>, _, bool) =
-            match certain_matches(&self.fields, q) {
+            match certain_matches(&self.plan, q) {
                 Some(c) if c.exact => (c.query, None, true),
                 c => (
-                    candidates(&self.fields, q).unwrap_or_else(|| Box::new(AllQuery)),
+                    candidates(&self.plan, q).unwrap_or_else(|| Box::new(AllQuery)),
                     c,
                     false,
                 ),

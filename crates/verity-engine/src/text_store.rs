@@ -17,14 +17,19 @@
 //! files; see [`crate::generation`]), and `crate::index` folds small or mostly dead batches into
 //! the new one, so a long run of small updates keeps few batches and little dead text.
 //!
+//! A batch also carries the trigram index of its texts ([`crate::trigram_index`]): written
+//! with them, linked and removed with them, and keyed by their entries, which never change.
+//!
 //! Layout of a batch (integers little-endian):
 //!
 //! ```text
-//! "VTX1"
+//! "VTX2"
 //! blocks         raw or lz4 blocks (lz4_flex's block format), one after the other
+//! trigrams       the batch's trigram section (crate::trigram_index)
 //! block table    per block: offset u64, compressed length u32, length u32
 //! entry table    per entry: block u32, start u32, end u32 (its bytes in the decompressed block)
-//! footer         blocks u32, entries u32, offset of the block table u64, "VTX1"
+//! footer         blocks u32, entries u32, offset of the block table u64,
+//!                offset of the trigram section u64, "VTX2"
 //! ```
 //!
 //! An entry is the path's length (u32), the path, then the text. A block is closed once it
@@ -41,14 +46,15 @@ use std::path::{Path, PathBuf};
 use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
 
 use crate::error::EngineError;
+use crate::trigram_index::{TrigramSection, TrigramWriter};
 
-const MAGIC: &[u8; 4] = b"VTX1";
+const MAGIC: &[u8; 4] = b"VTX2";
 /// A block is closed once it holds this many bytes: tantivy's doc-store block size, so with lz4
 /// a best-10 query reading one small file decompresses as much as it did there.
 const BLOCK_BYTES: usize = 16 * 1024;
 const BLOCK_ROW: usize = 16;
 const ENTRY_ROW: usize = 12;
-const FOOTER: usize = 4 + 4 + 8 + 4;
+const FOOTER: usize = 4 + 4 + 8 + 8 + 4;
 
 /// The file name of batch `batch`.
 pub(crate) fn batch_file_name(batch: u32) -> String {
@@ -63,15 +69,7 @@ pub(crate) fn batch_of_file_name(name: &str) -> Option<u32> {
         .flatten()
 }
 
-/// The text address of entry `entry` of batch `batch`.
-pub(crate) fn address(batch: u32, entry: u32) -> u64 {
-    (u64::from(batch) << 32) | u64::from(entry)
-}
-
-/// The batch and entry of a text address.
-pub(crate) fn split(address: u64) -> (u32, u32) {
-    ((address >> 32) as u32, address as u32)
-}
+pub(crate) use crate::schema::{address, split};
 
 fn too_large(what: &str) -> io::Error {
     io::Error::new(
@@ -108,6 +106,7 @@ pub(crate) struct TextWriter {
     packed: Vec<u8>,
     blocks: Vec<(u64, u32, u32)>,
     entries: Vec<(u32, u32, u32)>,
+    trigrams: TrigramWriter,
 }
 
 impl TextWriter {
@@ -124,11 +123,13 @@ impl TextWriter {
             packed: Vec::new(),
             blocks: Vec::new(),
             entries: Vec::new(),
+            trigrams: TrigramWriter::default(),
         })
     }
 
-    /// Appends a file's path and text; returns its text address.
-    pub fn append(&mut self, path: &str, text: &str) -> io::Result<u64> {
+    /// Appends a file's path and text, with its distinct trigrams' keys
+    /// ([`crate::tokenizer::TrigramScanner`]); returns its text address.
+    pub fn append(&mut self, path: &str, text: &str, trigrams: &[u64]) -> io::Result<u64> {
         let entry = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
         let path_len = u32::try_from(path.len()).map_err(|_| too_large("a path"))?;
         let start = self.block.len();
@@ -141,6 +142,7 @@ impl TextWriter {
         let block = u32::try_from(self.blocks.len()).map_err(|_| too_large("a batch"))?;
         self.entries
             .push((block, start as u32, self.block.len() as u32));
+        self.trigrams.add(entry, trigrams);
         if self.block.len() >= BLOCK_BYTES {
             self.close_block()?;
         }
@@ -174,9 +176,13 @@ impl TextWriter {
         Ok(())
     }
 
-    /// Closes the last block and writes the tables; returns the number of entries.
+    /// Closes the last block and writes the trigram section and the tables; returns the
+    /// number of entries.
     pub fn finish(mut self) -> io::Result<usize> {
         self.close_block()?;
+        let entries = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
+        let trigrams = self.at;
+        self.at += std::mem::take(&mut self.trigrams).write(&mut self.out, entries)?;
         let tables = self.at;
         for &(offset, packed, len) in &self.blocks {
             self.out.write_all(&offset.to_le_bytes())?;
@@ -193,6 +199,7 @@ impl TextWriter {
         self.out
             .write_all(&(self.entries.len() as u32).to_le_bytes())?;
         self.out.write_all(&tables.to_le_bytes())?;
+        self.out.write_all(&trigrams.to_le_bytes())?;
         self.out.write_all(MAGIC)?;
         self.out.flush()?;
         Ok(self.entries.len())
@@ -211,10 +218,13 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 struct Batch {
     path: PathBuf,
     data: OwnedBytes,
+    /// Where the blocks end (the trigram section begins).
+    blocks_end: usize,
     blocks_at: usize,
     entries_at: usize,
     blocks: u32,
     entries: u32,
+    trigrams: TrigramSection,
 }
 
 impl Batch {
@@ -226,18 +236,24 @@ impl Batch {
         };
         let b = data.as_slice();
         if b.len() < MAGIC.len() + FOOTER || &b[..4] != MAGIC || &b[b.len() - 4..] != MAGIC {
-            return Err(corrupt("not a text batch (no VTX1 header and footer)"));
+            return Err(corrupt("not a text batch (no VTX2 header and footer)"));
         }
         let f = b.len() - FOOTER;
         let (blocks, entries, tables) = (u32_at(b, f), u32_at(b, f + 4), u64_at(b, f + 8));
+        let trigrams = u64_at(b, f + 16);
         let end = (tables as u128)
             + (blocks as u128) * BLOCK_ROW as u128
             + (entries as u128) * ENTRY_ROW as u128;
-        if tables < MAGIC.len() as u64 || end != f as u128 {
+        if trigrams < MAGIC.len() as u64 || trigrams > tables || end != f as u128 {
             return Err(corrupt("its tables do not fit the file"));
         }
-        let blocks_at = tables as usize;
+        let (blocks_end, blocks_at) = (trigrams as usize, tables as usize);
+        let trigrams =
+            TrigramSection::open(path.clone(), data.slice(blocks_end..blocks_at), entries)
+                .map_err(|e| corrupt(&e))?;
         Ok(Batch {
+            blocks_end,
+            trigrams,
             entries_at: blocks_at + blocks as usize * BLOCK_ROW,
             blocks_at,
             blocks,
@@ -330,6 +346,14 @@ impl TextStore {
         Ok(TextStore { batches })
     }
 
+    /// Every batch's trigram section, by batch number.
+    pub fn trigram_sections(&self) -> Vec<(u32, TrigramSection)> {
+        self.batches
+            .iter()
+            .map(|(&n, b)| (n, b.trigrams.clone()))
+            .collect()
+    }
+
     /// The batch numbers, with each batch's number of entries.
     pub fn batches(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.batches.iter().map(|(&n, b)| (n, b.entries))
@@ -371,7 +395,7 @@ impl TextStore {
             let from = usize::try_from(offset).unwrap_or(usize::MAX);
             let Some(bytes) = from
                 .checked_add(packed as usize)
-                .filter(|&to| from >= MAGIC.len() && to <= batch.blocks_at)
+                .filter(|&to| from >= MAGIC.len() && to <= batch.blocks_end)
                 .map(|to| &b[from..to])
             else {
                 return Err(batch.corrupt(format!("block {block} lies outside the blocks")));
@@ -431,7 +455,11 @@ mod tests {
         };
         let mut w =
             TextWriter::create(&dir.join(batch_file_name(batch)), batch, compression).unwrap();
-        let addrs = files.iter().map(|(p, t)| w.append(p, t).unwrap()).collect();
+        let mut scanner = crate::tokenizer::TrigramScanner::default();
+        let addrs = files
+            .iter()
+            .map(|(p, t)| w.append(p, t, scanner.scan(t)).unwrap())
+            .collect();
         assert_eq!(w.finish().unwrap(), files.len());
         addrs
     }
@@ -543,7 +571,7 @@ mod tests {
                     }
                 }
             }
-            std::fs::write(&file, b"VTX1").unwrap();
+            std::fs::write(&file, b"VTX2").unwrap();
             let err = open(tmp.path()).err().expect("a short file is refused");
             assert!(err.to_string().contains("not a text batch"), "{err}");
             // An address into a batch that is not there.

@@ -1,4 +1,4 @@
-//! The engine's two tokenizers, both registered with tantivy.
+//! How the engine cuts text: code tokens for tantivy, folded trigrams for the trigram index.
 //!
 //! * [`CodeTokenizer`] splits text into *code tokens*: a maximal run of word characters
 //!   (`_` or any Unicode alphanumeric, `char::is_alphanumeric`) is one token, and every other
@@ -10,8 +10,9 @@
 //!   the tokens of code and say little on their own, so a phrase's candidates come from its
 //!   words at their word offsets, a proximity query's from its words within the distance, and
 //!   the verifier checks the symbols.
-//! * [`TrigramTokenizer`] emits every window of three characters after [`fold_char`]; the trigram
-//!   field only narrows the candidate files, which are then verified against the stored text.
+//! * [`TrigramScanner`] finds every distinct window of three characters after [`fold_char`]; the
+//!   trigram index ([`crate::trigram_index`]) only narrows the candidate files, which are then
+//!   verified against the stored text.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -221,7 +222,7 @@ pub fn fold_char(c: char) -> char {
 
 /// The distinct folded trigrams of `s`, in first-seen order.
 ///
-/// The plain definition, used for queries; [`TrigramTokenizer`] computes the same list faster
+/// The plain definition, used for queries; [`TrigramScanner`] computes the same list faster
 /// for whole files, and is tested against this one.
 pub fn trigrams(s: &str) -> Vec<String> {
     let chars: Vec<char> = s.chars().map(fold_char).collect();
@@ -235,32 +236,55 @@ pub fn trigrams(s: &str) -> Vec<String> {
     out
 }
 
-/// Which trigrams a document has shown already.
+/// The key of a folded trigram in the trigram index ([`crate::trigram_index`]): its three
+/// code points, 21 bits each, the first highest, so keys sort as the trigrams do.
+#[inline]
+pub fn trigram_key(t: [char; 3]) -> u64 {
+    (u64::from(t[0]) << 42) | (u64::from(t[1]) << 21) | u64::from(t[2])
+}
+
+/// Where an all-ASCII trigram's key goes in a table of 2^21 slots (7 bits a character);
+/// `None` for a trigram with a character outside ASCII.
+#[inline]
+pub fn ascii_trigram_slot(key: u64) -> Option<usize> {
+    const ASCII_ONLY: u64 = (0x7f << 42) | (0x7f << 21) | 0x7f;
+    (key & !ASCII_ONLY == 0)
+        .then_some((((key >> 42) << 14) | (((key >> 21) & 0x7f) << 7) | (key & 0x7f)) as usize)
+}
+
+/// The keys of [`trigrams`]`(s)`, in the same order.
+pub fn trigram_keys(s: &str) -> Vec<u64> {
+    trigrams(s)
+        .iter()
+        .map(|t| {
+            let mut c = t.chars();
+            let t = [(); 3].map(|_| c.next().expect("a trigram has three characters"));
+            trigram_key(t)
+        })
+        .collect()
+}
+
+/// Which trigrams a text has shown already.
 ///
-/// The trigram field records only which documents hold a trigram (no frequencies, no
-/// positions), so a trigram is worth indexing once per document. Emitting every window made
-/// tantivy hash each of a file's characters as a term, which was most of the time a build took
-/// (issue #14); a file of code has several times fewer distinct trigrams than characters.
+/// The trigram index records only which texts hold a trigram, so a trigram is worth
+/// recording once per text; a file of code has several times fewer distinct trigrams than
+/// characters.
 #[derive(Default)]
 struct SeenTrigrams {
     /// One bit per all-ASCII trigram (7 bits a character, 2^21 bits); allocated at first use.
     ascii: Vec<u64>,
     /// Trigrams with a character outside ASCII.
-    other: std::collections::HashSet<[char; 3]>,
+    other: std::collections::HashSet<u64>,
 }
 
 impl SeenTrigrams {
     const ASCII_WORDS: usize = (1 << 21) / 64;
 
-    fn ascii_bit(t: [char; 3]) -> Option<usize> {
-        t.iter()
-            .all(char::is_ascii)
-            .then(|| ((t[0] as usize) << 14) | ((t[1] as usize) << 7) | t[2] as usize)
-    }
-
     /// True when `t` is new.
+    #[inline]
     fn insert(&mut self, t: [char; 3]) -> bool {
-        match Self::ascii_bit(t) {
+        let key = trigram_key(t);
+        match ascii_trigram_slot(key) {
             Some(bit) => {
                 if self.ascii.is_empty() {
                     self.ascii = vec![0; Self::ASCII_WORDS];
@@ -270,15 +294,15 @@ impl SeenTrigrams {
                 self.ascii[word] |= mask;
                 new
             }
-            None => self.other.insert(t),
+            None => self.other.insert(key),
         }
     }
 
-    /// Forgets `seen` (every trigram inserted since the last reset), in time proportional to
-    /// it rather than to the bitmap.
-    fn reset(&mut self, seen: &[[char; 3]]) {
-        for t in seen {
-            if let Some(bit) = Self::ascii_bit(*t) {
+    /// Forgets the ASCII trigrams of `seen` (every key inserted since the last reset) and the
+    /// rest, in time proportional to them rather than to the bitmap.
+    fn reset(&mut self, seen: &[u64]) {
+        for &k in seen {
+            if let Some(bit) = ascii_trigram_slot(k) {
                 self.ascii[bit / 64] = 0;
             }
         }
@@ -286,70 +310,28 @@ impl SeenTrigrams {
     }
 }
 
-/// tantivy tokenizer emitting every distinct folded trigram of the text once, in first-seen
-/// order (the list [`trigrams`] defines).
+/// Finds the distinct folded trigrams of whole files, as keys ([`trigram_key`]), in
+/// first-seen order: the list [`trigram_keys`] defines, without a `String` per window.
+/// Reused from file to file (its bitmap is 256 KiB).
 #[derive(Default)]
-pub struct TrigramTokenizer {
-    token: Token,
+pub struct TrigramScanner {
     seen: SeenTrigrams,
-    distinct: Vec<[char; 3]>,
+    distinct: Vec<u64>,
 }
 
-impl Clone for TrigramTokenizer {
-    /// A fresh tokenizer: the buffers are scratch space, not state.
-    fn clone(&self) -> Self {
-        TrigramTokenizer::default()
-    }
-}
-
-/// The token stream of [`TrigramTokenizer`] for tantivy.
-pub struct TrigramTokenStream<'a> {
-    distinct: &'a [[char; 3]],
-    next: usize,
-    token: &'a mut Token,
-}
-
-impl Tokenizer for TrigramTokenizer {
-    type TokenStream<'a> = TrigramTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> TrigramTokenStream<'a> {
-        self.token.reset();
+impl TrigramScanner {
+    /// The distinct trigram keys of `text`, in first-seen order.
+    pub fn scan(&mut self, text: &str) -> &[u64] {
         self.distinct.clear();
         let mut window = [' '; 3];
         for (filled, c) in text.chars().enumerate() {
             window = [window[1], window[2], fold_char(c)];
             if filled >= 2 && self.seen.insert(window) {
-                self.distinct.push(window);
+                self.distinct.push(trigram_key(window));
             }
         }
         self.seen.reset(&self.distinct);
-        TrigramTokenStream {
-            distinct: &self.distinct,
-            next: 0,
-            token: &mut self.token,
-        }
-    }
-}
-
-impl TokenStream for TrigramTokenStream<'_> {
-    fn advance(&mut self) -> bool {
-        let Some(t) = self.distinct.get(self.next) else {
-            return false;
-        };
-        // The field keeps neither positions nor offsets: only the text matters.
-        self.token.text.clear();
-        self.token.text.extend(t);
-        self.token.position = self.next;
-        self.next += 1;
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.token
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.token
+        &self.distinct
     }
 }
 
@@ -410,36 +392,37 @@ mod tests {
     }
 
     #[test]
-    fn trigram_stream_matches_trigram_fn() {
+    fn trigram_scanner_matches_trigram_fn() {
         let text = "Ab\tCdé";
-        let mut tok = TrigramTokenizer::default();
-        let mut s = tok.token_stream(text);
-        let mut seen = Vec::new();
-        while s.advance() {
-            seen.push(s.token().text.clone());
-        }
-        assert_eq!(seen, trigrams(text));
-        assert_eq!(seen, ["ab ", "b c", " cd", "cdé"]);
+        assert_eq!(trigrams(text), ["ab ", "b c", " cd", "cdé"]);
+        assert_eq!(TrigramScanner::default().scan(text), trigram_keys(text));
+        assert_eq!(trigram_keys(text)[0], trigram_key(['a', 'b', ' ']));
         assert!(trigrams("ab").is_empty());
     }
 
-    fn stream(tok: &mut TrigramTokenizer, text: &str) -> Vec<String> {
-        let mut s = tok.token_stream(text);
-        let mut seen = Vec::new();
-        while s.advance() {
-            seen.push(s.token().text.clone());
-        }
-        seen
+    fn scan(scanner: &mut TrigramScanner, text: &str) -> Vec<u64> {
+        scanner.scan(text).to_vec()
     }
 
     #[test]
-    fn trigram_stream_emits_each_trigram_once_per_document() {
-        let mut tok = TrigramTokenizer::default();
-        assert_eq!(stream(&mut tok, "abcabcABC"), ["abc", "bca", "cab"]);
-        assert_eq!(stream(&mut tok, "ééééé"), ["ééé"]);
-        // The next document starts afresh: nothing is remembered from the one before.
-        assert_eq!(stream(&mut tok, "abcé"), ["abc", "bcé"]);
-        assert_eq!(stream(&mut tok.clone(), "xyz"), ["xyz"]);
+    fn the_scanner_finds_each_trigram_once_per_text() {
+        let mut sc = TrigramScanner::default();
+        let keys = |ts: &[&str]| -> Vec<u64> { ts.iter().flat_map(|t| trigram_keys(t)).collect() };
+        assert_eq!(scan(&mut sc, "abcabcABC"), keys(&["abc", "bca", "cab"]));
+        assert_eq!(scan(&mut sc, "ééééé"), keys(&["ééé"]));
+        // The next text starts afresh: nothing is remembered from the one before.
+        assert_eq!(scan(&mut sc, "abcé"), keys(&["abc", "bcé"]));
+    }
+
+    #[test]
+    fn keys_sort_as_trigrams_do() {
+        let mut ts = ["abc", "ab\u{10ffff}", "\u{10ffff}aa", "b  ", "é€𝔸", "zzz"].map(String::from);
+        let mut keys: Vec<u64> = ts.iter().map(|t| trigram_keys(t)[0]).collect();
+        ts.sort();
+        keys.sort();
+        let sorted: Vec<u64> = ts.iter().map(|t| trigram_keys(t)[0]).collect();
+        assert_eq!(keys, sorted);
+        assert!(keys.iter().all(|k| k >> 63 == 0));
     }
 
     #[test]
@@ -505,12 +488,12 @@ mod tests {
         /// The tokenizer's fast path (a bitmap, reused from document to document) gives the
         /// list the plain definition gives, document after document.
         #[test]
-        fn trigram_stream_is_the_distinct_trigrams(
+        fn the_scanner_finds_the_distinct_trigrams(
             docs in proptest::collection::vec("[a-cA-C \t\n\u{b}é€𝔸ǅ]{0,40}", 1..6)
         ) {
-            let mut tok = TrigramTokenizer::default();
+            let mut sc = TrigramScanner::default();
             for d in &docs {
-                proptest::prop_assert_eq!(stream(&mut tok, d), trigrams(d));
+                proptest::prop_assert_eq!(scan(&mut sc, d), trigram_keys(d));
             }
         }
     }

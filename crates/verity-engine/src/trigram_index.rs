@@ -1,0 +1,536 @@
+//! The trigram index: for every folded trigram, which texts of a batch hold it.
+//!
+//! Literals, wildcards and regexes are narrowed to the files holding every trigram of a
+//! literal their matches must contain ([`crate::plan`]); the candidates are then verified.
+//! The trigram lists were a tantivy field until index format 7. tantivy's in-memory postings
+//! writer hashes every (file, trigram) pair as a term into a table it shares with the code
+//! field; building the cargo registry sources took 3.1 s of CPU for the trigram field alone and
+//! about 3 s more for the two fields' sharing of the table, against 1.8 s for all of
+//! `cindex` (issue #14). Here a trigram is an integer key ([`crate::tokenizer::trigram_key`]),
+//! ASCII trigrams find their list by direct indexing, files' trigrams are found in parallel
+//! before they are written, and the lists are keyed by the stable *entry* of a text in its
+//! batch of the text store ([`crate::text_store`]) rather than by tantivy's document numbers,
+//! which merges renumber. So each batch of the text store carries the trigram index of its
+//! own texts, written with them, linked and removed with them.
+//!
+//! At query time a literal's candidates are computed once per batch, as a bitmap of entries
+//! (`Candidates`), and each segment's documents are matched to it through their text address
+//! ([`TrigramQuery`]): one pass over a fast field per segment.
+//!
+//! Layout of a batch's trigram section (integers little-endian):
+//!
+//! ```text
+//! lists       per trigram: its entries as LEB128 deltas (the first entry itself), or a
+//!             bitmap of the batch's entries (u64 words, bit e%64 of word e/64), whichever
+//!             is smaller
+//! key table   per trigram, by key: key u64 (bit 63 set: a bitmap), offset u64 (from the
+//!             section's start), length u32, entries u32
+//! count       trigrams u32
+//! ```
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tantivy::directory::OwnedBytes;
+use tantivy::query::{
+    BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query as TQuery, Scorer,
+    Weight,
+};
+use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TantivyError};
+
+use crate::schema::{split, TEXT_FIELD};
+use crate::tokenizer::ascii_trigram_slot;
+
+const ROW: usize = 24;
+const BITMAP: u64 = 1 << 63;
+
+/// The bytes of a bitmap over `entries` entries.
+fn bitmap_bytes(entries: u32) -> usize {
+    (entries as usize).div_ceil(64) * 8
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Decodes a list of LEB128 deltas; calls `f` with each entry. `None` if it is cut short or
+/// does not increase.
+fn for_each_entry(mut bytes: &[u8], mut f: impl FnMut(u32)) -> Option<()> {
+    let mut last: Option<u32> = None;
+    while !bytes.is_empty() {
+        let mut v: u32 = 0;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = bytes.split_first()?;
+            bytes = rest;
+            if shift > 28 {
+                return None;
+            }
+            v |= u32::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                break;
+            }
+            shift += 7;
+        }
+        let entry = match last {
+            None => v,
+            Some(l) if v > 0 => l.checked_add(v)?,
+            Some(_) => return None,
+        };
+        f(entry);
+        last = Some(entry);
+    }
+    Some(())
+}
+
+/// One trigram's list while a batch is written.
+struct List {
+    key: u64,
+    last: u32,
+    entries: u32,
+    deltas: Vec<u8>,
+}
+
+/// Collects the trigram lists of one batch, text after text, and writes its trigram section.
+#[derive(Default)]
+pub(crate) struct TrigramWriter {
+    /// For each all-ASCII trigram ([`ascii_trigram_slot`]), its list's index + 1 (0: none yet).
+    /// Allocated at first use: 8 MiB, zeroed lazily by the system.
+    ascii: Vec<u32>,
+    /// The lists of the other trigrams.
+    other: HashMap<u64, u32>,
+    lists: Vec<List>,
+    /// The entries added so far.
+    entries: u32,
+}
+
+impl TrigramWriter {
+    /// Records that entry `entry` holds the trigrams `keys` (distinct). Entries come in
+    /// increasing order, each once.
+    pub fn add(&mut self, entry: u32, keys: &[u64]) {
+        debug_assert!(entry >= self.entries, "entries come in increasing order");
+        self.entries = entry + 1;
+        if self.ascii.is_empty() {
+            self.ascii = vec![0; 1 << 21];
+        }
+        for &key in keys {
+            let slot = match ascii_trigram_slot(key) {
+                Some(s) => &mut self.ascii[s],
+                None => self.other.entry(key).or_insert(0),
+            };
+            if *slot == 0 {
+                self.lists.push(List {
+                    key,
+                    last: 0,
+                    entries: 0,
+                    deltas: Vec::new(),
+                });
+                *slot = self.lists.len() as u32;
+            }
+            let list = &mut self.lists[*slot as usize - 1];
+            let delta = if list.entries == 0 {
+                entry
+            } else {
+                entry - list.last
+            };
+            push_varint(&mut list.deltas, delta);
+            list.last = entry;
+            list.entries += 1;
+        }
+    }
+
+    /// Writes the section for a batch of `entries` entries; returns its length in bytes.
+    pub fn write(mut self, out: &mut impl Write, entries: u32) -> io::Result<u64> {
+        self.lists.sort_unstable_by_key(|l| l.key);
+        let full = bitmap_bytes(entries);
+        let mut rows = Vec::with_capacity(self.lists.len() * ROW + 4);
+        let mut at = 0u64;
+        let mut words = Vec::new();
+        for list in &self.lists {
+            let (key, len) = if list.deltas.len() >= full {
+                words.clear();
+                words.resize(full / 8, 0u64);
+                for_each_entry(&list.deltas, |e| words[e as usize / 64] |= 1 << (e % 64))
+                    .expect("lists are written increasing");
+                for w in &words {
+                    out.write_all(&w.to_le_bytes())?;
+                }
+                (list.key | BITMAP, full)
+            } else {
+                out.write_all(&list.deltas)?;
+                (list.key, list.deltas.len())
+            };
+            rows.extend_from_slice(&key.to_le_bytes());
+            rows.extend_from_slice(&at.to_le_bytes());
+            rows.extend_from_slice(&(len as u32).to_le_bytes());
+            rows.extend_from_slice(&list.entries.to_le_bytes());
+            at += len as u64;
+        }
+        rows.extend_from_slice(&(self.lists.len() as u32).to_le_bytes());
+        out.write_all(&rows)?;
+        Ok(at + rows.len() as u64)
+    }
+}
+
+/// The trigram section of one batch, open for reading.
+#[derive(Clone)]
+pub(crate) struct TrigramSection {
+    /// The batch file, for errors.
+    path: PathBuf,
+    data: OwnedBytes,
+    rows_at: usize,
+    count: usize,
+    /// Entries of the batch: the bitmaps' size, and a bound on every entry.
+    entries: u32,
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+impl TrigramSection {
+    /// Checks the frame of a section: a key table that ends where the section does.
+    pub fn open(path: PathBuf, data: OwnedBytes, entries: u32) -> Result<Self, String> {
+        let b = data.as_slice();
+        if b.len() < 4 {
+            return Err("the trigram section is cut short".into());
+        }
+        let count = u32_at(b, b.len() - 4) as usize;
+        let Some(rows_at) = (b.len() - 4).checked_sub(count.saturating_mul(ROW)) else {
+            return Err(format!("the trigram section cannot hold {count} trigrams"));
+        };
+        Ok(TrigramSection {
+            path,
+            data,
+            rows_at,
+            count,
+            entries,
+        })
+    }
+
+    fn corrupt(&self, detail: String) -> TantivyError {
+        TantivyError::DataCorruption(tantivy::error::DataCorruption::new(
+            self.path.clone(),
+            format!("trigram index: {detail}"),
+        ))
+    }
+
+    /// Row `i`: key (with the bitmap bit), offset, length, entries.
+    fn row(&self, i: usize) -> (u64, u64, u32, u32) {
+        let (b, at) = (self.data.as_slice(), self.rows_at + i * ROW);
+        (
+            u64_at(b, at),
+            u64_at(b, at + 8),
+            u32_at(b, at + 16),
+            u32_at(b, at + 20),
+        )
+    }
+
+    /// The list of `key`: whether it is a bitmap, and its bytes; `None` when no text of the
+    /// batch holds the trigram.
+    fn list(&self, key: u64) -> tantivy::Result<Option<(bool, &[u8])>> {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (k, offset, len, _) = self.row(mid);
+            match (k & !BITMAP).cmp(&key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let bitmap = k & BITMAP != 0;
+                    let bytes = usize::try_from(offset)
+                        .ok()
+                        .and_then(|o| Some(o..o.checked_add(len as usize)?))
+                        .and_then(|r| self.data.as_slice()[..self.rows_at].get(r));
+                    return match bytes {
+                        Some(b) if !bitmap || b.len() == bitmap_bytes(self.entries) => {
+                            Ok(Some((bitmap, b)))
+                        }
+                        _ => {
+                            Err(self
+                                .corrupt(format!("the list of trigram {key:#x} is out of place")))
+                        }
+                    };
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The entries holding every trigram of `keys`, as a bitmap; `None` when none does.
+    fn all_of(&self, keys: &[u64]) -> tantivy::Result<Option<Vec<u64>>> {
+        let mut lists = Vec::with_capacity(keys.len());
+        for &k in keys {
+            match self.list(k)? {
+                Some(l) => lists.push(l),
+                None => return Ok(None),
+            }
+        }
+        // The shortest first: it bounds the answer, and ANDing the rest into it is cheap.
+        lists.sort_by_key(|(bitmap, b)| (*bitmap, b.len()));
+        let words = bitmap_bytes(self.entries) / 8;
+        let mut acc = vec![0u64; words];
+        let mut next = vec![0u64; words];
+        for (i, &(bitmap, bytes)) in lists.iter().enumerate() {
+            let into = if i == 0 { &mut acc } else { &mut next };
+            if bitmap {
+                for (w, chunk) in into.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+                }
+            } else {
+                into.fill(0);
+                let mut beyond = false;
+                let ok = for_each_entry(bytes, |e| match into.get_mut(e as usize / 64) {
+                    Some(w) => *w |= 1 << (e % 64),
+                    None => beyond = true,
+                });
+                if ok.is_none() || beyond {
+                    return Err(self.corrupt("a list is damaged".into()));
+                }
+            }
+            if i > 0 {
+                let mut any = 0;
+                for (a, n) in acc.iter_mut().zip(&next) {
+                    *a &= n;
+                    any |= *a;
+                }
+                if any == 0 {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(acc))
+    }
+}
+
+/// The trigram sections of every batch of one generation.
+#[derive(Clone, Default)]
+pub(crate) struct TrigramIndex {
+    /// By batch number.
+    batches: Vec<(u32, TrigramSection)>,
+}
+
+impl std::fmt::Debug for TrigramIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrigramIndex")
+            .field("batches", &self.batches.len())
+            .finish()
+    }
+}
+
+impl TrigramIndex {
+    pub fn new(mut batches: Vec<(u32, TrigramSection)>) -> Self {
+        batches.sort_unstable_by_key(|(n, _)| *n);
+        TrigramIndex { batches }
+    }
+
+    /// The texts holding every trigram of `keys`, batch by batch.
+    fn candidates(&self, keys: &[u64]) -> tantivy::Result<Candidates> {
+        let mut by_batch = Vec::new();
+        for (n, section) in &self.batches {
+            if let Some(bits) = section.all_of(keys)? {
+                by_batch.push((*n, bits));
+            }
+        }
+        Ok(Candidates { by_batch })
+    }
+}
+
+/// Bitmaps of entries, by batch number (ascending; only batches with a candidate).
+struct Candidates {
+    by_batch: Vec<(u32, Vec<u64>)>,
+}
+
+impl Candidates {
+    fn batch(&self, n: u32) -> Option<&[u64]> {
+        self.by_batch
+            .binary_search_by_key(&n, |(b, _)| *b)
+            .ok()
+            .map(|i| self.by_batch[i].1.as_slice())
+    }
+}
+
+/// The files holding every trigram of `keys`: a tantivy query over the trigram index.
+#[derive(Clone, Debug)]
+pub(crate) struct TrigramQuery {
+    index: Arc<TrigramIndex>,
+    keys: Vec<u64>,
+}
+
+impl TrigramQuery {
+    /// The files holding every trigram of `keys` (at least one key).
+    pub fn new(index: Arc<TrigramIndex>, keys: Vec<u64>) -> Self {
+        TrigramQuery { index, keys }
+    }
+}
+
+impl TQuery for TrigramQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(TrigramWeight {
+            candidates: self.index.candidates(&self.keys)?,
+        }))
+    }
+}
+
+struct TrigramWeight {
+    candidates: Candidates,
+}
+
+impl Weight for TrigramWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        if self.candidates.by_batch.is_empty() {
+            return Ok(Box::new(EmptyScorer));
+        }
+        let addresses = reader.fast_fields().u64(TEXT_FIELD)?;
+        let max = reader.max_doc();
+        let mut set = BitSet::with_max_value(max);
+        // Documents come in runs from one batch: its bitmap is looked up once per run.
+        let mut current: Option<(u32, Option<&[u64]>)> = None;
+        for doc in 0..max {
+            let Some(address) = addresses.first(doc) else {
+                continue;
+            };
+            let (batch, entry) = split(address);
+            let bits = match current {
+                Some((b, bits)) if b == batch => bits,
+                _ => {
+                    let bits = self.candidates.batch(batch);
+                    current = Some((batch, bits));
+                    bits
+                }
+            };
+            if let Some(bits) = bits {
+                if bits
+                    .get(entry as usize / 64)
+                    .is_some_and(|w| w & (1 << (entry % 64)) != 0)
+                {
+                    set.insert(doc);
+                }
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) == doc {
+            Ok(Explanation::new("holds every trigram", scorer.score()))
+        } else {
+            Err(TantivyError::InvalidArgument(format!(
+                "document {doc} does not hold every trigram"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::{trigram_keys, TrigramScanner};
+
+    fn section(texts: &[&str]) -> TrigramSection {
+        let mut w = TrigramWriter::default();
+        let mut sc = TrigramScanner::default();
+        for (i, t) in texts.iter().enumerate() {
+            w.add(i as u32, sc.scan(t));
+        }
+        let mut out = Vec::new();
+        let len = w.write(&mut out, texts.len() as u32).unwrap();
+        assert_eq!(len as usize, out.len());
+        TrigramSection::open(PathBuf::from("t"), OwnedBytes::new(out), texts.len() as u32).unwrap()
+    }
+
+    fn entries(bits: Option<Vec<u64>>) -> Vec<u32> {
+        let Some(bits) = bits else { return Vec::new() };
+        (0..bits.len() as u32 * 64)
+            .filter(|e| bits[*e as usize / 64] & (1 << (e % 64)) != 0)
+            .collect()
+    }
+
+    /// Brute force: the texts whose folded form contains every trigram of `s`.
+    fn expected(texts: &[&str], s: &str) -> Vec<u32> {
+        let want = trigram_keys(s);
+        let mut sc = TrigramScanner::default();
+        (0..texts.len() as u32)
+            .filter(|&i| {
+                let have = sc.scan(texts[i as usize]).to_vec();
+                want.iter().all(|k| have.contains(k))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_sparse_and_dense_answer_like_brute_force() {
+        // 300 texts: "fn " in all (a bitmap), "zq" numbers in a few (delta lists), non-ASCII.
+        let owned: Vec<String> = (0..300)
+            .map(|i| match i % 50 {
+                0 => format!("fn zq{i}() {{ café }}"),
+                7 => format!("FN Ünïcode {i}"),
+                _ => format!("fn f{i}() {{}}"),
+            })
+            .collect();
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let s = section(&texts);
+        for q in [
+            "fn ", "zq", "zq1", "café", "ünï", "fn zq", "() {}", "nothing", "n z",
+        ] {
+            let keys = trigram_keys(q);
+            if keys.is_empty() {
+                continue;
+            }
+            assert_eq!(
+                entries(s.all_of(&keys).unwrap()),
+                expected(&texts, q),
+                "{q}"
+            );
+        }
+        // "fn " is in every text: stored as a bitmap.
+        let k = trigram_keys("fn ")[0];
+        assert!(s.list(k).unwrap().unwrap().0);
+        assert!(!s.list(trigram_keys("zq1")[0]).unwrap().unwrap().0);
+    }
+
+    #[test]
+    fn damage_is_an_error_never_a_panic() {
+        let owned: Vec<String> = (0..200)
+            .map(|i| format!("fn x{i}() {{ y{} }}", i * 7))
+            .collect();
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let mut w = TrigramWriter::default();
+        let mut sc = TrigramScanner::default();
+        for (i, t) in texts.iter().enumerate() {
+            w.add(i as u32, sc.scan(t));
+        }
+        let mut out = Vec::new();
+        w.write(&mut out, 200).unwrap();
+        let queries: Vec<Vec<u64>> = ["fn x", "x1", "y7", "() { y"].map(trigram_keys).into();
+        for at in (0..out.len()).step_by(7) {
+            for cut in [false, true] {
+                let mut bad = out.clone();
+                if cut {
+                    bad.truncate(at);
+                } else {
+                    bad[at] ^= 0x5a;
+                }
+                let Ok(s) = TrigramSection::open(PathBuf::from("t"), OwnedBytes::new(bad), 200)
+                else {
+                    continue;
+                };
+                for q in &queries {
+                    // An answer or an error: either is fine, a panic is not.
+                    let _ = s.all_of(q);
+                }
+            }
+        }
+    }
+}
