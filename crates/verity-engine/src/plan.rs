@@ -23,13 +23,39 @@ use crate::trigram_index::{TrigramIndex, TrigramQuery};
 /// A candidate query, or `None` when every file is a candidate.
 pub type Plan = Option<Box<dyn TQuery>>;
 
+/// `parts` with their trigram queries combined into one ([`TrigramQuery::combine`]), and the
+/// others.
+fn merge_trigrams(parts: Vec<Box<dyn TQuery>>, and: bool) -> Vec<Box<dyn TQuery>> {
+    let (mut grams, mut out) = (Vec::new(), Vec::new());
+    for part in parts {
+        match part.downcast::<TrigramQuery>() {
+            Ok(g) => grams.push(*g),
+            Err(other) => out.push(other),
+        }
+    }
+    out.extend(TrigramQuery::combine(grams, and).map(|g| Box::new(g) as Box<dyn TQuery>));
+    out
+}
+
 fn and(parts: Vec<Box<dyn TQuery>>) -> Plan {
+    let mut parts = merge_trigrams(parts, true);
     match parts.len() {
         0 => None,
-        1 => parts.into_iter().next(),
+        1 => parts.pop(),
         _ => Some(Box::new(BooleanQuery::new(
             parts.into_iter().map(|q| (Occur::Must, q)).collect(),
         ))),
+    }
+}
+
+/// Files one of `parts` admits (at least one part).
+fn any(parts: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
+    let mut parts = merge_trigrams(parts, false);
+    match parts.len() {
+        1 => parts.pop().expect("one part"),
+        _ => Box::new(BooleanQuery::new(
+            parts.into_iter().map(|q| (Occur::Should, q)).collect(),
+        )),
     }
 }
 
@@ -45,7 +71,7 @@ pub struct PlanContext {
 fn trigram_plan(ctx: &PlanContext, s: &str) -> Plan {
     let keys = trigram_keys(s);
     (!keys.is_empty())
-        .then(|| Box::new(TrigramQuery::new(ctx.trigrams.clone(), keys)) as Box<dyn TQuery>)
+        .then(|| Box::new(TrigramQuery::all(ctx.trigrams.clone(), keys)) as Box<dyn TQuery>)
 }
 
 fn is_word(token: &str) -> bool {
@@ -196,9 +222,9 @@ fn required_plan(ctx: &PlanContext, r: &Required) -> Plan {
             let mut alternatives = Vec::with_capacity(rs.len());
             for r in rs {
                 // One unconstrained branch makes the whole alternation unconstrained.
-                alternatives.push((Occur::Should, required_plan(ctx, r)?));
+                alternatives.push(required_plan(ctx, r)?);
             }
-            Some(Box::new(BooleanQuery::new(alternatives)))
+            Some(any(alternatives))
         }
     }
 }
@@ -222,9 +248,9 @@ fn extracted_plan(ctx: &PlanContext, hir: &Hir, kind: ExtractKind) -> Plan {
             Ok(s) => s,
             Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
         };
-        alternatives.push((Occur::Should, trigram_plan(ctx, valid)?));
+        alternatives.push(trigram_plan(ctx, valid)?);
     }
-    Some(Box::new(BooleanQuery::new(alternatives)))
+    Some(any(alternatives))
 }
 
 /// Candidates for a regex: files containing the trigrams of its required literals and of one
@@ -319,9 +345,9 @@ pub fn candidates(ctx: &PlanContext, q: &Query) -> Plan {
         Query::Or(qs) => {
             let mut parts = Vec::with_capacity(qs.len());
             for q in qs {
-                parts.push((Occur::Should, candidates(ctx, q)?));
+                parts.push(candidates(ctx, q)?);
             }
-            Some(Box::new(BooleanQuery::new(parts)))
+            Some(any(parts))
         }
         Query::Not(_) => None,
     }

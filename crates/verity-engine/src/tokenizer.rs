@@ -220,6 +220,20 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
+/// [`fold_char`] of every ASCII character, by byte.
+const ASCII_FOLD: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = match b as u8 {
+            b'\t'..=b'\r' => b' ',
+            c => c.to_ascii_lowercase(),
+        };
+        b += 1;
+    }
+    t
+};
+
 /// The distinct folded trigrams of `s`, in first-seen order.
 ///
 /// The plain definition, used for queries; [`TrigramScanner`] computes the same list faster
@@ -280,10 +294,9 @@ struct SeenTrigrams {
 impl SeenTrigrams {
     const ASCII_WORDS: usize = (1 << 21) / 64;
 
-    /// True when `t` is new.
+    /// True when the trigram of `key` is new.
     #[inline]
-    fn insert(&mut self, t: [char; 3]) -> bool {
-        let key = trigram_key(t);
+    fn insert(&mut self, key: u64) -> bool {
         match ascii_trigram_slot(key) {
             Some(bit) => {
                 if self.ascii.is_empty() {
@@ -323,11 +336,32 @@ impl TrigramScanner {
     /// The distinct trigram keys of `text`, in first-seen order.
     pub fn scan(&mut self, text: &str) -> &[u64] {
         self.distinct.clear();
-        let mut window = [' '; 3];
-        for (filled, c) in text.chars().enumerate() {
-            window = [window[1], window[2], fold_char(c)];
-            if filled >= 2 && self.seen.insert(window) {
-                self.distinct.push(trigram_key(window));
+        // The key of the last three characters, rolled one character (21 bits) at a time;
+        // ASCII bytes are folded by table, the rest by `fold_char`. This loop is most of the
+        // trigram index's build time.
+        const KEY_BITS: u64 = (1 << 63) - 1;
+        let bytes = text.as_bytes();
+        let (mut key, mut filled, mut i) = (0u64, 0u8, 0usize);
+        while i < bytes.len() {
+            let c = match bytes[i] {
+                b @ 0..0x80 => {
+                    i += 1;
+                    u64::from(ASCII_FOLD[b as usize])
+                }
+                _ => {
+                    let c = text[i..]
+                        .chars()
+                        .next()
+                        .expect("i is on a character boundary");
+                    i += c.len_utf8();
+                    u64::from(fold_char(c))
+                }
+            };
+            key = ((key << 21) | c) & KEY_BITS;
+            if filled < 2 {
+                filled += 1;
+            } else if self.seen.insert(key) {
+                self.distinct.push(key);
             }
         }
         self.seen.reset(&self.distinct);
@@ -435,6 +469,7 @@ mod tests {
                 c.to_lowercase().next().unwrap()
             };
             assert_eq!(fold_char(c), unicode, "{b:#x}");
+            assert_eq!(ASCII_FOLD[b as usize] as char, unicode, "{b:#x}");
         }
     }
 

@@ -33,6 +33,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tantivy::columnar::ColumnIndex;
 use tantivy::directory::OwnedBytes;
 use tantivy::query::{
     BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query as TQuery, Scorer,
@@ -334,15 +335,53 @@ impl TrigramIndex {
         TrigramIndex { batches }
     }
 
-    /// The texts holding every trigram of `keys`, batch by batch.
-    fn candidates(&self, keys: &[u64]) -> tantivy::Result<Candidates> {
+    /// The texts `grams` admits, batch by batch.
+    fn candidates(&self, grams: &Grams) -> tantivy::Result<Candidates> {
         let mut by_batch = Vec::new();
         for (n, section) in &self.batches {
-            if let Some(bits) = section.all_of(keys)? {
+            if let Some(bits) = grams.entries(section)? {
                 by_batch.push((*n, bits));
             }
         }
         Ok(Candidates { by_batch })
+    }
+}
+
+/// A formula over trigrams: which texts a [`TrigramQuery`] admits.
+#[derive(Clone, Debug)]
+enum Grams {
+    /// Texts holding every one of these trigrams (at least one).
+    All(Vec<u64>),
+    And(Vec<Grams>),
+    Or(Vec<Grams>),
+}
+
+impl Grams {
+    /// The entries of `section` this formula admits, as a bitmap; `None` when none.
+    fn entries(&self, section: &TrigramSection) -> tantivy::Result<Option<Vec<u64>>> {
+        let (parts, and) = match self {
+            Grams::All(keys) => return section.all_of(keys),
+            Grams::And(parts) => (parts, true),
+            Grams::Or(parts) => (parts, false),
+        };
+        let mut acc: Option<Vec<u64>> = None;
+        for part in parts {
+            match (part.entries(section)?, &mut acc) {
+                (None, _) if and => return Ok(None),
+                (None, _) => {}
+                (Some(bits), None) => acc = Some(bits),
+                (Some(bits), Some(acc)) => {
+                    for (a, b) in acc.iter_mut().zip(bits) {
+                        if and {
+                            *a &= b;
+                        } else {
+                            *a |= b;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(acc.filter(|bits| bits.iter().any(|&w| w != 0)))
     }
 }
 
@@ -360,24 +399,44 @@ impl Candidates {
     }
 }
 
-/// The files holding every trigram of `keys`: a tantivy query over the trigram index.
+/// A tantivy query over the trigram index: the files holding every trigram of a literal, or
+/// an AND or OR of such. Plans ([`crate::plan`]) combine these into one query rather than
+/// into tantivy's boolean queries, so the formula is evaluated on bitmaps and each segment's
+/// documents are matched to the answer once, however many literals a regex has.
 #[derive(Clone, Debug)]
 pub(crate) struct TrigramQuery {
     index: Arc<TrigramIndex>,
-    keys: Vec<u64>,
+    grams: Grams,
 }
 
 impl TrigramQuery {
     /// The files holding every trigram of `keys` (at least one key).
-    pub fn new(index: Arc<TrigramIndex>, keys: Vec<u64>) -> Self {
-        TrigramQuery { index, keys }
+    pub fn all(index: Arc<TrigramIndex>, keys: Vec<u64>) -> Self {
+        TrigramQuery {
+            index,
+            grams: Grams::All(keys),
+        }
+    }
+
+    /// The files every one of `parts` admits (`and`), or one of them.
+    pub fn combine(parts: Vec<TrigramQuery>, and: bool) -> Option<Self> {
+        let index = parts.first()?.index.clone();
+        let grams = parts.into_iter().map(|q| q.grams).collect();
+        Some(TrigramQuery {
+            index,
+            grams: if and {
+                Grams::And(grams)
+            } else {
+                Grams::Or(grams)
+            },
+        })
     }
 }
 
 impl TQuery for TrigramQuery {
     fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         Ok(Box::new(TrigramWeight {
-            candidates: self.index.candidates(&self.keys)?,
+            candidates: self.index.candidates(&self.grams)?,
         }))
     }
 }
@@ -396,9 +455,22 @@ impl Weight for TrigramWeight {
         let mut set = BitSet::with_max_value(max);
         // Documents come in runs from one batch: its bitmap is looked up once per run.
         let mut current: Option<(u32, Option<&[u64]>)> = None;
+        // Every document has an address: the column is read in bulk, a chunk at a time.
+        let full = matches!(addresses.index, ColumnIndex::Full);
+        let mut chunk = [0u64; 1024];
         for doc in 0..max {
-            let Some(address) = addresses.first(doc) else {
-                continue;
+            let at = doc as usize % chunk.len();
+            let address = if full {
+                if at == 0 {
+                    let n = (max - doc).min(chunk.len() as u32) as usize;
+                    addresses.values.get_range(u64::from(doc), &mut chunk[..n]);
+                }
+                chunk[at]
+            } else {
+                let Some(address) = addresses.first(doc) else {
+                    continue;
+                };
+                address
             };
             let (batch, entry) = split(address);
             let bits = match current {
@@ -494,6 +566,22 @@ mod tests {
                 "{q}"
             );
         }
+        // Formulas: AND and OR of literals, as bitmaps, like the sets they stand for.
+        let all = |q: &str| Grams::All(trigram_keys(q));
+        let set = |q: &str| expected(&texts, q);
+        let (zq1, cafe, uni) = (set("zq1"), set("café"), set("ünï"));
+        let or = Grams::Or(vec![all("zq1"), all("ünï"), all("nothing")]);
+        let mut want: Vec<u32> = zq1.iter().chain(&uni).copied().collect();
+        want.sort();
+        assert_eq!(entries(or.entries(&s).unwrap()), want);
+        let and = Grams::And(vec![all("zq1"), all("café")]);
+        let want: Vec<u32> = zq1.iter().filter(|e| cafe.contains(e)).copied().collect();
+        assert!(!want.is_empty());
+        assert_eq!(entries(and.entries(&s).unwrap()), want);
+        let none = Grams::And(vec![all("zq1"), all("ünï")]);
+        assert_eq!(none.entries(&s).unwrap(), None);
+        let nested = Grams::Or(vec![none, Grams::And(vec![all("fn "), all("fn zq")])]);
+        assert_eq!(entries(nested.entries(&s).unwrap()), set("fn zq"));
         // "fn " is in every text: stored as a bitmap.
         let k = trigram_keys("fn ")[0];
         assert!(s.list(k).unwrap().unwrap().0);
