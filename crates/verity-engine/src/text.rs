@@ -60,8 +60,8 @@ pub fn decode_borrowed(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, Undeco
         return Err(Undecodable::Binary);
     }
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    // `from_utf8` first, for the reason `decode_owned` gives.
-    Ok(match std::str::from_utf8(bytes) {
+    // Validation first, for the reason `decode_owned` gives (simdutf8: 32 bytes a step).
+    Ok(match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
     })
