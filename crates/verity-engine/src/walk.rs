@@ -145,78 +145,91 @@ pub fn walk(root: &Path, opts: &WalkOptions, exclude: Option<&Path>) -> Walk {
         true
     });
 
-    let mut out = Walk::default();
-    for entry in builder.build() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) => {
-                let path = error_path(&err)
-                    .map(|p| relative_path(root, &p))
-                    .unwrap_or_default();
-                out.skipped.push(Skipped {
-                    path,
-                    reason: SkipReason::WalkError,
-                    detail: Some(err.to_string()),
-                });
-                continue;
+    // Directories are listed and files stat'ed by several threads (ignore's parallel walker,
+    // as in ripgrep): on the cargo registry sources (13,500 files) the one-thread walk was
+    // 130-350 ms of a 3.5 s build. The order is restored by sorting.
+    let out = std::sync::Mutex::new(Walk::default());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    builder.threads(threads).build_parallel().run(|| {
+        let out = &out;
+        Box::new(move |entry| {
+            if let Some(item) = visit(root, opts, entry) {
+                let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+                match item {
+                    Ok(file) => out.files.push(file),
+                    Err(skipped) => out.skipped.push(skipped),
+                }
             }
-        };
-        let Some(ft) = entry.file_type() else {
-            continue; // stdin; never produced for a directory walk
-        };
-        if ft.is_dir() {
-            continue;
-        }
-        let rel = relative_path(root, entry.path());
-        if ft.is_symlink() {
-            out.skipped.push(Skipped {
-                path: rel,
-                reason: SkipReason::Symlink,
-                detail: None,
-            });
-            continue;
-        }
-        if !ft.is_file() {
-            out.skipped.push(Skipped {
-                path: rel,
-                reason: SkipReason::NotAFile,
-                detail: None,
-            });
-            continue;
-        }
-        let meta = match entry.metadata() {
-            Ok(m) => m,
-            Err(err) => {
-                out.skipped.push(Skipped {
-                    path: rel,
-                    reason: SkipReason::Unreadable,
-                    detail: Some(err.to_string()),
-                });
-                continue;
-            }
-        };
-        if meta.len() > opts.max_file_size {
-            out.skipped.push(Skipped {
-                path: rel,
-                reason: SkipReason::TooLarge,
-                detail: Some(format!("{} bytes", meta.len())),
-            });
-            continue;
-        }
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
-        out.files.push(WalkedFile {
-            abs: entry.into_path(),
-            rel,
-            size: meta.len(),
-            mtime_ns,
-        });
-    }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
     out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// What one entry of the walk is: a file of the corpus, something skipped, or neither (a
+/// directory).
+fn visit(
+    root: &Path,
+    opts: &WalkOptions,
+    entry: Result<ignore::DirEntry, ignore::Error>,
+) -> Option<Result<WalkedFile, Skipped>> {
+    let entry = match entry {
+        Ok(e) => e,
+        Err(err) => {
+            let path = error_path(&err)
+                .map(|p| relative_path(root, &p))
+                .unwrap_or_default();
+            return Some(Err(Skipped {
+                path,
+                reason: SkipReason::WalkError,
+                detail: Some(err.to_string()),
+            }));
+        }
+    };
+    // `None`: stdin, never produced for a directory walk.
+    let ft = entry.file_type()?;
+    if ft.is_dir() {
+        return None;
+    }
+    let rel = relative_path(root, entry.path());
+    let skipped = |rel, reason, detail| {
+        Some(Err(Skipped {
+            path: rel,
+            reason,
+            detail,
+        }))
+    };
+    if ft.is_symlink() {
+        return skipped(rel, SkipReason::Symlink, None);
+    }
+    if !ft.is_file() {
+        return skipped(rel, SkipReason::NotAFile, None);
+    }
+    let meta = match entry.metadata() {
+        Ok(m) => m,
+        Err(err) => return skipped(rel, SkipReason::Unreadable, Some(err.to_string())),
+    };
+    if meta.len() > opts.max_file_size {
+        return skipped(
+            rel,
+            SkipReason::TooLarge,
+            Some(format!("{} bytes", meta.len())),
+        );
+    }
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    Some(Ok(WalkedFile {
+        abs: entry.into_path(),
+        rel,
+        size: meta.len(),
+        mtime_ns,
+    }))
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {

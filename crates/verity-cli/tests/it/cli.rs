@@ -153,17 +153,23 @@ fn bad_indexes_and_corpora_exit_2() {
     let (_t, idx) = indexed_sample();
     let meta = Path::new(&idx).join("verity.json");
     let original = std::fs::read_to_string(&meta).unwrap();
+    // A version this engine does not read: the next one.
+    let other = verity_engine::FORMAT_VERSION + 1;
     std::fs::write(
         &meta,
         original.replace(
             &format!("\"format_version\": {}", verity_engine::FORMAT_VERSION),
-            "\"format_version\": 7",
+            &format!("\"format_version\": {other}"),
         ),
     )
     .unwrap();
     let o = verity(&["search", "x", "--index", &idx]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("format version 7"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("format version {other}")),
+        "{}",
+        stderr(&o)
+    );
 
     std::fs::write(&meta, "{ not json").unwrap();
     let o = verity(&["search", "x", "--index", &idx]);
