@@ -4,8 +4,9 @@
 //! built on [tantivy](https://docs.rs/tantivy).
 //!
 //! Exact answers come from *verification*, not from a tokenizer: the index proposes candidate
-//! files (a trigram field for literals, wildcards and regexes; a positional code-token field for
-//! phrases and proximity), and every candidate is checked against its indexed text by
+//! files (the engine's own trigram index for literals, wildcards and regexes; a positional
+//! code-token field in tantivy for phrases and proximity), and every candidate is checked
+//! against its indexed text by
 //! [`matcher`], which implements docs/query-language.md to the letter, unless the code field
 //! says for certain that it matches ([`certain`]: its terms are the text's words, at their
 //! word positions). BM25 on the code field orders the results.
@@ -24,10 +25,12 @@
 //!
 //! Modules, in dependency order (each uses only those before it): [`text`] (bytes to text),
 //! [`tokenizer`], [`query`] (syntax and parser), [`matcher`] (exact verification), [`walk`]
-//! (which files), [`schema`], [`plan`] (candidates), [`certain`] (what the index alone
+//! (which files), [`schema`], `trigram_index` (which texts hold each trigram, and the tantivy
+//! query over it), [`plan`] (candidates), [`certain`] (what the index alone
 //! answers for certain), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
-//! `text_store` (every indexed file's path and text, in the engine's own files),
+//! `text_store` (every indexed file's path and text, in the engine's own files, each batch
+//! with its trigram index),
 //! [`generation`] (the on-disk layout: generations published atomically),
 //! [`index`] (build, update, open), `source` (where verification reads a candidate's text:
 //! the corpus file while its hash is the indexed one, else the stored copy), [`text_search`], [`vector`] (vector and hybrid queries

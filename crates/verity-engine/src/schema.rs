@@ -1,9 +1,9 @@
 //! The tantivy schema of a Verity index: one document per file.
 //!
 //! Nothing is stored in tantivy's doc store: the texts and paths verification reads are in
-//! the engine's own text store ([`crate::text_store`]), found by the `text` fast field, and
+//! the engine's own text store (`crate::text_store`), found by the `text` fast field, and
 //! the rest are fast fields. Trigrams are not a field either: each batch of the text store
-//! carries the trigram index of its texts ([`crate::trigram_index`]).
+//! carries the trigram index of its texts (`crate::trigram_index`).
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
@@ -39,7 +39,7 @@ pub struct Fields {
     /// Corpus-relative path with `/` separators: the document's identity.
     pub path: Field,
     /// The address of the document's path and decoded text in the text store
-    /// ([`crate::text_store`]): what verification and display read.
+    /// (`crate::text_store`): what verification and display read.
     pub text: Field,
     /// Word tokens, numbered by words (symbols are not indexed): BM25 scoring, phrase and
     /// proximity candidates.

@@ -11,7 +11,7 @@
 //!   words at their word offsets, a proximity query's from its words within the distance, and
 //!   the verifier checks the symbols.
 //! * [`TrigramScanner`] finds every distinct window of three characters after [`fold_char`]; the
-//!   trigram index ([`crate::trigram_index`]) only narrows the candidate files, which are then
+//!   trigram index (`crate::trigram_index`) only narrows the candidate files, which are then
 //!   verified against the stored text.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
@@ -250,7 +250,7 @@ pub fn trigrams(s: &str) -> Vec<String> {
     out
 }
 
-/// The key of a folded trigram in the trigram index ([`crate::trigram_index`]): its three
+/// The key of a folded trigram in the trigram index (`crate::trigram_index`): its three
 /// code points, 21 bits each, the first highest, so keys sort as the trigrams do.
 #[inline]
 pub fn trigram_key(t: [char; 3]) -> u64 {
