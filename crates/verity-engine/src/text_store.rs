@@ -202,6 +202,10 @@ impl TextWriter {
         self.out.write_all(&trigrams.to_le_bytes())?;
         self.out.write_all(MAGIC)?;
         self.out.flush()?;
+        // Synced here rather than only when the generation is published: the batch is most of
+        // a generation's bytes, and `crate::index` finishes it on a thread of its own while
+        // tantivy commits, so its trip to the disk overlaps that work instead of following it.
+        self.out.get_ref().sync_data()?;
         Ok(self.entries.len())
     }
 }
