@@ -294,23 +294,6 @@ struct SeenTrigrams {
 impl SeenTrigrams {
     const ASCII_WORDS: usize = (1 << 21) / 64;
 
-    /// True when the trigram of `key` is new.
-    #[inline]
-    fn insert(&mut self, key: u64) -> bool {
-        match ascii_trigram_slot(key) {
-            Some(bit) => {
-                if self.ascii.is_empty() {
-                    self.ascii = vec![0; Self::ASCII_WORDS];
-                }
-                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-                let new = self.ascii[word] & mask == 0;
-                self.ascii[word] |= mask;
-                new
-            }
-            None => self.other.insert(key),
-        }
-    }
-
     /// Forgets the ASCII trigrams of `seen` (every key inserted since the last reset) and the
     /// rest, in time proportional to them rather than to the bitmap.
     fn reset(&mut self, seen: &[u64]) {
@@ -336,6 +319,16 @@ impl TrigramScanner {
     /// The distinct trigram keys of `text`, in first-seen order.
     pub fn scan(&mut self, text: &str) -> &[u64] {
         self.distinct.clear();
+        if self.seen.ascii.is_empty() {
+            self.seen.ascii = vec![0; SeenTrigrams::ASCII_WORDS];
+        }
+        // Borrowed apart, so the loop keeps them in registers instead of reloading them
+        // through `self` after every push.
+        let (ascii, other, distinct) = (
+            self.seen.ascii.as_mut_slice(),
+            &mut self.seen.other,
+            &mut self.distinct,
+        );
         // The key of the last three characters, rolled one character (21 bits) at a time;
         // ASCII bytes are folded by table, the rest by `fold_char`. This loop is most of the
         // trigram index's build time.
@@ -360,8 +353,19 @@ impl TrigramScanner {
             key = ((key << 21) | c) & KEY_BITS;
             if filled < 2 {
                 filled += 1;
-            } else if self.seen.insert(key) {
-                self.distinct.push(key);
+                continue;
+            }
+            let new = match ascii_trigram_slot(key) {
+                Some(bit) => {
+                    let (word, mask) = (&mut ascii[bit / 64], 1u64 << (bit % 64));
+                    let new = *word & mask == 0;
+                    *word |= mask;
+                    new
+                }
+                None => other.insert(key),
+            };
+            if new {
+                distinct.push(key);
             }
         }
         self.seen.reset(&self.distinct);

@@ -120,21 +120,22 @@ impl TrigramWriter {
         if self.ascii.is_empty() {
             self.ascii = vec![0; 1 << 21];
         }
+        let (ascii, other, lists) = (self.ascii.as_mut_slice(), &mut self.other, &mut self.lists);
         for &key in keys {
             let slot = match ascii_trigram_slot(key) {
-                Some(s) => &mut self.ascii[s],
-                None => self.other.entry(key).or_insert(0),
+                Some(s) => &mut ascii[s],
+                None => other.entry(key).or_insert(0),
             };
             if *slot == 0 {
-                self.lists.push(List {
+                lists.push(List {
                     key,
                     last: 0,
                     entries: 0,
                     deltas: Vec::new(),
                 });
-                *slot = self.lists.len() as u32;
+                *slot = lists.len() as u32;
             }
-            let list = &mut self.lists[*slot as usize - 1];
+            let list = &mut lists[*slot as usize - 1];
             let delta = if list.entries == 0 {
                 entry
             } else {
