@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
 
 use crate::error::EngineError;
-use crate::trigram_index::{TrigramSection, TrigramWriter};
+use crate::trigram_index::{u32_at, u64_at, TrigramSection, TrigramWriter};
 
 const MAGIC: &[u8; 4] = b"VTX2";
 /// A block is closed once it holds this many bytes: tantivy's doc-store block size, so with lz4
@@ -180,9 +180,8 @@ impl TextWriter {
     /// number of entries.
     pub fn finish(mut self) -> io::Result<usize> {
         self.close_block()?;
-        let entries = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
         let trigrams = self.at;
-        self.at += std::mem::take(&mut self.trigrams).write(&mut self.out, entries)?;
+        self.at += std::mem::take(&mut self.trigrams).write(&mut self.out)?;
         let tables = self.at;
         for &(offset, packed, len) in &self.blocks {
             self.out.write_all(&offset.to_le_bytes())?;
@@ -208,14 +207,6 @@ impl TextWriter {
         self.out.get_ref().sync_data()?;
         Ok(self.entries.len())
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
 }
 
 /// One batch, open for reading (mapped by tantivy's directory).

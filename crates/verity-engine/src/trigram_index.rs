@@ -107,7 +107,7 @@ pub(crate) struct TrigramWriter {
     /// The lists of the other trigrams.
     other: HashMap<u64, u32>,
     lists: Vec<List>,
-    /// The entries added so far.
+    /// The entries added so far: the batch's entries, since every one is added.
     entries: u32,
 }
 
@@ -147,10 +147,11 @@ impl TrigramWriter {
         }
     }
 
-    /// Writes the section for a batch of `entries` entries; returns its length in bytes.
-    pub fn write(mut self, out: &mut impl Write, entries: u32) -> io::Result<u64> {
+    /// Writes the section for the entries added (every entry of the batch, with or without
+    /// trigrams); returns its length in bytes.
+    pub fn write(mut self, out: &mut impl Write) -> io::Result<u64> {
         self.lists.sort_unstable_by_key(|l| l.key);
-        let full = bitmap_bytes(entries);
+        let full = bitmap_bytes(self.entries);
         let mut rows = Vec::with_capacity(self.lists.len() * ROW + 4);
         let mut at = 0u64;
         let mut words = Vec::new();
@@ -192,11 +193,13 @@ pub(crate) struct TrigramSection {
     entries: u32,
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+/// The little-endian u32 at `at` (the text store's tables use these too).
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+/// The little-endian u64 at `at`.
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
 }
 
@@ -316,7 +319,6 @@ impl TrigramSection {
 }
 
 /// The trigram sections of every batch of one generation.
-#[derive(Clone, Default)]
 pub(crate) struct TrigramIndex {
     /// By batch number.
     batches: Vec<(u32, TrigramSection)>,
@@ -518,7 +520,7 @@ mod tests {
             w.add(i as u32, sc.scan(t));
         }
         let mut out = Vec::new();
-        let len = w.write(&mut out, texts.len() as u32).unwrap();
+        let len = w.write(&mut out).unwrap();
         assert_eq!(len as usize, out.len());
         TrigramSection::open(PathBuf::from("t"), OwnedBytes::new(out), texts.len() as u32).unwrap()
     }
@@ -601,7 +603,7 @@ mod tests {
             w.add(i as u32, sc.scan(t));
         }
         let mut out = Vec::new();
-        w.write(&mut out, 200).unwrap();
+        w.write(&mut out).unwrap();
         let queries: Vec<Vec<u64>> = ["fn x", "x1", "y7", "() { y"].map(trigram_keys).into();
         for at in (0..out.len()).step_by(7) {
             for cut in [false, true] {
