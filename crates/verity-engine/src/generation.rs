@@ -39,7 +39,7 @@ use crate::error::EngineError;
 
 /// Version of the on-disk format (layout, schema, tokenizers, text rules). Bump on any change
 /// that makes an old index answer differently or that this engine cannot read.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// The pointer file naming the current generation; its presence marks a Verity index.
 pub const POINTER_FILE: &str = "verity.json";

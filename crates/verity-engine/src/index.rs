@@ -25,13 +25,14 @@ use crate::error::EngineError;
 pub use crate::generation::FORMAT_VERSION;
 use crate::generation::{self, ReadOnlyDirectory, WriterLock, GENERATION_META};
 use crate::plan::PlanContext;
-use crate::schema::{build_schema, register_tokenizers, Fields, PATH_FIELD, TEXT_FIELD};
+use crate::schema::{build_schema, Fields, PATH_FIELD, TEXT_FIELD};
 use crate::text::{decode_owned, DecodedText, Undecodable};
 use crate::text_store::{self, TextStore, TextWriter};
 use crate::tokenizer::TrigramScanner;
 use crate::trigram_index::TrigramIndex;
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
+use crate::word_index::{FileWords, WordIndex, WordScanner};
 
 mod settings;
 mod vectors;
@@ -168,7 +169,6 @@ impl CodeIndex {
                 detail: "schema does not match this engine's".into(),
             });
         }
-        register_tokenizers(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -179,8 +179,8 @@ impl CodeIndex {
             })?;
         let texts = TextStore::open(&gen_dir)?;
         let plan = PlanContext {
-            fields,
             trigrams: Arc::new(TrigramIndex::new(texts.trigram_sections())),
+            words: Arc::new(WordIndex::new(texts.word_sections())),
         };
         // Read on first use: a text query never touches `vectors/`.
         let vectors = VectorSlot::unopened(&gen_dir, meta.vectors.is_some());
@@ -269,7 +269,6 @@ impl CodeIndex {
             Index::create_in_dir(&gen_dir, build_schema().0)?
         };
         let (_, fields) = build_schema();
-        register_tokenizers(&index);
         let mut writer = index.writer_with_num_threads(
             opts.threads.max(1),
             opts.memory_per_thread.max(16 << 20) * opts.threads.max(1),
@@ -345,6 +344,8 @@ impl CodeIndex {
             /// Its distinct trigrams' keys, found here in parallel: the trigram index's
             /// lists are then only appended to.
             trigrams: Vec<u64>,
+            /// Its words, grouped, found here in parallel too.
+            words: FileWords,
             hash: u64,
             bytes: usize,
             lossy: bool,
@@ -369,95 +370,119 @@ impl CodeIndex {
         let mut add = |path: &str,
                        text: String,
                        trigrams: &[u64],
+                       words: &FileWords,
                        stamp: FileStamp|
          -> Result<Result<(), String>, EngineError> {
             let texts = texts
                 .as_mut()
                 .expect("a batch is open while files are added");
-            let address = texts.append(path, &text, trigrams).map_err(io_at)?;
+            let address = texts.append(path, &text, trigrams, words).map_err(io_at)?;
             let res = writer.add_document(doc!(
                 fields.path => path,
                 fields.text => address,
-                fields.code => text,
                 fields.mtime => stamp.mtime_ns,
                 fields.size => stamp.size,
                 fields.hash => stamp.hash,
             ));
             Ok(res.map(|_| ()).map_err(|e| format!("index error: {e}")))
         };
-        let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(to_read.len());
-        // Files are read and decoded in parallel, a chunk at a time, and written in order: the
-        // text store is one file, and a chunk bounds the texts held in memory.
-        for chunk in to_read.chunks(READ_CHUNK) {
-            let reads: Vec<Result<Read, Outcome>> = chunk
-                .par_iter()
-                .map(|(f, _)| {
-                    if cancelled() {
-                        // Nothing more is read; the build returns Cancelled below.
-                        return Err(Outcome::Cancelled);
-                    }
-                    let skipped = |reason, detail| {
-                        Err(Outcome::Skipped(Skipped {
-                            path: f.rel.clone(),
-                            reason,
-                            detail,
-                        }))
-                    };
-                    match std::fs::read(&f.abs) {
-                        Err(e) => skipped(SkipReason::Unreadable, Some(e.to_string())),
-                        Ok(bytes) if bytes.len() as u64 > opts.walk.max_file_size => {
-                            skipped(SkipReason::TooLarge, Some(format!("{} bytes", bytes.len())))
-                        }
-                        Ok(bytes) => match decode_hashed(bytes) {
-                            Err(Undecodable::Binary) => skipped(SkipReason::Binary, None),
-                            Ok((decoded, hash, bytes)) => Ok(Read {
-                                trigrams: SCANNER
-                                    .with_borrow_mut(|s| s.scan(&decoded.text).to_vec()),
-                                text: decoded.text,
-                                hash,
-                                bytes,
-                                lossy: decoded.lossy,
-                            }),
-                        },
-                    }
-                })
-                .collect();
-            for ((f, existed), read) in chunk.iter().zip(reads) {
-                let outcome = match read {
-                    Err(outcome) => outcome,
-                    Ok(r) => {
-                        let stamp = FileStamp {
-                            mtime_ns: f.mtime_ns,
-                            size: f.size,
-                            hash: r.hash,
-                        };
-                        match add(&f.rel, r.text, &r.trigrams, stamp)? {
-                            Ok(()) => Outcome::Added {
-                                existed: *existed,
-                                bytes: r.bytes as u64,
-                                lossy: r.lossy,
-                            },
-                            Err(detail) => Outcome::Skipped(Skipped {
-                                path: f.rel.clone(),
-                                reason: SkipReason::Unreadable,
-                                detail: Some(detail),
-                            }),
-                        }
-                    }
-                };
-                outcomes.push((f.rel.clone(), outcome));
+        // Files are read and decoded in parallel, a chunk at a time, and written in order on a
+        // thread of their own while the next chunk is read: the text store is one file, its
+        // trigram and word lists are appended to in entry order, and a chunk bounds the texts
+        // held in memory.
+        let read = |(f, _): &(&crate::walk::WalkedFile, bool)| -> Result<Read, Outcome> {
+            if cancelled() {
+                // Nothing more is read; the build returns Cancelled below.
+                return Err(Outcome::Cancelled);
             }
-        }
+            let skipped = |reason, detail| {
+                Err(Outcome::Skipped(Skipped {
+                    path: f.rel.clone(),
+                    reason,
+                    detail,
+                }))
+            };
+            match std::fs::read(&f.abs) {
+                Err(e) => skipped(SkipReason::Unreadable, Some(e.to_string())),
+                Ok(bytes) if bytes.len() as u64 > opts.walk.max_file_size => {
+                    skipped(SkipReason::TooLarge, Some(format!("{} bytes", bytes.len())))
+                }
+                Ok(bytes) => match decode_hashed(bytes) {
+                    Err(Undecodable::Binary) => skipped(SkipReason::Binary, None),
+                    Ok((decoded, hash, bytes)) => Ok(Read {
+                        trigrams: SCANNER.with_borrow_mut(|s| s.scan(&decoded.text).to_vec()),
+                        words: WORDS.with_borrow_mut(|s| s.scan(&decoded.text)),
+                        text: decoded.text,
+                        hash,
+                        bytes,
+                        lossy: decoded.lossy,
+                    }),
+                },
+            }
+        };
+        let add_ref = &mut add;
+        let mut outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
+            let (chunks, written) = std::sync::mpsc::sync_channel::<Vec<Result<Read, Outcome>>>(1);
+            let to_read = &to_read;
+            let writing = scope.spawn(move || {
+                let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(to_read.len());
+                let mut files = to_read.iter();
+                for reads in written {
+                    // `reads` first: `zip` takes from its left side before it finds the right
+                    // one ended, and a file taken here is not written.
+                    for (read, (f, existed)) in reads.into_iter().zip(files.by_ref()) {
+                        let outcome = match read {
+                            Err(outcome) => outcome,
+                            Ok(r) => {
+                                let stamp = FileStamp {
+                                    mtime_ns: f.mtime_ns,
+                                    size: f.size,
+                                    hash: r.hash,
+                                };
+                                match add_ref(&f.rel, r.text, &r.trigrams, &r.words, stamp)? {
+                                    Ok(()) => Outcome::Added {
+                                        existed: *existed,
+                                        bytes: r.bytes as u64,
+                                        lossy: r.lossy,
+                                    },
+                                    Err(detail) => Outcome::Skipped(Skipped {
+                                        path: f.rel.clone(),
+                                        reason: SkipReason::Unreadable,
+                                        detail: Some(detail),
+                                    }),
+                                }
+                            }
+                        };
+                        outcomes.push((f.rel.clone(), outcome));
+                    }
+                }
+                Ok::<_, EngineError>(outcomes)
+            });
+            for chunk in to_read.chunks(READ_CHUNK) {
+                let reads: Vec<Result<Read, Outcome>> = chunk.par_iter().map(&read).collect();
+                if chunks.send(reads).is_err() {
+                    // The writer stopped on an error, which its join returns.
+                    break;
+                }
+            }
+            drop(chunks);
+            match writing.join() {
+                Ok(outcomes) => outcomes,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?;
         if let (Some(o), false) = (&old, cancelled()) {
             // In address order, so each block of a folded batch is decompressed once.
             let mut cursor = text_store::Cursor::default();
             let mut scanner = TrigramScanner::default();
+            let mut word_scanner = WordScanner::default();
             for &(path, stamp, address) in &to_move {
                 let text = EngineError::guard(&o.gen_dir, || {
                     Ok(o.texts.read(address, &mut cursor)?.1.to_owned())
                 })?;
                 let trigrams = scanner.scan(&text).to_vec();
-                let outcome = match add(path, text, &trigrams, stamp)? {
+                let words = word_scanner.scan(&text);
+                let outcome = match add(path, text, &trigrams, &words, stamp)? {
                     Ok(()) => Outcome::Moved,
                     Err(detail) => Outcome::Skipped(Skipped {
                         path: path.to_owned(),
@@ -750,6 +775,8 @@ const READ_CHUNK: usize = 1024;
 thread_local! {
     /// Each reading thread's trigram scanner (its bitmap is reused from file to file).
     static SCANNER: std::cell::RefCell<TrigramScanner> = Default::default();
+    /// Each reading thread's word scanner (its table is reused from file to file).
+    static WORDS: std::cell::RefCell<WordScanner> = Default::default();
 }
 
 /// The batches of `texts` this build folds into its own, given the unchanged files (`kept`,

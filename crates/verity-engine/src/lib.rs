@@ -4,12 +4,14 @@
 //! built on [tantivy](https://docs.rs/tantivy).
 //!
 //! Exact answers come from *verification*, not from a tokenizer: the index proposes candidate
-//! files (the engine's own trigram index for literals, wildcards and regexes; a positional
-//! code-token field in tantivy for phrases and proximity), and every candidate is checked
+//! files (the engine's own trigram index for literals, wildcards and regexes; its own
+//! positional word index for words, phrases and proximity), and every candidate is checked
 //! against its indexed text by
-//! [`matcher`], which implements docs/query-language.md to the letter, unless the code field
-//! says for certain that it matches ([`certain`]: its terms are the text's words, at their
-//! word positions). BM25 on the code field orders the results.
+//! [`matcher`], which implements docs/query-language.md to the letter, unless the word index
+//! says for certain that it matches ([`certain`]: its words are the text's word tokens, at
+//! their word positions). BM25 over the word index orders the results. Both indexes live in
+//! the text store's batches beside the texts; tantivy holds one document per file (path, text
+//! address, stamps) and does deletes, segments and collection.
 //!
 //! ```no_run
 //! use verity_engine::{BuildOptions, CodeIndex, SearchOptions};
@@ -25,12 +27,14 @@
 //!
 //! Modules, in dependency order (each uses only those before it): [`text`] (bytes to text),
 //! [`tokenizer`], [`query`] (syntax and parser), [`matcher`] (exact verification), [`walk`]
-//! (which files), [`schema`], `trigram_index` (which texts hold each trigram, and the tantivy
-//! query over it), [`plan`] (candidates), [`certain`] (what the index alone
+//! (which files), [`schema`], `entry_set` (sets of a batch's entries, matched to a
+//! segment's documents), `trigram_index` (which texts hold each trigram, and the tantivy
+//! query over it), `word_index` (each word's texts, frequencies and positions; the queries
+//! and BM25 over it), [`plan`] (candidates), [`certain`] (what the index alone
 //! answers for certain), [`results`] (what a search returns),
 //! `rank_cache` (path order per index generation), `vector_state` (the index's vectors),
 //! `text_store` (every indexed file's path and text, in the engine's own files, each batch
-//! with its trigram index),
+//! with its trigram and word indexes),
 //! [`generation`] (the on-disk layout: generations published atomically),
 //! [`index`] (build, update, open), `source` (where verification reads a candidate's text:
 //! the corpus file while its hash is the indexed one, else the stored copy), [`text_search`], [`vector`] (vector and hybrid queries
@@ -41,6 +45,7 @@
 
 pub use verity_core::deadline;
 pub mod certain;
+mod entry_set;
 pub mod error;
 pub mod generation;
 pub mod index;
@@ -60,6 +65,7 @@ mod trigram_index;
 pub mod vector;
 mod vector_state;
 pub mod walk;
+mod word_index;
 
 /// The engine's version, for reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,9 +1,10 @@
 //! Candidate planning: from a parsed query to a tantivy query that returns a *superset* of the
 //! matching files.
 //!
-//! Literals and regexes are narrowed by the trigrams every match must contain; wildcards by
-//! the words of the code field (or trigrams, see `wildcard_plan`); phrases and proximity by
-//! the positional code field; negation is never narrowed (the
+//! Literals and regexes are narrowed by the trigrams every match must contain
+//! (`crate::trigram_index`); wildcards by the words of the word index (or trigrams, see
+//! `wildcard_plan`); phrases and proximity by the word index's positions
+//! (`crate::word_index`); negation is never narrowed (the
 //! complement of a superset is not a superset). Whatever the plan returns is verified by
 //! [`crate::matcher`], so a loose plan costs time, never correctness.
 
@@ -11,14 +12,12 @@ use std::sync::Arc;
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
-use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
+use tantivy::query::{BooleanQuery, Occur, Query as TQuery};
 
 use crate::query::Query;
-use crate::schema::Fields;
 use crate::tokenizer::{code_tokens, is_word_char, trigram_keys, MAX_INDEXED_TOKEN_BYTES};
 use crate::trigram_index::{TrigramIndex, TrigramQuery};
+use crate::word_index::{WordIndex, WordQuery};
 
 /// A candidate query, or `None` when every file is a candidate.
 pub type Plan = Option<Box<dyn TQuery>>;
@@ -59,12 +58,12 @@ fn any(parts: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
     }
 }
 
-/// What candidate plans are made of: the schema's fields and the trigram index of the index
-/// generation they will run on.
+/// What candidate plans are made of: the trigram and word indexes of the index generation
+/// they will run on.
 #[derive(Clone, Debug)]
 pub struct PlanContext {
-    pub(crate) fields: Fields,
     pub(crate) trigrams: Arc<TrigramIndex>,
+    pub(crate) words: Arc<WordIndex>,
 }
 
 /// Files containing every trigram of `s` (`None` if `s` is shorter than three characters).
@@ -79,81 +78,83 @@ fn is_word(token: &str) -> bool {
 }
 
 /// A token sequence's indexed words, each with its word offset.
-type OffsetTerms = Vec<(usize, Term)>;
+type OffsetWords = Vec<(usize, String)>;
 
-/// The indexed words of a token sequence with their word offsets (the code field numbers words
+/// The indexed words of a token sequence with their word offsets (the word index numbers words
 /// only), and the trigram plans of the words too long to be indexed.
-fn indexed_words(ctx: &PlanContext, toks: &[String]) -> (OffsetTerms, Vec<Box<dyn TQuery>>) {
+fn indexed_words(ctx: &PlanContext, toks: &[String]) -> (OffsetWords, Vec<Box<dyn TQuery>>) {
     let mut words = Vec::new();
     let mut long = Vec::new();
     for (offset, t) in toks.iter().filter(|t| is_word(t)).enumerate() {
         if t.len() > MAX_INDEXED_TOKEN_BYTES {
             long.extend(trigram_plan(ctx, t));
         } else {
-            words.push((offset, Term::from_field_text(ctx.fields.code, t)));
+            words.push((offset, t.clone()));
         }
     }
     (words, long)
 }
 
 /// Candidates for a token sequence (a phrase, or one side of `NEAR`): its words at their word
-/// offsets, a phrase query on the code field.
+/// offsets in the word index.
 ///
-/// The code field holds word tokens only, numbered by words
-/// ([`crate::tokenizer::CodeTokenizer`]), so the words of a match are as many positions apart
-/// as in the query; the symbols between them are left to the verifier. Words too long for the
-/// field narrow by their trigrams instead. A sequence of symbols alone narrows nothing.
+/// The word index holds word tokens only, numbered by words (`crate::word_index`), so the
+/// words of a match are as many positions apart as in the query; the symbols between them
+/// are left to the verifier. Words too long for the index narrow by their trigrams instead. A
+/// sequence of symbols alone narrows nothing.
 fn tokens_plan(ctx: &PlanContext, toks: &[String]) -> Plan {
     let (words, long) = indexed_words(ctx, toks);
-    words_plan(words, long)
+    words_plan(ctx, words, long)
 }
 
 /// [`tokens_plan`] of a sequence's indexed words and its over-long words' trigram plans.
-fn words_plan(mut words: OffsetTerms, mut parts: Vec<Box<dyn TQuery>>) -> Plan {
+fn words_plan(ctx: &PlanContext, mut words: OffsetWords, mut parts: Vec<Box<dyn TQuery>>) -> Plan {
     match words.len() {
         0 => {}
-        1 => parts.push(Box::new(TermQuery::new(
-            words.pop().unwrap().1,
-            IndexRecordOption::Basic,
+        1 => parts.push(Box::new(WordQuery::word(
+            ctx.words.clone(),
+            &words.pop().expect("one word").1,
         ))),
-        _ => {
-            // Offsets relative to the first word: tantivy's phrase starts at its first term.
-            let first = words[0].0;
-            parts.push(Box::new(PhraseQuery::new_with_offset(
-                words.into_iter().map(|(o, t)| (o - first, t)).collect(),
-            )));
-        }
+        _ => parts.push(Box::new(WordQuery::phrase(
+            ctx.words.clone(),
+            words.into_iter().map(|(o, w)| (o as u32, w)).collect(),
+        ))),
     }
     and(parts)
 }
 
 /// Candidates for `left NEAR/distance right`: each side's own candidates, and the first
-/// indexed word of each side within reach of the other, as a sloppy phrase query.
+/// indexed word of each side within reach of the other.
 ///
 /// Say `a` is left's first indexed word, at word offset i of left's wl words, and `b` right's,
-/// at offset j of wr, with k ≤ distance words between the two sides. With `a` at p and `b` at
-/// q, tantivy's phrase `a b` with slop s matches when |p − (q − 1)| ≤ s. Left before right:
-/// q − p = (wl − i) + k + j, so |p − q + 1| = wl − i + j + k − 1. Right before left:
-/// p − q = (wr − j) + k + i, so the gap is wr − j + i + k + 1. The slop is the larger of the
-/// two at k = distance, so every match is a candidate.
+/// at offset j of wr, with k ≤ distance words between the two sides; `a` at p, `b` at q. Left
+/// before right: q − p = (wl − i) + k + j. Right before left: p − q = (wr − j) + k + i. So
+/// every match has q − p in one of the two ranges k = 0..=distance gives.
 fn near_plan(ctx: &PlanContext, left: &[String], right: &[String], distance: u32) -> Plan {
     let (lw, llong) = indexed_words(ctx, left);
     let (rw, rlong) = indexed_words(ctx, right);
     let (a, b) = (lw.first().cloned(), rw.first().cloned());
-    let mut parts: Vec<Box<dyn TQuery>> = [words_plan(lw, llong), words_plan(rw, rlong)]
+    let mut parts: Vec<Box<dyn TQuery>> = [words_plan(ctx, lw, llong), words_plan(ctx, rw, rlong)]
         .into_iter()
         .flatten()
         .collect();
-    let count = |toks: &[String]| toks.iter().filter(|t| is_word(t)).count() as u64;
+    let count = |toks: &[String]| toks.iter().filter(|t| is_word(t)).count() as i64;
     if let (Some((i, a)), Some((j, b))) = (a, b) {
-        let (wl, wr, i, j) = (count(left), count(right), i as u64, j as u64);
-        let slop = (wl - i + j - 1).max(wr - j + i + 1) + u64::from(distance);
-        if let Ok(slop) = u32::try_from(slop) {
-            parts.push(Box::new(PhraseQuery::new_with_offset_and_slop(
-                vec![(0, a), (1, b)],
-                slop,
-            )));
-        }
+        let (wl, wr, i, j, d) = (
+            count(left),
+            count(right),
+            i as i64,
+            j as i64,
+            distance as i64,
+        );
+        let after = wl - i + j;
+        let before = wr - j + i;
+        parts.push(Box::new(WordQuery::pair(
+            ctx.words.clone(),
+            &a,
+            &b,
+            vec![(after, after + d), (-(before + d), -before)],
+        )));
     }
     and(parts)
 }
@@ -270,13 +271,13 @@ fn regex_plan(ctx: &PlanContext, pattern: &str) -> Plan {
 /// Candidates for a wildcard: each of its words must be a word of the file.
 ///
 /// A wildcard's words (its whitespace-separated pieces) each match one whole word of a line
-/// (docs/query-language.md), and the code field holds every word of at most
+/// (docs/query-language.md), and the word index holds every word of at most
 /// [`MAX_INDEXED_TOKEN_BYTES`], case and all. So a piece without `*`, whose matches are at most
 /// as long as its characters plus four bytes a `?`, narrows to the files holding a word it
-/// matches: one term, or for `Vec?` the terms the automaton `Vec.` accepts in the term
-/// dictionary (a term is all word characters, so `.` there is `?`'s one word character). A
-/// piece with `*` can match a word too long to be indexed; it is narrowed by the trigrams of
-/// its fixed runs instead.
+/// matches: one word, or for `Vec?` the words the automaton `Vec.` accepts in the dictionary
+/// (a word is all word characters, so `.` there is `?`'s one word character). A piece with `*`
+/// can match a word too long to be indexed; it is narrowed by the trigrams of its fixed runs
+/// instead.
 ///
 /// Why: `Vec?` has no trigram but `vec`, which nearly every Rust file holds; on the
 /// synthetic 100,000-file tree it made 98,000 candidates for no match.
@@ -290,25 +291,32 @@ fn wildcard_plan(ctx: &PlanContext, pattern: &str) -> Plan {
         if piece.contains('*') || longest > MAX_INDEXED_TOKEN_BYTES {
             parts.extend(fixed_runs_plan(ctx, piece));
         } else if !piece.contains('?') {
-            parts.push(Box::new(TermQuery::new(
-                Term::from_field_text(ctx.fields.code, piece),
-                IndexRecordOption::Basic,
-            )) as Box<dyn TQuery>);
+            parts.push(Box::new(WordQuery::word(ctx.words.clone(), piece)) as Box<dyn TQuery>);
         } else {
-            match RegexQuery::from_pattern(&word_automaton(piece), ctx.fields.code) {
-                Ok(q) => parts.push(Box::new(q)),
+            match word_pattern(ctx, piece) {
+                Some(q) => parts.push(Box::new(q)),
                 // Too large an automaton (it is not, for word characters and dots): the
                 // trigrams still narrow.
-                Err(_) => parts.extend(fixed_runs_plan(ctx, piece)),
+                None => parts.extend(fixed_runs_plan(ctx, piece)),
             }
         }
     }
     and(parts)
 }
 
-/// A one-word wildcard piece as an automaton over the code field's terms. Every character of
-/// a term is a word character, so `*` is `.*` and `?` is `.`; the rest stand for themselves.
-pub(crate) fn word_automaton(piece: &str) -> String {
+/// The files holding a word the one-word wildcard piece matches whole; `None` when its
+/// automaton would be too large.
+pub(crate) fn word_pattern(ctx: &PlanContext, piece: &str) -> Option<WordQuery> {
+    let prefix: String = piece
+        .chars()
+        .take_while(|&c| c != '*' && c != '?')
+        .collect();
+    WordQuery::pattern(ctx.words.clone(), &word_automaton(piece), &prefix)
+}
+
+/// A one-word wildcard piece as an automaton over the word index's words. Every character of
+/// a word is a word character, so `*` is `.*` and `?` is `.`; the rest stand for themselves.
+fn word_automaton(piece: &str) -> String {
     piece
         .chars()
         .map(|c| match c {
@@ -353,7 +361,7 @@ pub fn candidates(ctx: &PlanContext, q: &Query) -> Plan {
     }
 }
 
-/// The word tokens of a query's positive parts, for BM25 scoring on the code field.
+/// The word tokens of a query's positive parts, for BM25 scoring over the word index.
 pub fn scoring_terms(q: &Query) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     fn add(out: &mut Vec<String>, s: &str) {

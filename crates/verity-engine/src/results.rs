@@ -42,7 +42,7 @@ pub struct LineMatch {
 pub struct SearchHit {
     /// Corpus-relative path with `/` separators.
     pub path: String,
-    /// Text queries: BM25 of the query's words in the code field (0 for queries without
+    /// Text queries: BM25 of the query's words over the word index (0 for queries without
     /// words). Vector queries: the best chunk's cosine similarity. Hybrid: the fused score.
     pub score: f32,
     /// Number of matching lines (exact, even when `lines` is capped); 0 for vector hits.

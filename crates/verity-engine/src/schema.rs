@@ -2,19 +2,11 @@
 //!
 //! Nothing is stored in tantivy's doc store: the texts and paths verification reads are in
 //! the engine's own text store (`crate::text_store`), found by the `text` fast field, and
-//! the rest are fast fields. Trigrams are not a field either: each batch of the text store
-//! carries the trigram index of its texts (`crate::trigram_index`).
+//! the rest are fast fields. Nor are trigrams or words: each batch of the text store carries
+//! the trigram index and the word index of its texts (`crate::trigram_index`,
+//! `crate::word_index`). tantivy keeps documents, their paths and fast fields, and deletes.
 
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
-};
-use tantivy::tokenizer::TextAnalyzer;
-use tantivy::Index;
-
-use crate::tokenizer::CodeTokenizer;
-
-/// Name under which [`CodeTokenizer`] is registered.
-pub const CODE_TOKENIZER: &str = "verity_code";
+use tantivy::schema::{Field, Schema, FAST, STRING};
 
 /// Name of the path field (also a fast field: paths without loading documents).
 pub const PATH_FIELD: &str = "path";
@@ -41,9 +33,6 @@ pub struct Fields {
     /// The address of the document's path and decoded text in the text store
     /// (`crate::text_store`): what verification and display read.
     pub text: Field,
-    /// Word tokens, numbered by words (symbols are not indexed): BM25 scoring, phrase and
-    /// proximity candidates.
-    pub code: Field,
     /// Modification time (ns since the epoch) and size when indexed: change detection.
     pub mtime: Field,
     /// Size in bytes when indexed: change detection.
@@ -57,14 +46,6 @@ pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let path = b.add_text_field(PATH_FIELD, STRING | FAST);
     let text = b.add_u64_field(TEXT_FIELD, FAST);
-    let code = b.add_text_field(
-        "code",
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(CODE_TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        ),
-    );
     let mtime = b.add_u64_field("mtime", FAST);
     let size = b.add_u64_field("size", FAST);
     let hash = b.add_u64_field("hash", FAST);
@@ -73,17 +54,9 @@ pub fn build_schema() -> (Schema, Fields) {
         Fields {
             path,
             text,
-            code,
             mtime,
             size,
             hash,
         },
     )
-}
-
-/// Registers the engine's tokenizers on an index (needed after every open).
-pub fn register_tokenizers(index: &Index) {
-    index
-        .tokenizers()
-        .register(CODE_TOKENIZER, TextAnalyzer::from(CodeTokenizer::default()));
 }

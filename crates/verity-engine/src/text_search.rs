@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::certain::certain_matches;
 use crate::deadline::Deadline;
@@ -24,6 +23,7 @@ use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
 use crate::text_store::Cursor;
+use crate::word_index::Bm25Query;
 
 /// Collects every matching document with its score, and stops early once the deadline passes.
 struct AllScored {
@@ -89,15 +89,6 @@ impl SegmentCollector for AllScoredSegment {
 const FEW_CANDIDATES: usize = 16;
 
 impl CodeIndex {
-    /// How many terms the code field's dictionaries hold, over every segment.
-    fn code_terms(&self, searcher: &tantivy::Searcher) -> Result<usize, EngineError> {
-        let mut n = 0;
-        for seg in searcher.segment_readers() {
-            n += seg.inverted_index(self.fields.code)?.terms().num_terms();
-        }
-        Ok(n)
-    }
-
     /// Runs a parsed query.
     ///
     /// Every candidate the index proposes is verified against the file's indexed text, unless
@@ -132,15 +123,10 @@ impl CodeIndex {
         let tquery: Box<dyn TQuery> = if scoring {
             let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
                 vec![(Occur::Must, Box::new(ConstScoreQuery::new(plan, 0.0)))];
-            for w in &words {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(self.fields.code, w),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                ));
-            }
+            clauses.push((
+                Occur::Should,
+                Box::new(Bm25Query::new(self.plan.words.clone(), words)),
+            ));
             Box::new(BooleanQuery::new(clauses))
         } else {
             plan
@@ -166,7 +152,7 @@ impl CodeIndex {
                     && candidates >= CERTAIN_FROM
                     && (!c.walks_dictionary
                         || candidates.saturating_mul(TERMS_PER_CANDIDATE)
-                            >= self.code_terms(&searcher)?) =>
+                            >= self.plan.words.num_words()) =>
             {
                 searcher.search(&*c.query, &DocSetCollector)?
             }

@@ -17,19 +17,21 @@
 //! files; see [`crate::generation`]), and `crate::index` folds small or mostly dead batches into
 //! the new one, so a long run of small updates keeps few batches and little dead text.
 //!
-//! A batch also carries the trigram index of its texts ([`crate::trigram_index`]): written
-//! with them, linked and removed with them, and keyed by their entries, which never change.
+//! A batch also carries the trigram index and the word index of its texts
+//! ([`crate::trigram_index`], [`crate::word_index`]): written with them, linked and removed
+//! with them, and keyed by their entries, which never change.
 //!
 //! Layout of a batch (integers little-endian):
 //!
 //! ```text
-//! "VTX2"
+//! "VTX3"
 //! blocks         raw or lz4 blocks (lz4_flex's block format), one after the other
 //! trigrams       the batch's trigram section (crate::trigram_index)
+//! words          the batch's word section (crate::word_index)
 //! block table    per block: offset u64, compressed length u32, length u32
 //! entry table    per entry: block u32, start u32, end u32 (its bytes in the decompressed block)
 //! footer         blocks u32, entries u32, offset of the block table u64,
-//!                offset of the trigram section u64, "VTX2"
+//!                offset of the trigram section u64, offset of the word section u64, "VTX3"
 //! ```
 //!
 //! An entry is the path's length (u32), the path, then the text. A block is closed once it
@@ -47,14 +49,15 @@ use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
 
 use crate::error::EngineError;
 use crate::trigram_index::{u32_at, u64_at, TrigramSection, TrigramWriter};
+use crate::word_index::{FileWords, WordSection, WordWriter};
 
-const MAGIC: &[u8; 4] = b"VTX2";
+const MAGIC: &[u8; 4] = b"VTX3";
 /// A block is closed once it holds this many bytes: tantivy's doc-store block size, so with lz4
 /// a best-10 query reading one small file decompresses as much as it did there.
 const BLOCK_BYTES: usize = 16 * 1024;
 const BLOCK_ROW: usize = 16;
 const ENTRY_ROW: usize = 12;
-const FOOTER: usize = 4 + 4 + 8 + 8 + 4;
+const FOOTER: usize = 4 + 4 + 8 + 8 + 8 + 4;
 
 /// The file name of batch `batch`.
 pub(crate) fn batch_file_name(batch: u32) -> String {
@@ -107,6 +110,7 @@ pub(crate) struct TextWriter {
     blocks: Vec<(u64, u32, u32)>,
     entries: Vec<(u32, u32, u32)>,
     trigrams: TrigramWriter,
+    words: WordWriter,
 }
 
 impl TextWriter {
@@ -124,12 +128,20 @@ impl TextWriter {
             blocks: Vec::new(),
             entries: Vec::new(),
             trigrams: TrigramWriter::default(),
+            words: WordWriter::default(),
         })
     }
 
     /// Appends a file's path and text, with its distinct trigrams' keys
-    /// ([`crate::tokenizer::TrigramScanner`]); returns its text address.
-    pub fn append(&mut self, path: &str, text: &str, trigrams: &[u64]) -> io::Result<u64> {
+    /// ([`crate::tokenizer::TrigramScanner`]) and its words
+    /// ([`crate::word_index::WordScanner`]); returns its text address.
+    pub fn append(
+        &mut self,
+        path: &str,
+        text: &str,
+        trigrams: &[u64],
+        words: &FileWords,
+    ) -> io::Result<u64> {
         let entry = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
         let path_len = u32::try_from(path.len()).map_err(|_| too_large("a path"))?;
         let start = self.block.len();
@@ -143,6 +155,7 @@ impl TextWriter {
         self.entries
             .push((block, start as u32, self.block.len() as u32));
         self.trigrams.add(entry, trigrams);
+        self.words.add(entry, text, words);
         if self.block.len() >= BLOCK_BYTES {
             self.close_block()?;
         }
@@ -176,12 +189,14 @@ impl TextWriter {
         Ok(())
     }
 
-    /// Closes the last block and writes the trigram section and the tables; returns the
-    /// number of entries.
+    /// Closes the last block and writes the trigram and word sections and the tables; returns
+    /// the number of entries.
     pub fn finish(mut self) -> io::Result<usize> {
         self.close_block()?;
         let trigrams = self.at;
         self.at += std::mem::take(&mut self.trigrams).write(&mut self.out)?;
+        let words = self.at;
+        self.at += std::mem::take(&mut self.words).write(&mut self.out)?;
         let tables = self.at;
         for &(offset, packed, len) in &self.blocks {
             self.out.write_all(&offset.to_le_bytes())?;
@@ -199,6 +214,7 @@ impl TextWriter {
             .write_all(&(self.entries.len() as u32).to_le_bytes())?;
         self.out.write_all(&tables.to_le_bytes())?;
         self.out.write_all(&trigrams.to_le_bytes())?;
+        self.out.write_all(&words.to_le_bytes())?;
         self.out.write_all(MAGIC)?;
         self.out.flush()?;
         // Synced here rather than only when the generation is published: the batch is most of
@@ -220,6 +236,7 @@ struct Batch {
     blocks: u32,
     entries: u32,
     trigrams: TrigramSection,
+    words: WordSection,
 }
 
 impl Batch {
@@ -231,24 +248,28 @@ impl Batch {
         };
         let b = data.as_slice();
         if b.len() < MAGIC.len() + FOOTER || &b[..4] != MAGIC || &b[b.len() - 4..] != MAGIC {
-            return Err(corrupt("not a text batch (no VTX2 header and footer)"));
+            return Err(corrupt("not a text batch (no VTX3 header and footer)"));
         }
         let f = b.len() - FOOTER;
         let (blocks, entries, tables) = (u32_at(b, f), u32_at(b, f + 4), u64_at(b, f + 8));
-        let trigrams = u64_at(b, f + 16);
+        let (trigrams, words) = (u64_at(b, f + 16), u64_at(b, f + 24));
         let end = (tables as u128)
             + (blocks as u128) * BLOCK_ROW as u128
             + (entries as u128) * ENTRY_ROW as u128;
-        if trigrams < MAGIC.len() as u64 || trigrams > tables || end != f as u128 {
+        if trigrams < MAGIC.len() as u64 || trigrams > words || words > tables || end != f as u128 {
             return Err(corrupt("its tables do not fit the file"));
         }
-        let (blocks_end, blocks_at) = (trigrams as usize, tables as usize);
+        let (blocks_end, words_at, blocks_at) =
+            (trigrams as usize, words as usize, tables as usize);
         let trigrams =
-            TrigramSection::open(path.clone(), data.slice(blocks_end..blocks_at), entries)
+            TrigramSection::open(path.clone(), data.slice(blocks_end..words_at), entries)
                 .map_err(|e| corrupt(&e))?;
+        let words = WordSection::open(path.clone(), data.slice(words_at..blocks_at), entries)
+            .map_err(|e| corrupt(&e))?;
         Ok(Batch {
             blocks_end,
             trigrams,
+            words,
             entries_at: blocks_at + blocks as usize * BLOCK_ROW,
             blocks_at,
             blocks,
@@ -346,6 +367,14 @@ impl TextStore {
         self.batches
             .iter()
             .map(|(&n, b)| (n, b.trigrams.clone()))
+            .collect()
+    }
+
+    /// Every batch's word section, by batch number.
+    pub fn word_sections(&self) -> Vec<(u32, WordSection)> {
+        self.batches
+            .iter()
+            .map(|(&n, b)| (n, b.words.clone()))
             .collect()
     }
 
@@ -457,9 +486,10 @@ mod tests {
         let mut w =
             TextWriter::create(&dir.join(batch_file_name(batch)), batch, compression).unwrap();
         let mut scanner = crate::tokenizer::TrigramScanner::default();
+        let mut words = crate::word_index::WordScanner::default();
         let addrs = files
             .iter()
-            .map(|(p, t)| w.append(p, t, scanner.scan(t)).unwrap())
+            .map(|(p, t)| w.append(p, t, scanner.scan(t), &words.scan(t)).unwrap())
             .collect();
         assert_eq!(w.finish().unwrap(), files.len());
         addrs
@@ -572,7 +602,7 @@ mod tests {
                     }
                 }
             }
-            std::fs::write(&file, b"VTX2").unwrap();
+            std::fs::write(&file, MAGIC).unwrap();
             let err = open(tmp.path()).err().expect("a short file is refused");
             assert!(err.to_string().contains("not a text batch"), "{err}");
             // An address into a batch that is not there.

@@ -1,6 +1,7 @@
-//! How the engine cuts text: code tokens for tantivy, folded trigrams for the trigram index.
+//! How the engine cuts text: code tokens for the word index, folded trigrams for the trigram
+//! index.
 //!
-//! * [`CodeTokenizer`] splits text into *code tokens*: a maximal run of word characters
+//! * [`code_tokens`] splits text into *code tokens*: a maximal run of word characters
 //!   (`_` or any Unicode alphanumeric, `char::is_alphanumeric`) is one token, and every other
 //!   character that is not whitespace is a token of its own. So `std::io` is `std`, `:`, `:`,
 //!   `io` and `Vec<Vec<u8>>` ends in `>`, `>`: splitting operators into single characters is what
@@ -14,10 +15,8 @@
 //!   trigram index (`crate::trigram_index`) only narrows the candidate files, which are then
 //!   verified against the stored text.
 
-use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-
-/// Word tokens longer than this many bytes are not put in the code field (tantivy terms have a
-/// size limit, and such tokens are minified data, not code), nor counted in a file's length.
+/// Word tokens longer than this many bytes are not put in the word index (such tokens are
+/// minified data, not code), nor counted in a file's length.
 /// Queries that need one fall back to trigram candidates, so results stay exact.
 pub const MAX_INDEXED_TOKEN_BYTES: usize = 256;
 
@@ -127,72 +126,6 @@ impl<'a> Iterator for CodeTokens<'a> {
             end,
             is_word,
         })
-    }
-}
-
-/// tantivy adapter for [`code_tokens`]: the word tokens of at most
-/// [`MAX_INDEXED_TOKEN_BYTES`], each at its position among the word tokens.
-///
-/// Positions count words only (over-long ones too, though they are not emitted), which is
-/// what `NEAR/n` counts: two words with n words between them are n + 1 positions apart, and
-/// a phrase's words keep their word offsets (`&mut self`: `mut` at 0, `self` at 1). Since
-/// tantivy counts a file's length in emitted tokens, BM25's document length is the number of
-/// indexed words (docs/query-language.md, section 6).
-#[derive(Clone, Default)]
-pub struct CodeTokenizer {
-    token: Token,
-}
-
-/// The token stream of [`CodeTokenizer`] for tantivy.
-pub struct CodeTokenStream<'a> {
-    inner: CodeTokens<'a>,
-    token: &'a mut Token,
-    position: usize,
-}
-
-impl Tokenizer for CodeTokenizer {
-    type TokenStream<'a> = CodeTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> CodeTokenStream<'a> {
-        self.token.reset();
-        CodeTokenStream {
-            inner: code_tokens(text),
-            token: &mut self.token,
-            position: 0,
-        }
-    }
-}
-
-impl TokenStream for CodeTokenStream<'_> {
-    fn advance(&mut self) -> bool {
-        let t = loop {
-            let Some(t) = self.inner.next() else {
-                return false;
-            };
-            if !t.is_word {
-                continue;
-            }
-            if t.text.len() <= MAX_INDEXED_TOKEN_BYTES {
-                break t;
-            }
-            self.position += 1;
-        };
-        self.token.text.clear();
-        self.token.text.push_str(t.text);
-        self.token.offset_from = t.start;
-        self.token.offset_to = t.end;
-        self.token.position = self.position;
-        self.token.position_length = 1;
-        self.position += 1;
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.token
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.token
     }
 }
 
@@ -403,30 +336,6 @@ mod tests {
         // Zero-width space is not whitespace in Unicode: it is a symbol token.
         assert_eq!(toks("a\u{200B}b"), ["a", "\u{200B}", "b"]);
         assert_eq!(toks("  \r\n\t"), Vec::<&str>::new());
-    }
-
-    fn indexed(text: &str) -> Vec<(String, usize)> {
-        let mut tok = CodeTokenizer::default();
-        let mut s = tok.token_stream(text);
-        let mut seen = Vec::new();
-        while s.advance() {
-            seen.push((s.token().text.clone(), s.token().position));
-        }
-        seen
-    }
-
-    #[test]
-    fn tantivy_stream_numbers_words_only() {
-        let at = |t: &str, p: usize| (t.to_string(), p);
-        assert_eq!(
-            indexed("use std::fmt;"),
-            [at("use", 0), at("std", 1), at("fmt", 2)]
-        );
-        assert_eq!(indexed("&mut self"), [at("mut", 0), at("self", 1)]);
-        // An over-long word is not indexed, but it counts as a word.
-        let long = "x".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
-        assert_eq!(indexed(&format!("a {long} b")), [at("a", 0), at("b", 2)]);
-        assert!(indexed(":: -> {}").is_empty());
     }
 
     #[test]

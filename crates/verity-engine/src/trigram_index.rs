@@ -13,9 +13,9 @@
 //! which merges renumber. So each batch of the text store carries the trigram index of its
 //! own texts, written with them, linked and removed with them.
 //!
-//! At query time a literal's candidates are computed once per batch, as a bitmap of entries
-//! (`Candidates`), and each segment's documents are matched to it through their text address
-//! ([`TrigramQuery`]): one pass over a fast field per segment.
+//! At query time a literal's candidates are computed once per batch, as a bitmap of entries,
+//! and each segment's documents are matched to it through their text address
+//! ([`TrigramQuery`], `crate::entry_set`): one pass over a fast field per segment.
 //!
 //! Layout of a batch's trigram section (integers little-endian):
 //!
@@ -33,15 +33,11 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tantivy::columnar::ColumnIndex;
 use tantivy::directory::OwnedBytes;
-use tantivy::query::{
-    BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query as TQuery, Scorer,
-    Weight,
-};
-use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TantivyError};
+use tantivy::query::{EnableScoring, Query as TQuery, Weight};
+use tantivy::TantivyError;
 
-use crate::schema::{split, TEXT_FIELD};
+use crate::entry_set::{EntrySetWeight, EntrySets};
 use crate::tokenizer::ascii_trigram_slot;
 
 const ROW: usize = 24;
@@ -52,7 +48,8 @@ fn bitmap_bytes(entries: u32) -> usize {
     (entries as usize).div_ceil(64) * 8
 }
 
-fn push_varint(out: &mut Vec<u8>, mut v: u32) {
+/// Appends `v` as LEB128.
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
         v >>= 7;
@@ -60,25 +57,31 @@ fn push_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
+/// Reads one LEB128 `u32` from the front of `bytes`; `None` if it is cut short or too long.
+#[inline]
+pub(crate) fn read_varint(bytes: &mut &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    let mut shift = 0;
+    loop {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        if shift > 28 {
+            return None;
+        }
+        v |= u32::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+    }
+}
+
 /// Decodes a list of LEB128 deltas; calls `f` with each entry. `None` if it is cut short or
 /// does not increase.
 fn for_each_entry(mut bytes: &[u8], mut f: impl FnMut(u32)) -> Option<()> {
     let mut last: Option<u32> = None;
     while !bytes.is_empty() {
-        let mut v: u32 = 0;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = bytes.split_first()?;
-            bytes = rest;
-            if shift > 28 {
-                return None;
-            }
-            v |= u32::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                break;
-            }
-            shift += 7;
-        }
+        let v = read_varint(&mut bytes)?;
         let entry = match last {
             None => v,
             Some(l) if v > 0 => l.checked_add(v)?,
@@ -339,14 +342,14 @@ impl TrigramIndex {
     }
 
     /// The texts `grams` admits, batch by batch.
-    fn candidates(&self, grams: &Grams) -> tantivy::Result<Candidates> {
+    fn candidates(&self, grams: &Grams) -> tantivy::Result<EntrySets> {
         let mut by_batch = Vec::new();
         for (n, section) in &self.batches {
             if let Some(bits) = grams.entries(section)? {
                 by_batch.push((*n, bits));
             }
         }
-        Ok(Candidates { by_batch })
+        Ok(EntrySets::new(by_batch))
     }
 }
 
@@ -388,20 +391,6 @@ impl Grams {
     }
 }
 
-/// Bitmaps of entries, by batch number (ascending; only batches with a candidate).
-struct Candidates {
-    by_batch: Vec<(u32, Vec<u64>)>,
-}
-
-impl Candidates {
-    fn batch(&self, n: u32) -> Option<&[u64]> {
-        self.by_batch
-            .binary_search_by_key(&n, |(b, _)| *b)
-            .ok()
-            .map(|i| self.by_batch[i].1.as_slice())
-    }
-}
-
 /// A tantivy query over the trigram index: the files holding every trigram of a literal, or
 /// an AND or OR of such. Plans ([`crate::plan`]) combine these into one query rather than
 /// into tantivy's boolean queries, so the formula is evaluated on bitmaps and each segment's
@@ -438,73 +427,10 @@ impl TrigramQuery {
 
 impl TQuery for TrigramQuery {
     fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(TrigramWeight {
-            candidates: self.index.candidates(&self.grams)?,
-        }))
-    }
-}
-
-struct TrigramWeight {
-    candidates: Candidates,
-}
-
-impl Weight for TrigramWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        if self.candidates.by_batch.is_empty() {
-            return Ok(Box::new(EmptyScorer));
-        }
-        let addresses = reader.fast_fields().u64(TEXT_FIELD)?;
-        let max = reader.max_doc();
-        let mut set = BitSet::with_max_value(max);
-        // Documents come in runs from one batch: its bitmap is looked up once per run.
-        let mut current: Option<(u32, Option<&[u64]>)> = None;
-        // Every document has an address: the column is read in bulk, a chunk at a time.
-        let full = matches!(addresses.index, ColumnIndex::Full);
-        let mut chunk = [0u64; 1024];
-        for doc in 0..max {
-            let at = doc as usize % chunk.len();
-            let address = if full {
-                if at == 0 {
-                    let n = (max - doc).min(chunk.len() as u32) as usize;
-                    addresses.values.get_range(u64::from(doc), &mut chunk[..n]);
-                }
-                chunk[at]
-            } else {
-                let Some(address) = addresses.first(doc) else {
-                    continue;
-                };
-                address
-            };
-            let (batch, entry) = split(address);
-            let bits = match current {
-                Some((b, bits)) if b == batch => bits,
-                _ => {
-                    let bits = self.candidates.batch(batch);
-                    current = Some((batch, bits));
-                    bits
-                }
-            };
-            if let Some(bits) = bits {
-                if bits
-                    .get(entry as usize / 64)
-                    .is_some_and(|w| w & (1 << (entry % 64)) != 0)
-                {
-                    set.insert(doc);
-                }
-            }
-        }
-        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), boost)))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) == doc {
-            Ok(Explanation::new("holds every trigram", scorer.score()))
-        } else {
-            Err(TantivyError::InvalidArgument(format!(
-                "document {doc} does not hold every trigram"
-            )))
-        }
+        Ok(Box::new(EntrySetWeight::new(
+            self.index.candidates(&self.grams)?,
+            "hold every trigram",
+        )))
     }
 }
 

@@ -151,7 +151,7 @@ fn a_one_word_wildcard_over_thousands_of_candidates_lists_exactly_its_files() {
     for i in 0..n {
         write(root, &format!("f{i:04}.rs"), lines[i % 4]);
     }
-    // One word of 305 bytes: not in the code field, matched by verification alone.
+    // One word of 305 bytes: not in the word index, matched by verification alone.
     write(root, "long.rs", format!("{}Error\n", "x".repeat(300)));
     let idx = tempfile::tempdir().unwrap();
     let (index, _) =
@@ -200,7 +200,9 @@ fn certain_matches_from_the_index_list_exactly_the_verified_files() {
         ("nothing here but tokio_x\n".into(), false), // `tokio` inside a word only
         ("FnResult fn_Result Result_fn\n".into(), false), // no word `fn` or `Result`
     ];
-    let n = 12_000;
+    // A third of the files match `fn NEAR/3 Result`: enough for the queries built on it to
+    // have the candidates that make certain matches worth taking (`CERTAIN_FROM`).
+    let n = 13_200;
     for i in 0..n {
         write(root, &format!("f{i:05}.rs"), &kinds[i % kinds.len()].0);
     }

@@ -28,6 +28,44 @@ fn touch_later(path: &std::path::Path) {
         .unwrap();
 }
 
+/// Files are read in chunks of 1,024 in parallel while the previous chunk is written: every
+/// file keeps its own text and words across chunk boundaries, and none is lost.
+#[test]
+fn every_file_keeps_its_text_across_read_chunks() {
+    let corpus = tempfile::tempdir().unwrap();
+    let n = 2_100;
+    for i in 0..n {
+        write(
+            corpus.path(),
+            &format!("d{}/f{i:05}.rs", i % 7),
+            format!("fn marker_{i:05}() {{ word{i:05} + 1 }}\n"),
+        );
+    }
+    let idx = tempfile::tempdir().unwrap();
+    let (index, report) = CodeIndex::build(
+        corpus.path(),
+        &idx.path().join("i"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((report.added, report.files), (n, n));
+    for i in [0, 1, 1022, 1023, 1024, 1025, 2046, 2047, 2048, 2049, n - 1] {
+        let path = format!("d{}/f{i:05}.rs", i % 7);
+        // A literal (trigrams, then the text) and a word (the word index) find it alone.
+        assert_eq!(
+            paths(&index, &format!("marker_{i:05}()")),
+            set(&[&path]),
+            "{i}"
+        );
+        assert_eq!(
+            paths(&index, &format!("\"word{i:05}\"")),
+            set(&[&path]),
+            "{i}"
+        );
+    }
+    assert_eq!(paths(&index, "marker_*").len(), n);
+}
+
 #[test]
 fn reindex_updates_added_changed_and_deleted_files_only() {
     let corpus = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ const WORDS: &[&str] = &["foo", "bar", "Baz", "x_1", "变量", "fn", "AND", "a"]
 fn text_strategy() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         4 => prop::sample::select(WORDS).prop_map(str::to_owned),
-        // A word past the code field's 256 bytes: not indexed, found by trigrams.
+        // A word past the word index's 256 bytes: not indexed, found by trigrams.
         1 => Just("x_".repeat(130)),
         3 => prop::sample::select(vec![" ", " ", "\n", "\t", "\r\n", "  "]).prop_map(str::to_owned),
         2 => prop::sample::select(vec![":", "::", "<", ">", "(", ")", ",", ";", "&", "#", "\"", "*", "?", "/", "🦀", "\u{200B}"]).prop_map(str::to_owned),

@@ -1,0 +1,1071 @@
+//! The word index: for every word token, which texts of a batch hold it, how often, and at
+//! which word positions.
+//!
+//! Phrases and proximity queries are narrowed by their words at their word offsets, one-word
+//! literals, phrases, wildcards and `NEAR` pairs are answered from it for certain
+//! (`crate::certain`), and BM25 ranks by it. Its words are the text's word tokens as they are,
+//! numbered by words (`crate::tokenizer`): symbols are more than half of the tokens of code and
+//! say little on their own, so they are left to the verifier.
+//!
+//! Until index format 8 this was tantivy's positional `code` field. Building it was about two
+//! thirds of a build's CPU (on 273 MiB of real code, 5.8 of 8.5 s; `cindex` took 3.5 s for
+//! everything, issue #14): tantivy looks every token occurrence up in one table per segment,
+//! shared by every term, copying its text on the way. Here a text's words are grouped in a
+//! small table of its own while the files are read in parallel, so the batch's dictionary is
+//! looked up once per distinct word of a text, not once per occurrence, with the word's hash
+//! computed already; and like the trigram index (`crate::trigram_index`) the postings are
+//! keyed by the stable entry of a text in its batch of the text store, written with the texts,
+//! linked and removed with them.
+//!
+//! Layout of a batch's word section (integers little-endian, varints LEB128):
+//!
+//! ```text
+//! postings    per word, in word order: per entry holding it, ascending: the entry's delta
+//!             from the previous one (the first entry itself), the word's frequency tf in the
+//!             text, the byte length of its positions, then its tf positions as deltas (the
+//!             first position itself)
+//! words       the words' bytes, in byte order, one after the other
+//! lengths     per entry: its number of indexed words u32 (BM25's document length)
+//! word table  per word: end of its bytes in `words` u32, end of its postings u64, the number
+//!             of entries holding it u32
+//! tail        postings' length u64, words' length u64, words u32, entries u32,
+//!             indexed words of all entries u64
+//! ```
+
+use std::hash::BuildHasher;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::{Anchored, Input, MatchKind};
+use tantivy::directory::OwnedBytes;
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::query::{Bm25Weight, EnableScoring, Query as TQuery, Weight};
+use tantivy::{Score, TantivyError};
+
+use crate::entry_set::{bitmap_words, EntrySetWeight, EntrySets, ScoredEntries, ScoredWeight};
+use crate::tokenizer::{code_tokens, MAX_INDEXED_TOKEN_BYTES};
+use crate::trigram_index::{push_varint, read_varint, u32_at, u64_at};
+
+const ROW: usize = 16;
+const TAIL: usize = 8 + 8 + 4 + 4 + 8;
+
+/// The hash of a word: one hasher, so a text's groups carry the hash its batch's dictionary
+/// looks the word up with.
+fn word_hash(word: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x05ee_d0f3_071d).hash_one(word)
+}
+
+/// One distinct word of a text.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    /// Its first occurrence's bytes in the text.
+    start: u32,
+    end: u32,
+    hash: u64,
+    /// Occurrences.
+    tf: u32,
+    /// Where its positions start in [`FileWords::positions`].
+    at: u32,
+}
+
+/// The indexed words of one text, grouped: each distinct word once, with its positions.
+#[derive(Debug, Default)]
+pub(crate) struct FileWords {
+    /// Indexed words (occurrences): the text's length for BM25.
+    len: u32,
+    groups: Vec<Group>,
+    /// Every group's positions, ascending, one group after the other.
+    positions: Vec<u32>,
+}
+
+/// Groups the words of texts; kept per thread, so its tables are reused.
+#[derive(Default)]
+pub(crate) struct WordScanner {
+    table: HashTable<u32>,
+    /// (group, position) of every indexed occurrence, in text order.
+    occurrences: Vec<(u32, u32)>,
+}
+
+impl WordScanner {
+    /// The indexed words of `text`: its word tokens of at most [`MAX_INDEXED_TOKEN_BYTES`],
+    /// each at its position among *all* word tokens (over-long ones are counted, not kept).
+    pub fn scan(&mut self, text: &str) -> FileWords {
+        self.table.clear();
+        self.occurrences.clear();
+        let (table, occurrences) = (&mut self.table, &mut self.occurrences);
+        let bytes = text.as_bytes();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut position: u32 = 0;
+        for t in code_tokens(text).filter(|t| t.is_word) {
+            let pos = position;
+            position = position.saturating_add(1);
+            if t.text.len() > MAX_INDEXED_TOKEN_BYTES {
+                continue;
+            }
+            let word = t.text.as_bytes();
+            let hash = word_hash(word);
+            let g = match table.entry(
+                hash,
+                |&g| {
+                    let g = &groups[g as usize];
+                    &bytes[g.start as usize..g.end as usize] == word
+                },
+                |&g| groups[g as usize].hash,
+            ) {
+                hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    let g = groups.len() as u32;
+                    v.insert(g);
+                    groups.push(Group {
+                        start: t.start as u32,
+                        end: t.end as u32,
+                        hash,
+                        tf: 0,
+                        at: 0,
+                    });
+                    g
+                }
+            };
+            groups[g as usize].tf += 1;
+            occurrences.push((g, pos));
+        }
+        // Each group's positions together, in text order: a counting sort by group.
+        let mut at = 0;
+        for g in &mut groups {
+            g.at = at;
+            at += g.tf;
+        }
+        let mut positions = vec![0; occurrences.len()];
+        let mut next: Vec<u32> = groups.iter().map(|g| g.at).collect();
+        for &(g, pos) in occurrences.iter() {
+            positions[next[g as usize] as usize] = pos;
+            next[g as usize] += 1;
+        }
+        FileWords {
+            len: occurrences.len() as u32,
+            groups,
+            positions,
+        }
+    }
+}
+
+/// One word's postings while a batch is written.
+struct List {
+    /// Its bytes in [`WordWriter::arena`].
+    word: Range<u32>,
+    hash: u64,
+    last: u32,
+    entries: u32,
+    postings: Vec<u8>,
+}
+
+/// Collects the postings of one batch, text after text, and writes its word section.
+#[derive(Default)]
+pub(crate) struct WordWriter {
+    /// Each word's list, by hash.
+    ids: HashTable<u32>,
+    lists: Vec<List>,
+    /// Every word's bytes.
+    arena: Vec<u8>,
+    /// Each entry's number of indexed words; every entry is added.
+    lengths: Vec<u32>,
+    tokens: u64,
+    /// Scratch space for one posting's positions.
+    scratch: Vec<u8>,
+}
+
+impl WordWriter {
+    /// Records the words of entry `entry`, whose text is `text` (`words` is
+    /// [`WordScanner::scan`] of it). Entries come in increasing order, each once.
+    pub fn add(&mut self, entry: u32, text: &str, words: &FileWords) {
+        debug_assert_eq!(entry as usize, self.lengths.len(), "every entry, in order");
+        self.lengths.push(words.len);
+        self.tokens += u64::from(words.len);
+        let bytes = text.as_bytes();
+        let (ids, lists, arena, scratch) = (
+            &mut self.ids,
+            &mut self.lists,
+            &mut self.arena,
+            &mut self.scratch,
+        );
+        for g in &words.groups {
+            let word = &bytes[g.start as usize..g.end as usize];
+            let id = match ids.entry(
+                g.hash,
+                |&id| {
+                    let w = &lists[id as usize].word;
+                    &arena[w.start as usize..w.end as usize] == word
+                },
+                |&id| lists[id as usize].hash,
+            ) {
+                hashbrown::hash_table::Entry::Occupied(o) => *o.get(),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    let id = lists.len() as u32;
+                    v.insert(id);
+                    let start = arena.len() as u32;
+                    arena.extend_from_slice(word);
+                    lists.push(List {
+                        word: start..arena.len() as u32,
+                        hash: g.hash,
+                        last: 0,
+                        entries: 0,
+                        postings: Vec::new(),
+                    });
+                    id
+                }
+            };
+            let list = &mut lists[id as usize];
+            let delta = if list.entries == 0 {
+                entry
+            } else {
+                entry - list.last
+            };
+            scratch.clear();
+            let mut last = 0;
+            for &p in &words.positions[g.at as usize..(g.at + g.tf) as usize] {
+                push_varint(scratch, p - last);
+                last = p;
+            }
+            push_varint(&mut list.postings, delta);
+            push_varint(&mut list.postings, g.tf);
+            push_varint(&mut list.postings, scratch.len() as u32);
+            list.postings.extend_from_slice(scratch);
+            list.last = entry;
+            list.entries += 1;
+        }
+    }
+
+    /// Writes the section for the entries added; returns its length in bytes.
+    pub fn write(self, out: &mut impl Write) -> io::Result<u64> {
+        let WordWriter {
+            lists,
+            arena,
+            lengths,
+            tokens,
+            ..
+        } = self;
+        let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
+        // Sorted by the words' bytes; their first eight bytes, in order, decide most
+        // comparisons without reading the arena.
+        let mut order: Vec<(u64, u32)> = lists
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut head = [0u8; 8];
+                let w = word(l);
+                let n = w.len().min(8);
+                head[..n].copy_from_slice(&w[..n]);
+                (u64::from_be_bytes(head), i as u32)
+            })
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| word(&lists[a.1 as usize]).cmp(word(&lists[b.1 as usize])))
+        });
+        let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
+        let (mut postings_end, mut words_end) = (0u64, 0u64);
+        for &(_, i) in &order {
+            let l = &lists[i as usize];
+            out.write_all(&l.postings)?;
+            postings_end += l.postings.len() as u64;
+            words_end += word(l).len() as u64;
+            let end = u32::try_from(words_end).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "too many words for a batch")
+            })?;
+            rows.extend_from_slice(&end.to_le_bytes());
+            rows.extend_from_slice(&postings_end.to_le_bytes());
+            rows.extend_from_slice(&l.entries.to_le_bytes());
+        }
+        for &(_, i) in &order {
+            out.write_all(word(&lists[i as usize]))?;
+        }
+        let mut table = Vec::with_capacity(lengths.len() * 4);
+        for n in &lengths {
+            table.extend_from_slice(&n.to_le_bytes());
+        }
+        out.write_all(&table)?;
+        rows.extend_from_slice(&postings_end.to_le_bytes());
+        rows.extend_from_slice(&words_end.to_le_bytes());
+        rows.extend_from_slice(&(order.len() as u32).to_le_bytes());
+        rows.extend_from_slice(&(lengths.len() as u32).to_le_bytes());
+        rows.extend_from_slice(&tokens.to_le_bytes());
+        out.write_all(&rows)?;
+        Ok(postings_end + words_end + table.len() as u64 + rows.len() as u64)
+    }
+}
+
+/// One posting: an entry holding a word, how often, and its positions' bytes.
+struct Posting<'a> {
+    entry: u32,
+    tf: u32,
+    positions: &'a [u8],
+}
+
+/// Reads a word's postings, one after the other.
+struct Postings<'a> {
+    bytes: &'a [u8],
+    last: Option<u32>,
+}
+
+impl<'a> Postings<'a> {
+    /// The next posting; `Ok(None)` at the end, `Err` where the bytes are damaged.
+    fn next(&mut self) -> Result<Option<Posting<'a>>, ()> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let b = &mut self.bytes;
+        let delta = read_varint(b).ok_or(())?;
+        let entry = match self.last {
+            None => delta,
+            Some(l) if delta > 0 => l.checked_add(delta).ok_or(())?,
+            Some(_) => return Err(()),
+        };
+        let tf = read_varint(b).ok_or(())?;
+        let n = read_varint(b).ok_or(())? as usize;
+        if tf == 0 || n > b.len() {
+            return Err(());
+        }
+        let (positions, rest) = b.split_at(n);
+        *b = rest;
+        self.last = Some(entry);
+        Ok(Some(Posting {
+            entry,
+            tf,
+            positions,
+        }))
+    }
+}
+
+/// Decodes a posting's positions into `out` (cleared first).
+fn decode_positions(p: &Posting<'_>, out: &mut Vec<u32>) -> Result<(), ()> {
+    out.clear();
+    let mut bytes = p.positions;
+    let mut last = 0u32;
+    for i in 0..p.tf {
+        let d = read_varint(&mut bytes).ok_or(())?;
+        if i > 0 && d == 0 {
+            return Err(());
+        }
+        last = last.checked_add(d).ok_or(())?;
+        out.push(last);
+    }
+    if bytes.is_empty() {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// The word section of one batch, open for reading.
+#[derive(Clone)]
+pub(crate) struct WordSection {
+    /// The batch file, for errors.
+    path: PathBuf,
+    data: OwnedBytes,
+    postings_len: usize,
+    words_at: usize,
+    lengths_at: usize,
+    rows_at: usize,
+    count: usize,
+    entries: u32,
+    tokens: u64,
+}
+
+impl WordSection {
+    /// Checks the frame of a section: parts that fill it exactly, for the batch's `entries`.
+    pub fn open(path: PathBuf, data: OwnedBytes, entries: u32) -> Result<Self, String> {
+        let b = data.as_slice();
+        let Some(tail) = b.len().checked_sub(TAIL) else {
+            return Err("the word section is cut short".into());
+        };
+        let (postings_len, words_len) = (u64_at(b, tail), u64_at(b, tail + 8));
+        let (count, own_entries) = (u32_at(b, tail + 16), u32_at(b, tail + 20));
+        let tokens = u64_at(b, tail + 24);
+        let total = u128::from(postings_len)
+            + u128::from(words_len)
+            + u128::from(own_entries) * 4
+            + u128::from(count) * ROW as u128;
+        if total != tail as u128 || own_entries != entries {
+            return Err("the word section's parts do not fit it".into());
+        }
+        let words_at = postings_len as usize;
+        let lengths_at = words_at + words_len as usize;
+        Ok(WordSection {
+            path,
+            postings_len: words_at,
+            words_at,
+            lengths_at,
+            rows_at: lengths_at + entries as usize * 4,
+            count: count as usize,
+            entries,
+            tokens,
+            data,
+        })
+    }
+
+    fn corrupt(&self, detail: &str) -> TantivyError {
+        TantivyError::DataCorruption(tantivy::error::DataCorruption::new(
+            self.path.clone(),
+            format!("word index: {detail}"),
+        ))
+    }
+
+    /// Row `i`: end of its word, end of its postings, entries.
+    fn row(&self, i: usize) -> (usize, u64, u32) {
+        let (b, at) = (self.data.as_slice(), self.rows_at + i * ROW);
+        (
+            u32_at(b, at) as usize,
+            u64_at(b, at + 4),
+            u32_at(b, at + 12),
+        )
+    }
+
+    /// Word `i`'s bytes.
+    fn word(&self, i: usize) -> tantivy::Result<&[u8]> {
+        let start = if i == 0 { 0 } else { self.row(i - 1).0 };
+        let end = self.row(i).0;
+        self.data.as_slice()[self.words_at..self.lengths_at]
+            .get(start..end)
+            .ok_or_else(|| self.corrupt("a word is out of place"))
+    }
+
+    /// Word `i`'s postings.
+    fn postings(&self, i: usize) -> tantivy::Result<Postings<'_>> {
+        let start = if i == 0 { 0 } else { self.row(i - 1).1 };
+        let end = self.row(i).1;
+        let bytes = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(s, e)| self.data.as_slice()[..self.postings_len].get(s..e))
+            .ok_or_else(|| self.corrupt("a word's postings are out of place"))?;
+        Ok(Postings { bytes, last: None })
+    }
+
+    /// The row of `word`, if a text of the batch holds it.
+    fn find(&self, word: &[u8]) -> tantivy::Result<Option<usize>> {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.word(mid)?.cmp(word) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(mid)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The rows of the words starting with `prefix`.
+    fn with_prefix(&self, prefix: &[u8]) -> tantivy::Result<Range<usize>> {
+        let first = |after: bool| -> tantivy::Result<usize> {
+            let (mut lo, mut hi) = (0, self.count);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let w = self.word(mid)?;
+                let below = if after {
+                    w.starts_with(prefix) || w < prefix
+                } else {
+                    w < prefix
+                };
+                if below {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            Ok(lo)
+        };
+        Ok(first(false)?..first(true)?)
+    }
+
+    /// Entry `entry`'s number of indexed words.
+    fn length(&self, entry: u32) -> tantivy::Result<u32> {
+        if entry >= self.entries {
+            return Err(self.corrupt(&format!("entry {entry} is past the batch's end")));
+        }
+        Ok(u32_at(
+            self.data.as_slice(),
+            self.lengths_at + entry as usize * 4,
+        ))
+    }
+
+    /// The number of texts holding `word`.
+    fn doc_freq(&self, word: &[u8]) -> tantivy::Result<u32> {
+        match self.find(word)?.map(|i| self.row(i).2) {
+            Some(n) if n > self.entries => Err(self.damaged()),
+            n => Ok(n.unwrap_or(0)),
+        }
+    }
+
+    fn damaged(&self) -> TantivyError {
+        self.corrupt("a word's postings are damaged")
+    }
+
+    /// Sets the bit of every entry holding word `i`.
+    fn mark(&self, i: usize, bits: &mut [u64]) -> tantivy::Result<()> {
+        let mut p = self.postings(i)?;
+        while let Some(posting) = p.next().map_err(|()| self.damaged())? {
+            let w = bits
+                .get_mut(posting.entry as usize / 64)
+                .ok_or_else(|| self.damaged())?;
+            *w |= 1 << (posting.entry % 64);
+        }
+        Ok(())
+    }
+
+    /// The positions of word `i` in each entry of `only`, in entry order: (entry, range of
+    /// `positions`).
+    fn positions_in(
+        &self,
+        i: usize,
+        only: &[u64],
+        positions: &mut Vec<u32>,
+    ) -> tantivy::Result<Vec<(u32, Range<usize>)>> {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let mut p = self.postings(i)?;
+        while let Some(posting) = p.next().map_err(|()| self.damaged())? {
+            let e = posting.entry;
+            if only
+                .get(e as usize / 64)
+                .is_some_and(|w| w & (1 << (e % 64)) != 0)
+            {
+                decode_positions(&posting, &mut scratch).map_err(|()| self.damaged())?;
+                let start = positions.len();
+                positions.extend_from_slice(&scratch);
+                out.push((e, start..positions.len()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Which texts a [`WordQuery`] admits.
+#[derive(Clone, Debug)]
+enum WordMatch {
+    /// Texts holding the word.
+    Word(String),
+    /// Texts holding every word at its offset from a common position.
+    Phrase(Vec<(u32, String)>),
+    /// Texts with word `a` at p and word `b` at q, q − p in one of the ranges (inclusive).
+    Pair {
+        a: String,
+        b: String,
+        ranges: Vec<(i64, i64)>,
+    },
+    /// Texts holding a word the automaton matches whole; every match starts with `prefix`.
+    Pattern {
+        prefix: String,
+        dfa: Arc<dense::DFA<Vec<u32>>>,
+    },
+}
+
+/// The word sections of every batch of one generation.
+pub(crate) struct WordIndex {
+    /// By batch number.
+    batches: Vec<(u32, WordSection)>,
+}
+
+impl std::fmt::Debug for WordIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordIndex")
+            .field("batches", &self.batches.len())
+            .finish()
+    }
+}
+
+impl WordIndex {
+    pub fn new(mut batches: Vec<(u32, WordSection)>) -> Self {
+        batches.sort_unstable_by_key(|(n, _)| *n);
+        WordIndex { batches }
+    }
+
+    /// How many words the batches' dictionaries hold (a word of two batches counts twice).
+    pub fn num_words(&self) -> usize {
+        self.batches.iter().map(|(_, s)| s.count).sum()
+    }
+
+    /// The texts `m` admits, batch by batch.
+    fn entries(&self, m: &WordMatch) -> tantivy::Result<EntrySets> {
+        let mut by_batch = Vec::new();
+        for (n, section) in &self.batches {
+            let mut bits = vec![0u64; bitmap_words(section.entries)];
+            if matches(section, m, &mut bits)? {
+                by_batch.push((*n, bits));
+            }
+        }
+        Ok(EntrySets::new(by_batch))
+    }
+
+    /// BM25 of `words` for every text holding one (docs/query-language.md, section 6), in
+    /// tantivy's arithmetic: N counts every entry of every batch, like tantivy's documents,
+    /// deleted ones included until their batch is folded.
+    fn bm25(&self, words: &[String]) -> tantivy::Result<ScoredEntries> {
+        let docs: u64 = self.batches.iter().map(|(_, s)| u64::from(s.entries)).sum();
+        let tokens: u64 = self.batches.iter().map(|(_, s)| s.tokens).sum();
+        let mut scores: Vec<(u32, Vec<Score>)> = self
+            .batches
+            .iter()
+            .map(|(n, s)| (*n, vec![0.0; s.entries as usize]))
+            .collect();
+        if docs == 0 {
+            return Ok(ScoredEntries::default());
+        }
+        let average = tokens as Score / docs as Score;
+        for w in words {
+            let mut df = 0u64;
+            for (_, s) in &self.batches {
+                df += u64::from(s.doc_freq(w.as_bytes())?);
+            }
+            if df == 0 {
+                continue;
+            }
+            let weight = Bm25Weight::for_one_term_without_explain(df, docs, average);
+            for ((_, section), (_, scores)) in self.batches.iter().zip(&mut scores) {
+                let Some(i) = section.find(w.as_bytes())? else {
+                    continue;
+                };
+                let mut p = section.postings(i)?;
+                while let Some(posting) = p.next().map_err(|()| section.damaged())? {
+                    let norm = FieldNormReader::fieldnorm_to_id(section.length(posting.entry)?);
+                    let slot = scores
+                        .get_mut(posting.entry as usize)
+                        .ok_or_else(|| section.damaged())?;
+                    *slot += weight.score(norm, posting.tf);
+                }
+            }
+        }
+        Ok(ScoredEntries::new(scores))
+    }
+}
+
+/// Sets the bits of the entries of `section` that `m` admits; whether there is one.
+fn matches(section: &WordSection, m: &WordMatch, bits: &mut [u64]) -> tantivy::Result<bool> {
+    match m {
+        WordMatch::Word(w) => {
+            let Some(i) = section.find(w.as_bytes())? else {
+                return Ok(false);
+            };
+            section.mark(i, bits)?;
+        }
+        WordMatch::Pattern { prefix, dfa } => {
+            for i in section.with_prefix(prefix.as_bytes())? {
+                if whole_match(dfa, section.word(i)?) {
+                    section.mark(i, bits)?;
+                }
+            }
+        }
+        WordMatch::Phrase(words) => {
+            let mut rows = Vec::with_capacity(words.len());
+            for (offset, w) in words {
+                let Some(i) = section.find(w.as_bytes())? else {
+                    return Ok(false);
+                };
+                rows.push((*offset, i));
+            }
+            let rows: Vec<(i64, usize)> = rows
+                .iter()
+                .map(|&(o, i)| (i64::from(o) - i64::from(rows[0].0), i))
+                .collect();
+            positional(section, &rows, bits, |lists| {
+                let (first, rest) = lists.split_first().expect("a phrase has words");
+                first.1.iter().any(|&p| {
+                    rest.iter().all(|&(off, ps)| {
+                        u32::try_from(i64::from(p) + off)
+                            .is_ok_and(|q| ps.binary_search(&q).is_ok())
+                    })
+                })
+            })?;
+        }
+        WordMatch::Pair { a, b, ranges } => {
+            let (Some(ia), Some(ib)) = (section.find(a.as_bytes())?, section.find(b.as_bytes())?)
+            else {
+                return Ok(false);
+            };
+            positional(section, &[(0, ia), (0, ib)], bits, |lists| {
+                let (pa, pb) = (lists[0].1, lists[1].1);
+                pa.iter().any(|&p| {
+                    ranges.iter().any(|&(lo, hi)| {
+                        let from = pb.partition_point(|&q| i64::from(q) < i64::from(p) + lo);
+                        pb.get(from)
+                            .is_some_and(|&q| i64::from(q) <= i64::from(p) + hi)
+                    })
+                })
+            })?;
+        }
+    }
+    Ok(bits.iter().any(|&w| w != 0))
+}
+
+/// Sets the bits of the entries holding every word of `rows` (offset, row) where `test` holds
+/// of their (offset, positions in the entry), in the order of `rows`.
+fn positional(
+    section: &WordSection,
+    rows: &[(i64, usize)],
+    bits: &mut [u64],
+    test: impl Fn(&[(i64, &[u32])]) -> bool,
+) -> tantivy::Result<()> {
+    // The entries holding every word first: positions are decoded for those only.
+    let mut all: Option<Vec<u64>> = None;
+    for &(_, i) in rows {
+        let mut one = vec![0u64; bits.len()];
+        section.mark(i, &mut one)?;
+        match &mut all {
+            None => all = Some(one),
+            Some(a) => a.iter_mut().zip(&one).for_each(|(a, o)| *a &= o),
+        }
+    }
+    let all = all.unwrap_or_default();
+    if all.iter().all(|&w| w == 0) {
+        return Ok(());
+    }
+    let mut positions = Vec::new();
+    let mut lists = Vec::with_capacity(rows.len());
+    for &(_, i) in rows {
+        lists.push(section.positions_in(i, &all, &mut positions)?);
+    }
+    let mut view: Vec<(i64, &[u32])> = Vec::with_capacity(rows.len());
+    for k in 0..lists[0].len() {
+        view.clear();
+        for (list, &(offset, _)) in lists.iter().zip(rows) {
+            // Every list holds the same entries, in the same order.
+            let (e, r) = list.get(k).ok_or_else(|| section.damaged())?;
+            if *e != lists[0][k].0 {
+                return Err(section.damaged());
+            }
+            view.push((offset, &positions[r.clone()]));
+        }
+        if test(&view) {
+            let e = lists[0][k].0;
+            bits[e as usize / 64] |= 1 << (e % 64);
+        }
+    }
+    Ok(())
+}
+
+/// Does the automaton match all of `word`?
+fn whole_match(dfa: &dense::DFA<Vec<u32>>, word: &[u8]) -> bool {
+    let Ok(mut state) = dfa.start_state_forward(&Input::new(word).anchored(Anchored::Yes)) else {
+        return false;
+    };
+    for &b in word {
+        state = dfa.next_state(state, b);
+        if dfa.is_dead_state(state) {
+            return false;
+        }
+    }
+    dfa.is_match_state(dfa.next_eoi_state(state))
+}
+
+/// A tantivy query over the word index: the files holding a word, a phrase's words at their
+/// offsets, two words at some distances, or a word a wildcard piece matches.
+#[derive(Clone, Debug)]
+pub(crate) struct WordQuery {
+    index: Arc<WordIndex>,
+    what: WordMatch,
+}
+
+/// A DFA larger than this is not built: the wildcard is narrowed by its trigrams instead.
+const DFA_BYTES: usize = 1 << 22;
+
+impl WordQuery {
+    /// The files holding `word`.
+    pub fn word(index: Arc<WordIndex>, word: &str) -> Self {
+        WordQuery {
+            index,
+            what: WordMatch::Word(word.to_owned()),
+        }
+    }
+
+    /// The files holding each word at its offset (word positions) from the others'.
+    pub fn phrase(index: Arc<WordIndex>, words: Vec<(u32, String)>) -> Self {
+        debug_assert!(!words.is_empty());
+        WordQuery {
+            index,
+            what: WordMatch::Phrase(words),
+        }
+    }
+
+    /// The files with word `a` at some position p and word `b` at q, q − p in one of the
+    /// inclusive `ranges` (for `a == b`, two occurrences: no range should hold 0).
+    pub fn pair(index: Arc<WordIndex>, a: &str, b: &str, ranges: Vec<(i64, i64)>) -> Self {
+        WordQuery {
+            index,
+            what: WordMatch::Pair {
+                a: a.to_owned(),
+                b: b.to_owned(),
+                ranges,
+            },
+        }
+    }
+
+    /// The files holding a word `pattern` (a regex over one word, matched whole) matches;
+    /// every match starts with `prefix`. `None` when the automaton would be too large.
+    pub fn pattern(index: Arc<WordIndex>, pattern: &str, prefix: &str) -> Option<Self> {
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .start_kind(StartKind::Anchored)
+                    // Every match, not the leftmost-first one: a word matches when some
+                    // match ends at its end.
+                    .match_kind(MatchKind::All)
+                    .dfa_size_limit(Some(DFA_BYTES))
+                    .determinize_size_limit(Some(DFA_BYTES)),
+            )
+            .build(pattern)
+            .ok()?;
+        Some(WordQuery {
+            index,
+            what: WordMatch::Pattern {
+                prefix: prefix.to_owned(),
+                dfa: Arc::new(dfa),
+            },
+        })
+    }
+}
+
+impl TQuery for WordQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(EntrySetWeight::new(
+            self.index.entries(&self.what)?,
+            "hold the words",
+        )))
+    }
+}
+
+/// Scores the files holding any of `words` by BM25 over the word index (docs/query-language.md,
+/// section 6).
+#[derive(Clone, Debug)]
+pub(crate) struct Bm25Query {
+    index: Arc<WordIndex>,
+    words: Vec<String>,
+}
+
+impl Bm25Query {
+    pub fn new(index: Arc<WordIndex>, words: Vec<String>) -> Self {
+        Bm25Query { index, words }
+    }
+}
+
+impl TQuery for Bm25Query {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ScoredWeight::new(self.index.bm25(&self.words)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(texts: &[&str]) -> WordSection {
+        let mut w = WordWriter::default();
+        let mut sc = WordScanner::default();
+        for (i, t) in texts.iter().enumerate() {
+            let words = sc.scan(t);
+            w.add(i as u32, t, &words);
+        }
+        let mut out = Vec::new();
+        let n = w.write(&mut out).unwrap();
+        assert_eq!(n as usize, out.len());
+        WordSection::open("batch".into(), OwnedBytes::new(out), texts.len() as u32).unwrap()
+    }
+
+    /// The words of `text` at their word positions, by the plain definition.
+    fn words_of(text: &str) -> Vec<(String, i64)> {
+        code_tokens(text)
+            .filter(|t| t.is_word)
+            .enumerate()
+            .filter(|(_, t)| t.text.len() <= MAX_INDEXED_TOKEN_BYTES)
+            .map(|(i, t)| (t.text.to_owned(), i as i64))
+            .collect()
+    }
+
+    fn answer(s: &WordSection, m: &WordMatch) -> Vec<u32> {
+        let mut bits = vec![0u64; bitmap_words(s.entries)];
+        matches(s, m, &mut bits).unwrap();
+        (0..s.entries)
+            .filter(|e| bits[*e as usize / 64] & (1 << (e % 64)) != 0)
+            .collect()
+    }
+
+    fn brute(texts: &[&str], f: impl Fn(&[(String, i64)]) -> bool) -> Vec<u32> {
+        (0..texts.len() as u32)
+            .filter(|&i| f(&words_of(texts[i as usize])))
+            .collect()
+    }
+
+    fn corpus() -> Vec<String> {
+        (0..300)
+            .map(|i| match i % 7 {
+                0 => format!("fn zq{i}(&mut self) {{ self.café{} }}", i % 3),
+                1 => format!("let x = lock().unwrap(); // {} {}", "w".repeat(300), i),
+                2 => "unwrap lock a b c lock unwrap".to_owned(),
+                3 => String::new(),
+                _ => format!("fn f{i}() {{ self self }}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_phrases_pairs_and_patterns_answer_like_brute_force() {
+        let owned = corpus();
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let s = section(&texts);
+        for w in ["self", "fn", "zq7", "café1", "unwrap", "nothing", "w"] {
+            let expected = brute(&texts, |ws| ws.iter().any(|(x, _)| x == w));
+            assert_eq!(answer(&s, &WordMatch::Word(w.into())), expected, "{w}");
+        }
+        for phrase in [
+            vec![(0, "mut"), (1, "self")],
+            vec![(0, "lock"), (1, "unwrap")],
+            vec![(0, "unwrap"), (2, "a")],
+            vec![(0, "self"), (1, "self")],
+            vec![(3, "fn"), (4, "nothing")],
+        ] {
+            let expected = brute(&texts, |ws| {
+                ws.iter().any(|(_, p)| {
+                    phrase.iter().all(|(o, w)| {
+                        ws.iter().any(|(x, q)| {
+                            x == w && *q == p + i64::from(*o) - i64::from(phrase[0].0)
+                        })
+                    })
+                })
+            });
+            let m = WordMatch::Phrase(phrase.iter().map(|(o, w)| (*o, w.to_string())).collect());
+            assert_eq!(answer(&s, &m), expected, "{phrase:?}");
+        }
+        for (a, b, ranges) in [
+            ("lock", "unwrap", vec![(1, 1)]),
+            ("unwrap", "lock", vec![(-6, -5), (1, 1)]),
+            ("self", "self", vec![(1, 1)]),
+            ("lock", "lock", vec![(-10, -1), (1, 10)]),
+            ("let", "unwrap", vec![(5, 5)]),
+        ] {
+            let expected = brute(&texts, |ws| {
+                ws.iter().any(|(x, p)| {
+                    x == a
+                        && ws.iter().any(|(y, q)| {
+                            y == b && ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&(q - p)))
+                        })
+                })
+            });
+            let m = WordMatch::Pair {
+                a: a.into(),
+                b: b.into(),
+                ranges,
+            };
+            assert_eq!(answer(&s, &m), expected, "{a} {b}");
+        }
+        let index = Arc::new(WordIndex::new(vec![]));
+        for (pattern, prefix, re) in [
+            ("zq.*", "zq", "^zq.*$"),
+            (".*1", "", "^.*1$"),
+            ("caf.1", "caf", "^caf.1$"),
+            ("f..", "f", "^f..$"),
+        ] {
+            let q = WordQuery::pattern(index.clone(), pattern, prefix).unwrap();
+            let re = regex::Regex::new(re).unwrap();
+            let expected = brute(&texts, |ws| ws.iter().any(|(x, _)| re.is_match(x)));
+            assert_eq!(answer(&s, &q.what), expected, "{pattern}");
+        }
+    }
+
+    /// The scanner's words at their positions, in text order.
+    fn indexed(text: &str) -> Vec<(String, u32)> {
+        let fw = WordScanner::default().scan(text);
+        let mut out: Vec<(String, u32)> = fw
+            .groups
+            .iter()
+            .flat_map(|g| {
+                let w = &text[g.start as usize..g.end as usize];
+                fw.positions[g.at as usize..(g.at + g.tf) as usize]
+                    .iter()
+                    .map(move |&p| (w.to_owned(), p))
+            })
+            .collect();
+        out.sort_by_key(|&(_, p)| p);
+        out
+    }
+
+    #[test]
+    fn the_scanner_numbers_words_only() {
+        let at = |t: &str, p: u32| (t.to_string(), p);
+        assert_eq!(
+            indexed("use std::fmt;"),
+            [at("use", 0), at("std", 1), at("fmt", 2)]
+        );
+        assert_eq!(indexed("&mut self"), [at("mut", 0), at("self", 1)]);
+        assert_eq!(
+            indexed("a b a a"),
+            [at("a", 0), at("b", 1), at("a", 2), at("a", 3)]
+        );
+        // An over-long word is not indexed, but it counts as a word.
+        let long = "x".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
+        assert_eq!(indexed(&format!("a {long} b")), [at("a", 0), at("b", 2)]);
+        assert!(indexed(":: -> {}").is_empty());
+    }
+
+    #[test]
+    fn lengths_count_indexed_words_and_positions_count_every_word() {
+        let long = "w".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
+        let text = format!("a {long} b :: a");
+        let s = section(&[&text, ""]);
+        assert_eq!(s.length(0).unwrap(), 3);
+        assert_eq!(s.length(1).unwrap(), 0);
+        assert_eq!(s.tokens, 3);
+        // `a` at 0, the long word at 1 (not kept), `b` at 2.
+        let m = WordMatch::Pair {
+            a: "a".into(),
+            b: "b".into(),
+            ranges: vec![(2, 2)],
+        };
+        assert_eq!(answer(&s, &m), vec![0]);
+        assert!(s.length(2).is_err());
+    }
+
+    #[test]
+    fn damage_is_an_error_never_a_panic() {
+        let owned = corpus();
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let mut w = WordWriter::default();
+        let mut sc = WordScanner::default();
+        for (i, t) in texts.iter().enumerate() {
+            w.add(i as u32, t, &sc.scan(t));
+        }
+        let mut good = Vec::new();
+        w.write(&mut good).unwrap();
+        let queries = [
+            WordMatch::Word("self".into()),
+            WordMatch::Phrase(vec![(0, "lock".into()), (1, "unwrap".into())]),
+            WordMatch::Pair {
+                a: "self".into(),
+                b: "self".into(),
+                ranges: vec![(1, 3)],
+            },
+        ];
+        for at in (0..good.len()).step_by(7) {
+            for damaged in [
+                {
+                    let mut b = good.clone();
+                    b[at] ^= 0x5a;
+                    b
+                },
+                good[..at].to_vec(),
+            ] {
+                let Ok(s) = WordSection::open("b".into(), OwnedBytes::new(damaged), 300) else {
+                    continue;
+                };
+                for q in &queries {
+                    let mut bits = vec![0u64; bitmap_words(300)];
+                    let _ = matches(&s, q, &mut bits);
+                }
+                let index = WordIndex::new(vec![(1, s)]);
+                let _ = index.bm25(&["self".into(), "lock".into()]);
+            }
+        }
+    }
+}
