@@ -32,7 +32,7 @@ use crate::tokenizer::TrigramScanner;
 use crate::trigram_index::TrigramIndex;
 use crate::vector_state::{VectorSlot, VectorState, VECTOR_DIR};
 use crate::walk::{walk, SkipReason, Skipped, WalkOptions};
-use crate::word_index::{FileWords, WordIndex, WordScanner};
+use crate::word_index::{FileWords, WordIndex, WordScanner, WordWriter};
 
 mod settings;
 mod vectors;
@@ -366,17 +366,19 @@ impl CodeIndex {
                 Some(TextWriter::create(&batch_path, batch, opts.text_compression).map_err(io_at)?)
             }
         };
+        // The batch's word index, given the same texts in the same order (on a thread of its
+        // own while files are read, then here for moved texts).
+        let mut words = WordWriter::default();
         // A document for tantivy; its text is also appended to this build's batch.
         let mut add = |path: &str,
                        text: String,
                        trigrams: &[u64],
-                       words: &FileWords,
                        stamp: FileStamp|
          -> Result<Result<(), String>, EngineError> {
             let texts = texts
                 .as_mut()
                 .expect("a batch is open while files are added");
-            let address = texts.append(path, &text, trigrams, words).map_err(io_at)?;
+            let address = texts.append(path, &text, trigrams).map_err(io_at)?;
             let res = writer.add_document(doc!(
                 fields.path => path,
                 fields.text => address,
@@ -386,10 +388,10 @@ impl CodeIndex {
             ));
             Ok(res.map(|_| ()).map_err(|e| format!("index error: {e}")))
         };
-        // Files are read and decoded in parallel, a chunk at a time, and written in order on a
-        // thread of their own while the next chunk is read: the text store is one file, its
-        // trigram and word lists are appended to in entry order, and a chunk bounds the texts
-        // held in memory.
+        // Files are read and decoded in parallel, a chunk at a time, and written in order while
+        // the next chunk is read: texts and trigrams on one thread, words on another. The text
+        // store is one file, its trigram and word lists are appended to in entry order, and a
+        // chunk bounds the texts held in memory.
         let read = |(f, _): &(&crate::walk::WalkedFile, bool)| -> Result<Read, Outcome> {
             if cancelled() {
                 // Nothing more is read; the build returns Cancelled below.
@@ -421,9 +423,21 @@ impl CodeIndex {
             }
         };
         let add_ref = &mut add;
+        let words_ref = &mut words;
         let mut outcomes: Vec<(String, Outcome)> = std::thread::scope(|scope| {
             let (chunks, written) = std::sync::mpsc::sync_channel::<Vec<Result<Read, Outcome>>>(1);
+            let (word_chunks, words_written) = std::sync::mpsc::sync_channel::<Vec<FileWords>>(1);
             let to_read = &to_read;
+            // Every file read is appended to the batch (or the build fails), so the word
+            // writer numbers the same texts the same way.
+            let writing_words = scope.spawn(move || {
+                for chunk in words_written {
+                    for w in &chunk {
+                        words_ref.add(w);
+                    }
+                }
+                words_ref.sort();
+            });
             let writing = scope.spawn(move || {
                 let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(to_read.len());
                 let mut files = to_read.iter();
@@ -439,7 +453,7 @@ impl CodeIndex {
                                     size: f.size,
                                     hash: r.hash,
                                 };
-                                match add_ref(&f.rel, r.text, &r.trigrams, &r.words, stamp)? {
+                                match add_ref(&f.rel, r.text, &r.trigrams, stamp)? {
                                     Ok(()) => Outcome::Added {
                                         existed: *existed,
                                         bytes: r.bytes as u64,
@@ -459,13 +473,20 @@ impl CodeIndex {
                 Ok::<_, EngineError>(outcomes)
             });
             for chunk in to_read.chunks(READ_CHUNK) {
-                let reads: Vec<Result<Read, Outcome>> = chunk.par_iter().map(&read).collect();
-                if chunks.send(reads).is_err() {
+                let mut reads: Vec<Result<Read, Outcome>> = chunk.par_iter().map(&read).collect();
+                let words = reads
+                    .iter_mut()
+                    .filter_map(|r| r.as_mut().ok().map(|r| std::mem::take(&mut r.words)))
+                    .collect();
+                if chunks.send(reads).is_err() || word_chunks.send(words).is_err() {
                     // The writer stopped on an error, which its join returns.
                     break;
                 }
             }
-            drop(chunks);
+            drop((chunks, word_chunks));
+            if let Err(panic) = writing_words.join() {
+                std::panic::resume_unwind(panic);
+            }
             match writing.join() {
                 Ok(outcomes) => outcomes,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -481,8 +502,8 @@ impl CodeIndex {
                     Ok(o.texts.read(address, &mut cursor)?.1.to_owned())
                 })?;
                 let trigrams = scanner.scan(&text).to_vec();
-                let words = word_scanner.scan(&text);
-                let outcome = match add(path, text, &trigrams, &words, stamp)? {
+                words.add(&word_scanner.scan(&text));
+                let outcome = match add(path, text, &trigrams, stamp)? {
                     Ok(()) => Outcome::Moved,
                     Err(detail) => Outcome::Skipped(Skipped {
                         path: path.to_owned(),
@@ -525,7 +546,9 @@ impl CodeIndex {
         report.lossy.sort();
         // The batch's trigram section is sorted and written on a thread of its own while
         // tantivy commits (about 0.2 s of the registry's build). Every return below joins it.
-        let mut finishing = texts.take().map(|t| std::thread::spawn(move || t.finish()));
+        let mut finishing = texts
+            .take()
+            .map(|t| std::thread::spawn(move || t.finish(words)));
         let mut finish_texts = || -> Result<(), EngineError> {
             match finishing.take().map(std::thread::JoinHandle::join) {
                 None => Ok(()),

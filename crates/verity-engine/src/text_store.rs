@@ -49,7 +49,7 @@ use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
 
 use crate::error::EngineError;
 use crate::trigram_index::{u32_at, u64_at, TrigramSection, TrigramWriter};
-use crate::word_index::{FileWords, WordSection, WordWriter};
+use crate::word_index::{WordSection, WordWriter};
 
 const MAGIC: &[u8; 4] = b"VTX3";
 /// A block is closed once it holds this many bytes: tantivy's doc-store block size, so with lz4
@@ -110,7 +110,6 @@ pub(crate) struct TextWriter {
     blocks: Vec<(u64, u32, u32)>,
     entries: Vec<(u32, u32, u32)>,
     trigrams: TrigramWriter,
-    words: WordWriter,
 }
 
 impl TextWriter {
@@ -128,20 +127,13 @@ impl TextWriter {
             blocks: Vec::new(),
             entries: Vec::new(),
             trigrams: TrigramWriter::default(),
-            words: WordWriter::default(),
         })
     }
 
     /// Appends a file's path and text, with its distinct trigrams' keys
-    /// ([`crate::tokenizer::TrigramScanner`]) and its words
-    /// ([`crate::word_index::WordScanner`]); returns its text address.
-    pub fn append(
-        &mut self,
-        path: &str,
-        text: &str,
-        trigrams: &[u64],
-        words: &FileWords,
-    ) -> io::Result<u64> {
+    /// ([`crate::tokenizer::TrigramScanner`]); returns its text address. Its words go to the
+    /// batch's [`WordWriter`], in the same order, given at [`TextWriter::finish`].
+    pub fn append(&mut self, path: &str, text: &str, trigrams: &[u64]) -> io::Result<u64> {
         let entry = u32::try_from(self.entries.len()).map_err(|_| too_large("a batch"))?;
         let path_len = u32::try_from(path.len()).map_err(|_| too_large("a path"))?;
         let start = self.block.len();
@@ -155,7 +147,6 @@ impl TextWriter {
         self.entries
             .push((block, start as u32, self.block.len() as u32));
         self.trigrams.add(entry, trigrams);
-        self.words.add(entry, text, words);
         if self.block.len() >= BLOCK_BYTES {
             self.close_block()?;
         }
@@ -189,14 +180,22 @@ impl TextWriter {
         Ok(())
     }
 
-    /// Closes the last block and writes the trigram and word sections and the tables; returns
-    /// the number of entries.
-    pub fn finish(mut self) -> io::Result<usize> {
+    /// Closes the last block and writes the trigram section, the word section of
+    /// `word_index` (the same texts' words, in the same order) and the tables; returns the number of
+    /// entries.
+    pub fn finish(mut self, word_index: WordWriter) -> io::Result<usize> {
+        if word_index.entries() != self.entries.len() {
+            return Err(io::Error::other(format!(
+                "the word index has {} texts, the batch {}",
+                word_index.entries(),
+                self.entries.len()
+            )));
+        }
         self.close_block()?;
         let trigrams = self.at;
         self.at += std::mem::take(&mut self.trigrams).write(&mut self.out)?;
         let words = self.at;
-        self.at += std::mem::take(&mut self.words).write(&mut self.out)?;
+        self.at += word_index.write(&mut self.out)?;
         let tables = self.at;
         for &(offset, packed, len) in &self.blocks {
             self.out.write_all(&offset.to_le_bytes())?;
@@ -486,12 +485,18 @@ mod tests {
         let mut w =
             TextWriter::create(&dir.join(batch_file_name(batch)), batch, compression).unwrap();
         let mut scanner = crate::tokenizer::TrigramScanner::default();
-        let mut words = crate::word_index::WordScanner::default();
+        let (mut scan_words, mut words) = (
+            crate::word_index::WordScanner::default(),
+            WordWriter::default(),
+        );
         let addrs = files
             .iter()
-            .map(|(p, t)| w.append(p, t, scanner.scan(t), &words.scan(t)).unwrap())
+            .map(|(p, t)| {
+                words.add(&scan_words.scan(t));
+                w.append(p, t, scanner.scan(t)).unwrap()
+            })
             .collect();
-        assert_eq!(w.finish().unwrap(), files.len());
+        assert_eq!(w.finish(words).unwrap(), files.len());
         addrs
     }
 

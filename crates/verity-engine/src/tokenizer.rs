@@ -39,6 +39,58 @@ pub struct CodeToken<'a> {
     pub is_word: bool,
 }
 
+/// The byte ranges of the *word* tokens of `text`, in order: what
+/// `code_tokens(text).filter(|t| t.is_word)` gives, without stopping at each symbol. A word
+/// token is a maximal run of word characters, so the symbols and whitespace between words
+/// are skipped a byte at a time. The word index reads every file this way.
+pub fn word_spans(text: &str) -> WordSpans<'_> {
+    WordSpans { text, pos: 0 }
+}
+
+/// Iterator returned by [`word_spans`].
+pub struct WordSpans<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl WordSpans<'_> {
+    /// Is the character at byte `i` (a char boundary) a word character, and how long is it?
+    #[inline(always)]
+    fn word_at(&self, i: usize) -> Option<(bool, usize)> {
+        let b = *self.text.as_bytes().get(i)?;
+        if b < 128 {
+            return Some((ASCII[b as usize] == Ascii::Word, 1));
+        }
+        let c = self.text[i..].chars().next()?;
+        Some((is_word_char(c), c.len_utf8()))
+    }
+}
+
+impl Iterator for WordSpans<'_> {
+    type Item = (usize, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let mut start = self.pos;
+        loop {
+            match self.word_at(start) {
+                None => {
+                    self.pos = start;
+                    return None;
+                }
+                Some((true, _)) => break,
+                Some((false, len)) => start += len,
+            }
+        }
+        let mut end = start;
+        while let Some((true, len)) = self.word_at(end) {
+            end += len;
+        }
+        self.pos = end;
+        Some((start, end))
+    }
+}
+
 /// Iterates over the code tokens of `text`.
 pub fn code_tokens(text: &str) -> CodeTokens<'_> {
     CodeTokens { text, pos: 0 }
@@ -429,6 +481,19 @@ mod tests {
             text in "[a-zA-Z0-9_ \t\n\r\u{b}\u{c}\u{1c}:<>&!(){}\\-é€𝔸ǅ\u{85}\u{a0}\u{2028}\u{3000}٣]{0,60}"
         ) {
             proptest::prop_assert_eq!(fast_tokens(&text), reference_tokens(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_spans_are_the_word_tokens(
+            text in "[a-zA-Z0-9_ \t\n\r\u{b}\u{c}\u{1c}:<>&!(){}\\-é€𝔸ǅ\u{85}\u{a0}\u{2028}\u{3000}٣]{0,60}"
+        ) {
+            let words: Vec<(usize, usize)> = code_tokens(&text)
+                .filter(|t| t.is_word)
+                .map(|t| (t.start, t.end))
+                .collect();
+            proptest::prop_assert_eq!(word_spans(&text).collect::<Vec<_>>(), words);
         }
     }
 

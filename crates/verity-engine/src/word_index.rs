@@ -47,7 +47,7 @@ use tantivy::query::{Bm25Weight, EnableScoring, Query as TQuery, Weight};
 use tantivy::{Score, TantivyError};
 
 use crate::entry_set::{bitmap_words, EntrySetWeight, EntrySets, ScoredEntries, ScoredWeight};
-use crate::tokenizer::{code_tokens, MAX_INDEXED_TOKEN_BYTES};
+use crate::tokenizer::{word_spans, MAX_INDEXED_TOKEN_BYTES};
 use crate::trigram_index::{push_varint, read_varint, u32_at, u64_at};
 
 const ROW: usize = 16;
@@ -62,7 +62,7 @@ fn word_hash(word: &[u8]) -> u64 {
 /// One distinct word of a text.
 #[derive(Clone, Copy, Debug)]
 struct Group {
-    /// Its first occurrence's bytes in the text.
+    /// Its bytes in [`FileWords::bytes`] (while scanning: its first occurrence's in the text).
     start: u32,
     end: u32,
     hash: u64,
@@ -72,7 +72,8 @@ struct Group {
     at: u32,
 }
 
-/// The indexed words of one text, grouped: each distinct word once, with its positions.
+/// The indexed words of one text, grouped: each distinct word once, with its positions. It
+/// holds its words' bytes, so it is written without the text.
 #[derive(Debug, Default)]
 pub(crate) struct FileWords {
     /// Indexed words (occurrences): the text's length for BM25.
@@ -80,6 +81,8 @@ pub(crate) struct FileWords {
     groups: Vec<Group>,
     /// Every group's positions, ascending, one group after the other.
     positions: Vec<u32>,
+    /// The distinct words, one after the other.
+    bytes: Vec<u8>,
 }
 
 /// Groups the words of texts; kept per thread, so its tables are reused.
@@ -100,13 +103,13 @@ impl WordScanner {
         let bytes = text.as_bytes();
         let mut groups: Vec<Group> = Vec::new();
         let mut position: u32 = 0;
-        for t in code_tokens(text).filter(|t| t.is_word) {
+        for (start, end) in word_spans(text) {
             let pos = position;
             position = position.saturating_add(1);
-            if t.text.len() > MAX_INDEXED_TOKEN_BYTES {
+            if end - start > MAX_INDEXED_TOKEN_BYTES {
                 continue;
             }
-            let word = t.text.as_bytes();
+            let word = &bytes[start..end];
             let hash = word_hash(word);
             let g = match table.entry(
                 hash,
@@ -121,8 +124,8 @@ impl WordScanner {
                     let g = groups.len() as u32;
                     v.insert(g);
                     groups.push(Group {
-                        start: t.start as u32,
-                        end: t.end as u32,
+                        start: start as u32,
+                        end: end as u32,
                         hash,
                         tf: 0,
                         at: 0,
@@ -133,11 +136,16 @@ impl WordScanner {
             groups[g as usize].tf += 1;
             occurrences.push((g, pos));
         }
-        // Each group's positions together, in text order: a counting sort by group.
+        // Each group's positions together, in text order: a counting sort by group. Each
+        // group's word is copied out of the text.
         let mut at = 0;
+        let mut words = Vec::with_capacity(groups.len() * 8);
         for g in &mut groups {
             g.at = at;
             at += g.tf;
+            let start = words.len() as u32;
+            words.extend_from_slice(&bytes[g.start as usize..g.end as usize]);
+            (g.start, g.end) = (start, words.len() as u32);
         }
         let mut positions = vec![0; occurrences.len()];
         let mut next: Vec<u32> = groups.iter().map(|g| g.at).collect();
@@ -149,6 +157,7 @@ impl WordScanner {
             len: occurrences.len() as u32,
             groups,
             positions,
+            bytes: words,
         }
     }
 }
@@ -164,6 +173,10 @@ struct List {
 }
 
 /// Collects the postings of one batch, text after text, and writes its word section.
+///
+/// It numbers the texts it is given 0, 1, 2, … like the text store numbers its entries, so
+/// it can be given the same texts in the same order on a thread of its own; the text store
+/// checks that both counted the same ([`crate::text_store::TextWriter::finish`]).
 #[derive(Default)]
 pub(crate) struct WordWriter {
     /// Each word's list, by hash.
@@ -176,16 +189,23 @@ pub(crate) struct WordWriter {
     tokens: u64,
     /// Scratch space for one posting's positions.
     scratch: Vec<u8>,
+    /// The lists in word order, once [`WordWriter::sort`] has run.
+    order: Option<Vec<u32>>,
 }
 
 impl WordWriter {
-    /// Records the words of entry `entry`, whose text is `text` (`words` is
-    /// [`WordScanner::scan`] of it). Entries come in increasing order, each once.
-    pub fn add(&mut self, entry: u32, text: &str, words: &FileWords) {
-        debug_assert_eq!(entry as usize, self.lengths.len(), "every entry, in order");
+    /// The number of entries added.
+    pub fn entries(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// Records the words of the next entry ([`WordScanner::scan`] of its text).
+    pub fn add(&mut self, words: &FileWords) {
+        let entry = self.lengths.len() as u32;
+        self.order = None;
         self.lengths.push(words.len);
         self.tokens += u64::from(words.len);
-        let bytes = text.as_bytes();
+        let bytes = words.bytes.as_slice();
         let (ids, lists, arena, scratch) = (
             &mut self.ids,
             &mut self.lists,
@@ -239,15 +259,10 @@ impl WordWriter {
         }
     }
 
-    /// Writes the section for the entries added; returns its length in bytes.
-    pub fn write(self, out: &mut impl Write) -> io::Result<u64> {
-        let WordWriter {
-            lists,
-            arena,
-            lengths,
-            tokens,
-            ..
-        } = self;
+    /// Puts the words in order for [`WordWriter::write`]: done ahead, on the thread that
+    /// added them, it is not part of the batch's finish.
+    pub fn sort(&mut self) {
+        let (lists, arena) = (&self.lists, &self.arena);
         let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
         // Sorted by the words' bytes; their first eight bytes, in order, decide most
         // comparisons without reading the arena.
@@ -266,9 +281,27 @@ impl WordWriter {
             a.0.cmp(&b.0)
                 .then_with(|| word(&lists[a.1 as usize]).cmp(word(&lists[b.1 as usize])))
         });
+        self.order = Some(order.into_iter().map(|(_, i)| i).collect());
+    }
+
+    /// Writes the section for the entries added; returns its length in bytes.
+    pub fn write(mut self, out: &mut impl Write) -> io::Result<u64> {
+        if self.order.is_none() {
+            self.sort();
+        }
+        let WordWriter {
+            lists,
+            arena,
+            lengths,
+            tokens,
+            order,
+            ..
+        } = self;
+        let order = order.unwrap_or_default();
+        let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
         let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
         let (mut postings_end, mut words_end) = (0u64, 0u64);
-        for &(_, i) in &order {
+        for &i in &order {
             let l = &lists[i as usize];
             out.write_all(&l.postings)?;
             postings_end += l.postings.len() as u64;
@@ -280,7 +313,7 @@ impl WordWriter {
             rows.extend_from_slice(&postings_end.to_le_bytes());
             rows.extend_from_slice(&l.entries.to_le_bytes());
         }
-        for &(_, i) in &order {
+        for &i in &order {
             out.write_all(word(&lists[i as usize]))?;
         }
         let mut table = Vec::with_capacity(lengths.len() * 4);
@@ -860,13 +893,13 @@ impl TQuery for Bm25Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenizer::code_tokens;
 
     fn section(texts: &[&str]) -> WordSection {
         let mut w = WordWriter::default();
         let mut sc = WordScanner::default();
-        for (i, t) in texts.iter().enumerate() {
-            let words = sc.scan(t);
-            w.add(i as u32, t, &words);
+        for t in texts {
+            w.add(&sc.scan(t));
         }
         let mut out = Vec::new();
         let n = w.write(&mut out).unwrap();
@@ -981,7 +1014,7 @@ mod tests {
             .groups
             .iter()
             .flat_map(|g| {
-                let w = &text[g.start as usize..g.end as usize];
+                let w = std::str::from_utf8(&fw.bytes[g.start as usize..g.end as usize]).unwrap();
                 fw.positions[g.at as usize..(g.at + g.tf) as usize]
                     .iter()
                     .map(move |&p| (w.to_owned(), p))
@@ -1033,8 +1066,8 @@ mod tests {
         let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
         let mut w = WordWriter::default();
         let mut sc = WordScanner::default();
-        for (i, t) in texts.iter().enumerate() {
-            w.add(i as u32, t, &sc.scan(t));
+        for t in &texts {
+            w.add(&sc.scan(t));
         }
         let mut good = Vec::new();
         w.write(&mut good).unwrap();
