@@ -5,11 +5,14 @@
 //! keyed by the stable *entry* of a text in its batch of the text store, not by tantivy's
 //! document numbers, which merges renumber. A query over either computes its answer once per
 //! batch (a bitmap of entries, or a score per entry), and each segment's documents are matched
-//! to it through their text address: one pass over the `text` fast field per segment.
+//! to it through their text address: one pass over the `text` fast field per segment. BM25
+//! goes the other way: from the documents a plan found to their entries ([`entries_of`]).
 
-use tantivy::columnar::ColumnIndex;
+use tantivy::columnar::{Column, ColumnIndex};
 use tantivy::query::{BitSetDocSet, ConstScorer, EmptyScorer, Explanation, Scorer, Weight};
-use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TantivyError, TERMINATED};
+use tantivy::{
+    BitSet, DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyError,
+};
 
 use crate::schema::{split, TEXT_FIELD};
 
@@ -126,137 +129,31 @@ impl Weight for EntrySetWeight {
     }
 }
 
-/// A score per entry (0: not in the set), by batch number (ascending).
-#[derive(Debug, Default)]
-pub(crate) struct ScoredEntries {
-    by_batch: Vec<(u32, Vec<Score>)>,
-}
-
-impl ScoredEntries {
-    pub fn new(mut by_batch: Vec<(u32, Vec<Score>)>) -> Self {
-        by_batch.retain(|(_, s)| s.iter().any(|&x| x > 0.0));
-        by_batch.sort_unstable_by_key(|(n, _)| *n);
-        ScoredEntries { by_batch }
-    }
-
-    fn batch(&self, n: u32) -> Option<&[Score]> {
-        self.by_batch
-            .binary_search_by_key(&n, |(b, _)| *b)
-            .ok()
-            .map(|i| self.by_batch[i].1.as_slice())
-    }
-}
-
-/// A tantivy weight matching the documents whose entry has a score, with that score (times
-/// the boost).
-pub(crate) struct ScoredWeight {
-    scores: ScoredEntries,
-}
-
-impl ScoredWeight {
-    pub fn new(scores: ScoredEntries) -> Self {
-        ScoredWeight { scores }
-    }
-}
-
-impl Weight for ScoredWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        if self.scores.by_batch.is_empty() {
-            return Ok(Box::new(EmptyScorer));
+/// The batch and entry of each document's text, in order.
+pub(crate) fn entries_of(
+    searcher: &Searcher,
+    docs: impl Iterator<Item = DocAddress>,
+) -> tantivy::Result<Vec<(u32, u32)>> {
+    let mut out = Vec::new();
+    // Documents come in runs from one segment: its column is opened once per run.
+    let mut column: Option<(SegmentOrdinal, Column<u64>)> = None;
+    for a in docs {
+        if column.as_ref().map(|(s, _)| *s) != Some(a.segment_ord) {
+            let reader = searcher.segment_reader(a.segment_ord);
+            column = Some((a.segment_ord, reader.fast_fields().u64(TEXT_FIELD)?));
         }
-        let mut docs = Vec::new();
-        let mut current: Option<(u32, Option<&[Score]>)> = None;
-        for_each_address(reader, |doc, batch, entry| {
-            let scores = match current {
-                Some((b, s)) if b == batch => s,
-                _ => {
-                    let s = self.scores.batch(batch);
-                    current = Some((batch, s));
-                    s
-                }
-            };
-            if let Some(&s) = scores.and_then(|s| s.get(entry as usize)) {
-                if s > 0.0 {
-                    docs.push((doc, s * boost));
-                }
-            }
+        let (_, col) = column.as_ref().expect("opened above");
+        let address = col.first(a.doc_id).ok_or_else(|| {
+            TantivyError::InvalidArgument(format!("document {} has no text address", a.doc_id))
         })?;
-        Ok(Box::new(ScoredDocs::new(docs)))
+        out.push(split(address));
     }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) == doc {
-            Ok(Explanation::new(
-                "BM25 of the ranking words",
-                scorer.score(),
-            ))
-        } else {
-            Err(TantivyError::InvalidArgument(format!(
-                "document {doc} holds none of the ranking words"
-            )))
-        }
-    }
-}
-
-/// Documents with scores, ascending by document: a [`Scorer`].
-struct ScoredDocs {
-    docs: Vec<(DocId, Score)>,
-    at: usize,
-}
-
-impl ScoredDocs {
-    fn new(docs: Vec<(DocId, Score)>) -> Self {
-        ScoredDocs { docs, at: 0 }
-    }
-}
-
-impl DocSet for ScoredDocs {
-    fn advance(&mut self) -> DocId {
-        self.at = (self.at + 1).min(self.docs.len());
-        self.doc()
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        // Never backwards.
-        let from = self.at.min(self.docs.len());
-        self.at = from + self.docs[from..].partition_point(|&(d, _)| d < target);
-        self.doc()
-    }
-
-    fn doc(&self) -> DocId {
-        self.docs.get(self.at).map_or(TERMINATED, |&(d, _)| d)
-    }
-
-    fn size_hint(&self) -> u32 {
-        (self.docs.len() - self.at.min(self.docs.len())) as u32
-    }
-}
-
-impl Scorer for ScoredDocs {
-    fn score(&mut self) -> Score {
-        self.docs.get(self.at).map_or(0.0, |&(_, s)| s)
-    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scored_docs_advance_and_seek_forward_only() {
-        let mut d = ScoredDocs::new(vec![(1, 0.5), (4, 1.0), (9, 2.0)]);
-        assert_eq!((d.doc(), d.score()), (1, 0.5));
-        assert_eq!(d.seek(3), 4);
-        assert_eq!(d.score(), 1.0);
-        assert_eq!(d.seek(2), 4, "seek never goes back");
-        assert_eq!(d.advance(), 9);
-        assert_eq!(d.size_hint(), 1);
-        assert_eq!(d.advance(), TERMINATED);
-        assert_eq!(d.advance(), TERMINATED);
-        assert_eq!(d.seek(100), TERMINATED);
-        assert_eq!(d.size_hint(), 0);
-    }
 
     #[test]
     fn empty_sets_are_dropped() {

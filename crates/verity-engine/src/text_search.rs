@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use tantivy::collector::{Collector, DocSetCollector, SegmentCollector};
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery};
+use tantivy::query::{AllQuery, Query as TQuery};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::certain::certain_matches;
@@ -23,31 +23,30 @@ use crate::results::{LineMatch, SearchHit, SearchOptions, SearchResults};
 use crate::source::TextSource;
 use crate::text::display_line;
 use crate::text_store::Cursor;
-use crate::word_index::Bm25Query;
 
-/// Collects every matching document with its score, and stops early once the deadline passes.
-struct AllScored {
+/// Collects every matching document (with a score of 0, filled in from the word index after:
+/// `crate::word_index`), and stops early once the deadline passes.
+struct AllFound {
     deadline: Deadline,
-    scoring: bool,
 }
 
-struct AllScoredSegment {
+struct AllFoundSegment {
     segment: SegmentOrdinal,
     deadline: Deadline,
     stopped: bool,
     hits: Vec<(DocAddress, Score)>,
 }
 
-impl Collector for AllScored {
+impl Collector for AllFound {
     type Fruit = Vec<(DocAddress, Score)>;
-    type Child = AllScoredSegment;
+    type Child = AllFoundSegment;
 
     fn for_segment(
         &self,
         segment: SegmentOrdinal,
         _reader: &SegmentReader,
-    ) -> tantivy::Result<AllScoredSegment> {
-        Ok(AllScoredSegment {
+    ) -> tantivy::Result<AllFoundSegment> {
+        Ok(AllFoundSegment {
             segment,
             deadline: self.deadline.clone(),
             stopped: false,
@@ -56,7 +55,7 @@ impl Collector for AllScored {
     }
 
     fn requires_scoring(&self) -> bool {
-        self.scoring
+        false
     }
 
     fn merge_fruits(&self, fruits: Vec<Vec<(DocAddress, Score)>>) -> tantivy::Result<Self::Fruit> {
@@ -64,7 +63,7 @@ impl Collector for AllScored {
     }
 }
 
-impl SegmentCollector for AllScoredSegment {
+impl SegmentCollector for AllFoundSegment {
     type Fruit = Vec<(DocAddress, Score)>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
@@ -120,27 +119,20 @@ impl CodeIndex {
             };
         let words = scoring_terms(q);
         let scoring = !words.is_empty();
-        let tquery: Box<dyn TQuery> = if scoring {
-            let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
-                vec![(Occur::Must, Box::new(ConstScoreQuery::new(plan, 0.0)))];
-            clauses.push((
-                Occur::Should,
-                Box::new(Bm25Query::new(self.plan.words.clone(), words)),
-            ));
-            Box::new(BooleanQuery::new(clauses))
-        } else {
-            plan
-        };
 
         let searcher = self.reader.searcher();
-        let found = searcher.search(
-            &*tquery,
-            &AllScored {
+        let mut found = searcher.search(
+            &*plan,
+            &AllFound {
                 deadline: deadline.clone(),
-                scoring,
             },
         )?;
         deadline.check()?;
+        // The candidates' BM25 scores, from the word index: computed for these only.
+        if scoring {
+            self.plan.words.score(&searcher, &words, &mut found)?;
+            deadline.check()?;
+        }
         let candidates = found.len();
 
         // Every file of the answer is listed, and many are candidates: the files the query

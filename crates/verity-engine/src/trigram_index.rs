@@ -78,7 +78,7 @@ pub(crate) fn read_varint(bytes: &mut &[u8]) -> Option<u32> {
 
 /// Decodes a list of LEB128 deltas; calls `f` with each entry. `None` if it is cut short or
 /// does not increase.
-fn for_each_entry(mut bytes: &[u8], mut f: impl FnMut(u32)) -> Option<()> {
+pub(crate) fn for_each_entry(mut bytes: &[u8], mut f: impl FnMut(u32)) -> Option<()> {
     let mut last: Option<u32> = None;
     while !bytes.is_empty() {
         let v = read_varint(&mut bytes)?;

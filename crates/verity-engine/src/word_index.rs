@@ -20,10 +20,11 @@
 //! Layout of a batch's word section (integers little-endian, varints LEB128):
 //!
 //! ```text
-//! postings    per word, in word order: per entry holding it, ascending: the entry's delta
-//!             from the previous one (the first entry itself), the word's frequency tf in the
-//!             text, the byte length of its positions, then its tf positions as deltas (the
-//!             first position itself)
+//! postings    per word, in word order: the byte length of its entry list, the entry list
+//!             (the entries holding it, ascending, as deltas: the first entry itself), then
+//!             per entry of the list: the word's frequency tf in the text, the byte length of
+//!             its positions, its tf positions as deltas (the first position itself). The
+//!             entries alone are what a word's candidates need, so they come first.
 //! words       the words' bytes, in byte order, one after the other
 //! lengths     per entry: its number of indexed words u32 (BM25's document length)
 //! word table  per word: end of its bytes in `words` u32, end of its postings u64, the number
@@ -39,16 +40,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
-use regex_automata::dfa::{dense, Automaton, StartKind};
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::{hybrid, Anchored, Input, MatchKind};
 use tantivy::directory::OwnedBytes;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::query::{Bm25Weight, EnableScoring, Query as TQuery, Weight};
-use tantivy::{Score, TantivyError};
+use tantivy::{DocAddress, Score, Searcher, TantivyError};
 
-use crate::entry_set::{bitmap_words, EntrySetWeight, EntrySets, ScoredEntries, ScoredWeight};
+use crate::entry_set::{bitmap_words, entries_of, EntrySetWeight, EntrySets};
 use crate::tokenizer::{word_spans, MAX_INDEXED_TOKEN_BYTES};
-use crate::trigram_index::{push_varint, read_varint, u32_at, u64_at};
+use crate::trigram_index::{for_each_entry, push_varint, read_varint, u32_at, u64_at};
 
 const ROW: usize = 16;
 const TAIL: usize = 8 + 8 + 4 + 4 + 8;
@@ -169,7 +169,10 @@ struct List {
     hash: u64,
     last: u32,
     entries: u32,
-    postings: Vec<u8>,
+    /// The entries' deltas.
+    deltas: Vec<u8>,
+    /// Per entry: tf, positions' byte length, positions.
+    payload: Vec<u8>,
 }
 
 /// Collects the postings of one batch, text after text, and writes its word section.
@@ -233,7 +236,8 @@ impl WordWriter {
                         hash: g.hash,
                         last: 0,
                         entries: 0,
-                        postings: Vec::new(),
+                        deltas: Vec::new(),
+                        payload: Vec::new(),
                     });
                     id
                 }
@@ -250,10 +254,10 @@ impl WordWriter {
                 push_varint(scratch, p - last);
                 last = p;
             }
-            push_varint(&mut list.postings, delta);
-            push_varint(&mut list.postings, g.tf);
-            push_varint(&mut list.postings, scratch.len() as u32);
-            list.postings.extend_from_slice(scratch);
+            push_varint(&mut list.deltas, delta);
+            push_varint(&mut list.payload, g.tf);
+            push_varint(&mut list.payload, scratch.len() as u32);
+            list.payload.extend_from_slice(scratch);
             list.last = entry;
             list.entries += 1;
         }
@@ -301,10 +305,15 @@ impl WordWriter {
         let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
         let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
         let (mut postings_end, mut words_end) = (0u64, 0u64);
+        let mut head = Vec::with_capacity(5);
         for &i in &order {
             let l = &lists[i as usize];
-            out.write_all(&l.postings)?;
-            postings_end += l.postings.len() as u64;
+            head.clear();
+            push_varint(&mut head, l.deltas.len() as u32);
+            out.write_all(&head)?;
+            out.write_all(&l.deltas)?;
+            out.write_all(&l.payload)?;
+            postings_end += (head.len() + l.deltas.len() + l.payload.len()) as u64;
             words_end += word(l).len() as u64;
             let end = u32::try_from(words_end).map_err(|_| {
                 io::Error::new(io::ErrorKind::InvalidInput, "too many words for a batch")
@@ -340,23 +349,44 @@ struct Posting<'a> {
 
 /// Reads a word's postings, one after the other.
 struct Postings<'a> {
+    /// The entries' deltas not read yet.
+    entries: &'a [u8],
+    /// Their tf and positions.
     bytes: &'a [u8],
     last: Option<u32>,
 }
 
 impl<'a> Postings<'a> {
+    /// A word's postings: its entry list, then the rest.
+    fn new(mut bytes: &'a [u8]) -> Result<Self, ()> {
+        let n = read_varint(&mut bytes).ok_or(())? as usize;
+        if n > bytes.len() {
+            return Err(());
+        }
+        let (entries, bytes) = bytes.split_at(n);
+        Ok(Postings {
+            entries,
+            bytes,
+            last: None,
+        })
+    }
+
     /// The next posting; `Ok(None)` at the end, `Err` where the bytes are damaged.
     fn next(&mut self) -> Result<Option<Posting<'a>>, ()> {
-        if self.bytes.is_empty() {
-            return Ok(None);
+        if self.entries.is_empty() {
+            return if self.bytes.is_empty() {
+                Ok(None)
+            } else {
+                Err(())
+            };
         }
-        let b = &mut self.bytes;
-        let delta = read_varint(b).ok_or(())?;
+        let delta = read_varint(&mut self.entries).ok_or(())?;
         let entry = match self.last {
             None => delta,
             Some(l) if delta > 0 => l.checked_add(delta).ok_or(())?,
             Some(_) => return Err(()),
         };
+        let b = &mut self.bytes;
         let tf = read_varint(b).ok_or(())?;
         let n = read_varint(b).ok_or(())? as usize;
         if tf == 0 || n > b.len() {
@@ -475,7 +505,7 @@ impl WordSection {
             .zip(usize::try_from(end).ok())
             .and_then(|(s, e)| self.data.as_slice()[..self.postings_len].get(s..e))
             .ok_or_else(|| self.corrupt("a word's postings are out of place"))?;
-        Ok(Postings { bytes, last: None })
+        Postings::new(bytes).map_err(|()| self.damaged())
     }
 
     /// The row of `word`, if a text of the batch holds it.
@@ -538,14 +568,16 @@ impl WordSection {
         self.corrupt("a word's postings are damaged")
     }
 
-    /// Sets the bit of every entry holding word `i`.
+    /// Sets the bit of every entry holding word `i`: its entry list alone is read.
     fn mark(&self, i: usize, bits: &mut [u64]) -> tantivy::Result<()> {
-        let mut p = self.postings(i)?;
-        while let Some(posting) = p.next().map_err(|()| self.damaged())? {
-            let w = bits
-                .get_mut(posting.entry as usize / 64)
-                .ok_or_else(|| self.damaged())?;
-            *w |= 1 << (posting.entry % 64);
+        let entries = self.postings(i)?.entries;
+        let mut beyond = false;
+        let read = for_each_entry(entries, |e| match bits.get_mut(e as usize / 64) {
+            Some(w) => *w |= 1 << (e % 64),
+            None => beyond = true,
+        });
+        if read.is_none() || beyond {
+            return Err(self.damaged());
         }
         Ok(())
     }
@@ -593,8 +625,51 @@ enum WordMatch {
     /// Texts holding a word the automaton matches whole; every match starts with `prefix`.
     Pattern {
         prefix: String,
-        dfa: Arc<dense::DFA<Vec<u32>>>,
+        automaton: Arc<WordAutomaton>,
     },
+}
+
+/// A wildcard piece's automaton, matched against whole words: a lazy DFA, whose states are
+/// built as the words walked need them (a full DFA for `.` over Unicode took milliseconds to
+/// build, more than the walk), and the same pattern as a regex for the words the lazy DFA
+/// could not decide (it can return an error rather than an answer).
+#[derive(Debug)]
+struct WordAutomaton {
+    dfa: hybrid::dfa::DFA,
+    whole: regex::bytes::Regex,
+}
+
+impl WordAutomaton {
+    fn new(pattern: &str) -> Option<Self> {
+        let dfa = hybrid::dfa::DFA::builder()
+            .configure(
+                hybrid::dfa::Config::new()
+                    // Every match, not the leftmost-first one: a word matches when some
+                    // match ends at its end.
+                    .match_kind(MatchKind::All),
+            )
+            .build(pattern)
+            .ok()?;
+        let whole = regex::bytes::Regex::new(&format!("^(?:{pattern})$")).ok()?;
+        Some(WordAutomaton { dfa, whole })
+    }
+
+    /// Does the pattern match all of `word`?
+    fn matches(&self, cache: &mut hybrid::dfa::Cache, word: &[u8]) -> bool {
+        let mut walk = || -> Result<bool, ()> {
+            let dfa = &self.dfa;
+            let input = Input::new(word).anchored(Anchored::Yes);
+            let mut state = dfa.start_state_forward(cache, &input).map_err(|_| ())?;
+            for &b in word {
+                state = dfa.next_state(cache, state, b).map_err(|_| ())?;
+                if state.is_dead() {
+                    return Ok(false);
+                }
+            }
+            Ok(dfa.next_eoi_state(cache, state).map_err(|_| ())?.is_match())
+        };
+        walk().unwrap_or_else(|()| self.whole.is_match(word))
+    }
 }
 
 /// The word sections of every batch of one generation.
@@ -634,21 +709,57 @@ impl WordIndex {
         Ok(EntrySets::new(by_batch))
     }
 
-    /// BM25 of `words` for every text holding one (docs/query-language.md, section 6), in
-    /// tantivy's arithmetic: N counts every entry of every batch, like tantivy's documents,
-    /// deleted ones included until their batch is folded.
-    fn bm25(&self, words: &[String]) -> tantivy::Result<ScoredEntries> {
-        let docs: u64 = self.batches.iter().map(|(_, s)| u64::from(s.entries)).sum();
-        let tokens: u64 = self.batches.iter().map(|(_, s)| s.tokens).sum();
-        let mut scores: Vec<(u32, Vec<Score>)> = self
-            .batches
-            .iter()
-            .map(|(n, s)| (*n, vec![0.0; s.entries as usize]))
-            .collect();
-        if docs == 0 {
-            return Ok(ScoredEntries::default());
+    /// Scores `docs` (found by `searcher`) by BM25 of `words` (docs/query-language.md,
+    /// section 6), in tantivy's arithmetic. N counts every entry of every batch, like
+    /// tantivy's documents, deleted ones included until their batch is folded. Only the
+    /// postings of `docs`' texts are scored: a plan's candidates are usually few.
+    pub fn score(
+        &self,
+        searcher: &Searcher,
+        words: &[String],
+        docs: &mut [(DocAddress, Score)],
+    ) -> tantivy::Result<()> {
+        let entries = entries_of(searcher, docs.iter().map(|&(a, _)| a))?;
+        // Per batch (by position in `self.batches`) with a candidate: which entries are
+        // candidates, and their scores. Documents come in runs from one batch.
+        let mut scores: Vec<Option<(Vec<u64>, Vec<Score>)>> = vec![None; self.batches.len()];
+        let mut at: Vec<usize> = Vec::with_capacity(entries.len());
+        let mut last: Option<(u32, usize)> = None;
+        for &(batch, entry) in &entries {
+            let i = match last {
+                Some((b, i)) if b == batch => i,
+                _ => {
+                    let i = self
+                        .batches
+                        .binary_search_by_key(&batch, |(n, _)| *n)
+                        .map_err(|_| {
+                            TantivyError::InvalidArgument(format!(
+                                "batch {batch} of the text store has no word index"
+                            ))
+                        })?;
+                    last = Some((batch, i));
+                    i
+                }
+            };
+            at.push(i);
+            let section = &self.batches[i].1;
+            let (bits, _) = scores[i].get_or_insert_with(|| {
+                (
+                    vec![0; bitmap_words(section.entries)],
+                    vec![0.0; section.entries as usize],
+                )
+            });
+            let w = bits.get_mut(entry as usize / 64).ok_or_else(|| {
+                section.corrupt(&format!("entry {entry} is past the batch's end"))
+            })?;
+            *w |= 1 << (entry % 64);
         }
-        let average = tokens as Score / docs as Score;
+        let docs_total: u64 = self.batches.iter().map(|(_, s)| u64::from(s.entries)).sum();
+        let tokens: u64 = self.batches.iter().map(|(_, s)| s.tokens).sum();
+        if docs_total == 0 {
+            return Ok(());
+        }
+        let average = tokens as Score / docs_total as Score;
         for w in words {
             let mut df = 0u64;
             for (_, s) in &self.batches {
@@ -657,22 +768,31 @@ impl WordIndex {
             if df == 0 {
                 continue;
             }
-            let weight = Bm25Weight::for_one_term_without_explain(df, docs, average);
-            for ((_, section), (_, scores)) in self.batches.iter().zip(&mut scores) {
+            let weight = Bm25Weight::for_one_term_without_explain(df, docs_total, average);
+            for ((_, section), scores) in self.batches.iter().zip(&mut scores) {
+                let Some((bits, scores)) = scores else {
+                    continue;
+                };
                 let Some(i) = section.find(w.as_bytes())? else {
                     continue;
                 };
                 let mut p = section.postings(i)?;
                 while let Some(posting) = p.next().map_err(|()| section.damaged())? {
+                    let e = posting.entry as usize;
+                    if bits.get(e / 64).is_none_or(|w| w & (1 << (e % 64)) == 0) {
+                        continue;
+                    }
                     let norm = FieldNormReader::fieldnorm_to_id(section.length(posting.entry)?);
-                    let slot = scores
-                        .get_mut(posting.entry as usize)
-                        .ok_or_else(|| section.damaged())?;
-                    *slot += weight.score(norm, posting.tf);
+                    scores[e] += weight.score(norm, posting.tf);
                 }
             }
         }
-        Ok(ScoredEntries::new(scores))
+        for (((_, score), (_, entry)), i) in docs.iter_mut().zip(entries).zip(at) {
+            if let Some((_, s)) = &scores[i] {
+                *score = s[entry as usize];
+            }
+        }
+        Ok(())
     }
 }
 
@@ -685,9 +805,10 @@ fn matches(section: &WordSection, m: &WordMatch, bits: &mut [u64]) -> tantivy::R
             };
             section.mark(i, bits)?;
         }
-        WordMatch::Pattern { prefix, dfa } => {
+        WordMatch::Pattern { prefix, automaton } => {
+            let mut cache = automaton.dfa.create_cache();
             for i in section.with_prefix(prefix.as_bytes())? {
-                if whole_match(dfa, section.word(i)?) {
+                if automaton.matches(&mut cache, section.word(i)?) {
                     section.mark(i, bits)?;
                 }
             }
@@ -781,19 +902,6 @@ fn positional(
 }
 
 /// Does the automaton match all of `word`?
-fn whole_match(dfa: &dense::DFA<Vec<u32>>, word: &[u8]) -> bool {
-    let Ok(mut state) = dfa.start_state_forward(&Input::new(word).anchored(Anchored::Yes)) else {
-        return false;
-    };
-    for &b in word {
-        state = dfa.next_state(state, b);
-        if dfa.is_dead_state(state) {
-            return false;
-        }
-    }
-    dfa.is_match_state(dfa.next_eoi_state(state))
-}
-
 /// A tantivy query over the word index: the files holding a word, a phrase's words at their
 /// offsets, two words at some distances, or a word a wildcard piece matches.
 #[derive(Clone, Debug)]
@@ -801,9 +909,6 @@ pub(crate) struct WordQuery {
     index: Arc<WordIndex>,
     what: WordMatch,
 }
-
-/// A DFA larger than this is not built: the wildcard is narrowed by its trigrams instead.
-const DFA_BYTES: usize = 1 << 22;
 
 impl WordQuery {
     /// The files holding `word`.
@@ -837,25 +942,13 @@ impl WordQuery {
     }
 
     /// The files holding a word `pattern` (a regex over one word, matched whole) matches;
-    /// every match starts with `prefix`. `None` when the automaton would be too large.
+    /// every match starts with `prefix`. `None` when the pattern is not a valid regex.
     pub fn pattern(index: Arc<WordIndex>, pattern: &str, prefix: &str) -> Option<Self> {
-        let dfa = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .start_kind(StartKind::Anchored)
-                    // Every match, not the leftmost-first one: a word matches when some
-                    // match ends at its end.
-                    .match_kind(MatchKind::All)
-                    .dfa_size_limit(Some(DFA_BYTES))
-                    .determinize_size_limit(Some(DFA_BYTES)),
-            )
-            .build(pattern)
-            .ok()?;
         Some(WordQuery {
             index,
             what: WordMatch::Pattern {
                 prefix: prefix.to_owned(),
-                dfa: Arc::new(dfa),
+                automaton: Arc::new(WordAutomaton::new(pattern)?),
             },
         })
     }
@@ -867,26 +960,6 @@ impl TQuery for WordQuery {
             self.index.entries(&self.what)?,
             "hold the words",
         )))
-    }
-}
-
-/// Scores the files holding any of `words` by BM25 over the word index (docs/query-language.md,
-/// section 6).
-#[derive(Clone, Debug)]
-pub(crate) struct Bm25Query {
-    index: Arc<WordIndex>,
-    words: Vec<String>,
-}
-
-impl Bm25Query {
-    pub fn new(index: Arc<WordIndex>, words: Vec<String>) -> Self {
-        Bm25Query { index, words }
-    }
-}
-
-impl TQuery for Bm25Query {
-    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(ScoredWeight::new(self.index.bm25(&self.words)?)))
     }
 }
 
@@ -1096,8 +1169,6 @@ mod tests {
                     let mut bits = vec![0u64; bitmap_words(300)];
                     let _ = matches(&s, q, &mut bits);
                 }
-                let index = WordIndex::new(vec![(1, s)]);
-                let _ = index.bm25(&["self".into(), "lock".into()]);
             }
         }
     }
