@@ -26,8 +26,8 @@
 //! ```text
 //! "VTX3"
 //! blocks         raw or lz4 blocks (lz4_flex's block format), one after the other
-//! trigrams       the batch's trigram section (crate::trigram_index)
 //! words          the batch's word section (crate::word_index)
+//! trigrams       the batch's trigram section (crate::trigram_index)
 //! block table    per block: offset u64, compressed length u32, length u32
 //! entry table    per entry: block u32, start u32, end u32 (its bytes in the decompressed block)
 //! footer         blocks u32, entries u32, offset of the block table u64,
@@ -192,10 +192,25 @@ impl TextWriter {
             )));
         }
         self.close_block()?;
-        let trigrams = self.at;
-        self.at += std::mem::take(&mut self.trigrams).write(&mut self.out)?;
-        let words = self.at;
-        self.at += word_index.write(&mut self.out)?;
+        // The two sections are serialized at once: the trigram section into memory on a
+        // thread of its own while the word section, the larger, goes to the file. This is
+        // the tail of a build, when nothing else is left to run beside it.
+        let trigram_index = std::mem::take(&mut self.trigrams);
+        let (trigram_bytes, words, trigrams) = std::thread::scope(|scope| {
+            let trigram_bytes = scope.spawn(move || {
+                let mut out = Vec::new();
+                trigram_index.write(&mut out).map(|_| out)
+            });
+            let words = self.at;
+            let written = word_index.write(&mut self.out);
+            let trigram_bytes = match trigram_bytes.join() {
+                Ok(bytes) => bytes,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            io::Result::Ok((trigram_bytes?, words, words + written?))
+        })?;
+        self.out.write_all(&trigram_bytes)?;
+        self.at = trigrams + trigram_bytes.len() as u64;
         let tables = self.at;
         for &(offset, packed, len) in &self.blocks {
             self.out.write_all(&offset.to_le_bytes())?;
@@ -228,7 +243,7 @@ impl TextWriter {
 struct Batch {
     path: PathBuf,
     data: OwnedBytes,
-    /// Where the blocks end (the trigram section begins).
+    /// Where the blocks end (the word section begins).
     blocks_end: usize,
     blocks_at: usize,
     entries_at: usize,
@@ -255,16 +270,16 @@ impl Batch {
         let end = (tables as u128)
             + (blocks as u128) * BLOCK_ROW as u128
             + (entries as u128) * ENTRY_ROW as u128;
-        if trigrams < MAGIC.len() as u64 || trigrams > words || words > tables || end != f as u128 {
+        if words < MAGIC.len() as u64 || words > trigrams || trigrams > tables || end != f as u128 {
             return Err(corrupt("its tables do not fit the file"));
         }
-        let (blocks_end, words_at, blocks_at) =
-            (trigrams as usize, words as usize, tables as usize);
-        let trigrams =
-            TrigramSection::open(path.clone(), data.slice(blocks_end..words_at), entries)
-                .map_err(|e| corrupt(&e))?;
-        let words = WordSection::open(path.clone(), data.slice(words_at..blocks_at), entries)
+        let (blocks_end, trigrams_at, blocks_at) =
+            (words as usize, trigrams as usize, tables as usize);
+        let words = WordSection::open(path.clone(), data.slice(blocks_end..trigrams_at), entries)
             .map_err(|e| corrupt(&e))?;
+        let trigrams =
+            TrigramSection::open(path.clone(), data.slice(trigrams_at..blocks_at), entries)
+                .map_err(|e| corrupt(&e))?;
         Ok(Batch {
             blocks_end,
             trigrams,
