@@ -144,7 +144,10 @@ pub(crate) fn entries_of(
         }
         let (_, col) = column.as_ref().expect("opened above");
         let address = col.first(a.doc_id).ok_or_else(|| {
-            TantivyError::InvalidArgument(format!("document {} has no text address", a.doc_id))
+            TantivyError::DataCorruption(tantivy::error::DataCorruption::comment_only(format!(
+                "document {} has no text address",
+                a.doc_id
+            )))
         })?;
         out.push(split(address));
     }

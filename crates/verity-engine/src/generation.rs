@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! .verity/
-//!   verity.json          {"format_version": 7, "generation": 7}
+//!   verity.json          {"format_version": 8, "generation": 7}
 //!   gen-000006/          the previous generation, kept for searches that opened it
 //!   gen-000007/          the current generation
 //!   .verity-writer.lock  held by the one `verity index` run that may write

@@ -429,7 +429,7 @@ pub(crate) struct WordSection {
     /// The batch file, for errors.
     path: PathBuf,
     data: OwnedBytes,
-    postings_len: usize,
+    /// Where the postings end and the words begin.
     words_at: usize,
     lengths_at: usize,
     rows_at: usize,
@@ -459,7 +459,6 @@ impl WordSection {
         let lengths_at = words_at + words_len as usize;
         Ok(WordSection {
             path,
-            postings_len: words_at,
             words_at,
             lengths_at,
             rows_at: lengths_at + entries as usize * 4,
@@ -503,7 +502,7 @@ impl WordSection {
         let bytes = usize::try_from(start)
             .ok()
             .zip(usize::try_from(end).ok())
-            .and_then(|(s, e)| self.data.as_slice()[..self.postings_len].get(s..e))
+            .and_then(|(s, e)| self.data.as_slice()[..self.words_at].get(s..e))
             .ok_or_else(|| self.corrupt("a word's postings are out of place"))?;
         Postings::new(bytes).map_err(|()| self.damaged())
     }
@@ -733,9 +732,11 @@ impl WordIndex {
                         .batches
                         .binary_search_by_key(&batch, |(n, _)| *n)
                         .map_err(|_| {
-                            TantivyError::InvalidArgument(format!(
-                                "batch {batch} of the text store has no word index"
-                            ))
+                            TantivyError::DataCorruption(
+                                tantivy::error::DataCorruption::comment_only(format!(
+                                    "batch {batch} of the text store has no word index"
+                                )),
+                            )
                         })?;
                     last = Some((batch, i));
                     i
@@ -767,6 +768,14 @@ impl WordIndex {
             }
             if df == 0 {
                 continue;
+            }
+            if tokens == 0 {
+                // A text holds the word, so some text has a length: the counts are damaged.
+                return Err(TantivyError::DataCorruption(
+                    tantivy::error::DataCorruption::comment_only(format!(
+                        "the word index counts no words, yet {df} texts hold {w:?}"
+                    )),
+                ));
             }
             let weight = Bm25Weight::for_one_term_without_explain(df, docs_total, average);
             for ((_, section), scores) in self.batches.iter().zip(&mut scores) {
