@@ -26,7 +26,8 @@
 //!             its positions, its tf positions as deltas (the first position itself). The
 //!             entries alone are what a word's candidates need, so they come first.
 //! words       the words' bytes, in byte order, one after the other
-//! lengths     per entry: its number of indexed words u32 (BM25's document length)
+//! norms       per entry: its number of indexed words (BM25's document length) as a one-byte
+//!             fieldnorm code u8, tantivy's and Lucene's, which is how BM25 reads it
 //! word table  per word: end of its bytes in `words` u32, end of its postings u64, the number
 //!             of entries holding it u32
 //! tail        postings' length u64, words' length u64, words u32, entries u32,
@@ -325,10 +326,12 @@ impl WordWriter {
         for &i in &order {
             out.write_all(word(&lists[i as usize]))?;
         }
-        let mut table = Vec::with_capacity(lengths.len() * 4);
-        for n in &lengths {
-            table.extend_from_slice(&n.to_le_bytes());
-        }
+        // Coded here once, not at every posting a query scores (the code is a binary search
+        // over tantivy's 256 lengths).
+        let table: Vec<u8> = lengths
+            .iter()
+            .map(|&n| FieldNormReader::fieldnorm_to_id(n))
+            .collect();
         out.write_all(&table)?;
         rows.extend_from_slice(&postings_end.to_le_bytes());
         rows.extend_from_slice(&words_end.to_le_bytes());
@@ -431,7 +434,7 @@ pub(crate) struct WordSection {
     data: OwnedBytes,
     /// Where the postings end and the words begin.
     words_at: usize,
-    lengths_at: usize,
+    norms_at: usize,
     rows_at: usize,
     count: usize,
     entries: u32,
@@ -450,18 +453,18 @@ impl WordSection {
         let tokens = u64_at(b, tail + 24);
         let total = u128::from(postings_len)
             + u128::from(words_len)
-            + u128::from(own_entries) * 4
+            + u128::from(own_entries)
             + u128::from(count) * ROW as u128;
         if total != tail as u128 || own_entries != entries {
             return Err("the word section's parts do not fit it".into());
         }
         let words_at = postings_len as usize;
-        let lengths_at = words_at + words_len as usize;
+        let norms_at = words_at + words_len as usize;
         Ok(WordSection {
             path,
             words_at,
-            lengths_at,
-            rows_at: lengths_at + entries as usize * 4,
+            norms_at,
+            rows_at: norms_at + entries as usize,
             count: count as usize,
             entries,
             tokens,
@@ -490,7 +493,7 @@ impl WordSection {
     fn word(&self, i: usize) -> tantivy::Result<&[u8]> {
         let start = if i == 0 { 0 } else { self.row(i - 1).0 };
         let end = self.row(i).0;
-        self.data.as_slice()[self.words_at..self.lengths_at]
+        self.data.as_slice()[self.words_at..self.norms_at]
             .get(start..end)
             .ok_or_else(|| self.corrupt("a word is out of place"))
     }
@@ -544,15 +547,12 @@ impl WordSection {
         Ok(first(false)?..first(true)?)
     }
 
-    /// Entry `entry`'s number of indexed words.
-    fn length(&self, entry: u32) -> tantivy::Result<u32> {
+    /// Entry `entry`'s number of indexed words, as its fieldnorm code.
+    fn norm(&self, entry: u32) -> tantivy::Result<u8> {
         if entry >= self.entries {
             return Err(self.corrupt(&format!("entry {entry} is past the batch's end")));
         }
-        Ok(u32_at(
-            self.data.as_slice(),
-            self.lengths_at + entry as usize * 4,
-        ))
+        Ok(self.data.as_slice()[self.norms_at + entry as usize])
     }
 
     /// The number of texts holding `word`.
@@ -791,7 +791,7 @@ impl WordIndex {
                     if bits.get(e / 64).is_none_or(|w| w & (1 << (e % 64)) == 0) {
                         continue;
                     }
-                    let norm = FieldNormReader::fieldnorm_to_id(section.length(posting.entry)?);
+                    let norm = section.norm(posting.entry)?;
                     scores[e] += weight.score(norm, posting.tf);
                 }
             }
@@ -1129,8 +1129,10 @@ mod tests {
         let long = "w".repeat(MAX_INDEXED_TOKEN_BYTES + 1);
         let text = format!("a {long} b :: a");
         let s = section(&[&text, ""]);
-        assert_eq!(s.length(0).unwrap(), 3);
-        assert_eq!(s.length(1).unwrap(), 0);
+        // Lengths this small are their own codes.
+        assert_eq!(s.norm(0).unwrap(), FieldNormReader::fieldnorm_to_id(3));
+        assert_eq!(FieldNormReader::id_to_fieldnorm(s.norm(0).unwrap()), 3);
+        assert_eq!(s.norm(1).unwrap(), 0);
         assert_eq!(s.tokens, 3);
         // `a` at 0, the long word at 1 (not kept), `b` at 2.
         let m = WordMatch::Pair {
@@ -1139,7 +1141,7 @@ mod tests {
             ranges: vec![(2, 2)],
         };
         assert_eq!(answer(&s, &m), vec![0]);
-        assert!(s.length(2).is_err());
+        assert!(s.norm(2).is_err());
     }
 
     #[test]
