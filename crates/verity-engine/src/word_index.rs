@@ -166,7 +166,9 @@ impl WordScanner {
 /// One word's postings while a batch is written.
 struct List {
     /// Its bytes in [`WordWriter::arena`].
-    word: Range<u32>,
+    /// (`usize`: a batch's distinct words may pass 4 GiB, which its word table cannot hold:
+    /// [`WordWriter::write`] says so rather than offsets wrapping here.)
+    word: Range<usize>,
     hash: u64,
     last: u32,
     entries: u32,
@@ -222,7 +224,7 @@ impl WordWriter {
                 g.hash,
                 |&id| {
                     let w = &lists[id as usize].word;
-                    &arena[w.start as usize..w.end as usize] == word
+                    &arena[w.clone()] == word
                 },
                 |&id| lists[id as usize].hash,
             ) {
@@ -230,10 +232,10 @@ impl WordWriter {
                 hashbrown::hash_table::Entry::Vacant(v) => {
                     let id = lists.len() as u32;
                     v.insert(id);
-                    let start = arena.len() as u32;
+                    let start = arena.len();
                     arena.extend_from_slice(word);
                     lists.push(List {
-                        word: start..arena.len() as u32,
+                        word: start..arena.len(),
                         hash: g.hash,
                         last: 0,
                         entries: 0,
@@ -268,7 +270,7 @@ impl WordWriter {
     /// added them, it is not part of the batch's finish.
     pub fn sort(&mut self) {
         let (lists, arena) = (&self.lists, &self.arena);
-        let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
+        let word = |l: &List| &arena[l.word.clone()];
         // Sorted by the words' bytes; their first eight bytes, in order, decide most
         // comparisons without reading the arena.
         let mut order: Vec<(u64, u32)> = lists
@@ -303,7 +305,7 @@ impl WordWriter {
             ..
         } = self;
         let order = order.unwrap_or_default();
-        let word = |l: &List| &arena[l.word.start as usize..l.word.end as usize];
+        let word = |l: &List| &arena[l.word.clone()];
         let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
         let (mut postings_end, mut words_end) = (0u64, 0u64);
         let mut head = Vec::with_capacity(5);
