@@ -37,7 +37,7 @@ use tantivy::directory::OwnedBytes;
 use tantivy::query::{EnableScoring, Query as TQuery, Weight};
 use tantivy::TantivyError;
 
-use crate::entry_set::{EntrySetWeight, EntrySets};
+use crate::entry_set::{bitmap_words, EntrySetWeight, EntrySets};
 use crate::tokenizer::ascii_trigram_slot;
 
 const ROW: usize = 24;
@@ -45,7 +45,7 @@ const BITMAP: u64 = 1 << 63;
 
 /// The bytes of a bitmap over `entries` entries.
 fn bitmap_bytes(entries: u32) -> usize {
-    (entries as usize).div_ceil(64) * 8
+    bitmap_words(entries) * 8
 }
 
 /// Appends `v` as LEB128.

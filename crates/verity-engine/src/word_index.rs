@@ -558,10 +558,11 @@ impl WordSection {
     }
 
     /// The number of texts holding `word`.
-    fn doc_freq(&self, word: &[u8]) -> tantivy::Result<u32> {
-        match self.find(word)?.map(|i| self.row(i).2) {
-            Some(n) if n > self.entries => Err(self.damaged()),
-            n => Ok(n.unwrap_or(0)),
+    /// The number of texts holding word `i`.
+    fn doc_freq(&self, i: usize) -> tantivy::Result<u32> {
+        match self.row(i).2 {
+            n if n > self.entries => Err(self.damaged()),
+            n => Ok(n),
         }
     }
 
@@ -764,9 +765,15 @@ impl WordIndex {
         }
         let average = tokens as Score / docs_total as Score;
         for w in words {
+            // The word's row in each batch, looked up once for its frequency and postings.
+            let mut rows = Vec::with_capacity(self.batches.len());
             let mut df = 0u64;
             for (_, s) in &self.batches {
-                df += u64::from(s.doc_freq(w.as_bytes())?);
+                let row = s.find(w.as_bytes())?;
+                if let Some(i) = row {
+                    df += u64::from(s.doc_freq(i)?);
+                }
+                rows.push(row);
             }
             if df == 0 {
                 continue;
@@ -780,11 +787,8 @@ impl WordIndex {
                 ));
             }
             let weight = Bm25Weight::for_one_term_without_explain(df, docs_total, average);
-            for ((_, section), scores) in self.batches.iter().zip(&mut scores) {
-                let Some((bits, scores)) = scores else {
-                    continue;
-                };
-                let Some(i) = section.find(w.as_bytes())? else {
+            for (((_, section), scores), row) in self.batches.iter().zip(&mut scores).zip(rows) {
+                let (Some((bits, scores)), Some(i)) = (scores, row) else {
                     continue;
                 };
                 let mut p = section.postings(i)?;
