@@ -278,9 +278,18 @@ pub fn start(
     Ok((new, inherited))
 }
 
-/// Checksums a new generation takes over from the one it was started from.
+/// Checksums a new generation knows without reading its files: those it takes over from
+/// the one it was started from, and those of files summed as they were written ([`Summed`]).
 #[derive(Debug, Default)]
 pub struct Inherited(std::collections::BTreeMap<String, FileSum>);
+
+impl Inherited {
+    /// Records the checksum of `name` (a path relative to the generation's directory),
+    /// summed while it was written.
+    pub(crate) fn record(&mut self, name: String, sum: FileSum) {
+        self.0.insert(name, sum);
+    }
+}
 
 fn read_checksums(
     gen_dir: &Path,
@@ -303,9 +312,53 @@ pub const CHECKSUMS: &str = "checksums.json";
 /// One file's size and xxh3-64 checksum, as `checksums.json` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileSum {
+pub(crate) struct FileSum {
     bytes: u64,
     xxh3: u64,
+}
+
+/// A writer that sums what goes through it, for a file written front to back in one go:
+/// its checksum is then known when it is closed, and [`write_checksums`] need not read back
+/// what was just written (the text store's batch is most of a generation's bytes).
+pub(crate) struct Summed<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    bytes: u64,
+}
+
+impl<W: io::Write> Summed<W> {
+    pub fn new(inner: W) -> Self {
+        Summed {
+            inner,
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            bytes: 0,
+        }
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+
+    /// The size and checksum of everything written.
+    pub fn sum(&self) -> FileSum {
+        FileSum {
+            bytes: self.bytes,
+            xxh3: self.hasher.digest(),
+        }
+    }
+}
+
+impl<W: io::Write> io::Write for Summed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Every file of the generation in `gen_dir` (relative paths with `/`), but the checksums

@@ -549,10 +549,16 @@ impl CodeIndex {
         let mut finishing = texts
             .take()
             .map(|t| std::thread::spawn(move || t.finish(words)));
+        // The batch was summed as it was written: its checksum is not read back.
+        let mut inherited = inherited;
         let mut finish_texts = || -> Result<(), EngineError> {
             match finishing.take().map(std::thread::JoinHandle::join) {
                 None => Ok(()),
-                Some(Ok(written)) => written.map(|_| ()).map_err(io_at),
+                Some(Ok(written)) => {
+                    let (_, sum) = written.map_err(io_at)?;
+                    inherited.record(text_store::batch_file_name(batch), sum);
+                    Ok(())
+                }
                 Some(Err(panic)) => std::panic::resume_unwind(panic),
             }
         };

@@ -48,6 +48,7 @@ use std::path::{Path, PathBuf};
 use tantivy::directory::{Directory, MmapDirectory, OwnedBytes};
 
 use crate::error::EngineError;
+use crate::generation::{FileSum, Summed};
 use crate::trigram_index::{u32_at, u64_at, TrigramSection, TrigramWriter};
 use crate::word_index::{WordSection, WordWriter};
 
@@ -100,7 +101,7 @@ pub enum TextCompression {
 pub(crate) struct TextWriter {
     batch: u32,
     compression: TextCompression,
-    out: BufWriter<File>,
+    out: BufWriter<Summed<File>>,
     /// Bytes written so far.
     at: u64,
     /// The open block, uncompressed.
@@ -115,7 +116,7 @@ pub(crate) struct TextWriter {
 impl TextWriter {
     /// Creates batch `batch` at `path` (replacing what is there).
     pub fn create(path: &Path, batch: u32, compression: TextCompression) -> io::Result<TextWriter> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let mut out = BufWriter::with_capacity(1 << 20, Summed::new(File::create(path)?));
         out.write_all(MAGIC)?;
         Ok(TextWriter {
             batch,
@@ -181,9 +182,9 @@ impl TextWriter {
     }
 
     /// Closes the last block and writes the trigram section, the word section of
-    /// `word_index` (the same texts' words, in the same order) and the tables; returns the number of
-    /// entries.
-    pub fn finish(mut self, word_index: WordWriter) -> io::Result<usize> {
+    /// `word_index` (the same texts' words, in the same order) and the tables; returns the
+    /// number of entries and the file's checksum.
+    pub fn finish(mut self, word_index: WordWriter) -> io::Result<(usize, FileSum)> {
         if word_index.entries() != self.entries.len() {
             return Err(io::Error::other(format!(
                 "the word index has {} texts, the batch {}",
@@ -234,8 +235,8 @@ impl TextWriter {
         // Synced here rather than only when the generation is published: the batch is most of
         // a generation's bytes, and `crate::index` finishes it on a thread of its own while
         // tantivy commits, so its trip to the disk overlaps that work instead of following it.
-        self.out.get_ref().sync_data()?;
-        Ok(self.entries.len())
+        self.out.get_ref().get_ref().sync_data()?;
+        Ok((self.entries.len(), self.out.get_ref().sum()))
     }
 }
 
@@ -511,7 +512,7 @@ mod tests {
                 w.append(p, t, scanner.scan(t)).unwrap()
             })
             .collect();
-        assert_eq!(w.finish(words).unwrap(), files.len());
+        assert_eq!(w.finish(words).unwrap().0, files.len());
         addrs
     }
 

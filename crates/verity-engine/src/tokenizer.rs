@@ -263,6 +263,13 @@ pub fn trigram_keys(s: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The key of the all-ASCII trigram in `slot` of a table of 2^21 ([`ascii_trigram_slot`]).
+#[inline(always)]
+fn slot_key(slot: usize) -> u64 {
+    let slot = slot as u64;
+    ((slot >> 14) << 42) | (((slot >> 7) & 0x7f) << 21) | (slot & 0x7f)
+}
+
 /// Which trigrams a text has shown already.
 ///
 /// The trigram index records only which texts hold a trigram, so a trigram is worth
@@ -316,11 +323,37 @@ impl TrigramScanner {
         );
         // The key of the last three characters, rolled one character (21 bits) at a time;
         // ASCII bytes are folded by table, the rest by `fold_char`. This loop is most of the
-        // trigram index's build time.
+        // trigram index's build time, so runs of ASCII, most of code, take a path of their
+        // own below.
         const KEY_BITS: u64 = (1 << 63) - 1;
+        // A key's last two characters, when both are ASCII.
+        const LAST_TWO_NON_ASCII: u64 = ((1 << 42) - 1) & !((0x7f << 21) | 0x7f);
         let bytes = text.as_bytes();
         let (mut key, mut filled, mut i) = (0u64, 0u8, 0usize);
         while i < bytes.len() {
+            if filled == 2 && key & LAST_TWO_NON_ASCII == 0 && bytes[i] < 0x80 {
+                // The window is all ASCII until a byte is not: the trigram's slot in the
+                // bitmap rolls 7 bits a character. Every trigram's key is stored at the end
+                // of the list and counted in when it is new: no branch on a bit that is
+                // hard to predict.
+                let mut slot = (((key >> 21) << 7) | (key & 0x7f)) as usize;
+                let mut n = distinct.len();
+                while let Some(&b @ 0..0x80) = bytes.get(i) {
+                    i += 1;
+                    slot = ((slot << 7) | usize::from(ASCII_FOLD[b as usize])) & ((1 << 21) - 1);
+                    let (word, mask) = (&mut ascii[slot / 64], 1u64 << (slot % 64));
+                    let new = *word & mask == 0;
+                    *word |= mask;
+                    if n == distinct.len() {
+                        distinct.resize(n + 256, 0);
+                    }
+                    distinct[n] = slot_key(slot);
+                    n += usize::from(new);
+                }
+                distinct.truncate(n);
+                key = slot_key(slot);
+                continue;
+            }
             let c = match bytes[i] {
                 b @ 0..0x80 => {
                     i += 1;

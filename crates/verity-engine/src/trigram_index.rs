@@ -48,13 +48,32 @@ fn bitmap_bytes(entries: u32) -> usize {
     bitmap_words(entries) * 8
 }
 
+/// Where varints are written: a `Vec<u8>`, or the inline lists of the word index's writer.
+pub(crate) trait ByteSink {
+    fn push_byte(&mut self, b: u8);
+}
+
+impl ByteSink for Vec<u8> {
+    #[inline(always)]
+    fn push_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+impl<A: smallvec::Array<Item = u8>> ByteSink for smallvec::SmallVec<A> {
+    #[inline(always)]
+    fn push_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
 /// Appends `v` as LEB128.
-pub(crate) fn push_varint(out: &mut Vec<u8>, mut v: u32) {
+pub(crate) fn push_varint(out: &mut impl ByteSink, mut v: u32) {
     while v >= 0x80 {
-        out.push(v as u8 | 0x80);
+        out.push_byte(v as u8 | 0x80);
         v >>= 7;
     }
-    out.push(v as u8);
+    out.push_byte(v as u8);
 }
 
 /// Reads one LEB128 `u32` from the front of `bytes`; `None` if it is cut short or too long.

@@ -41,7 +41,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use rayon::slice::ParallelSliceMut;
 use regex_automata::{hybrid, Anchored, Input, MatchKind};
+use smallvec::SmallVec;
 use tantivy::directory::OwnedBytes;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::query::{Bm25Weight, EnableScoring, Query as TQuery, Weight};
@@ -58,6 +60,25 @@ const TAIL: usize = 8 + 8 + 4 + 4 + 8;
 /// looks the word up with.
 fn word_hash(word: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x05ee_d0f3_071d).hash_one(word)
+}
+
+/// Are two words the same? Most words are short, and `==` on slices calls `memcmp`; the
+/// words compared here have the same hash already, so they are nearly always equal.
+#[inline(always)]
+fn same_word(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u64_at = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let u32_at = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        // Two overlapping loads from each end cover every byte.
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
 }
 
 /// One distinct word of a text.
@@ -116,7 +137,7 @@ impl WordScanner {
                 hash,
                 |&g| {
                     let g = &groups[g as usize];
-                    &bytes[g.start as usize..g.end as usize] == word
+                    same_word(&bytes[g.start as usize..g.end as usize], word)
                 },
                 |&g| groups[g as usize].hash,
             ) {
@@ -173,9 +194,9 @@ struct List {
     last: u32,
     entries: u32,
     /// The entries' deltas.
-    deltas: Vec<u8>,
+    deltas: SmallVec<[u8; 16]>,
     /// Per entry: tf, positions' byte length, positions.
-    payload: Vec<u8>,
+    payload: SmallVec<[u8; 16]>,
 }
 
 /// Collects the postings of one batch, text after text, and writes its word section.
@@ -224,7 +245,7 @@ impl WordWriter {
                 g.hash,
                 |&id| {
                     let w = &lists[id as usize].word;
-                    &arena[w.clone()] == word
+                    same_word(&arena[w.clone()], word)
                 },
                 |&id| lists[id as usize].hash,
             ) {
@@ -239,8 +260,8 @@ impl WordWriter {
                         hash: g.hash,
                         last: 0,
                         entries: 0,
-                        deltas: Vec::new(),
-                        payload: Vec::new(),
+                        deltas: SmallVec::new(),
+                        payload: SmallVec::new(),
                     });
                     id
                 }
@@ -284,7 +305,8 @@ impl WordWriter {
                 (u64::from_be_bytes(head), i as u32)
             })
             .collect();
-        order.sort_unstable_by(|a, b| {
+        // On the threads that read the files: this runs after the last of them is read.
+        order.par_sort_unstable_by(|a, b| {
             a.0.cmp(&b.0)
                 .then_with(|| word(&lists[a.1 as usize]).cmp(word(&lists[b.1 as usize])))
         });
