@@ -314,7 +314,17 @@ impl WordWriter {
     }
 
     /// Writes the section for the entries added; returns its length in bytes.
-    pub fn write(mut self, out: &mut impl Write) -> io::Result<u64> {
+    ///
+    /// The postings are gathered from the lists (a cache miss or more per word: the lists
+    /// are spread over the heap in the order words were first seen) on a thread of their
+    /// own, a few megabytes at a time, while this one writes what was gathered: the two
+    /// halves of the work overlap at the end of a build, when nothing else runs.
+    pub fn write(self, out: &mut impl Write) -> io::Result<u64> {
+        self.write_in_parts(out, 4 << 20)
+    }
+
+    /// [`WordWriter::write`], its postings gathered `part` bytes (and a list) at a time.
+    fn write_in_parts(mut self, out: &mut impl Write, part_bytes: usize) -> io::Result<u64> {
         if self.order.is_none() {
             self.sort();
         }
@@ -328,25 +338,56 @@ impl WordWriter {
         } = self;
         let order = order.unwrap_or_default();
         let word = |l: &List| &arena[l.word.clone()];
-        let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
-        let (mut postings_end, mut words_end) = (0u64, 0u64);
-        let mut head = Vec::with_capacity(5);
-        for &i in &order {
-            let l = &lists[i as usize];
-            head.clear();
-            push_varint(&mut head, l.deltas.len() as u32);
-            out.write_all(&head)?;
-            out.write_all(&l.deltas)?;
-            out.write_all(&l.payload)?;
-            postings_end += (head.len() + l.deltas.len() + l.payload.len()) as u64;
-            words_end += word(l).len() as u64;
-            let end = u32::try_from(words_end).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidInput, "too many words for a batch")
-            })?;
-            rows.extend_from_slice(&end.to_le_bytes());
-            rows.extend_from_slice(&postings_end.to_le_bytes());
-            rows.extend_from_slice(&l.entries.to_le_bytes());
-        }
+        let capacity = part_bytes.min(4 << 20) + 1024;
+        let (parts, gathered) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (mut rows, postings_end, words_end) = std::thread::scope(|scope| {
+            let gathering = scope.spawn(|| {
+                // Moved in, so the channel closes when this returns, early or not.
+                let parts = parts;
+                let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
+                let (mut postings_end, mut words_end) = (0u64, 0u64);
+                let mut part = Vec::with_capacity(capacity);
+                for &i in &order {
+                    let l = &lists[i as usize];
+                    let start = part.len();
+                    push_varint(&mut part, l.deltas.len() as u32);
+                    part.extend_from_slice(&l.deltas);
+                    part.extend_from_slice(&l.payload);
+                    postings_end += (part.len() - start) as u64;
+                    words_end += word(l).len() as u64;
+                    let end = u32::try_from(words_end).map_err(|_| {
+                        io::Error::new(io::ErrorKind::InvalidInput, "too many words for a batch")
+                    })?;
+                    rows.extend_from_slice(&end.to_le_bytes());
+                    rows.extend_from_slice(&postings_end.to_le_bytes());
+                    rows.extend_from_slice(&l.entries.to_le_bytes());
+                    if part.len() >= part_bytes {
+                        let full = std::mem::replace(&mut part, Vec::with_capacity(capacity));
+                        if parts.send(full).is_err() {
+                            // The writer stopped on an error, which it returns.
+                            break;
+                        }
+                    }
+                }
+                // Sent even when empty: the writer's loop ends when the channel closes.
+                let _ = parts.send(part);
+                io::Result::Ok((rows, postings_end, words_end))
+            });
+            let mut written = Ok(());
+            for part in gathered.iter() {
+                if let Err(e) = out.write_all(&part) {
+                    written = Err(e);
+                    break;
+                }
+            }
+            // Dropped before the join: a gatherer blocked on a full channel sees it closed.
+            drop(gathered);
+            let result = match gathering.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            written.and(result)
+        })?;
         for &i in &order {
             out.write_all(word(&lists[i as usize]))?;
         }
@@ -1015,6 +1056,26 @@ mod tests {
         let n = w.write(&mut out).unwrap();
         assert_eq!(n as usize, out.len());
         WordSection::open("batch".into(), OwnedBytes::new(out), texts.len() as u32).unwrap()
+    }
+
+    #[test]
+    fn a_section_is_the_same_whatever_its_parts() {
+        let corpus = corpus();
+        let write = |part_bytes| {
+            let mut w = WordWriter::default();
+            let mut sc = WordScanner::default();
+            for t in &corpus {
+                w.add(&sc.scan(t));
+            }
+            let mut out = Vec::new();
+            let n = w.write_in_parts(&mut out, part_bytes).unwrap();
+            assert_eq!(n as usize, out.len());
+            out
+        };
+        let whole = write(usize::MAX);
+        for part_bytes in [0, 1, 7, 64, 4096] {
+            assert!(write(part_bytes) == whole, "parts of {part_bytes} bytes");
+        }
     }
 
     /// The words of `text` at their word positions, by the plain definition.
