@@ -209,6 +209,8 @@ pub(crate) struct WordWriter {
     /// Each word's list, by hash.
     ids: HashTable<u32>,
     lists: Vec<List>,
+    /// Each list's word's first 16 bytes, big-endian, zero-padded: its sort key.
+    heads: Vec<[u64; 2]>,
     /// Every word's bytes.
     arena: Vec<u8>,
     /// Each entry's number of indexed words; every entry is added.
@@ -233,9 +235,10 @@ impl WordWriter {
         self.lengths.push(words.len);
         self.tokens += u64::from(words.len);
         let bytes = words.bytes.as_slice();
-        let (ids, lists, arena, scratch) = (
+        let (ids, lists, heads, arena, scratch) = (
             &mut self.ids,
             &mut self.lists,
+            &mut self.heads,
             &mut self.arena,
             &mut self.scratch,
         );
@@ -255,6 +258,11 @@ impl WordWriter {
                     v.insert(id);
                     let start = arena.len();
                     arena.extend_from_slice(word);
+                    let mut head = [0u8; 16];
+                    let n = word.len().min(16);
+                    head[..n].copy_from_slice(&word[..n]);
+                    let (a, b) = head.split_at(8);
+                    heads.push([a, b].map(|h| u64::from_be_bytes(h.try_into().expect("8 bytes"))));
                     lists.push(List {
                         word: start..arena.len(),
                         hash: g.hash,
@@ -291,26 +299,24 @@ impl WordWriter {
     /// added them, it is not part of the batch's finish.
     pub fn sort(&mut self) {
         let (lists, arena) = (&self.lists, &self.arena);
-        let word = |l: &List| &arena[l.word.clone()];
-        // Sorted by the words' bytes; their first eight bytes, in order, decide most
-        // comparisons without reading the arena.
-        let mut order: Vec<(u64, u32)> = lists
+        let word = |i: u32| &arena[lists[i as usize].word.clone()];
+        // Sorted by the words' bytes; their first sixteen bytes, in order, decide every
+        // comparison but those of longer words with the same head, without reading the
+        // lists (no word holds a zero byte, so a shorter word padded with zeros sorts
+        // first, as it should).
+        let mut order: Vec<(u64, u64, u32)> = self
+            .heads
             .iter()
             .enumerate()
-            .map(|(i, l)| {
-                let mut head = [0u8; 8];
-                let w = word(l);
-                let n = w.len().min(8);
-                head[..n].copy_from_slice(&w[..n]);
-                (u64::from_be_bytes(head), i as u32)
-            })
+            .map(|(i, &[a, b])| (a, b, i as u32))
             .collect();
         // On the threads that read the files: this runs after the last of them is read.
         order.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| word(&lists[a.1 as usize]).cmp(word(&lists[b.1 as usize])))
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| word(a.2).cmp(word(b.2)))
         });
-        self.order = Some(order.into_iter().map(|(_, i)| i).collect());
+        self.order = Some(order.into_iter().map(|(_, _, i)| i).collect());
     }
 
     /// Writes the section for the entries added; returns its length in bytes.
@@ -320,7 +326,7 @@ impl WordWriter {
     /// own, a few megabytes at a time, while this one writes what was gathered: the two
     /// halves of the work overlap at the end of a build, when nothing else runs.
     pub fn write(self, out: &mut impl Write) -> io::Result<u64> {
-        self.write_in_parts(out, 4 << 20)
+        self.write_in_parts(out, 1 << 20)
     }
 
     /// [`WordWriter::write`], its postings gathered `part` bytes (and a list) at a time.
@@ -338,12 +344,15 @@ impl WordWriter {
         } = self;
         let order = order.unwrap_or_default();
         let word = |l: &List| &arena[l.word.clone()];
-        let capacity = part_bytes.min(4 << 20) + 1024;
+        let capacity = part_bytes.min(1 << 20) + 1024;
         let (parts, gathered) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        // Written parts come back to be filled again: a few buffers that stay in the cache
+        // instead of fresh memory for every part.
+        let (written_back, empty) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (mut rows, postings_end, words_end) = std::thread::scope(|scope| {
             let gathering = scope.spawn(|| {
                 // Moved in, so the channel closes when this returns, early or not.
-                let parts = parts;
+                let (parts, empty) = (parts, empty);
                 let mut rows = Vec::with_capacity(order.len() * ROW + TAIL);
                 let (mut postings_end, mut words_end) = (0u64, 0u64);
                 let mut part = Vec::with_capacity(capacity);
@@ -362,7 +371,11 @@ impl WordWriter {
                     rows.extend_from_slice(&postings_end.to_le_bytes());
                     rows.extend_from_slice(&l.entries.to_le_bytes());
                     if part.len() >= part_bytes {
-                        let full = std::mem::replace(&mut part, Vec::with_capacity(capacity));
+                        let mut next = empty
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(capacity));
+                        next.clear();
+                        let full = std::mem::replace(&mut part, next);
                         if parts.send(full).is_err() {
                             // The writer stopped on an error, which it returns.
                             break;
@@ -379,6 +392,7 @@ impl WordWriter {
                     written = Err(e);
                     break;
                 }
+                let _ = written_back.try_send(part);
             }
             // Dropped before the join: a gatherer blocked on a full channel sees it closed.
             drop(gathered);
