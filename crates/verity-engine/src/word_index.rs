@@ -90,21 +90,37 @@ struct Group {
     hash: u64,
     /// Occurrences.
     tf: u32,
-    /// Where its positions start in [`FileWords::positions`].
+    /// Where its posting's payload starts in [`FileWords::payload`] (while scanning: where
+    /// its positions start in the scanner's list of them). It ends where the next group's
+    /// starts.
     at: u32,
 }
 
-/// The indexed words of one text, grouped: each distinct word once, with its positions. It
-/// holds its words' bytes, so it is written without the text.
+/// The indexed words of one text, grouped: each distinct word once, with its posting's
+/// payload as the word section stores it. It holds its words' bytes, so it is written
+/// without the text.
 #[derive(Debug, Default)]
 pub(crate) struct FileWords {
     /// Indexed words (occurrences): the text's length for BM25.
     len: u32,
     groups: Vec<Group>,
-    /// Every group's positions, ascending, one group after the other.
-    positions: Vec<u32>,
+    /// Per group, one after the other: tf, the byte length of its positions, its positions
+    /// as deltas (the first position itself). Encoded here, by the threads that read the
+    /// files, rather than by the batch's one word writer.
+    payload: Vec<u8>,
     /// The distinct words, one after the other.
     bytes: Vec<u8>,
+}
+
+impl FileWords {
+    /// The payload of group `i`.
+    fn payload(&self, i: usize) -> &[u8] {
+        let end = self
+            .groups
+            .get(i + 1)
+            .map_or(self.payload.len(), |g| g.at as usize);
+        &self.payload[self.groups[i].at as usize..end]
+    }
 }
 
 /// Groups the words of texts; kept per thread, so its tables are reused.
@@ -113,6 +129,11 @@ pub(crate) struct WordScanner {
     table: HashTable<u32>,
     /// (group, position) of every indexed occurrence, in text order.
     occurrences: Vec<(u32, u32)>,
+    /// The occurrences' positions by group; where each group's next one goes.
+    positions: Vec<u32>,
+    next: Vec<u32>,
+    /// One group's positions, encoded.
+    scratch: Vec<u8>,
 }
 
 impl WordScanner {
@@ -158,27 +179,45 @@ impl WordScanner {
             groups[g as usize].tf += 1;
             occurrences.push((g, pos));
         }
-        // Each group's positions together, in text order: a counting sort by group. Each
-        // group's word is copied out of the text.
+        // Each group's positions together, in text order: a counting sort by group.
+        let (positions, next) = (&mut self.positions, &mut self.next);
+        positions.clear();
+        positions.resize(occurrences.len(), 0);
+        next.clear();
         let mut at = 0;
-        let mut words = Vec::with_capacity(groups.len() * 8);
-        for g in &mut groups {
-            g.at = at;
+        for g in &groups {
+            next.push(at);
             at += g.tf;
-            let start = words.len() as u32;
-            words.extend_from_slice(&bytes[g.start as usize..g.end as usize]);
-            (g.start, g.end) = (start, words.len() as u32);
         }
-        let mut positions = vec![0; occurrences.len()];
-        let mut next: Vec<u32> = groups.iter().map(|g| g.at).collect();
         for &(g, pos) in occurrences.iter() {
             positions[next[g as usize] as usize] = pos;
             next[g as usize] += 1;
         }
+        // Each group's word is copied out of the text, and its payload encoded.
+        let mut words = Vec::with_capacity(groups.len() * 8);
+        let mut payload = Vec::with_capacity(groups.len() * 3 + occurrences.len() * 2);
+        let scratch = &mut self.scratch;
+        let mut first = 0;
+        for g in &mut groups {
+            let start = words.len() as u32;
+            words.extend_from_slice(&bytes[g.start as usize..g.end as usize]);
+            (g.start, g.end) = (start, words.len() as u32);
+            scratch.clear();
+            let mut last = 0;
+            for &p in &positions[first..first + g.tf as usize] {
+                push_varint(scratch, p - last);
+                last = p;
+            }
+            first += g.tf as usize;
+            g.at = payload.len() as u32;
+            push_varint(&mut payload, g.tf);
+            push_varint(&mut payload, scratch.len() as u32);
+            payload.extend_from_slice(scratch);
+        }
         FileWords {
             len: occurrences.len() as u32,
             groups,
-            positions,
+            payload,
             bytes: words,
         }
     }
@@ -216,8 +255,6 @@ pub(crate) struct WordWriter {
     /// Each entry's number of indexed words; every entry is added.
     lengths: Vec<u32>,
     tokens: u64,
-    /// Scratch space for one posting's positions.
-    scratch: Vec<u8>,
     /// The lists in word order, once [`WordWriter::sort`] has run.
     order: Option<Vec<u32>>,
 }
@@ -235,14 +272,13 @@ impl WordWriter {
         self.lengths.push(words.len);
         self.tokens += u64::from(words.len);
         let bytes = words.bytes.as_slice();
-        let (ids, lists, heads, arena, scratch) = (
+        let (ids, lists, heads, arena) = (
             &mut self.ids,
             &mut self.lists,
             &mut self.heads,
             &mut self.arena,
-            &mut self.scratch,
         );
-        for g in &words.groups {
+        for (i, g) in words.groups.iter().enumerate() {
             let word = &bytes[g.start as usize..g.end as usize];
             let id = match ids.entry(
                 g.hash,
@@ -280,16 +316,8 @@ impl WordWriter {
             } else {
                 entry - list.last
             };
-            scratch.clear();
-            let mut last = 0;
-            for &p in &words.positions[g.at as usize..(g.at + g.tf) as usize] {
-                push_varint(scratch, p - last);
-                last = p;
-            }
             push_varint(&mut list.deltas, delta);
-            push_varint(&mut list.payload, g.tf);
-            push_varint(&mut list.payload, scratch.len() as u32);
-            list.payload.extend_from_slice(scratch);
+            list.payload.extend_from_slice(words.payload(i));
             list.last = entry;
             list.entries += 1;
         }
@@ -1195,16 +1223,20 @@ mod tests {
     /// The scanner's words at their positions, in text order.
     fn indexed(text: &str) -> Vec<(String, u32)> {
         let fw = WordScanner::default().scan(text);
-        let mut out: Vec<(String, u32)> = fw
-            .groups
-            .iter()
-            .flat_map(|g| {
-                let w = std::str::from_utf8(&fw.bytes[g.start as usize..g.end as usize]).unwrap();
-                fw.positions[g.at as usize..(g.at + g.tf) as usize]
-                    .iter()
-                    .map(move |&p| (w.to_owned(), p))
-            })
-            .collect();
+        let mut out: Vec<(String, u32)> = Vec::new();
+        for (i, g) in fw.groups.iter().enumerate() {
+            let w = std::str::from_utf8(&fw.bytes[g.start as usize..g.end as usize]).unwrap();
+            let mut payload = fw.payload(i);
+            let tf = read_varint(&mut payload).unwrap();
+            let len = read_varint(&mut payload).unwrap();
+            assert_eq!((tf, len as usize), (g.tf, payload.len()), "{w}");
+            let mut last = 0;
+            for _ in 0..tf {
+                last += read_varint(&mut payload).unwrap();
+                out.push((w.to_owned(), last));
+            }
+            assert!(payload.is_empty());
+        }
         out.sort_by_key(|&(_, p)| p);
         out
     }
