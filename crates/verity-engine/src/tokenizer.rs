@@ -53,16 +53,27 @@ pub struct WordSpans<'a> {
     pos: usize,
 }
 
+/// Per byte: 1 for an ASCII word character, 0 for any other ASCII byte, 2 for a byte of a
+/// character outside ASCII, which is decoded and asked ([`is_word_char`]). [`word_spans`]
+/// walks runs of 0s and of 1s a byte at a time with one lookup each.
+const WORD_BYTE: [u8; 256] = {
+    let mut t = [2u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = matches!(ASCII[b], Ascii::Word) as u8;
+        b += 1;
+    }
+    t
+};
+
 impl WordSpans<'_> {
-    /// Is the character at byte `i` (a char boundary) a word character, and how long is it?
-    #[inline(always)]
-    fn word_at(&self, i: usize) -> Option<(bool, usize)> {
-        let b = *self.text.as_bytes().get(i)?;
-        if b < 128 {
-            return Some((ASCII[b as usize] == Ascii::Word, 1));
-        }
-        let c = self.text[i..].chars().next()?;
-        Some((is_word_char(c), c.len_utf8()))
+    /// The character at byte `i`, a char boundary where [`WORD_BYTE`] says 2.
+    #[inline]
+    fn char_at(&self, i: usize) -> char {
+        self.text[i..]
+            .chars()
+            .next()
+            .expect("a character starts at a byte marked 2")
     }
 }
 
@@ -71,20 +82,48 @@ impl Iterator for WordSpans<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.text.as_bytes();
         let mut start = self.pos;
+        // To the next word character.
         loop {
-            match self.word_at(start) {
-                None => {
-                    self.pos = start;
-                    return None;
+            while let Some(&b) = bytes.get(start) {
+                if WORD_BYTE[b as usize] != 0 {
+                    break;
                 }
-                Some((true, _)) => break,
-                Some((false, len)) => start += len,
+                start += 1;
             }
+            let Some(&b) = bytes.get(start) else {
+                self.pos = start;
+                return None;
+            };
+            if WORD_BYTE[b as usize] == 1 {
+                break;
+            }
+            let c = self.char_at(start);
+            if is_word_char(c) {
+                break;
+            }
+            start += c.len_utf8();
         }
+        // To its end: the next character that is not one.
         let mut end = start;
-        while let Some((true, len)) = self.word_at(end) {
-            end += len;
+        loop {
+            while let Some(&b) = bytes.get(end) {
+                if WORD_BYTE[b as usize] != 1 {
+                    break;
+                }
+                end += 1;
+            }
+            match bytes.get(end) {
+                Some(&b) if WORD_BYTE[b as usize] == 2 => {
+                    let c = self.char_at(end);
+                    if !is_word_char(c) {
+                        break;
+                    }
+                    end += c.len_utf8();
+                }
+                _ => break,
+            }
         }
         self.pos = end;
         Some((start, end))
