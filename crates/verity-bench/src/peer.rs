@@ -71,6 +71,7 @@ impl Peer {
         let tmp = tempfile::tempdir()
             .map_err(|e| BenchError::input(format!("temporary directory: {e}")))?;
         let file = tmp.path().join("csearchindex");
+        crate::search::settle_writes();
         let started = Instant::now();
         let out = Command::new("cindex")
             .arg(corpus)

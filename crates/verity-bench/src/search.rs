@@ -359,6 +359,18 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Writes what earlier work left dirty in the page cache to disk (`sync`, where there is
+/// one), so that the build timed next does not pay for it: a build that follows one that
+/// wrote half a gigabyte spent twice the system time waiting on that writeback
+/// (docs/BENCHMARKS.md, session 28), which made whichever engine built first look slower.
+pub(crate) fn settle_writes() {
+    let _ = std::process::Command::new("sync")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
 fn build_figures(kind: &'static str, r: &BuildReport, index: &CodeIndex) -> BuildFigures {
     let secs = r.elapsed.as_secs_f64().max(1e-9);
     let mib = r.bytes_indexed as f64 / 1048576.0;
@@ -478,6 +490,7 @@ pub fn run(args: &SearchBench, note: &dyn Fn(&str)) -> Result<SearchReport, Benc
         ..args.build.clone()
     };
     note(&format!("building the index of {} …", corpus.display()));
+    settle_writes();
     reset_peak_rss();
     let (mut index, build) = CodeIndex::build(&corpus, &index_dir, &opts)?;
     let mut builds = vec![build_figures("cold", &build, &index)];
@@ -485,6 +498,7 @@ pub fn run(args: &SearchBench, note: &dyn Fn(&str)) -> Result<SearchReport, Benc
         let changed = change_one_percent(&corpus, &walk_opts)?;
         note(&format!("changed {changed} files; updating …"));
         drop(index);
+        settle_writes();
         reset_peak_rss();
         let (i2, b2) = CodeIndex::build(
             &corpus,
