@@ -234,7 +234,7 @@ pub fn start(
     dir: &Path,
     from: Option<u64>,
     next: u64,
-) -> Result<(PathBuf, Inherited), EngineError> {
+) -> Result<(PathBuf, KnownSums), EngineError> {
     let io_at = |p: &Path| {
         let p = p.to_path_buf();
         move |source| EngineError::Io { path: p, source }
@@ -244,7 +244,7 @@ pub fn start(
         std::fs::remove_dir_all(&new).map_err(io_at(&new))?;
     }
     std::fs::create_dir_all(&new).map_err(io_at(&new))?;
-    let mut inherited = Inherited::default();
+    let mut inherited = KnownSums::default();
     let Some(from) = from else {
         return Ok((new, inherited));
     };
@@ -281,9 +281,9 @@ pub fn start(
 /// Checksums a new generation knows without reading its files: those it takes over from
 /// the one it was started from, and those of files summed as they were written ([`Summed`]).
 #[derive(Debug, Default)]
-pub struct Inherited(std::collections::BTreeMap<String, FileSum>);
+pub struct KnownSums(std::collections::BTreeMap<String, FileSum>);
 
-impl Inherited {
+impl KnownSums {
     /// Records the checksum of `name` (a path relative to the generation's directory),
     /// summed while it was written.
     pub(crate) fn record(&mut self, name: String, sum: FileSum) {
@@ -419,13 +419,13 @@ fn sum_of(path: &Path) -> io::Result<FileSum> {
 /// Writes `checksums.json` for the generation in `gen_dir`: the size and checksum of every
 /// file in it (so damage that no reader would notice, a flipped byte in a norm or a vector,
 /// is found by [`verify`]).
-pub fn write_checksums(gen_dir: &Path, inherited: &Inherited) -> Result<(), EngineError> {
+pub fn write_checksums(gen_dir: &Path, known: &KnownSums) -> Result<(), EngineError> {
     use rayon::prelude::*;
     let files = generation_files(gen_dir)?;
     let sums: std::collections::BTreeMap<String, FileSum> = files
         .into_par_iter()
         .map(|rel| {
-            if let Some(sum) = inherited.0.get(&rel) {
+            if let Some(sum) = known.0.get(&rel) {
                 return Ok((rel, *sum));
             }
             let path = gen_dir.join(&rel);

@@ -259,7 +259,7 @@ impl CodeIndex {
         };
 
         // `old` is the current generation, opened: the new one starts from it.
-        let (gen_dir, inherited) = generation::start(dir, current, next)?;
+        let (gen_dir, mut known_sums) = generation::start(dir, current, next)?;
         let index = if old.is_some() {
             Index::open_in_dir(&gen_dir).map_err(|e| EngineError::IndexCorrupt {
                 path: gen_dir.clone(),
@@ -549,14 +549,13 @@ impl CodeIndex {
         let mut finishing = texts
             .take()
             .map(|t| std::thread::spawn(move || t.finish(words)));
-        // The batch was summed as it was written: its checksum is not read back.
-        let mut inherited = inherited;
         let mut finish_texts = || -> Result<(), EngineError> {
             match finishing.take().map(std::thread::JoinHandle::join) {
                 None => Ok(()),
                 Some(Ok(written)) => {
                     let (_, sum) = written.map_err(io_at)?;
-                    inherited.record(text_store::batch_file_name(batch), sum);
+                    // Summed as it was written: its checksum is not read back.
+                    known_sums.record(text_store::batch_file_name(batch), sum);
                     Ok(())
                 }
                 Some(Err(panic)) => std::panic::resume_unwind(panic),
@@ -617,7 +616,7 @@ impl CodeIndex {
             return Err(EngineError::Cancelled);
         }
         write_meta(&gen_dir, &meta)?;
-        generation::write_checksums(&gen_dir, &inherited)?;
+        generation::write_checksums(&gen_dir, &known_sums)?;
         code_index.meta = meta;
         phase(BuildPhase::Written);
         generation::publish(dir, next)?;

@@ -375,7 +375,7 @@ impl TrigramScanner {
                 // bitmap rolls 7 bits a character. Every trigram's key is stored at the end
                 // of the list and counted in when it is new: no branch on a bit that is
                 // hard to predict.
-                let mut slot = (((key >> 21) << 7) | (key & 0x7f)) as usize;
+                let mut slot = ((((key >> 21) & 0x7f) << 7) | (key & 0x7f)) as usize;
                 let mut n = distinct.len();
                 while let Some(&b @ 0..0x80) = bytes.get(i) {
                     i += 1;

@@ -90,9 +90,8 @@ struct Group {
     hash: u64,
     /// Occurrences.
     tf: u32,
-    /// Where its posting's payload starts in [`FileWords::payload`] (while scanning: where
-    /// its positions start in the scanner's list of them). It ends where the next group's
-    /// starts.
+    /// Where its posting's payload starts in [`FileWords::payload`] (0 until the scan
+    /// encodes it); it ends where the next group's starts.
     at: u32,
 }
 
@@ -351,7 +350,7 @@ impl WordWriter {
     ///
     /// The postings are gathered from the lists (a cache miss or more per word: the lists
     /// are spread over the heap in the order words were first seen) on a thread of their
-    /// own, a few megabytes at a time, while this one writes what was gathered: the two
+    /// own, a megabyte at a time, while this one writes what was gathered: the two
     /// halves of the work overlap at the end of a build, when nothing else runs.
     pub fn write(self, out: &mut impl Write) -> io::Result<u64> {
         self.write_in_parts(out, 1 << 20)
